@@ -1,0 +1,701 @@
+// Tests for the node-side bash scripts in cloud-init/: shellcheck, and their
+// behaviour in a temp dir with stand-in commands (fixtures/fakebin) first on PATH.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const CLOUD_INIT = path.resolve(__dirname, '../../cloud-init');
+const FAKEBIN = path.join(__dirname, 'fixtures', 'fakebin');
+const LIB = path.join(CLOUD_INIT, 'lib', 'gpu-node-common.sh');
+const RUNNER = path.join(CLOUD_INIT, 'bin', 'gpu-node-run');
+const LIFETIME = path.join(CLOUD_INIT, 'bin', 'gpu-node-lifetime');
+const step = (name: string) => path.join(CLOUD_INIT, 'steps', `${name}.sh`);
+const USER = os.userInfo().username;
+const GPU_2080 = 'NVIDIA GeForce RTX 2080 Ti, 570.124.06';
+const GPU_2060 = 'NVIDIA GeForce RTX 2060 SUPER, 570.124.06';
+
+const scriptFiles = ['bin', 'lib', 'steps'].flatMap((d) =>
+  fs.readdirSync(path.join(CLOUD_INIT, d)).map((f) => path.join(CLOUD_INIT, d, f)),
+);
+
+let tmpRoot: string;
+beforeAll(() => {
+  tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'gpu-node-test-'));
+});
+afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
+
+interface Node {
+  dir: string;
+  root: string;
+  state: string;
+  logs: string;
+  home: string;
+  console: string;
+  fake: string;
+  env: Record<string, string>;
+}
+
+interface NodeOptions {
+  versionId?: string;
+  gpus?: string[]; // lines the fake nvidia-smi lists; undefined = nvidia-smi fails
+  without?: string[]; // stand-ins to leave off PATH
+  env?: Record<string, string>;
+}
+
+let counter = 0;
+function makeNode(opts: NodeOptions = {}): Node {
+  const dir = path.join(tmpRoot, `n${++counter}`);
+  const p = (...s: string[]) => path.join(dir, ...s);
+  for (const d of ['root/etc', 'state', 'logs', 'home', 'fake', 'bin', 'tmp']) fs.mkdirSync(p(d), { recursive: true });
+  for (const f of fs.readdirSync(FAKEBIN)) {
+    if (!(opts.without ?? []).includes(f)) fs.symlinkSync(path.join(FAKEBIN, f), p('bin', f));
+  }
+  fs.writeFileSync(p('os-release'), `NAME="Ubuntu"\nVERSION_ID="${opts.versionId ?? '24.04'}"\nID=ubuntu\n`);
+  fs.writeFileSync(p('console'), '');
+  fs.writeFileSync(p('fake', 'calls.log'), '');
+  if (opts.gpus) fs.writeFileSync(p('fake', 'gpus'), opts.gpus.map((g) => `${g}\n`).join(''));
+  const node: Node = {
+    dir,
+    root: p('root'),
+    state: p('state'),
+    logs: p('logs'),
+    home: p('home'),
+    console: p('console'),
+    fake: p('fake'),
+    env: {
+      // No sbin: a missing stand-in must never reach the real poweroff/usermod.
+      PATH: `${p('bin')}:/usr/bin:/bin`,
+      HOME: p('home'),
+      TMPDIR: p('tmp'),
+      FAKE_DIR: p('fake'),
+      GPU_NODE_CONFIG: p('recipe.env'),
+      GPU_NODE_ROOT: p('root'),
+      GPU_NODE_STATE_DIR: p('state'),
+      GPU_NODE_LOG_DIR: p('logs'),
+      GPU_NODE_CONSOLE: p('console'),
+      GPU_NODE_STEPS_DIR: path.join(CLOUD_INIT, 'steps'),
+      GPU_NODE_BIN_DIR: path.join(CLOUD_INIT, 'bin'),
+      GPU_NODE_USER: USER,
+      GPU_NODE_HOME: p('home'),
+      GPU_NODE_OS_RELEASE: p('os-release'),
+      GPU_NODE_RECIPE_NAME: 'rtx-pair',
+      GPU_NODE_RECIPE_KEY: 'k-123',
+      GPU_NODE_APT_RETRY_SLEEP: '0',
+      ...opts.env,
+    },
+  };
+  return node;
+}
+
+function run(node: Node, file: string, args: string[] = [], env: Record<string, string> = {}) {
+  const r = spawnSync('bash', [file, ...args], { env: { ...node.env, ...env }, encoding: 'utf8', timeout: 15000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, out: r.stdout + r.stderr };
+}
+
+/** Source the lib and run a snippet with it. */
+function withLib(node: Node, snippet: string, env: Record<string, string> = {}) {
+  const r = spawnSync('bash', ['-c', `. "${LIB}"; ${snippet}`], { env: { ...node.env, ...env }, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const calls = (node: Node) => fs.readFileSync(path.join(node.fake, 'calls.log'), 'utf8').split('\n').filter(Boolean);
+const callsOf = (node: Node, cmd: string) => calls(node).filter((c) => c.startsWith(`${cmd} `));
+const aptInstalls = (node: Node) =>
+  callsOf(node, 'apt-get')
+    .filter((c) => c.includes(' install '))
+    .map((c) => c.replace('apt-get -o DPkg::Lock::Timeout=300 ', ''));
+const status = (node: Node) => JSON.parse(fs.readFileSync(path.join(node.state, 'status.json'), 'utf8'));
+const consoleLines = (node: Node) => fs.readFileSync(node.console, 'utf8').split('\n').filter(Boolean);
+
+describe('shellcheck and size', () => {
+  test('shellcheck -x passes on every script', () => {
+    const probe = spawnSync('shellcheck', ['--version']);
+    if (probe.error) {
+      if (process.env.CI) throw new Error('shellcheck is not installed (apt-get install shellcheck)');
+      console.warn('skipping shellcheck test: shellcheck is not installed');
+      return;
+    }
+    const r = spawnSync('shellcheck', ['-x', ...scriptFiles], { encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  test('scripts are bash with strict mode and stay small enough for Nova user_data', () => {
+    let total = 0;
+    for (const f of scriptFiles) {
+      const text = fs.readFileSync(f, 'utf8');
+      total += Buffer.byteLength(text);
+      expect(text.startsWith('#!/usr/bin/env bash\n')).toBe(true);
+      expect(text).toContain('set -euo pipefail');
+    }
+    expect(scriptFiles.length).toBe(10);
+    expect(total).toBeLessThan(20000);
+  });
+});
+
+describe('lib/gpu-node-common.sh', () => {
+  test('gpu_write_status escapes strings into valid JSON and keeps integers as numbers', () => {
+    const node = makeNode();
+    const nasty = 'say "hi" \\ back\nslash\ttab \u0001 ctl é ✓';
+    for (const lang of ['C', 'C.UTF-8']) {
+      const r = withLib(node, 'gpu_write_status odd msg="$MSG" n=42 zero=007 neg=-3', { MSG: nasty, LANG: lang });
+      expect(r.status).toBe(0);
+      const s = status(node);
+      expect(s).toMatchObject({ state: 'odd', recipe: 'rtx-pair', key: 'k-123', msg: nasty, n: 42, zero: '007', neg: -3 });
+      expect(s.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    }
+    expect(fs.readdirSync(node.state)).toEqual(['status.json']); // temp file renamed away
+  });
+
+  test('config file values are loaded (single-quoted KEY=value lines)', () => {
+    const node = makeNode();
+    fs.writeFileSync(node.env.GPU_NODE_CONFIG, "GPU_NODE_RECIPE_NAME='from config'\nGPU_NODE_DRIVER_BRANCH='580'\n");
+    const r = withLib(node, 'echo "$GPU_NODE_RECIPE_NAME|$GPU_NODE_DRIVER_BRANCH|$GPU_NODE_CUDA_VERSION|$GPU_NODE_APT_RETRIES"');
+    expect(r.stdout.trim()).toBe('from config|580|12.8|5');
+  });
+
+  test('gpu_log and gpu_console write stdout, recipe.log and the console file', () => {
+    const node = makeNode();
+    const r = withLib(node, 'gpu_log "hello log"; gpu_console "HELLO-CONSOLE x=1"', { GPU_NODE_STEP: 'unit' });
+    expect(r.stdout).toMatch(/^\S+Z \[unit\] hello log\nHELLO-CONSOLE x=1\n$/);
+    expect(consoleLines(node)).toEqual(['HELLO-CONSOLE x=1']);
+    const log = fs.readFileSync(path.join(node.logs, 'recipe.log'), 'utf8');
+    expect(log).toContain('[unit] hello log');
+    expect(log).toContain('HELLO-CONSOLE x=1');
+  });
+
+  test('gpu_done / gpu_mark_done use marker files', () => {
+    const node = makeNode();
+    const r = withLib(node, 'gpu_done x && echo yes || echo no; gpu_mark_done x; gpu_done x && echo yes || echo no');
+    expect(r.stdout).toBe('no\nyes\n');
+    expect(fs.existsSync(path.join(node.state, 'done', 'x'))).toBe(true);
+  });
+
+  test('gpu_apt retries a failing apt-get and succeeds on the third try', () => {
+    const node = makeNode();
+    const r = withLib(node, 'gpu_apt install -y foo', { FAKE_APT_FAILS: '2' });
+    expect(r.status).toBe(0);
+    expect(callsOf(node, 'apt-get')).toEqual(Array(3).fill('apt-get -o DPkg::Lock::Timeout=300 install -y foo'));
+    expect(r.stdout).toContain('retrying');
+  });
+
+  test('gpu_apt gives up with a non-zero exit after GPU_NODE_APT_RETRIES tries', () => {
+    const node = makeNode();
+    const r = withLib(node, 'gpu_apt install -y foo', { FAKE_APT_FAILS: 'always', GPU_NODE_APT_RETRIES: '3' });
+    expect(r.status).not.toBe(0);
+    expect(callsOf(node, 'apt-get')).toHaveLength(3);
+    expect(r.stdout).toContain('failed 3 times');
+  });
+});
+
+describe('steps/nvidia-driver.sh', () => {
+  test('a working nvidia-smi skips the install', () => {
+    const node = makeNode({ gpus: [GPU_2080] });
+    const r = run(node, step('nvidia-driver'));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('skipping driver install');
+    expect(aptInstalls(node)).toEqual([]);
+    expect(callsOf(node, 'dpkg')).toEqual([]);
+  });
+
+  test.each([
+    ['22.04', 'ubuntu2204'],
+    ['24.04', 'ubuntu2404'],
+  ])('Ubuntu %s: headers, cuda-keyring from the %s repo, then nvidia-open-570', (versionId, repo) => {
+    const node = makeNode({ versionId });
+    const r = run(node, step('nvidia-driver'));
+    expect(r.status).toBe(0);
+    expect(aptInstalls(node)).toEqual(['install -y linux-headers-6.8.0-45-generic', 'install -y nvidia-open-570']);
+    const curl = callsOf(node, 'curl');
+    expect(curl).toHaveLength(1);
+    expect(curl[0]).toContain(
+      `https://developer.download.nvidia.com/compute/cuda/repos/${repo}/x86_64/cuda-keyring_1.1-1_all.deb`,
+    );
+    expect(callsOf(node, 'dpkg')[0]).toMatch(/^dpkg -i \S+\.deb$/);
+    const order = calls(node).map((c) => c.split(' ').slice(0, 4).join(' '));
+    const i = (prefix: string) => order.findIndex((c) => c.startsWith(prefix));
+    expect(i('dpkg -i')).toBeLessThan(i('apt-get -o DPkg::Lock::Timeout=300 update'));
+    expect(i('apt-get -o DPkg::Lock::Timeout=300 update')).toBeLessThan(order.length - 1);
+    expect(callsOf(node, 'modprobe')).toEqual(['modprobe nvidia']);
+  });
+
+  test('proprietary flavor installs cuda-drivers-<branch>', () => {
+    const node = makeNode({ env: { GPU_NODE_DRIVER_FLAVOR: 'proprietary', GPU_NODE_DRIVER_BRANCH: '575' } });
+    expect(run(node, step('nvidia-driver')).status).toBe(0);
+    expect(aptInstalls(node)).toContain('install -y cuda-drivers-575');
+  });
+
+  test('branch 590+ installs the pinning package first, then the unversioned meta package', () => {
+    const node = makeNode({ env: { GPU_NODE_DRIVER_BRANCH: '590' } });
+    expect(run(node, step('nvidia-driver')).status).toBe(0);
+    expect(aptInstalls(node).slice(1)).toEqual(['install -y nvidia-driver-pinning-590', 'install -y nvidia-open']);
+  });
+
+  test('an unsupported VERSION_ID fails clearly before installing anything', () => {
+    const node = makeNode({ versionId: '20.04' });
+    const r = run(node, step('nvidia-driver'));
+    expect(r.status).toBe(1);
+    const reason = `unsupported Ubuntu VERSION_ID '20.04' in ${node.dir}/os-release (supported: 22.04, 24.04)`;
+    expect(r.stdout).toContain(`GPU-NODE-FAILED recipe=rtx-pair step=nvidia-driver reason="${reason}"`);
+    expect(status(node)).toMatchObject({ state: 'failed', step: 'nvidia-driver', reason });
+    expect(aptInstalls(node).filter((c) => c.includes('nvidia'))).toEqual([]);
+    expect(callsOf(node, 'curl')).toEqual([]);
+  });
+
+  test('a module that does not load fails and says a reboot is required', () => {
+    const node = makeNode({ env: { FAKE_MODPROBE_FAIL: '1' } });
+    const r = run(node, step('nvidia-driver'));
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/GPU-NODE-FAILED recipe=rtx-pair step=nvidia-driver reason=".*reboot required"/);
+    expect(status(node).reason).toContain('reboot required');
+  });
+
+  test('apt-get failing for good makes the step fail', () => {
+    const node = makeNode({ env: { FAKE_APT_FAILS: 'always', GPU_NODE_APT_RETRIES: '2' } });
+    expect(run(node, step('nvidia-driver')).status).not.toBe(0);
+    expect(callsOf(node, 'apt-get')).toHaveLength(2);
+  });
+});
+
+describe('steps/cuda-toolkit.sh', () => {
+  test('installs cuda-toolkit-12-8 and writes /etc/profile.d/cuda.sh', () => {
+    const node = makeNode();
+    const r = run(node, step('cuda-toolkit'));
+    expect(r.status).toBe(0);
+    expect(aptInstalls(node)).toEqual(['install -y cuda-toolkit-12-8']);
+    expect(callsOf(node, 'curl')[0]).toContain('/ubuntu2404/x86_64/cuda-keyring_1.1-1_all.deb');
+    const profile = fs.readFileSync(path.join(node.root, 'etc/profile.d/cuda.sh'), 'utf8');
+    expect(profile).toContain('export CUDA_HOME=/usr/local/cuda-12.8');
+    expect(profile).toContain('PATH="$CUDA_HOME/bin:$PATH"');
+    expect(profile).toContain('LD_LIBRARY_PATH="$CUDA_HOME/lib64');
+    // The profile must work in dash (login shells source it with sh).
+    const sh = spawnSync('sh', ['-c', `PATH=/usr/bin:/bin; . "${node.root}/etc/profile.d/cuda.sh"; echo "$PATH|$LD_LIBRARY_PATH"`], {
+      encoding: 'utf8',
+    });
+    expect(sh.stdout.trim()).toBe('/usr/local/cuda-12.8/bin:/usr/bin:/bin|/usr/local/cuda-12.8/lib64');
+  });
+
+  test('reuses the CUDA repo set up by the driver step (one keyring download)', () => {
+    const node = makeNode();
+    expect(run(node, step('nvidia-driver')).status).toBe(0);
+    expect(run(node, step('cuda-toolkit')).status).toBe(0);
+    expect(callsOf(node, 'curl')).toHaveLength(1);
+    expect(callsOf(node, 'dpkg')).toHaveLength(1);
+  });
+
+  test('skips the install when nvcc of that version exists', () => {
+    const node = makeNode({ env: { GPU_NODE_CUDA_VERSION: '12.6' } });
+    fs.mkdirSync(path.join(node.root, 'usr/local/cuda-12.6/bin'), { recursive: true });
+    fs.writeFileSync(path.join(node.root, 'usr/local/cuda-12.6/bin/nvcc'), '', { mode: 0o755 });
+    const r = run(node, step('cuda-toolkit'));
+    expect(r.status).toBe(0);
+    expect(aptInstalls(node)).toEqual([]);
+    expect(fs.readFileSync(path.join(node.root, 'etc/profile.d/cuda.sh'), 'utf8')).toContain('cuda-12.6');
+  });
+
+  test('an empty GPU_NODE_CUDA_VERSION skips the step', () => {
+    const node = makeNode({ env: { GPU_NODE_CUDA_VERSION: '' } });
+    const r = run(node, step('cuda-toolkit'));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('skipping');
+    expect(calls(node)).toEqual([]);
+    expect(fs.existsSync(path.join(node.root, 'etc/profile.d/cuda.sh'))).toBe(false);
+  });
+});
+
+describe('steps/container-toolkit.sh', () => {
+  test('installs docker and the pinned toolkit from NVIDIA repo, configures docker', () => {
+    const node = makeNode({ env: { GPU_NODE_CONTAINER_TOOLKIT_VERSION: '1.17.8-1' } });
+    const r = run(node, step('container-toolkit'));
+    expect(r.status).toBe(0);
+    expect(aptInstalls(node)).toEqual([
+      'install -y docker.io gnupg',
+      'install -y nvidia-container-toolkit=1.17.8-1 nvidia-container-toolkit-base=1.17.8-1 ' +
+        'libnvidia-container-tools=1.17.8-1 libnvidia-container1=1.17.8-1',
+    ]);
+    const urls = callsOf(node, 'curl').map((c) => c.split(' ').pop());
+    expect(urls).toEqual([
+      'https://nvidia.github.io/libnvidia-container/gpgkey',
+      'https://nvidia.github.io/libnvidia-container/stable/deb/nvidia-container-toolkit.list',
+    ]);
+    expect(fs.existsSync(path.join(node.root, 'usr/share/keyrings/nvidia-container-toolkit-keyring.gpg'))).toBe(true);
+    expect(fs.readFileSync(path.join(node.root, 'etc/apt/sources.list.d/nvidia-container-toolkit.list'), 'utf8')).toBe(
+      'deb [signed-by=/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg] ' +
+        'https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH) /\n',
+    );
+    expect(callsOf(node, 'nvidia-ctk')).toEqual([
+      `nvidia-ctk runtime configure --runtime=docker --config=${node.root}/etc/docker/daemon.json`,
+    ]);
+    expect(callsOf(node, 'systemctl')).toEqual(['systemctl restart docker']);
+    expect(callsOf(node, 'usermod')).toEqual([`usermod -aG docker ${USER}`]);
+  });
+
+  test('without a pin installs the latest nvidia-container-toolkit', () => {
+    const node = makeNode();
+    expect(run(node, step('container-toolkit')).status).toBe(0);
+    expect(aptInstalls(node)[1]).toBe('install -y nvidia-container-toolkit');
+  });
+
+  test('skips when nvidia-ctk exists and daemon.json names the nvidia runtime', () => {
+    const node = makeNode();
+    fs.mkdirSync(path.join(node.root, 'etc/docker'), { recursive: true });
+    fs.writeFileSync(path.join(node.root, 'etc/docker/daemon.json'), '{"runtimes":{"nvidia":{}}}');
+    const r = run(node, step('container-toolkit'));
+    expect(r.status).toBe(0);
+    expect(callsOf(node, 'apt-get')).toEqual([]);
+    expect(callsOf(node, 'systemctl')).toEqual([]);
+  });
+});
+
+describe('steps/ready-check.sh', () => {
+  const failLine = 'GPU-NODE-FAILED recipe=rtx-pair step=ready-check reason="expected 2 GPUs, nvidia-smi lists 1"';
+
+  test('2 expected, 1 seen: exit 1, status failed, one FAILED line on stdout and console', () => {
+    const node = makeNode({ gpus: [GPU_2080], env: { GPU_NODE_EXPECTED_GPUS: '2' } });
+    const r = run(node, step('ready-check'));
+    expect(r.status).toBe(1);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('GPU-NODE-'))).toEqual([failLine]);
+    expect(consoleLines(node)).toEqual([failLine]);
+    expect(status(node)).toMatchObject({
+      state: 'failed',
+      recipe: 'rtx-pair',
+      key: 'k-123',
+      step: 'ready-check',
+      reason: 'expected 2 GPUs, nvidia-smi lists 1',
+    });
+  });
+
+  test('2 expected, 2 seen: READY line and status.json with the right fields', () => {
+    const node = makeNode({
+      gpus: [GPU_2080, GPU_2080],
+      env: { GPU_NODE_EXPECTED_GPUS: '2', GPU_NODE_EXPECTED_MODEL: 'RTX 2080 Ti' },
+    });
+    fs.mkdirSync(path.join(node.root, 'usr/local/cuda-12.8/bin'), { recursive: true });
+    fs.writeFileSync(path.join(node.root, 'usr/local/cuda-12.8/bin/nvcc'), '', { mode: 0o755 });
+    const r = run(node, step('ready-check'));
+    expect(r.status).toBe(0);
+    const line = 'GPU-NODE-READY recipe=rtx-pair key=k-123 gpus=2 model="NVIDIA GeForce RTX 2080 Ti" driver=570.124.06';
+    expect(r.stdout.split('\n')).toContain(line);
+    expect(consoleLines(node)).toEqual([line]);
+    const s = status(node);
+    expect(s).toEqual({
+      state: 'ready',
+      recipe: 'rtx-pair',
+      key: 'k-123',
+      gpus: 2,
+      model: 'NVIDIA GeForce RTX 2080 Ti',
+      driver: '570.124.06',
+      cuda: '12.8',
+      time: expect.stringMatching(/Z$/),
+    });
+  });
+
+  test('more GPUs than expected fails', () => {
+    const node = makeNode({ gpus: [GPU_2060, GPU_2060, GPU_2060], env: { GPU_NODE_EXPECTED_GPUS: '2' } });
+    const r = run(node, step('ready-check'));
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('reason="expected 2 GPUs, nvidia-smi lists 3"');
+  });
+
+  test('a model mismatch fails', () => {
+    const node = makeNode({
+      gpus: [GPU_2080, GPU_2060],
+      env: { GPU_NODE_EXPECTED_GPUS: '2', GPU_NODE_EXPECTED_MODEL: 'RTX 2080 Ti' },
+    });
+    const r = run(node, step('ready-check'));
+    expect(r.status).toBe(1);
+    expect(consoleLines(node)).toEqual([
+      `GPU-NODE-FAILED recipe=rtx-pair step=ready-check reason="expected model 'RTX 2080 Ti', GPU 1 is 'NVIDIA GeForce RTX 2060 SUPER'"`,
+    ]);
+    expect(status(node).state).toBe('failed');
+  });
+
+  test('a failing nvidia-smi fails with its message', () => {
+    const node = makeNode();
+    const r = run(node, step('ready-check'));
+    expect(r.status).toBe(1);
+    expect(status(node).reason).toBe(
+      "nvidia-smi failed: NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.",
+    );
+  });
+
+  test('a missing nvidia-smi fails', () => {
+    const node = makeNode({ without: ['nvidia-smi'] });
+    const r = run(node, step('ready-check'));
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('reason="nvidia-smi not found; is the NVIDIA driver installed?"');
+  });
+
+  test('the recipe name can come from the config file', () => {
+    const node = makeNode({ gpus: [GPU_2060] });
+    fs.writeFileSync(node.env.GPU_NODE_CONFIG, "GPU_NODE_RECIPE_NAME='from-config'\nGPU_NODE_EXPECTED_GPUS='1'\n");
+    const r = run(node, step('ready-check'));
+    expect(r.status).toBe(0);
+    expect(consoleLines(node)[0]).toMatch(/^GPU-NODE-READY recipe=from-config key=k-123 gpus=1 /);
+  });
+});
+
+describe('bin/gpu-node-run', () => {
+  function stepsDir(node: Node, steps: Record<string, string>) {
+    const dir = path.join(node.dir, 'steps');
+    fs.mkdirSync(dir);
+    for (const [name, body] of Object.entries(steps)) fs.writeFileSync(path.join(dir, `${name}.sh`), `${body}\n`);
+    return dir;
+  }
+
+  test('stops at the first failing step and prints one failure line naming it', () => {
+    const node = makeNode();
+    const marker = path.join(node.dir, 'third-ran');
+    const dir = stepsDir(node, { first: 'echo first-output', second: 'echo about to fail; exit 3', third: `touch ${marker}` });
+    const r = run(node, RUNNER, ['first', 'second', 'third'], { GPU_NODE_STEPS_DIR: dir });
+    expect(r.status).toBe(1);
+    const log = path.join(node.logs, 'second.log');
+    const line = `GPU-NODE-FAILED recipe=rtx-pair step=second reason="second exited 3; see ${log}"`;
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('GPU-NODE-'))).toEqual([line]);
+    expect(consoleLines(node)).toEqual([line]);
+    expect(fs.existsSync(marker)).toBe(false);
+    expect(fs.readFileSync(log, 'utf8')).toContain('about to fail');
+    expect(fs.readFileSync(path.join(node.logs, 'first.log'), 'utf8')).toContain('first-output');
+    expect(status(node)).toMatchObject({ state: 'failed', step: 'second', exit_code: 3 });
+    const recipeLog = fs.readFileSync(path.join(node.logs, 'recipe.log'), 'utf8');
+    expect(recipeLog).toMatch(/\[first\] starting/);
+    expect(recipeLog).toMatch(/\[second\] FAILED|GPU-NODE-FAILED/);
+  });
+
+  test('an unknown step fails with a reason', () => {
+    const node = makeNode();
+    const r = run(node, RUNNER, ['nope']);
+    expect(r.status).toBe(1);
+    expect(consoleLines(node)[0]).toMatch(/^GPU-NODE-FAILED recipe=rtx-pair step=nope reason="unknown step 'nope' \(no .*nope\.sh\)"$/);
+  });
+
+  test('real steps: driver skip + ready-check gives READY and status ready', () => {
+    const node = makeNode({ gpus: [GPU_2060, GPU_2060], env: { GPU_NODE_EXPECTED_GPUS: '2' } });
+    const r = run(node, RUNNER, ['nvidia-driver', 'ready-check']);
+    expect(r.status).toBe(0);
+    expect(consoleLines(node)).toEqual([
+      'GPU-NODE-READY recipe=rtx-pair key=k-123 gpus=2 model="NVIDIA GeForce RTX 2060 SUPER" driver=570.124.06',
+    ]);
+    expect(status(node)).toMatchObject({ state: 'ready', gpus: 2 });
+  });
+
+  test('a step that reports its own failure is not reported twice', () => {
+    const node = makeNode({ gpus: [GPU_2060], env: { GPU_NODE_EXPECTED_GPUS: '2' } });
+    const r = run(node, RUNNER, ['nvidia-driver', 'ready-check', 'seal-snapshot']);
+    expect(r.status).toBe(1);
+    const line = 'GPU-NODE-FAILED recipe=rtx-pair step=ready-check reason="expected 2 GPUs, nvidia-smi lists 1"';
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('GPU-NODE-'))).toEqual([line]);
+    expect(consoleLines(node)).toEqual([line]);
+    expect(callsOf(node, 'systemd-run')).toEqual([]);
+  });
+
+  test('steps without a final state leave status "done"', () => {
+    const node = makeNode();
+    const dir = stepsDir(node, { a: 'true' });
+    expect(run(node, RUNNER, ['a'], { GPU_NODE_STEPS_DIR: dir }).status).toBe(0);
+    expect(status(node)).toMatchObject({ state: 'done', steps: 'a' });
+  });
+});
+
+describe('steps/seal-snapshot.sh', () => {
+  test('prints SEALING and schedules cleanup + poweroff via systemd-run', () => {
+    const node = makeNode();
+    const r = run(node, step('seal-snapshot'));
+    expect(r.status).toBe(0);
+    expect(consoleLines(node)).toEqual(['GPU-NODE-SEALING recipe=rtx-pair']);
+    const [call] = callsOf(node, 'systemd-run');
+    expect(call).toContain('--on-active=20');
+    expect(call).toContain('/bin/bash -c');
+    const cmd = fs.readFileSync(path.join(node.fake, 'systemd-run.cmd'), 'utf8');
+    expect(cmd).toContain('cloud-init clean --logs --machine-id');
+    expect(cmd.trim().split('\n').pop()).toBe('poweroff');
+    // Every path it touches is under the test's root/state/log dirs.
+    expect(cmd).not.toMatch(/\s\/(etc|var|root|home)\//);
+
+    // Run the scheduled command with the stand-ins and check its effects.
+    const sshKey = path.join(node.root, 'etc/ssh/ssh_host_ed25519_key');
+    fs.mkdirSync(path.dirname(sshKey), { recursive: true });
+    fs.writeFileSync(sshKey, 'secret');
+    fs.writeFileSync(path.join(node.root, 'etc/ssh/sshd_config'), 'keep');
+    fs.writeFileSync(path.join(node.logs, 'recipe.log'), 'old log');
+    fs.writeFileSync(path.join(node.state, 'status.json'), '{"state":"ready"}');
+    fs.mkdirSync(path.join(node.state, 'done'), { recursive: true });
+    fs.writeFileSync(path.join(node.home, '.bash_history'), 'history');
+    const done = spawnSync('bash', ['-c', cmd], { env: node.env, encoding: 'utf8' });
+    expect(done.status).toBe(0);
+    expect(fs.existsSync(sshKey)).toBe(false);
+    expect(fs.existsSync(path.join(node.root, 'etc/ssh/sshd_config'))).toBe(true);
+    expect(fs.readFileSync(path.join(node.logs, 'recipe.log'), 'utf8')).toBe('');
+    expect(fs.readFileSync(path.join(node.state, 'status.json'), 'utf8')).toContain('ready');
+    expect(fs.existsSync(path.join(node.state, 'done'))).toBe(false);
+    expect(fs.existsSync(path.join(node.home, '.bash_history'))).toBe(false);
+    expect(callsOf(node, 'cloud-init')).toContain('cloud-init clean --logs --machine-id');
+    expect(calls(node).pop()).toBe('poweroff ');
+  });
+});
+
+describe('steps/lifetime.sh and bin/gpu-node-lifetime', () => {
+  const NOW = 1700000000; // 2023-11-14T22:13:20Z
+  const H = 3600;
+  const lifeEnv = (extra: Record<string, string> = {}) => ({
+    GPU_NODE_LIFETIME_HOURS: '168',
+    GPU_NODE_INSTANCE_ID: 'i-1',
+    GPU_NODE_NOW: String(NOW),
+    GPU_NODE_BOOT_TIME: String(NOW - 600),
+    ...extra,
+  });
+  const startedAt = (node: Node) => fs.readFileSync(path.join(node.state, 'started-at'), 'utf8').trim();
+
+  test('records the start, writes an executable motd script and an hourly cron file', () => {
+    const node = makeNode({ env: lifeEnv() });
+    const r = run(node, step('lifetime'));
+    expect(r.status).toBe(0);
+    expect(startedAt(node)).toBe(String(NOW));
+    const motd = path.join(node.root, 'etc/update-motd.d/60-gpu-node-lifetime');
+    expect(fs.statSync(motd).mode & 0o111).toBe(0o111);
+    const out = spawnSync('sh', [motd], { env: node.env, encoding: 'utf8' }).stdout;
+    expect(out).toContain(
+      'This GPU node is shelved by the cloud at 2023-11-21 22:13 UTC (in 7d 0h). ' +
+        'Save your work; `cdktf deploy` with power state RUNNING unshelves it.',
+    );
+    const cron = fs.readFileSync(path.join(node.root, 'etc/cron.d/gpu-node-lifetime'), 'utf8');
+    expect(cron).toMatch(new RegExp(`^\\d+ \\* \\* \\* \\* root ${LIFETIME} warn`, 'm'));
+    expect(r.stdout).toContain('seconds=604800');
+  });
+
+  test('keeps the start time on a re-run, resets it for a new instance id', () => {
+    const node = makeNode({ env: lifeEnv() });
+    run(node, step('lifetime'));
+    expect(run(node, step('lifetime'), [], { GPU_NODE_NOW: String(NOW + 5 * H) }).status).toBe(0);
+    expect(startedAt(node)).toBe(String(NOW));
+    run(node, step('lifetime'), [], { GPU_NODE_NOW: String(NOW + 9 * H), GPU_NODE_INSTANCE_ID: 'i-from-snapshot' });
+    expect(startedAt(node)).toBe(String(NOW + 9 * H));
+  });
+
+  test('reads the instance id from cloud-init data when not given', () => {
+    const node = makeNode({ env: lifeEnv({ GPU_NODE_INSTANCE_ID: '' }) });
+    fs.mkdirSync(path.join(node.root, 'var/lib/cloud/data'), { recursive: true });
+    fs.writeFileSync(path.join(node.root, 'var/lib/cloud/data/instance-id'), 'i-abc\n');
+    expect(run(node, step('lifetime')).status).toBe(0);
+    expect(fs.readFileSync(path.join(node.state, 'started-at.instance-id'), 'utf8').trim()).toBe('i-abc');
+  });
+
+  test('0 hours skips the step', () => {
+    const node = makeNode({ env: lifeEnv({ GPU_NODE_LIFETIME_HOURS: '0' }) });
+    const r = run(node, step('lifetime'));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('skipping');
+    expect(fs.existsSync(path.join(node.root, 'etc/cron.d/gpu-node-lifetime'))).toBe(false);
+  });
+
+  function withStart(start: number, extra: Record<string, string> = {}) {
+    const node = makeNode({ env: lifeEnv(extra) });
+    fs.writeFileSync(path.join(node.state, 'started-at'), `${start}\n`);
+    return node;
+  }
+
+  test('remaining reports the time left for a given start', () => {
+    const node = withStart(NOW - 150 * H);
+    const r = run(node, LIFETIME, ['remaining']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe('seconds=64800 at=2023-11-15T16:13:20Z left="0d 18h"');
+  });
+
+  test('warn calls wall inside the warning window only', () => {
+    const inside = withStart(NOW - 150 * H); // 18 h left < 24 h
+    expect(run(inside, LIFETIME, ['warn']).status).toBe(0);
+    const wall = callsOf(inside, 'wall');
+    expect(wall).toHaveLength(1);
+    expect(wall[0]).toContain('shelved by the cloud at 2023-11-15 16:13 UTC (in 0d 18h)');
+
+    const outside = withStart(NOW - 10 * H); // 158 h left
+    expect(run(outside, LIFETIME, ['warn']).status).toBe(0);
+    expect(callsOf(outside, 'wall')).toEqual([]);
+
+    const narrow = withStart(NOW - 150 * H, { GPU_NODE_WARN_HOURS: '12' });
+    expect(run(narrow, LIFETIME, ['warn']).status).toBe(0);
+    expect(callsOf(narrow, 'wall')).toEqual([]);
+  });
+
+  test('a boot after the deadline (unshelved) restarts the clock at boot time', () => {
+    const node = withStart(NOW - 200 * H, { GPU_NODE_BOOT_TIME: String(NOW - H) });
+    expect(run(node, LIFETIME, ['remaining']).stdout).toContain('left="6d 23h"');
+    expect(startedAt(node)).toBe(String(NOW - H));
+  });
+
+  test('unknown subcommand prints usage', () => {
+    const node = makeNode();
+    const r = run(node, LIFETIME, ['bogus']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('usage');
+  });
+});
+
+describe('steps/burn-in.sh', () => {
+  const burnEnv = { GPU_NODE_BURN_SECONDS: '30', GPU_NODE_GPU_BURN_REF: 'v-test-ref' };
+  function burnNode(output: string) {
+    const node = makeNode({ gpus: [GPU_2080], env: { ...burnEnv, FAKE_BURN_OUTPUT: output } });
+    const nvcc = path.join(node.root, 'usr/local/cuda-12.8/bin/nvcc');
+    fs.mkdirSync(path.dirname(nvcc), { recursive: true });
+    fs.writeFileSync(nvcc, '#!/bin/sh\n', { mode: 0o755 });
+    return node;
+  }
+  const burnLogs = (node: Node) => fs.readdirSync(node.home).filter((f) => f.startsWith('gpu-burn-'));
+
+  test('builds gpu-burn at the pinned ref, runs it and saves the log in the home dir', () => {
+    const node = burnNode('Burning for 30 seconds.\\nTested 1 GPUs:\\n\\tGPU 0: OK');
+    const r = run(node, step('burn-in'));
+    expect(r.status).toBe(0);
+    const dir = path.join(node.root, 'opt/gpu-burn');
+    expect(aptInstalls(node)).toEqual(['install -y git make g++']);
+    expect(callsOf(node, 'git')).toEqual([
+      `git clone --quiet https://github.com/wilicc/gpu-burn ${dir}`,
+      `git -C ${dir} checkout --quiet --detach v-test-ref`,
+    ]);
+    expect(callsOf(node, 'make')).toEqual([`make -C ${dir} CUDAPATH=${node.root}/usr/local/cuda-12.8`]);
+    expect(callsOf(node, 'gpu_burn')).toEqual([`gpu_burn -d 30 cwd=${dir}`]);
+    const logs = burnLogs(node);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatch(/^gpu-burn-\d{8}T\d{6}Z\.log$/);
+    const log = path.join(node.home, logs[0]);
+    expect(fs.readFileSync(log, 'utf8')).toContain('GPU 0: OK');
+    expect(fs.statSync(log).uid).toBe(os.userInfo().uid);
+
+    // Passed once: a re-run skips it.
+    expect(run(node, step('burn-in')).stdout).toContain('already passed');
+    expect(callsOf(node, 'gpu_burn')).toHaveLength(1);
+  });
+
+  test('fails when gpu-burn reports a FAULTY GPU', () => {
+    const node = burnNode('Tested 2 GPUs:\\n\\tGPU 0: OK\\n\\tGPU 1: FAULTY');
+    const r = run(node, step('burn-in'));
+    expect(r.status).toBe(1);
+    const log = path.join(node.home, burnLogs(node)[0]);
+    expect(consoleLines(node)).toEqual([
+      `GPU-NODE-FAILED recipe=rtx-pair step=burn-in reason="gpu-burn reports a FAULTY GPU; see ${log}"`,
+    ]);
+    expect(fs.readFileSync(log, 'utf8')).toContain('GPU 1: FAULTY');
+    expect(fs.existsSync(path.join(node.state, 'done', 'burn-in'))).toBe(false);
+  });
+
+  test('does not rebuild an existing binary', () => {
+    const node = burnNode('GPU 0: OK');
+    const dir = path.join(node.root, 'opt/gpu-burn');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'gpu_burn'), '#!/bin/sh\necho "gpu_burn $*" >>"$FAKE_DIR/calls.log"\necho "GPU 0: OK"\n', {
+      mode: 0o755,
+    });
+    expect(run(node, step('burn-in')).status).toBe(0);
+    expect(callsOf(node, 'git')).toEqual([]);
+    expect(callsOf(node, 'gpu_burn')).toEqual(['gpu_burn -d 30']);
+  });
+
+  test('0 seconds skips the burn-in', () => {
+    const node = makeNode({ env: { GPU_NODE_BURN_SECONDS: '0' } });
+    const r = run(node, step('burn-in'));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('skipping');
+    expect(calls(node)).toEqual([]);
+  });
+});
