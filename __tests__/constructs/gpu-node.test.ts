@@ -1,0 +1,256 @@
+import { TerraformStack, Testing } from 'cdktf';
+import { Construct } from 'constructs';
+import {
+  CloudProfile,
+  GpuFlavor,
+  GpuModel,
+  GpuNetwork,
+  GpuNode,
+  GpuNodeProps,
+  GpuRecipe,
+  KeyPair,
+  NodeImage,
+  openstack,
+  Peer,
+  PowerState,
+  UbuntuRelease,
+  VolumeRemovalPolicy,
+} from '../../src';
+import { expectStackPassesChecks, synthToDir } from '../support/checks';
+
+const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEt0p8HSWJ6KOqnUYcQqYlRx4fvGj9aaXNvVyCPkNkMW alice@laptop';
+
+type NodeOptions = Omit<GpuNodeProps, 'network' | 'flavor'> & Partial<Pick<GpuNodeProps, 'flavor'>>;
+
+class NodeStack extends TerraformStack {
+  public readonly gpuNode: GpuNode;
+  constructor(scope: Construct, id: string, options: NodeOptions = {}, existingNetwork = false) {
+    super(scope, id);
+    new openstack.provider.OpenstackProvider(this, 'openstack', { cloud: 'openstack' });
+    const network = existingNetwork
+      ? GpuNetwork.forUser(this, 'Net', 'alice')
+      : new GpuNetwork(this, 'Net', { sshFrom: [Peer.ipv4('10.0.0.0/8')] });
+    this.gpuNode = new GpuNode(this, 'Node', {
+      flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2),
+      network,
+      keyPair: new KeyPair(this, 'Key', { publicKey: PUBLIC_KEY, privateKeyHint: '~/.ssh/id_ed25519' }),
+      ...options,
+    });
+  }
+}
+
+const synth = (options: NodeOptions = {}, existingNetwork = false) => {
+  const app = Testing.app();
+  const stack = new NodeStack(app, 'test', options, existingNetwork);
+  return { stack, json: JSON.parse(Testing.synth(stack)) };
+};
+const only = (json: any, type: string) => {
+  const all = Object.values<any>(json.resource?.[type] ?? {});
+  expect(all).toHaveLength(1);
+  return all[0];
+};
+const outputs = (json: any) => Object.fromEntries(Object.entries<any>(json.output).map(([k, v]) => [k.replace(/^Node_|_[0-9A-F]{8}$/g, ''), v]));
+
+describe('GpuNode', () => {
+  test('boots the flavor the profile names for the GPU model and count, with the recipe as user_data', () => {
+    const { json } = synth();
+    const server = only(json, 'openstack_compute_instance_v2');
+    expect(server.flavor_name).toBe('g1-2x2080.medium');
+    expect(server.image_id).toMatch(/^\$\{data\.openstack_images_image_v2\.Node_Image_\w+\.id\}$/);
+    expect(server.key_pair).toBe('test-Key');
+    expect(server.power_state).toBe('active');
+    expect(server.user_data).toMatch(/^#cloud-config\n/);
+    expect(server.user_data).toContain("GPU_NODE_EXPECTED_GPUS='2'");
+    expect(server.user_data).toContain("GPU_NODE_EXPECTED_MODEL='RTX 2080 Ti'");
+    // Terraform's template syntax in the scripts is escaped.
+    expect(server.user_data).not.toMatch(/(^|[^$])\$\{GPU_NODE/);
+    expect(server.user_data).toContain('$${GPU_NODE_ROOT');
+    const image = Object.values<any>(json.data.openstack_images_image_v2)[0];
+    expect(image).toEqual({ name: 'Ubuntu 22.04 - Jammy Jellyfish - 64-bit - Cloud Based Image', most_recent: true });
+  });
+
+  test('attaches through its own port in the network, with the network security group', () => {
+    const { json } = synth();
+    const port = only(json, 'openstack_networking_port_v2');
+    expect(port.network_id).toMatch(/^\$\{openstack_networking_network_v2\.Net_\w+\.id\}$/);
+    expect(port.fixed_ip).toEqual([{ subnet_id: expect.stringMatching(/^\$\{openstack_networking_subnet_v2\.Net_Subnet_\w+\.id\}$/) }]);
+    expect(port.security_group_ids).toEqual([expect.stringMatching(/^\$\{openstack_networking_secgroup_v2\.Net_SecurityGroup_\w+\.id\}$/)]);
+    const server = only(json, 'openstack_compute_instance_v2');
+    expect(server.network).toEqual([{ port: expect.stringMatching(/^\$\{openstack_networking_port_v2\.Node_Port_\w+\.id\}$/) }]);
+  });
+
+  test('gets a floating IP from the profile pool, associated with its port, and outputs the ssh command', () => {
+    const { json } = synth();
+    expect(only(json, 'openstack_networking_floatingip_v2').pool).toBe('public');
+    const assoc = only(json, 'openstack_networking_floatingip_associate_v2');
+    expect(assoc.floating_ip).toMatch(/^\$\{openstack_networking_floatingip_v2\.Node_FloatingIp_\w+\.address\}$/);
+    expect(assoc.port_id).toMatch(/^\$\{openstack_networking_port_v2\.Node_Port_\w+\.id\}$/);
+    const out = outputs(json);
+    expect(out.SshCommand.value).toMatch(/^ssh -i ~\/\.ssh\/id_ed25519 ubuntu@\$\{openstack_networking_floatingip_v2\.Node_FloatingIp_\w+\.address\}$/);
+    expect(out.FixedIp.value).toMatch(/^\$\{element\(openstack_networking_port_v2\.Node_Port_\w+\.all_fixed_ips, 0\)\}$/);
+    expect(out.InstanceId.value).toMatch(/^\$\{openstack_compute_instance_v2\.Node_\w+\.id\}$/);
+    expect(out.FloatingIpAddress).toBeDefined();
+  });
+
+  test('without a floating IP, ssh goes to the fixed IP', () => {
+    const { json } = synth({ floatingIp: false });
+    expect(json.resource.openstack_networking_floatingip_v2).toBeUndefined();
+    expect(outputs(json).SshCommand.value).toMatch(/ubuntu@\$\{element\(openstack_networking_port_v2\.Node_Port_\w+\.all_fixed_ips, 0\)\}$/);
+  });
+
+  test('on an existing network it makes its own security group with SSH only from sshFrom', () => {
+    const { json } = synth({ sshFrom: [Peer.ipv4('192.0.2.0/24')] }, true);
+    expect(Object.values<any>(json.data.openstack_networking_network_v2)[0].name).toBe('alice-net');
+    expect(json.resource.openstack_networking_network_v2).toBeUndefined();
+    const rules = Object.values<any>(json.resource.openstack_networking_secgroup_rule_v2);
+    const ssh = rules.filter((r) => r.port_range_min === 22);
+    expect(ssh).toEqual([expect.objectContaining({ remote_ip_prefix: '192.0.2.0/24', direction: 'ingress', protocol: 'tcp' })]);
+    expect(rules.some((r) => r.remote_ip_prefix === '0.0.0.0/0')).toBe(false);
+  });
+
+  test('protects a running node: recipe, image, keypair and root disk edits are ignored unless asked', () => {
+    const server = only(synth().json, 'openstack_compute_instance_v2');
+    expect(server.lifecycle.ignore_changes).toEqual(['user_data', 'image_id', 'image_name', 'key_pair', 'block_device']);
+    const replacing = only(synth({ replaceOnChange: true }).json, 'openstack_compute_instance_v2');
+    expect(replacing.lifecycle?.ignore_changes).toBeUndefined();
+  });
+
+  test('a rollout token replaces the node on purpose', () => {
+    const { json } = synth({ rolloutToken: '2026-11-25' });
+    const server = only(json, 'openstack_compute_instance_v2');
+    const rollout = Object.entries<any>(json.resource.terraform_data).find(([k]) => k.startsWith('Node_Rollout'))!;
+    expect(rollout[1].input).toEqual({ token: '2026-11-25' });
+    expect(server.lifecycle.replace_triggered_by).toEqual([`terraform_data.${rollout[0]}`]);
+  });
+
+  test('boots from a volume of the given size', () => {
+    const server = only(synth({ rootVolumeSizeGiB: 80 }).json, 'openstack_compute_instance_v2');
+    expect(server.image_id).toBeUndefined();
+    expect(server.block_device).toEqual([expect.objectContaining({
+      source_type: 'image', destination_type: 'volume', volume_size: 80, boot_index: 0, delete_on_termination: true,
+    })]);
+  });
+
+  test('a data volume is attached and retained by default', () => {
+    const { json } = synth({ dataVolume: { sizeGiB: 100 } });
+    const volume = only(json, 'openstack_blockstorage_volume_v3');
+    expect(volume).toMatchObject({ size: 100, name: 'test-Node-data', lifecycle: { prevent_destroy: true } });
+    const attach = only(json, 'openstack_compute_volume_attach_v2');
+    expect(attach.volume_id).toMatch(/^\$\{openstack_blockstorage_volume_v3\.Node_DataVolume_\w+\.id\}$/);
+    expect(attach.instance_id).toMatch(/^\$\{openstack_compute_instance_v2\.Node_\w+\.id\}$/);
+    const destroyable = only(synth({ dataVolume: { sizeGiB: 10, removalPolicy: VolumeRemovalPolicy.DESTROY } }).json, 'openstack_blockstorage_volume_v3');
+    expect(destroyable.lifecycle.prevent_destroy).toBe(false);
+  });
+
+  test.each([
+    [PowerState.RUNNING, 'active'],
+    [PowerState.STOPPED, 'shutoff'],
+    [PowerState.SHELVED, 'shelved_offloaded'],
+    [PowerState.PAUSED, 'paused'],
+  ])('power state %s maps to the provider value %s', (state, value) => {
+    expect(only(synth({ powerState: state }).json, 'openstack_compute_instance_v2').power_state).toBe(value);
+  });
+
+  test('records its start and shelve time and the lifetime in metadata, and outputs the shelve time', () => {
+    const { json } = synth({ lifetimeHours: 72 });
+    const server = only(json, 'openstack_compute_instance_v2');
+    expect(server.metadata).toMatchObject({
+      gpu_node_lifetime_hours: '72',
+      gpu_node_gpus: '2xRTX_2080_TI',
+      gpu_node_recipe_name: 'gpu-base',
+      gpu_node_recipe_key: expect.stringMatching(/^[0-9a-f]{16}$/),
+      gpu_node_started_at: expect.stringMatching(/^\$\{terraform_data\.Node_StartedAt_\w+\.output\.time\}$/),
+      gpu_node_shelve_at: expect.stringMatching(/^\$\{timeadd\(terraform_data\.Node_StartedAt_\w+\.output\.time, "72h"\)\}$/),
+    });
+    const started = Object.entries<any>(json.resource.terraform_data).find(([k]) => k.startsWith('Node_StartedAt'))![1];
+    expect(started).toMatchObject({ input: { time: '${timestamp()}' }, lifecycle: { ignore_changes: ['input'] } });
+    expect(server.user_data).toContain("GPU_NODE_LIFETIME_HOURS='72'");
+    expect(outputs(json).ShelveAt.value).toBe(server.metadata.gpu_node_shelve_at);
+  });
+
+  test('the lifetime defaults to the profile limit (7 days on HFD) and is absent without one', () => {
+    expect(only(synth().json, 'openstack_compute_instance_v2').metadata.gpu_node_lifetime_hours).toBe('168');
+    const noLimit = CloudProfile.custom({
+      name: 'lab', flavors: CloudProfile.HFD_NETLAB.flavors, ubuntuImages: CloudProfile.HFD_NETLAB.ubuntuImages, externalNetworkName: 'ext',
+    });
+    const { json } = synth({ cloudProfile: noLimit });
+    expect(only(json, 'openstack_compute_instance_v2').metadata.gpu_node_lifetime_hours).toBeUndefined();
+    expect(outputs(json).ShelveAt).toBeUndefined();
+  });
+
+  test('metadata, tags, name and availability zone pass through', () => {
+    const server = only(synth({ nodeName: 'alice-gpu', metadata: { owner: 'alice' }, tags: ['course-ml'], availabilityZone: 'nova' }).json,
+      'openstack_compute_instance_v2');
+    expect(server).toMatchObject({ name: 'alice-gpu', availability_zone: 'nova', tags: ['course-ml'], metadata: expect.objectContaining({ owner: 'alice' }) });
+  });
+
+  test('the instance is a public escape hatch', () => {
+    const { stack, json } = synth();
+    stack.gpuNode.instance.addOverride('config_drive', true);
+    expect(stack.gpuNode.instance.terraformResourceType).toBe('openstack_compute_instance_v2');
+    expect(JSON.parse(Testing.synth(stack)).resource.openstack_compute_instance_v2).not.toEqual(json.resource.openstack_compute_instance_v2);
+  });
+
+  test('a node from a recipe image boots the newest bake or else the base image', () => {
+    const recipe = new GpuRecipe({ name: 'worker' });
+    const { stack, json } = synth({ recipe, image: NodeImage.fromRecipe(recipe, { baseImage: NodeImage.ubuntu(UbuntuRelease.NOBLE_24_04) }) });
+    const lookup = Object.values<any>(json.data.openstack_images_image_ids_v2)[0];
+    expect(lookup).toEqual({ properties: { gpu_node_recipe_key: stack.gpuNode.recipeKey }, sort: 'created_at:desc' });
+    const server = only(json, 'openstack_compute_instance_v2');
+    expect(server.image_id).toMatch(/^\$\{\(length\(data\.openstack_images_image_ids_v2\.Node_BakedImages_\w+\.ids\) >= 1\) \? element\(data\.openstack_images_image_ids_v2\.Node_BakedImages_\w+\.ids, 0\) : data\.openstack_images_image_v2\.Node_BaseImage\w*\.id\}$/);
+    expect(server.metadata.gpu_node_recipe_key).toBe(recipe.key('name:Ubuntu 24.04 - Noble Numbat - 64-bit - Cloud Based Image'));
+  });
+
+  test('every synthesized variant passes the provider schema checks and terraform plan', () => {
+    const recipe = new GpuRecipe({ name: 'worker' });
+    const { dir } = synthToDir((app) => new NodeStack(app, 'full', {
+      dataVolume: { sizeGiB: 20 },
+      rootVolumeSizeGiB: 50,
+      rolloutToken: 'v1',
+      powerState: PowerState.SHELVED,
+      recipe,
+      image: NodeImage.fromRecipe(recipe, { baseImage: NodeImage.fromName('Ubuntu 24.04') }),
+    }));
+    expectStackPassesChecks(dir);
+    const { dir: existing } = synthToDir((app) => new NodeStack(app, 'existing', { sshFrom: [Peer.ipv4('10.0.0.0/8')], floatingIp: false }, true));
+    expectStackPassesChecks(existing);
+  });
+});
+
+describe('GpuNode bad input', () => {
+  test.each<[string, NodeOptions, RegExp]>([
+    ['an impossible GPU count', { flavor: GpuFlavor.of(GpuModel.RTX_2060_SUPER, 3) },
+      /^test\/Node: gpuCount must be 1, 2 or 4 for RTX_2060_SUPER on cloud profile 'hfd-netlab', got 3$/],
+    ['a lifetime over the cloud limit', { lifetimeHours: 200 },
+      /^test\/Node: lifetimeHours 200 exceeds the 168 h \(7 days\) that cloud profile 'hfd-netlab' allows.*use at most 168$/],
+    ['a zero lifetime', { lifetimeHours: 0 }, /^test\/Node: lifetimeHours must be a whole number above 0, got 0$/],
+    ['a warning longer than the lifetime', { lifetimeHours: 24, lifetimeWarningHours: 30 },
+      /^test\/Node: lifetimeWarningHours must be a whole number from 0 to below the lifetime \(24 h\), got 30$/],
+    ['a tiny root volume', { rootVolumeSizeGiB: 5 }, /^test\/Node: rootVolumeSizeGiB must be a whole number from 10 to 16384.*got 5$/],
+    ['a fractional data volume', { dataVolume: { sizeGiB: 1.5 } }, /^test\/Node: dataVolume.sizeGiB must be a whole number from 1 to 65536, got 1.5$/],
+    ['a bad tag', { tags: ['a/b'] }, /^test\/Node: tag 'a\/b' must be 1-60 characters without ',' or '\/'$/],
+    ['a bad node name', { nodeName: ' spaced ' }, /^test\/Node: nodeName must be 1-255 printable characters.*got ' spaced '$/],
+    ['sshFrom with a network security group', { sshFrom: [Peer.ipv4('10.0.0.0/8')] },
+      /^test\/Node: sshFrom applies only to a security group the node makes itself.*give sshFrom to the GpuNetwork/],
+    ['a GPU that needs proprietary modules', { flavor: GpuFlavor.named('gpu.v100', { model: GpuModel.V100, gpuCount: 1 }) },
+      /^test\/Node: V100 \(Volta\) needs the proprietary kernel modules.*KernelModules.PROPRIETARY/],
+    ['an Ubuntu release the profile lacks', {
+      image: NodeImage.ubuntu(UbuntuRelease.NOBLE_24_04),
+      cloudProfile: CloudProfile.custom({ name: 'lab', flavors: CloudProfile.HFD_NETLAB.flavors, externalNetworkName: 'ext' }),
+    }, /^test\/Node: cloud profile 'lab' names no image for Ubuntu 24.04 \(it has: none\); add one with withUbuntuImage\(\)/],
+  ])('%s', (_what, options, message) => {
+    expect(() => synth(options)).toThrow(message);
+  });
+
+  test('no keypair is allowed but warned about', () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, 'warn');
+    new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
+    const node = new GpuNode(stack, 'Node', {
+      flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 1),
+      network: new GpuNetwork(stack, 'Net', { sshFrom: [Peer.ipv4('10.0.0.0/8')] }),
+    });
+    const warnings = node.node.metadata.filter((m) => /warn/.test(m.type)).map((m) => m.data);
+    expect(warnings).toEqual(['warn/Node: no keyPair given, so nobody can log in with SSH']);
+  });
+});

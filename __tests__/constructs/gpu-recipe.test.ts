@@ -1,0 +1,239 @@
+import * as YAML from 'yaml';
+import * as zlib from 'zlib';
+import {
+  CudaToolkit,
+  GpuModel,
+  GpuRecipe,
+  KernelModules,
+  NOVA_USER_DATA_LIMIT,
+  NvidiaDriver,
+} from '../../src';
+import { cloudInitSchema, shellcheck } from '../support/validators';
+
+const BASE = 'name:Ubuntu 22.04 - Jammy Jellyfish - 64-bit - Cloud Based Image';
+
+const fullRecipe = () => new GpuRecipe({
+  name: 'full',
+  nvidiaDriver: NvidiaDriver.R570_OPEN,
+  cuda: CudaToolkit.V12_8,
+  containerToolkit: true,
+  containerToolkitVersion: '1.17.8-1',
+  burnInSeconds: 300,
+  packages: ['htop', 'python3-pip', 'nvtop=3.0.2-1'],
+  files: [
+    { path: '/etc/motd.d/99-lab', content: 'Lab GPU node\n' },
+    { path: '/home/ubuntu/train.py', content: 'print("train")\n', owner: 'ubuntu:ubuntu', permissions: '0755' },
+  ],
+  commands: ['echo "hello from ${HOSTNAME}"', 'mkdir -p /data'],
+});
+
+const renderFull = (seal = false) => fullRecipe().render({
+  expectedGpus: 2,
+  expectedModel: GpuModel.RTX_2080_TI,
+  lifetimeHours: 168,
+  sealForSnapshot: seal,
+  recipeKey: 'abc',
+});
+
+const parse = (text: string) => YAML.parse(text);
+const fileContent = (config: any, path: string): string => {
+  const entry = config.write_files.find((f: any) => f.path === path);
+  if (!entry) throw new Error(`no ${path} in write_files`);
+  return entry.encoding === 'gz+b64' ? zlib.gunzipSync(Buffer.from(entry.content, 'base64')).toString('utf8') : entry.content;
+};
+
+describe('rendered user_data', () => {
+  test('is a #cloud-config that the real cloud-init schema validator accepts, in every variant', () => {
+    const variants = [
+      new GpuRecipe().render({ expectedGpus: 1 }),
+      renderFull(false),
+      renderFull(true),
+      new GpuRecipe({ installCuda: false, containerToolkit: false }).render({ expectedGpus: 4, expectedModel: GpuModel.RTX_2060_SUPER }),
+      bigRecipe(40_000).render({ expectedGpus: 1 }),
+    ];
+    for (const v of variants) {
+      expect(v.text.startsWith('#cloud-config\n')).toBe(true);
+      const result = cloudInitSchema(v.text);
+      expect(result.output).not.toMatch(/Error|Invalid/i);
+      expect(result.ok).toBe(true);
+    }
+  });
+
+  test('the schema validator does reject a broken cloud-config (the check can fail)', () => {
+    const result = cloudInitSchema('#cloud-config\nwrite_files:\n  - content: no path here\n    permissions: 644\n');
+    if (result.ran) expect(result.ok).toBe(false);
+  });
+
+  test('runs the steps in order through one runcmd entry', () => {
+    const config = parse(renderFull(true).text);
+    expect(config.runcmd).toEqual([[
+      '/opt/gpu-node/bin/gpu-node-run',
+      'nvidia-driver', 'cuda-toolkit', 'container-toolkit', 'user-commands', 'burn-in', 'lifetime', 'ready-check', 'seal-snapshot',
+    ]]);
+    const minimal = parse(new GpuRecipe({ installCuda: false, containerToolkit: false }).render({ expectedGpus: 1 }).text);
+    expect(minimal.runcmd).toEqual([['/opt/gpu-node/bin/gpu-node-run', 'nvidia-driver', 'ready-check']]);
+  });
+
+  test('writes every script a step needs, executable, and the shipped files unchanged', () => {
+    const config = parse(renderFull(true).text);
+    const paths = config.write_files.map((f: any) => f.path);
+    for (const step of config.runcmd[0].slice(1)) {
+      expect(paths).toContain(`/opt/gpu-node/steps/${step}.sh`);
+    }
+    expect(paths).toEqual(expect.arrayContaining(['/opt/gpu-node/lib/gpu-node-common.sh', '/opt/gpu-node/bin/gpu-node-run',
+      '/opt/gpu-node/bin/gpu-node-lifetime', '/etc/gpu-node/recipe.env']));
+    const runner = config.write_files.find((f: any) => f.path === '/opt/gpu-node/bin/gpu-node-run');
+    expect(runner.permissions).toBe('0755');
+    expect(runner.content).toBe(require('fs').readFileSync(require('path').join(__dirname, '../../cloud-init/bin/gpu-node-run'), 'utf8'));
+  });
+
+  test('passes the pinned versions and the node facts in recipe.env, shell-quoted', () => {
+    const env = fileContent(parse(renderFull().text), '/etc/gpu-node/recipe.env');
+    expect(env).toContain("GPU_NODE_DRIVER_BRANCH='570'");
+    expect(env).toContain("GPU_NODE_DRIVER_FLAVOR='open'");
+    expect(env).toContain("GPU_NODE_CUDA_VERSION='12.8'");
+    expect(env).toContain("GPU_NODE_CONTAINER_TOOLKIT_VERSION='1.17.8-1'");
+    expect(env).toContain("GPU_NODE_EXPECTED_GPUS='2'");
+    expect(env).toContain("GPU_NODE_EXPECTED_MODEL='RTX 2080 Ti'");
+    expect(env).toContain("GPU_NODE_BURN_SECONDS='300'");
+    expect(env).toContain("GPU_NODE_LIFETIME_HOURS='168'");
+    expect(env).toContain("GPU_NODE_RECIPE_KEY='abc'");
+    expect(shellcheck(env + 'echo "$GPU_NODE_RECIPE_NAME"\n').ok).toBe(true);
+  });
+
+  test('user commands become a step script that passes shellcheck', () => {
+    const script = fileContent(parse(renderFull().text), '/opt/gpu-node/steps/user-commands.sh');
+    expect(script).toContain('set -euo pipefail');
+    expect(script).toContain('echo "hello from ${HOSTNAME}"');
+    const result = shellcheck(script);
+    expect(result.output).toBe('');
+    expect(result.ok).toBe(true);
+  });
+
+  test('files of the login user are deferred until the user exists; packages are installed', () => {
+    const config = parse(renderFull().text);
+    const train = config.write_files.find((f: any) => f.path === '/home/ubuntu/train.py');
+    expect(train).toMatchObject({ owner: 'ubuntu:ubuntu', defer: true, permissions: '0755' });
+    expect(config.packages).toEqual(['htop', 'python3-pip', 'nvtop=3.0.2-1']);
+    expect(config.package_update).toBe(true);
+  });
+});
+
+function bigRecipe(bytes: number, random = false): GpuRecipe {
+  const content = random
+    ? require('crypto').randomBytes(bytes).toString('base64')
+    : 'GPU dataset line with repetitive content\n'.repeat(Math.ceil(bytes / 41));
+  return new GpuRecipe({ files: [{ path: '/opt/data/blob.txt', content }] });
+}
+
+describe("Nova's 65,535-byte user_data limit", () => {
+  test('the full recipe fits uncompressed', () => {
+    const r = renderFull(true);
+    expect(r.compressed).toBe(false);
+    expect(r.base64Bytes).toBeLessThanOrEqual(NOVA_USER_DATA_LIMIT);
+    expect(r.base64Bytes).toBe(4 * Math.ceil(r.bytes / 3));
+  });
+
+  test('a recipe over the limit is compressed (gz+b64) and its files survive the round trip', () => {
+    const r = bigRecipe(60_000).render({ expectedGpus: 1 });
+    expect(r.compressed).toBe(true);
+    expect(r.base64Bytes).toBeLessThanOrEqual(NOVA_USER_DATA_LIMIT);
+    const config = parse(r.text);
+    expect(config.write_files.every((f: any) => f.encoding === 'gz+b64')).toBe(true);
+    expect(fileContent(config, '/opt/data/blob.txt')).toMatch(/^GPU dataset line/);
+    expect(cloudInitSchema(r.text).ok).toBe(true);
+  });
+
+  test('a recipe that does not fit even compressed fails with the sizes and a fix', () => {
+    expect(() => bigRecipe(80_000, true).render({ expectedGpus: 1, path: 'Stack/Node' }))
+      .toThrow(/^Stack\/Node: user_data of recipe 'gpu-base' is \d+ bytes after base64 even with its files compressed.*at most 65535.*download them/);
+  });
+});
+
+describe('content key', () => {
+  test('equal recipes give equal keys; the key is 16 hex digits', () => {
+    expect(fullRecipe().key(BASE)).toBe(fullRecipe().key(BASE));
+    expect(fullRecipe().key(BASE)).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  test('any change to what gets installed changes the key', () => {
+    const key = fullRecipe().key(BASE);
+    const variants: GpuRecipe[] = [
+      new GpuRecipe({ ...props(), nvidiaDriver: NvidiaDriver.R580_OPEN }),
+      new GpuRecipe({ ...props(), nvidiaDriver: NvidiaDriver.R570_PROPRIETARY }),
+      new GpuRecipe({ ...props(), cuda: CudaToolkit.V12_6 }),
+      new GpuRecipe({ ...props(), containerToolkitVersion: '1.17.7-1' }),
+      new GpuRecipe({ ...props(), packages: ['htop'] }),
+      new GpuRecipe({ ...props(), commands: ['mkdir -p /data2'] }),
+      new GpuRecipe({ ...props(), files: [{ path: '/etc/motd.d/99-lab', content: 'changed\n' }] }),
+      new GpuRecipe({ ...props(), burnInSeconds: 0 }),
+    ];
+    const keys = variants.map((v) => v.key(BASE));
+    expect(keys).not.toContain(key);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(fullRecipe().key('name:Ubuntu 24.04 - Noble Numbat - 64-bit - Cloud Based Image')).not.toBe(key);
+  });
+
+  test('node facts (GPU count, lifetime, sealing) do not change the key', () => {
+    const recipe = fullRecipe();
+    const key = recipe.key(BASE);
+    recipe.render({ expectedGpus: 4, lifetimeHours: 24, sealForSnapshot: true });
+    expect(recipe.key(BASE)).toBe(key);
+  });
+
+  test('a change in a shipped script changes the key', () => {
+    const original = fullRecipe().key(BASE);
+    let changed = '';
+    jest.isolateModules(() => {
+      jest.doMock('../../src/private/package-files', () => {
+        const actual = jest.requireActual('../../src/private/package-files');
+        return {
+          ...actual,
+          readPackageFile: (f: string) => actual.readPackageFile(f) + (f === 'cloud-init/steps/nvidia-driver.sh' ? '# edited\n' : ''),
+        };
+      });
+      const { GpuRecipe: IsolatedRecipe } = require('../../src/constructs/gpu-recipe');
+      changed = new IsolatedRecipe(props()).key(BASE);
+    });
+    expect(changed).toMatch(/^[0-9a-f]{16}$/);
+    expect(changed).not.toBe(original);
+  });
+
+  test('is stable across runs and machines (snapshot of a known key)', () => {
+    // Changes only when a shipped script or the key format changes; update with `npx jest -u` then.
+    expect(fullRecipe().key(BASE)).toMatchSnapshot();
+    expect(new GpuRecipe().key(BASE)).toMatchSnapshot();
+  });
+});
+
+function props() {
+  const r = fullRecipe();
+  return {
+    name: r.name, nvidiaDriver: r.nvidiaDriver, cuda: r.cuda, containerToolkit: r.containerToolkit,
+    containerToolkitVersion: r.containerToolkitVersion, burnInSeconds: r.burnInSeconds,
+    packages: r.packages, files: r.files, commands: r.commands,
+  };
+}
+
+describe('bad input', () => {
+  test.each<[string, () => unknown, RegExp]>([
+    ['a driver branch', () => NvidiaDriver.branch(42), /branch must be a driver branch such as 535.*got 42/],
+    ['a CUDA version', () => CudaToolkit.version('12'), /version must look like '12.8', got '12'/],
+    ['a recipe name', () => new GpuRecipe({ name: 'My Recipe' }), /GpuRecipe My Recipe: name must be .*got 'My Recipe'/],
+    ['a package', () => new GpuRecipe({ packages: ['htop; rm -rf /'] }), /'htop; rm -rf \/' is not an apt package name.*e\.g\. 'htop'/],
+    ['a file path', () => new GpuRecipe({ files: [{ path: 'relative.txt', content: '' }] }), /file path must be absolute.*got 'relative.txt'/],
+    ['a file mode', () => new GpuRecipe({ files: [{ path: '/x', content: '', permissions: '999' }] }), /permissions of \/x must be octal like '0644', got '999'/],
+    ['a file owner', () => new GpuRecipe({ files: [{ path: '/x', content: '', owner: 'Bad User' }] }), /owner of \/x must look like 'ubuntu:ubuntu', got 'Bad User'/],
+    ['a burn-in time', () => new GpuRecipe({ burnInSeconds: -5 }), /burnInSeconds must be a whole number from 0 to 86400, got -5/],
+    ['a toolkit version', () => new GpuRecipe({ containerToolkitVersion: 'latest' }), /containerToolkitVersion must look like '1.17.8-1', got 'latest'/],
+  ])('%s', (_what, make, message) => {
+    expect(make).toThrow(message);
+  });
+
+  test('open kernel modules on a GPU that needs the proprietary ones name the node and the fix', () => {
+    expect(() => new GpuRecipe().render({ expectedGpus: 1, expectedModel: GpuModel.V100, path: 'App/Node' }))
+      .toThrow(/^App\/Node: V100 \(Volta\) needs the proprietary kernel modules, but the recipe uses 570-open; use NvidiaDriver.branch\(570, KernelModules.PROPRIETARY\)/);
+    expect(() => new GpuRecipe({ nvidiaDriver: NvidiaDriver.branch(570, KernelModules.PROPRIETARY) })
+      .render({ expectedGpus: 1, expectedModel: GpuModel.V100 })).not.toThrow();
+  });
+});

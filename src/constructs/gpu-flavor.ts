@@ -1,0 +1,93 @@
+import { GpuModel } from './gpu-model';
+
+/** A flavor of a cloud that carries GPUs, as a cloud profile lists it. */
+export interface GpuFlavorSpec {
+  /** The flavor name in the cloud, e.g. `g1-2x2080.medium`. */
+  readonly flavorName: string;
+  readonly model: GpuModel;
+  /** How many GPUs of `model` the flavor passes through. */
+  readonly gpuCount: number;
+}
+
+/** Options of a flavor given by name. */
+export interface NamedGpuFlavorOptions {
+  /**
+   * The GPU model the flavor carries; used for the driver choice and the readiness check.
+   * @default - looked up in the cloud profile by flavor name; without a match the GPU model is not checked
+   */
+  readonly model?: GpuModel;
+  /**
+   * How many GPUs the flavor passes through.
+   * @default - looked up in the cloud profile by flavor name; without a match the readiness check expects at least 1
+   */
+  readonly gpuCount?: number;
+}
+
+/** A flavor with all its facts known, in the context of one cloud profile. */
+export interface ResolvedGpuFlavor {
+  readonly flavorName: string;
+  readonly model?: GpuModel;
+  readonly gpuCount: number;
+}
+
+/** Where a flavor is resolved: the flavor catalog of a cloud. */
+export interface IGpuFlavorCatalog {
+  readonly name: string;
+  readonly flavors: GpuFlavorSpec[];
+}
+
+/**
+ * The flavor of a GPU node: by GPU model and count (resolved through the cloud profile),
+ * or by flavor name.
+ */
+export class GpuFlavor {
+  /** `count` GPUs of `model`; the cloud profile names the flavor. */
+  public static of(model: GpuModel, count: number): GpuFlavor {
+    return new GpuFlavor(undefined, model, count);
+  }
+
+  /** A flavor by its name in the cloud. */
+  public static named(flavorName: string, options: NamedGpuFlavorOptions = {}): GpuFlavor {
+    return new GpuFlavor(flavorName, options.model, options.gpuCount);
+  }
+
+  private constructor(
+    private readonly flavorName: string | undefined,
+    private readonly model: GpuModel | undefined,
+    private readonly gpuCount: number | undefined,
+  ) {}
+
+  /**
+   * The flavor name and GPUs, or an error that names `path` and lists what the catalog offers.
+   */
+  public resolve(path: string, catalog: IGpuFlavorCatalog): ResolvedGpuFlavor {
+    if (this.flavorName === undefined) {
+      return this.resolveByModel(path, catalog, this.model!, this.gpuCount!);
+    }
+    if (!/^[\w.\-:]{1,255}$/.test(this.flavorName)) {
+      throw new Error(`${path}: flavor name must be 1-255 letters, digits, '.', '-', '_' or ':', got '${this.flavorName}'`);
+    }
+    const known = catalog.flavors.find((f) => f.flavorName === this.flavorName);
+    const gpuCount = this.gpuCount ?? known?.gpuCount ?? 1;
+    if (!Number.isInteger(gpuCount) || gpuCount < 1) {
+      throw new Error(`${path}: gpuCount of flavor '${this.flavorName}' must be a whole number of at least 1, got ${gpuCount}`);
+    }
+    return { flavorName: this.flavorName, model: this.model ?? known?.model, gpuCount };
+  }
+
+  private resolveByModel(path: string, catalog: IGpuFlavorCatalog, model: GpuModel, count: number): ResolvedGpuFlavor {
+    const offered = catalog.flavors.filter((f) => f.model.id === model.id);
+    const match = offered.find((f) => f.gpuCount === count);
+    if (match) {
+      return { flavorName: match.flavorName, model, gpuCount: count };
+    }
+    if (offered.length === 0) {
+      const models = [...new Set(catalog.flavors.map((f) => f.model.id))].join(', ') || 'none';
+      throw new Error(`${path}: cloud profile '${catalog.name}' has no flavor with ${model.id} GPUs (it offers: ${models}); ` +
+        'pick another model, add the flavor to the profile with withFlavor(), or use GpuFlavor.named()');
+    }
+    const counts = offered.map((f) => f.gpuCount).sort((a, b) => a - b);
+    const listed = counts.length === 1 ? `${counts[0]}` : `${counts.slice(0, -1).join(', ')} or ${counts[counts.length - 1]}`;
+    throw new Error(`${path}: gpuCount must be ${listed} for ${model.id} on cloud profile '${catalog.name}', got ${count}`);
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * NVIDIA GPU architectures, as far as the driver cares.
+ */
+export enum GpuArchitecture {
+  PASCAL = 'Pascal',
+  VOLTA = 'Volta',
+  TURING = 'Turing',
+  AMPERE = 'Ampere',
+  ADA_LOVELACE = 'Ada Lovelace',
+  HOPPER = 'Hopper',
+  BLACKWELL = 'Blackwell',
+}
+
+/** Properties of a GPU model that is not in the built-in list. */
+export interface GpuModelProps {
+  /** Short identifier used in errors and tags, e.g. `RTX_2080_TI`. */
+  readonly id: string;
+  /** The name `nvidia-smi` reports, e.g. `NVIDIA GeForce RTX 2080 Ti`. */
+  readonly productName: string;
+  readonly architecture: GpuArchitecture;
+  /** GPU memory in GiB. */
+  readonly memoryGiB: number;
+  /** CUDA compute capability, e.g. `7.5`. */
+  readonly computeCapability: string;
+}
+
+// The open kernel modules need a GSP, which NVIDIA ships from Turing on.
+const OPEN_MODULE_ARCHITECTURES = new Set<GpuArchitecture>([
+  GpuArchitecture.TURING,
+  GpuArchitecture.AMPERE,
+  GpuArchitecture.ADA_LOVELACE,
+  GpuArchitecture.HOPPER,
+  GpuArchitecture.BLACKWELL,
+]);
+// Blackwell works only with the open kernel modules.
+const OPEN_MODULES_ONLY = new Set<GpuArchitecture>([GpuArchitecture.BLACKWELL]);
+
+/**
+ * A GPU model. Use the constants, or `GpuModel.custom()` for any other card.
+ */
+export class GpuModel {
+  public static readonly RTX_2060_SUPER = new GpuModel({
+    id: 'RTX_2060_SUPER', productName: 'NVIDIA GeForce RTX 2060 SUPER', architecture: GpuArchitecture.TURING,
+    memoryGiB: 8, computeCapability: '7.5',
+  });
+  public static readonly RTX_2080_TI = new GpuModel({
+    id: 'RTX_2080_TI', productName: 'NVIDIA GeForce RTX 2080 Ti', architecture: GpuArchitecture.TURING,
+    memoryGiB: 11, computeCapability: '7.5',
+  });
+  public static readonly V100 = new GpuModel({
+    id: 'V100', productName: 'Tesla V100', architecture: GpuArchitecture.VOLTA, memoryGiB: 32, computeCapability: '7.0',
+  });
+  public static readonly T4 = new GpuModel({
+    id: 'T4', productName: 'Tesla T4', architecture: GpuArchitecture.TURING, memoryGiB: 16, computeCapability: '7.5',
+  });
+  public static readonly A100_40GB = new GpuModel({
+    id: 'A100_40GB', productName: 'NVIDIA A100', architecture: GpuArchitecture.AMPERE, memoryGiB: 40, computeCapability: '8.0',
+  });
+  public static readonly A100_80GB = new GpuModel({
+    id: 'A100_80GB', productName: 'NVIDIA A100 80GB', architecture: GpuArchitecture.AMPERE, memoryGiB: 80, computeCapability: '8.0',
+  });
+  public static readonly A10 = new GpuModel({
+    id: 'A10', productName: 'NVIDIA A10', architecture: GpuArchitecture.AMPERE, memoryGiB: 24, computeCapability: '8.6',
+  });
+  public static readonly L4 = new GpuModel({
+    id: 'L4', productName: 'NVIDIA L4', architecture: GpuArchitecture.ADA_LOVELACE, memoryGiB: 24, computeCapability: '8.9',
+  });
+  public static readonly L40S = new GpuModel({
+    id: 'L40S', productName: 'NVIDIA L40S', architecture: GpuArchitecture.ADA_LOVELACE, memoryGiB: 48, computeCapability: '8.9',
+  });
+  public static readonly H100 = new GpuModel({
+    id: 'H100', productName: 'NVIDIA H100', architecture: GpuArchitecture.HOPPER, memoryGiB: 80, computeCapability: '9.0',
+  });
+
+  /** A GPU model that is not built in. */
+  public static custom(props: GpuModelProps): GpuModel {
+    return new GpuModel(props);
+  }
+
+  public readonly id: string;
+  public readonly productName: string;
+  public readonly architecture: GpuArchitecture;
+  public readonly memoryGiB: number;
+  public readonly computeCapability: string;
+
+  private constructor(props: GpuModelProps) {
+    if (!/^[A-Za-z0-9_]+$/.test(props.id)) {
+      throw new Error(`GpuModel: id must be letters, digits and '_', got '${props.id}'`);
+    }
+    if (!/^\d+\.\d+$/.test(props.computeCapability)) {
+      throw new Error(`GpuModel ${props.id}: computeCapability must look like '7.5', got '${props.computeCapability}'`);
+    }
+    this.id = props.id;
+    this.productName = props.productName;
+    this.architecture = props.architecture;
+    this.memoryGiB = props.memoryGiB;
+    this.computeCapability = props.computeCapability;
+  }
+
+  /** Whether NVIDIA's open kernel modules drive this GPU. */
+  public get supportsOpenKernelModules(): boolean {
+    return OPEN_MODULE_ARCHITECTURES.has(this.architecture);
+  }
+
+  /** Whether this GPU needs NVIDIA's proprietary kernel modules. */
+  public get requiresProprietaryKernelModules(): boolean {
+    return !this.supportsOpenKernelModules;
+  }
+
+  /** Whether this GPU works only with the open kernel modules. */
+  public get requiresOpenKernelModules(): boolean {
+    return OPEN_MODULES_ONLY.has(this.architecture);
+  }
+
+  /**
+   * The part of the product name to look for in `nvidia-smi` output:
+   * `NVIDIA GeForce RTX 2080 Ti` -> `RTX 2080 Ti`, as older drivers omit the vendor words.
+   */
+  public get nvidiaSmiMatch(): string {
+    return this.productName.replace(/^(NVIDIA |Tesla )?(GeForce )?/, '');
+  }
+
+  public toString(): string {
+    return this.id;
+  }
+}

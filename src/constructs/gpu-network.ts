@@ -1,0 +1,178 @@
+import { Token } from 'cdktf';
+import { Construct } from 'constructs';
+import {
+  dataOpenstackNetworkingNetworkV2,
+  dataOpenstackNetworkingSubnetV2,
+  networkingNetworkV2,
+  networkingRouterInterfaceV2,
+  networkingRouterV2,
+  networkingSubnetV2,
+} from '../../.gen/providers/openstack';
+import { validateName } from '../private/names';
+import { CloudProfile } from './cloud-profile';
+import { IngressRule, ISecurityGroup, SecurityGroup } from './security-group';
+import { Peer } from './peer';
+
+/** A network that GPU nodes attach to. */
+export interface INetwork {
+  readonly networkId: string;
+  readonly networkName: string;
+  readonly subnetId: string;
+  /** A security group that belongs to the network, used by nodes that name none of their own. */
+  readonly securityGroup?: ISecurityGroup;
+}
+
+/** Options for looking up an existing network. */
+export interface ExistingNetworkOptions {
+  /**
+   * The subnet to use, by name.
+   * @default - the network's only subnet (the lookup fails at plan time if it has several)
+   */
+  readonly subnetName?: string;
+}
+
+export interface GpuNetworkProps {
+  /**
+   * The network's name in the cloud.
+   * @default - derived from the construct path
+   */
+  readonly networkName?: string;
+  /**
+   * The subnet's IPv4 CIDR block.
+   * @default '10.42.0.0/24'
+   */
+  readonly cidr?: string;
+  /**
+   * DNS servers handed out by DHCP.
+   * @default - the cloud's default
+   */
+  readonly dnsNameservers?: string[];
+  /**
+   * The cloud whose external network the router connects to.
+   * @default CloudProfile.HFD_NETLAB
+   */
+  readonly cloudProfile?: CloudProfile;
+  /**
+   * Connect a router to the external network, which floating IPs and package downloads need.
+   * @default true
+   */
+  readonly router?: boolean;
+  /**
+   * Peers that may connect with SSH to nodes in the network's security group.
+   * World-open SSH only with an explicit `Peer.anyIpv4()`.
+   * @default - no SSH rule
+   */
+  readonly sshFrom?: Peer[];
+  /**
+   * Further ports to open, e.g. `{ port: Port.JUPYTER }`.
+   * @default - none
+   */
+  readonly ingress?: IngressRule[];
+  /**
+   * Allow ICMP from the SSH peers.
+   * @default true
+   */
+  readonly allowIcmp?: boolean;
+}
+
+/**
+ * A new network for GPU nodes: network, subnet, router to the external network and a
+ * security group. `GpuNetwork.fromName()` uses an existing one instead.
+ */
+export class GpuNetwork extends Construct implements INetwork {
+  /** An existing network (e.g. the per-user `alice-net`), with its subnet looked up. */
+  public static fromName(scope: Construct, id: string, networkName: string, options: ExistingNetworkOptions = {}): INetwork {
+    return new ExistingNetwork(scope, id, networkName, options);
+  }
+
+  /** The per-user project network of a cloud, e.g. `alice-net` on HFD NetLab. */
+  public static forUser(scope: Construct, id: string, user: string, profile: CloudProfile = CloudProfile.HFD_NETLAB): INetwork {
+    if (!Token.isUnresolved(user) && !/^[\w.@-]+$/.test(user)) {
+      throw new Error(`${scope.node.path}/${id}: user must be an OpenStack user name (letters, digits, '.', '_', '-', '@'), got '${user}'`);
+    }
+    return GpuNetwork.fromName(scope, id, profile.userNetworkName(user));
+  }
+
+  public readonly networkId: string;
+  public readonly networkName: string;
+  public readonly subnetId: string;
+  public readonly securityGroup: SecurityGroup;
+  /** The L1 network resource, as an escape hatch. */
+  public readonly resource: networkingNetworkV2.NetworkingNetworkV2;
+  public readonly subnet: networkingSubnetV2.NetworkingSubnetV2;
+  public readonly routerResource?: networkingRouterV2.NetworkingRouterV2;
+
+  constructor(scope: Construct, id: string, props: GpuNetworkProps = {}) {
+    super(scope, id);
+    const path = this.node.path;
+    const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
+    const cidr = props.cidr ?? '10.42.0.0/24';
+    if (!Token.isUnresolved(cidr)) Peer.ipv4(cidr).validate(`${path} (cidr)`);
+    for (const ns of props.dnsNameservers ?? []) {
+      if (!Token.isUnresolved(ns) && !/^\d{1,3}(\.\d{1,3}){3}$/.test(ns) && !ns.includes(':')) {
+        throw new Error(`${path}: dnsNameservers must be IP addresses, got '${ns}'`);
+      }
+    }
+    this.networkName = validateName(path, 'networkName', props.networkName) ?? path.replace(/[^A-Za-z0-9_.-]+/g, '-');
+
+    this.resource = new networkingNetworkV2.NetworkingNetworkV2(this, 'Resource', {
+      name: this.networkName,
+      adminStateUp: true,
+    });
+    this.networkId = this.resource.id;
+    this.subnet = new networkingSubnetV2.NetworkingSubnetV2(this, 'Subnet', {
+      name: `${this.networkName}-subnet`,
+      networkId: this.networkId,
+      cidr,
+      ipVersion: 4,
+      dnsNameservers: props.dnsNameservers,
+    });
+    this.subnetId = this.subnet.id;
+
+    if (props.router ?? true) {
+      if (!profile.externalNetworkName) {
+        throw new Error(`${path}: cloud profile '${profile.name}' names no external network for the router; ` +
+          `use profile.withExternalNetwork('<name>') or set router: false`);
+      }
+      const external = new dataOpenstackNetworkingNetworkV2.DataOpenstackNetworkingNetworkV2(this, 'ExternalNetwork', {
+        name: profile.externalNetworkName,
+        external: true,
+      });
+      this.routerResource = new networkingRouterV2.NetworkingRouterV2(this, 'Router', {
+        name: `${this.networkName}-router`,
+        adminStateUp: true,
+        externalNetworkId: external.id,
+      });
+      new networkingRouterInterfaceV2.NetworkingRouterInterfaceV2(this, 'RouterInterface', {
+        routerId: this.routerResource.id,
+        subnetId: this.subnetId,
+      });
+    }
+
+    this.securityGroup = new SecurityGroup(this, 'SecurityGroup', {
+      securityGroupName: `${this.networkName}-gpu-nodes`,
+      sshFrom: props.sshFrom,
+      ingress: props.ingress,
+      allowIcmp: props.allowIcmp,
+    });
+  }
+}
+
+class ExistingNetwork extends Construct implements INetwork {
+  public readonly networkId: string;
+  public readonly networkName: string;
+  public readonly subnetId: string;
+
+  constructor(scope: Construct, id: string, networkName: string, options: ExistingNetworkOptions) {
+    super(scope, id);
+    this.networkName = validateName(this.node.path, 'networkName', networkName)!;
+    validateName(this.node.path, 'subnetName', options.subnetName);
+    const network = new dataOpenstackNetworkingNetworkV2.DataOpenstackNetworkingNetworkV2(this, 'Network', { name: networkName });
+    const subnet = new dataOpenstackNetworkingSubnetV2.DataOpenstackNetworkingSubnetV2(this, 'Subnet', {
+      networkId: network.id,
+      name: options.subnetName,
+    });
+    this.networkId = network.id;
+    this.subnetId = subnet.id;
+  }
+}

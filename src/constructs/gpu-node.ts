@@ -1,0 +1,358 @@
+import { Annotations, DataResource, Fn, TerraformOutput, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import {
+  blockstorageVolumeV3,
+  computeInstanceV2,
+  computeVolumeAttachV2,
+  networkingFloatingipAssociateV2,
+  networkingFloatingipV2,
+  networkingPortV2,
+} from '../../.gen/providers/openstack';
+import { validateName } from '../private/names';
+import { escapeTemplate } from '../private/template';
+import { CloudProfile, UbuntuRelease } from './cloud-profile';
+import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
+import { INetwork } from './gpu-network';
+import { GpuRecipe, RenderedUserData } from './gpu-recipe';
+import { IKeyPair } from './key-pair';
+import { INodeImage, NodeImage, NodeImageConfig } from './node-image';
+import { Peer } from './peer';
+import { PowerState } from './power-state';
+import { ISecurityGroup, SecurityGroup } from './security-group';
+
+/** What happens to a data volume when its node or stack is destroyed. */
+export enum VolumeRemovalPolicy {
+  /** Keep the volume: Terraform refuses to destroy it (`prevent_destroy`). */
+  RETAIN = 'retain',
+  /** Delete the volume with the stack. */
+  DESTROY = 'destroy',
+}
+
+/** A data volume that outlives the node. */
+export interface DataVolumeOptions {
+  /** Size in GiB. */
+  readonly sizeGiB: number;
+  /**
+   * The volume's name in the cloud.
+   * @default - the node name with `-data`
+   */
+  readonly volumeName?: string;
+  /**
+   * The Cinder volume type.
+   * @default - the cloud's default type
+   */
+  readonly volumeType?: string;
+  /**
+   * What happens to the volume on destroy.
+   * @default VolumeRemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: VolumeRemovalPolicy;
+}
+
+export interface GpuNodeProps {
+  /** The flavor: `GpuFlavor.of(GpuModel.RTX_2080_TI, 1)` or `GpuFlavor.named(...)`. */
+  readonly flavor: GpuFlavor;
+  /** The network to attach to. */
+  readonly network: INetwork;
+  /**
+   * The cloud the node runs on: flavors, images, login user, floating IP pool, lifetime.
+   * @default CloudProfile.HFD_NETLAB
+   */
+  readonly cloudProfile?: CloudProfile;
+  /**
+   * The image to boot.
+   * @default NodeImage.ubuntu(UbuntuRelease.JAMMY_22_04) - the profile's Ubuntu 22.04 image
+   */
+  readonly image?: INodeImage;
+  /**
+   * The keypair for SSH.
+   * @default - no keypair: no SSH login (a warning is printed at synth)
+   */
+  readonly keyPair?: IKeyPair;
+  /**
+   * Security groups of the node's port.
+   * @default - the network's security group, or else a new one that allows SSH only from `sshFrom`
+   */
+  readonly securityGroups?: ISecurityGroup[];
+  /**
+   * Peers that may SSH to the node, used when the node makes its own security group.
+   * @default - no SSH rule
+   */
+  readonly sshFrom?: Peer[];
+  /**
+   * Give the node a floating IP from the profile's external network.
+   * @default true
+   */
+  readonly floatingIp?: boolean;
+  /**
+   * Boot from a new volume of this size (GiB) instead of the flavor's disk; deleted with the node.
+   * @default - the flavor's root disk
+   */
+  readonly rootVolumeSizeGiB?: number;
+  /**
+   * A data volume attached to the node; it stays when the node is replaced.
+   * @default - none
+   */
+  readonly dataVolume?: DataVolumeOptions;
+  /**
+   * The server name in the cloud.
+   * @default - derived from the construct path
+   */
+  readonly nodeName?: string;
+  /**
+   * Server metadata (key/value).
+   * @default - only the library's own keys (recipe, lifetime, start and shelve time)
+   */
+  readonly metadata?: { [key: string]: string };
+  /**
+   * Server tags.
+   * @default - `gpu-node` and the GPU model
+   */
+  readonly tags?: string[];
+  /**
+   * The availability zone.
+   * @default - the cloud's choice
+   */
+  readonly availabilityZone?: string;
+  /**
+   * The cloud-init recipe.
+   * @default - `new GpuRecipe()`: driver 570 (open modules), CUDA 12.8, Docker with the NVIDIA container toolkit
+   */
+  readonly recipe?: GpuRecipe;
+  /**
+   * Running, stopped or shelved.
+   * @default PowerState.RUNNING
+   */
+  readonly powerState?: PowerState;
+  /**
+   * Hours until the cloud shelves the node; at most the profile's limit.
+   * @default - the profile's `maxLifetimeHours` (168 on HFD NetLab); none if the profile has no limit
+   */
+  readonly lifetimeHours?: number;
+  /**
+   * Warn logged-in users this many hours before the shelve time.
+   * @default 24
+   */
+  readonly lifetimeWarningHours?: number;
+  /**
+   * Replace the node when its recipe, image, keypair or root disk changes, as the provider does by default.
+   * Off by default so that an edit never silently destroys a running node and its disk;
+   * change `rolloutToken` to move a node onto a new image on purpose.
+   * @default false
+   */
+  readonly replaceOnChange?: boolean;
+  /**
+   * Any string; changing it replaces the node (its port, floating IP and data volume stay).
+   * @default - none
+   */
+  readonly rolloutToken?: string;
+  /**
+   * Seal the node for a snapshot once ready and power it off (used by `SnapshotImage`).
+   * @default false
+   */
+  readonly sealForSnapshot?: boolean;
+}
+
+/**
+ * A GPU node: an OpenStack server with PCI-passthrough NVIDIA GPUs, booted with a cloud-init
+ * recipe that installs the driver, CUDA and the container toolkit, with a port in the given
+ * network, a floating IP and outputs for SSH.
+ */
+export class GpuNode extends Construct {
+  /** The server (escape hatch). */
+  public readonly instance: computeInstanceV2.ComputeInstanceV2;
+  public readonly port: networkingPortV2.NetworkingPortV2;
+  public readonly floatingIp?: networkingFloatingipV2.NetworkingFloatingipV2;
+  public readonly dataVolume?: blockstorageVolumeV3.BlockstorageVolumeV3;
+  public readonly flavor: ResolvedGpuFlavor;
+  public readonly recipe: GpuRecipe;
+  /** The content key of the recipe on this node's base image. */
+  public readonly recipeKey: string;
+  public readonly userData: RenderedUserData;
+  public readonly image: NodeImageConfig;
+  public readonly nodeName: string;
+  public readonly loginUser: string;
+  /** The address to SSH to: the floating IP, or else the fixed IP. */
+  public readonly address: string;
+  public readonly sshCommand: string;
+  public readonly lifetimeHours?: number;
+
+  constructor(scope: Construct, id: string, props: GpuNodeProps) {
+    super(scope, id);
+    const path = this.node.path;
+    const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
+    this.flavor = props.flavor.resolve(path, profile);
+    this.loginUser = profile.loginUser;
+    this.nodeName = validateName(path, 'nodeName', props.nodeName) ?? path.replace(/[^A-Za-z0-9_.-]+/g, '-');
+    this.lifetimeHours = resolveLifetime(path, profile, props.lifetimeHours, props.lifetimeWarningHours);
+
+    const imageSource = props.image ?? NodeImage.ubuntu(UbuntuRelease.JAMMY_22_04);
+    this.image = imageSource.bind(this, profile);
+    this.recipe = props.recipe ?? new GpuRecipe();
+    this.recipeKey = this.recipe.key(this.image.baseImageKey);
+    this.userData = this.recipe.render({
+      path,
+      expectedGpus: this.flavor.gpuCount,
+      expectedModel: this.flavor.model,
+      loginUser: this.loginUser,
+      lifetimeHours: this.lifetimeHours,
+      lifetimeWarningHours: props.lifetimeWarningHours,
+      sealForSnapshot: props.sealForSnapshot,
+      recipeKey: this.recipeKey,
+    });
+
+    const securityGroups = props.securityGroups ??
+      (props.network.securityGroup ? [props.network.securityGroup] : [new SecurityGroup(this, 'SecurityGroup', {
+        securityGroupName: `${this.nodeName}-access`,
+        sshFrom: props.sshFrom,
+      })]);
+    if (props.securityGroups === undefined && props.network.securityGroup && props.sshFrom) {
+      throw new Error(`${path}: sshFrom applies only to a security group the node makes itself, but the network brings one; ` +
+        `give sshFrom to the GpuNetwork, or pass securityGroups`);
+    }
+    if (!props.keyPair) {
+      Annotations.of(this).addWarning(`${path}: no keyPair given, so nobody can log in with SSH`);
+    }
+
+    this.port = new networkingPortV2.NetworkingPortV2(this, 'Port', {
+      name: `${this.nodeName}-port`,
+      networkId: props.network.networkId,
+      adminStateUp: true,
+      fixedIp: [{ subnetId: props.network.subnetId }],
+      securityGroupIds: securityGroups.map((g) => g.securityGroupId),
+    });
+
+    const startedAt = new DataResource(this, 'StartedAt', {
+      input: { time: Fn.timestamp() },
+      // Recorded once at creation; later plans keep it.
+      lifecycle: { ignoreChanges: ['input'] },
+    });
+    const startTime = Fn.lookup(startedAt.output, 'time', '');
+    const libraryMetadata: { [key: string]: string } = {
+      gpu_node_recipe_name: this.recipe.name,
+      gpu_node_recipe_key: this.recipeKey,
+      gpu_node_gpus: `${this.flavor.gpuCount}x${this.flavor.model?.id ?? 'unknown'}`,
+      gpu_node_started_at: startTime,
+    };
+    if (this.lifetimeHours !== undefined) {
+      libraryMetadata.gpu_node_lifetime_hours = `${this.lifetimeHours}`;
+      libraryMetadata.gpu_node_shelve_at = Fn.timeadd(startTime, `${this.lifetimeHours}h`);
+    }
+
+    const rollout = props.rolloutToken === undefined ? undefined
+      : new DataResource(this, 'Rollout', { input: { token: props.rolloutToken } });
+    const rootDisk = props.rootVolumeSizeGiB;
+    if (rootDisk !== undefined && !Token.isUnresolved(rootDisk) && !(Number.isInteger(rootDisk) && rootDisk >= 10 && rootDisk <= 16384)) {
+      throw new Error(`${path}: rootVolumeSizeGiB must be a whole number from 10 to 16384 (CUDA alone needs ~10 GiB), got ${rootDisk}`);
+    }
+    const tags = props.tags ?? ['gpu-node', ...(this.flavor.model ? [this.flavor.model.id.toLowerCase()] : [])];
+    for (const tag of tags) {
+      if (!Token.isUnresolved(tag) && (tag.length < 1 || tag.length > 60 || /[,/]/.test(tag))) {
+        throw new Error(`${path}: tag '${tag}' must be 1-60 characters without ',' or '/'`);
+      }
+    }
+
+    this.instance = new computeInstanceV2.ComputeInstanceV2(this, 'Resource', {
+      name: this.nodeName,
+      flavorName: this.flavor.flavorName,
+      imageId: rootDisk === undefined ? this.image.imageId : undefined,
+      keyPair: props.keyPair?.keyPairName,
+      availabilityZone: props.availabilityZone,
+      // Terraform would read `${...}` and `%{...}` in the scripts as its own template syntax.
+      userData: escapeTemplate(this.userData.text),
+      powerState: (props.powerState ?? PowerState.RUNNING).providerValue,
+      network: [{ port: this.port.id }],
+      blockDevice: rootDisk === undefined ? undefined : [{
+        uuid: this.image.imageId,
+        sourceType: 'image',
+        destinationType: 'volume',
+        volumeSize: rootDisk,
+        bootIndex: 0,
+        deleteOnTermination: true,
+      }],
+      metadata: { ...libraryMetadata, ...props.metadata },
+      tags,
+      lifecycle: {
+        ignoreChanges: props.replaceOnChange ? undefined : ['user_data', 'image_id', 'image_name', 'key_pair', 'block_device'],
+        // A bare address: Terraform reads replace_triggered_by entries as references, not templates.
+        replaceTriggeredBy: rollout ? [`${rollout.terraformResourceType}.${rollout.friendlyUniqueId}`] : undefined,
+      },
+    });
+
+    if (props.dataVolume) {
+      this.dataVolume = this.addDataVolume(props.dataVolume, props.availabilityZone);
+    }
+
+    if (props.floatingIp ?? true) {
+      if (!profile.externalNetworkName) {
+        throw new Error(`${path}: cloud profile '${profile.name}' names no external network for floating IPs; ` +
+          `use profile.withExternalNetwork('<name>') or set floatingIp: false`);
+      }
+      this.floatingIp = new networkingFloatingipV2.NetworkingFloatingipV2(this, 'FloatingIp', {
+        pool: profile.externalNetworkName,
+        description: `${this.nodeName} (cdktf)`,
+      });
+      new networkingFloatingipAssociateV2.NetworkingFloatingipAssociateV2(this, 'FloatingIpAssociation', {
+        floatingIp: this.floatingIp.address,
+        portId: this.port.id,
+      });
+    }
+
+    const fixedIp = Fn.element(this.port.allFixedIps, 0);
+    this.address = this.floatingIp ? this.floatingIp.address : fixedIp;
+    this.sshCommand = `ssh -i ${props.keyPair?.privateKeyHint ?? '<no keypair>'} ${this.loginUser}@${this.address}`;
+
+    new TerraformOutput(this, 'InstanceId', { value: this.instance.id, description: `Server id of ${this.nodeName}` });
+    new TerraformOutput(this, 'FixedIp', { value: fixedIp, description: `Fixed IP of ${this.nodeName}` });
+    if (this.floatingIp) {
+      new TerraformOutput(this, 'FloatingIpAddress', { value: this.floatingIp.address, description: `Floating IP of ${this.nodeName}` });
+    }
+    new TerraformOutput(this, 'SshCommand', { value: this.sshCommand, description: `SSH to ${this.nodeName}` });
+    if (this.lifetimeHours !== undefined) {
+      new TerraformOutput(this, 'ShelveAt', {
+        value: libraryMetadata.gpu_node_shelve_at,
+        description: `When the cloud shelves ${this.nodeName} (UTC); deploy with PowerState.RUNNING to unshelve`,
+      });
+    }
+  }
+
+  private addDataVolume(options: DataVolumeOptions, availabilityZone?: string): blockstorageVolumeV3.BlockstorageVolumeV3 {
+    const path = this.node.path;
+    const size = options.sizeGiB;
+    if (!Token.isUnresolved(size) && !(Number.isInteger(size) && size >= 1 && size <= 65536)) {
+      throw new Error(`${path}: dataVolume.sizeGiB must be a whole number from 1 to 65536, got ${size}`);
+    }
+    const retain = (options.removalPolicy ?? VolumeRemovalPolicy.RETAIN) === VolumeRemovalPolicy.RETAIN;
+    const volume = new blockstorageVolumeV3.BlockstorageVolumeV3(this, 'DataVolume', {
+      name: validateName(path, 'dataVolume.volumeName', options.volumeName) ?? `${this.nodeName}-data`,
+      size,
+      volumeType: options.volumeType,
+      availabilityZone,
+      description: `Data of ${this.nodeName}; kept when the node is replaced (cdktf)`,
+      lifecycle: { preventDestroy: retain },
+    });
+    new computeVolumeAttachV2.ComputeVolumeAttachV2(this, 'DataVolumeAttachment', {
+      instanceId: this.instance.id,
+      volumeId: volume.id,
+    });
+    return volume;
+  }
+}
+
+function resolveLifetime(path: string, profile: CloudProfile, hours: number | undefined, warningHours: number | undefined): number | undefined {
+  const max = profile.maxLifetimeHours;
+  if (hours !== undefined && !Token.isUnresolved(hours)) {
+    if (!(Number.isInteger(hours) && hours > 0)) {
+      throw new Error(`${path}: lifetimeHours must be a whole number above 0, got ${hours}`);
+    }
+    if (max !== undefined && hours > max) {
+      throw new Error(`${path}: lifetimeHours ${hours} exceeds the ${max} h (${max / 24} days) that cloud profile '${profile.name}' ` +
+        `allows before it shelves a node; use at most ${max}`);
+    }
+  }
+  const lifetime = hours ?? max;
+  if (warningHours !== undefined && !(Number.isInteger(warningHours) && warningHours >= 0 && (lifetime === undefined || warningHours < lifetime))) {
+    throw new Error(`${path}: lifetimeWarningHours must be a whole number from 0 to below the lifetime (${lifetime ?? 'none'} h), got ${warningHours}`);
+  }
+  return lifetime;
+}

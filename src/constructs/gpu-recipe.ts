@@ -1,0 +1,417 @@
+import { createHash } from 'crypto';
+import * as zlib from 'zlib';
+import { Token } from 'cdktf';
+import * as YAML from 'yaml';
+import { readPackageFile } from '../private/package-files';
+import { GpuModel } from './gpu-model';
+
+/** Nova's limit for user_data, in bytes after base64. */
+export const NOVA_USER_DATA_LIMIT = 65535;
+
+/** Which NVIDIA kernel modules to install. */
+export enum KernelModules {
+  /** The open kernel modules (Turing and newer; the only choice for Blackwell). */
+  OPEN = 'open',
+  /** The proprietary kernel modules (Maxwell, Pascal, Volta, and Turing to Hopper). */
+  PROPRIETARY = 'proprietary',
+}
+
+/** A pinned NVIDIA driver branch from NVIDIA's apt repository. */
+export class NvidiaDriver {
+  public static readonly R535_OPEN = NvidiaDriver.branch(535, KernelModules.OPEN);
+  public static readonly R550_OPEN = NvidiaDriver.branch(550, KernelModules.OPEN);
+  public static readonly R570_OPEN = NvidiaDriver.branch(570, KernelModules.OPEN);
+  public static readonly R570_PROPRIETARY = NvidiaDriver.branch(570, KernelModules.PROPRIETARY);
+  public static readonly R580_OPEN = NvidiaDriver.branch(580, KernelModules.OPEN);
+
+  /** A driver branch, e.g. `NvidiaDriver.branch(570, KernelModules.OPEN)`. */
+  public static branch(branch: number, modules: KernelModules = KernelModules.OPEN): NvidiaDriver {
+    if (!Number.isInteger(branch) || branch < 450 || branch > 999) {
+      throw new Error(`NvidiaDriver: branch must be a driver branch such as 535, 550, 570 or 580, got ${branch}`);
+    }
+    return new NvidiaDriver(branch, modules);
+  }
+
+  private constructor(public readonly branchNumber: number, public readonly modules: KernelModules) {}
+
+  public toString(): string {
+    return `${this.branchNumber}-${this.modules}`;
+  }
+}
+
+/** A pinned CUDA toolkit version from NVIDIA's apt repository. */
+export class CudaToolkit {
+  public static readonly V12_4 = CudaToolkit.version('12.4');
+  public static readonly V12_6 = CudaToolkit.version('12.6');
+  public static readonly V12_8 = CudaToolkit.version('12.8');
+
+  /** A CUDA version as `major.minor`, e.g. `12.8` (package `cuda-toolkit-12-8`). */
+  public static version(version: string): CudaToolkit {
+    if (!/^\d{2}\.\d{1,2}$/.test(version)) {
+      throw new Error(`CudaToolkit: version must look like '12.8', got '${version}'`);
+    }
+    return new CudaToolkit(version);
+  }
+
+  private constructor(public readonly versionString: string) {}
+
+  public toString(): string {
+    return this.versionString;
+  }
+}
+
+/** A file that the recipe writes on the node. */
+export interface RecipeFile {
+  /** Absolute path on the node. */
+  readonly path: string;
+  readonly content: string;
+  /**
+   * Octal mode.
+   * @default '0644'
+   */
+  readonly permissions?: string;
+  /**
+   * Owner as `user:group`; files of the login user are written after the user exists.
+   * @default 'root:root'
+   */
+  readonly owner?: string;
+}
+
+export interface GpuRecipeProps {
+  /**
+   * A name for the recipe, shown in the console lines, image properties and logs.
+   * @default 'gpu-base'
+   */
+  readonly name?: string;
+  /**
+   * The NVIDIA driver branch and kernel modules.
+   * @default NvidiaDriver.R570_OPEN
+   */
+  readonly nvidiaDriver?: NvidiaDriver;
+  /**
+   * The CUDA toolkit to install; `undefined` with `installCuda: false` skips it.
+   * @default CudaToolkit.V12_8
+   */
+  readonly cuda?: CudaToolkit;
+  /**
+   * Install the CUDA toolkit.
+   * @default true
+   */
+  readonly installCuda?: boolean;
+  /**
+   * Install Docker and the NVIDIA container toolkit.
+   * @default true
+   */
+  readonly containerToolkit?: boolean;
+  /**
+   * Pin the NVIDIA container toolkit, e.g. `1.17.8-1`.
+   * @default - the newest in NVIDIA's repository
+   */
+  readonly containerToolkitVersion?: string;
+  /**
+   * Run gpu-burn for this many seconds after the install; the log goes to the login user's home.
+   * @default 0 (no burn-in)
+   */
+  readonly burnInSeconds?: number;
+  /**
+   * Extra Ubuntu packages, optionally pinned as `name=version`.
+   * @default - none
+   */
+  readonly packages?: string[];
+  /**
+   * Extra files.
+   * @default - none
+   */
+  readonly files?: RecipeFile[];
+  /**
+   * Shell commands run (as root, with bash, stopping at the first failure) after the installs
+   * and before the readiness check.
+   * @default - none
+   */
+  readonly commands?: string[];
+}
+
+/** What a node tells the recipe when it renders its user_data. */
+export interface RecipeRenderOptions {
+  /** How many GPUs the readiness check expects. */
+  readonly expectedGpus: number;
+  /**
+   * The GPU model the readiness check expects.
+   * @default - not checked
+   */
+  readonly expectedModel?: GpuModel;
+  /**
+   * The login user (home of the burn-in log, docker group).
+   * @default 'ubuntu'
+   */
+  readonly loginUser?: string;
+  /**
+   * Hours until the cloud shelves the node; shown at login, with warnings before.
+   * @default - no lifetime notice
+   */
+  readonly lifetimeHours?: number;
+  /**
+   * Start warning logged-in users this many hours before the shelve time.
+   * @default 24
+   */
+  readonly lifetimeWarningHours?: number;
+  /**
+   * Seal the node for a snapshot after it is ready (cloud-init clean, host keys, machine-id) and power it off.
+   * @default false
+   */
+  readonly sealForSnapshot?: boolean;
+  /**
+   * The content key recorded on the node.
+   * @default - the recipe's key without a base image
+   */
+  readonly recipeKey?: string;
+  /**
+   * The construct path for errors.
+   * @default 'GpuRecipe'
+   */
+  readonly path?: string;
+}
+
+/** The rendered user_data and its sizes. */
+export interface RenderedUserData {
+  /** The cloud-config text, as Nova receives it. */
+  readonly text: string;
+  /** Bytes of `text`. */
+  readonly bytes: number;
+  /** Bytes after base64, which Nova limits to 65,535. */
+  readonly base64Bytes: number;
+  /** Whether the files in it are gzip-compressed (`encoding: gz+b64`) to fit. */
+  readonly compressed: boolean;
+}
+
+// Where the shipped scripts go on the node.
+const NODE_ROOT = '/opt/gpu-node';
+const CONFIG_PATH = '/etc/gpu-node/recipe.env';
+const SHARED_FILES = ['lib/gpu-node-common.sh', 'bin/gpu-node-run'];
+const PACKAGE_PATTERN = /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+:~-]+)?$/;
+
+/**
+ * A cloud-init recipe for GPU nodes: NVIDIA driver and CUDA from NVIDIA's apt repository,
+ * Docker with the NVIDIA container toolkit, an optional burn-in, user additions and a
+ * readiness check that prints `GPU-NODE-READY` or `GPU-NODE-FAILED` to the console.
+ * The scripts are the files in the package's `cloud-init/` folder.
+ */
+export class GpuRecipe {
+  public readonly name: string;
+  public readonly nvidiaDriver: NvidiaDriver;
+  public readonly cuda?: CudaToolkit;
+  public readonly containerToolkit: boolean;
+  public readonly containerToolkitVersion?: string;
+  public readonly burnInSeconds: number;
+  public readonly packages: string[];
+  public readonly files: RecipeFile[];
+  public readonly commands: string[];
+
+  constructor(props: GpuRecipeProps = {}) {
+    const where = `GpuRecipe ${props.name ?? 'gpu-base'}`;
+    this.name = props.name ?? 'gpu-base';
+    if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(this.name)) {
+      throw new Error(`${where}: name must be 1-63 lower-case letters, digits, '.', '_' or '-', got '${this.name}'`);
+    }
+    this.nvidiaDriver = props.nvidiaDriver ?? NvidiaDriver.R570_OPEN;
+    this.cuda = props.installCuda === false ? undefined : props.cuda ?? CudaToolkit.V12_8;
+    this.containerToolkit = props.containerToolkit ?? true;
+    this.containerToolkitVersion = props.containerToolkitVersion;
+    if (this.containerToolkitVersion !== undefined && !/^\d+\.\d+\.\d+(-\d+)?$/.test(this.containerToolkitVersion)) {
+      throw new Error(`${where}: containerToolkitVersion must look like '1.17.8-1', got '${this.containerToolkitVersion}'`);
+    }
+    this.burnInSeconds = props.burnInSeconds ?? 0;
+    if (!Number.isInteger(this.burnInSeconds) || this.burnInSeconds < 0 || this.burnInSeconds > 86400) {
+      throw new Error(`${where}: burnInSeconds must be a whole number from 0 to 86400, got ${this.burnInSeconds}`);
+    }
+    this.packages = [...(props.packages ?? [])];
+    for (const p of this.packages) {
+      if (!PACKAGE_PATTERN.test(p)) {
+        throw new Error(`${where}: '${p}' is not an apt package name (optionally 'name=version'), e.g. 'htop' or 'python3-pip'`);
+      }
+    }
+    this.files = [...(props.files ?? [])];
+    for (const f of this.files) {
+      if (!f.path.startsWith('/') || f.path.includes('..')) {
+        throw new Error(`${where}: file path must be absolute without '..', got '${f.path}'`);
+      }
+      if (f.permissions !== undefined && !/^0?[0-7]{3,4}$/.test(f.permissions)) {
+        throw new Error(`${where}: permissions of ${f.path} must be octal like '0644', got '${f.permissions}'`);
+      }
+      if (f.owner !== undefined && !/^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$/.test(f.owner)) {
+        throw new Error(`${where}: owner of ${f.path} must look like 'ubuntu:ubuntu', got '${f.owner}'`);
+      }
+    }
+    this.commands = [...(props.commands ?? [])];
+    for (const c of this.commands) {
+      if (Token.isUnresolved(c)) {
+        throw new Error(`${where}: commands must be plain strings known at synth time (they are part of the recipe key), got a token`);
+      }
+    }
+  }
+
+  /** The steps the runner executes, in order. */
+  public steps(options: { lifetime?: boolean; seal?: boolean } = {}): string[] {
+    return [
+      'nvidia-driver',
+      ...(this.cuda ? ['cuda-toolkit'] : []),
+      ...(this.containerToolkit ? ['container-toolkit'] : []),
+      ...(this.commands.length > 0 ? ['user-commands'] : []),
+      ...(this.burnInSeconds > 0 ? ['burn-in'] : []),
+      ...(options.lifetime ? ['lifetime'] : []),
+      'ready-check',
+      ...(options.seal ? ['seal-snapshot'] : []),
+    ];
+  }
+
+  /**
+   * A stable content key of what this recipe installs on `baseImage`: the shipped scripts,
+   * the pinned versions, packages, files and commands. Equal recipes give equal keys everywhere.
+   */
+  public key(baseImage: string): string {
+    const installSteps = this.steps().filter((s) => s !== 'user-commands');
+    const content = {
+      format: 1,
+      baseImage,
+      scripts: Object.fromEntries([...SHARED_FILES, ...installSteps.map((s) => `steps/${s}.sh`)]
+        .map((f) => [f, sha256(readPackageFile(`cloud-init/${f}`))])),
+      nvidiaDriver: this.nvidiaDriver.toString(),
+      cuda: this.cuda?.versionString ?? null,
+      containerToolkit: this.containerToolkit ? this.containerToolkitVersion ?? 'latest' : null,
+      burnInSeconds: this.burnInSeconds,
+      packages: this.packages,
+      files: this.files.map((f) => ({ path: f.path, content: sha256(f.content), permissions: f.permissions ?? '0644', owner: f.owner ?? 'root:root' })),
+      commands: this.commands,
+    };
+    return sha256(JSON.stringify(content)).slice(0, 16);
+  }
+
+  /** The recipe's facts as image properties and for the status file. */
+  public describe(): { [key: string]: string } {
+    return {
+      gpu_node_recipe_name: this.name,
+      gpu_node_driver: this.nvidiaDriver.toString(),
+      gpu_node_cuda: this.cuda?.versionString ?? 'none',
+      gpu_node_container_toolkit: this.containerToolkit ? this.containerToolkitVersion ?? 'latest' : 'none',
+    };
+  }
+
+  /**
+   * The `#cloud-config` user_data for a node. Compresses the files when the plain form
+   * exceeds Nova's 65,535 bytes after base64, and fails when even that does not fit.
+   */
+  public render(options: RecipeRenderOptions): RenderedUserData {
+    const path = options.path ?? 'GpuRecipe';
+    const model = options.expectedModel;
+    if (model && this.nvidiaDriver.modules === KernelModules.OPEN && !model.supportsOpenKernelModules) {
+      throw new Error(`${path}: ${model.id} (${model.architecture}) needs the proprietary kernel modules, but the recipe uses ` +
+        `${this.nvidiaDriver}; use NvidiaDriver.branch(${this.nvidiaDriver.branchNumber}, KernelModules.PROPRIETARY)`);
+    }
+    if (model && this.nvidiaDriver.modules === KernelModules.PROPRIETARY && model.requiresOpenKernelModules) {
+      throw new Error(`${path}: ${model.id} (${model.architecture}) works only with the open kernel modules, but the recipe uses ` +
+        `${this.nvidiaDriver}; use NvidiaDriver.branch(${this.nvidiaDriver.branchNumber}, KernelModules.OPEN)`);
+    }
+    const plain = this.renderText(options, false);
+    if (base64Length(plain) <= NOVA_USER_DATA_LIMIT) {
+      return sizes(plain, false);
+    }
+    const compressed = this.renderText(options, true);
+    const rendered = sizes(compressed, true);
+    if (rendered.base64Bytes > NOVA_USER_DATA_LIMIT) {
+      throw new Error(`${path}: user_data of recipe '${this.name}' is ${rendered.base64Bytes} bytes after base64 even with its ` +
+        `files compressed (plain: ${base64Length(plain)}); Nova accepts at most ${NOVA_USER_DATA_LIMIT}. Move large files ` +
+        `into an image or download them in a command instead of embedding them`);
+    }
+    return rendered;
+  }
+
+  private renderText(options: RecipeRenderOptions, compress: boolean): string {
+    const loginUser = options.loginUser ?? 'ubuntu';
+    const lifetime = options.lifetimeHours !== undefined && options.lifetimeHours > 0;
+    const steps = this.steps({ lifetime, seal: options.sealForSnapshot });
+
+    const env: [string, string | number][] = [
+      ['GPU_NODE_RECIPE_NAME', this.name],
+      ['GPU_NODE_RECIPE_KEY', options.recipeKey ?? this.key('')],
+      ['GPU_NODE_USER', loginUser],
+      ['GPU_NODE_DRIVER_BRANCH', this.nvidiaDriver.branchNumber],
+      ['GPU_NODE_DRIVER_FLAVOR', this.nvidiaDriver.modules],
+      ['GPU_NODE_CUDA_VERSION', this.cuda?.versionString ?? ''],
+      ['GPU_NODE_CONTAINER_TOOLKIT_VERSION', this.containerToolkitVersion ?? ''],
+      ['GPU_NODE_BURN_SECONDS', this.burnInSeconds],
+      ['GPU_NODE_EXPECTED_GPUS', options.expectedGpus],
+      ['GPU_NODE_EXPECTED_MODEL', options.expectedModel?.nvidiaSmiMatch ?? ''],
+      ['GPU_NODE_LIFETIME_HOURS', lifetime ? options.lifetimeHours! : 0],
+      ['GPU_NODE_WARN_HOURS', options.lifetimeWarningHours ?? 24],
+    ];
+    const envText = '# Written by cdktf-openstack-gpu; read by /opt/gpu-node/lib/gpu-node-common.sh\n' +
+      '# shellcheck disable=SC2034  # the variables are used by the scripts that source this file\n' +
+      env.map(([k, v]) => `${k}=${shellQuote(String(v))}`).join('\n') + '\n';
+
+    const scriptFiles = [...SHARED_FILES, ...(lifetime ? ['bin/gpu-node-lifetime'] : []),
+      ...steps.filter((s) => s !== 'user-commands').map((s) => `steps/${s}.sh`)];
+    const files: RecipeFile[] = [
+      ...scriptFiles.map((f) => ({
+        path: `${NODE_ROOT}/${f}`,
+        content: readPackageFile(`cloud-init/${f}`),
+        permissions: f.startsWith('lib/') ? '0644' : '0755',
+      })),
+      ...(this.commands.length > 0 ? [{
+        path: `${NODE_ROOT}/steps/user-commands.sh`,
+        content: userCommandsScript(this.commands),
+        permissions: '0755',
+      }] : []),
+      { path: CONFIG_PATH, content: envText, permissions: '0644' },
+      ...this.files,
+    ];
+
+    const config: { [key: string]: unknown } = {};
+    if (this.packages.length > 0) {
+      config.package_update = true;
+      config.packages = this.packages;
+    }
+    config.write_files = files.map((f) => {
+      const entry: { [key: string]: unknown } = { path: f.path, permissions: normalizeMode(f.permissions ?? '0644') };
+      if (f.owner && f.owner !== 'root:root') {
+        entry.owner = f.owner;
+        // Users such as `ubuntu` exist only after the users module, which runs after write_files.
+        entry.defer = true;
+      }
+      if (compress) {
+        entry.encoding = 'gz+b64';
+        entry.content = zlib.gzipSync(Buffer.from(f.content, 'utf8'), { level: 9 }).toString('base64');
+      } else {
+        entry.content = f.content;
+      }
+      return entry;
+    });
+    config.runcmd = [[`${NODE_ROOT}/bin/gpu-node-run`, ...steps]];
+
+    const header = `#cloud-config\n# GPU node recipe '${this.name}' (cdktf-openstack-gpu); progress: ${'/var/log/gpu-node/recipe.log'}\n`;
+    return header + YAML.stringify(config, { lineWidth: 0, blockQuote: 'literal' });
+  }
+}
+
+function userCommandsScript(commands: string[]): string {
+  return '#!/usr/bin/env bash\n# The recipe\'s user commands, run by gpu-node-run.\nset -euo pipefail\n' + commands.join('\n') + '\n';
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+function normalizeMode(mode: string): string {
+  return mode.length === 3 ? `0${mode}` : mode;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function base64Length(text: string): number {
+  return 4 * Math.ceil(Buffer.byteLength(text, 'utf8') / 3);
+}
+
+function sizes(text: string, compressed: boolean): RenderedUserData {
+  return { text, bytes: Buffer.byteLength(text, 'utf8'), base64Bytes: base64Length(text), compressed };
+}

@@ -1,0 +1,147 @@
+import { Fn, Op, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { dataOpenstackImagesImageIdsV2, dataOpenstackImagesImageV2 } from '../../.gen/providers/openstack';
+import { CloudProfile, UbuntuRelease } from './cloud-profile';
+import { GpuRecipe } from './gpu-recipe';
+
+/** An image bound into a node: the id to boot and what it is. */
+export interface NodeImageConfig {
+  /** The image id to boot (often a token of a lookup). */
+  readonly imageId: string;
+  /** A stable description of the base image, for recipe keys: `name:<name>` or `id:<id>`. */
+  readonly baseImageKey: string;
+  /**
+   * The recipe key the image was baked with, when it comes from `NodeImage.fromRecipe()`.
+   * @default - none
+   */
+  readonly recipeKey?: string;
+}
+
+/** An image that GPU nodes boot from. */
+export interface INodeImage {
+  /** Creates the lookups the image needs inside `scope` and returns what to boot. */
+  bind(scope: Construct, profile: CloudProfile): NodeImageConfig;
+  /** The stable description of the base image, for recipe keys. */
+  baseImageKey(profile: CloudProfile): string;
+}
+
+/** Options for `NodeImage.fromRecipe()`. */
+export interface RecipeImageOptions {
+  /**
+   * The image the recipe was (or will be) baked on; booted while no snapshot exists,
+   * when the same recipe then installs everything on first boot.
+   */
+  readonly baseImage: INodeImage;
+  /**
+   * Also require this visibility of baked images (`private`, `shared`, `community`, `public`).
+   * @default - any visibility the project can see
+   */
+  readonly visibility?: string;
+}
+
+/** Images for GPU nodes: by name, by id, a cloud's Ubuntu image, or the newest snapshot of a recipe. */
+export abstract class NodeImage implements INodeImage {
+  /** The newest image with this exact name (looked up at plan time). */
+  public static fromName(imageName: string): INodeImage {
+    return new NamedImage(imageName);
+  }
+
+  /** An image by id. */
+  public static fromId(imageId: string): INodeImage {
+    return new ImageById(imageId);
+  }
+
+  /** The cloud profile's image of an Ubuntu release. */
+  public static ubuntu(release: UbuntuRelease = UbuntuRelease.JAMMY_22_04): INodeImage {
+    return new UbuntuImage(release);
+  }
+
+  /**
+   * The newest image baked from `recipe` on `baseImage` (found by its `gpu_node_recipe_key`
+   * property); while none exists, `baseImage` itself, where the recipe installs everything on first boot.
+   */
+  public static fromRecipe(recipe: GpuRecipe, options: RecipeImageOptions): INodeImage {
+    return new RecipeImage(recipe, options);
+  }
+
+  public abstract bind(scope: Construct, profile: CloudProfile): NodeImageConfig;
+  public abstract baseImageKey(profile: CloudProfile): string;
+}
+
+class NamedImage extends NodeImage {
+  constructor(private readonly imageName: string) {
+    super();
+    if (!Token.isUnresolved(imageName) && (imageName.trim() === '' || imageName.length > 255)) {
+      throw new Error(`NodeImage.fromName: the image name must be 1-255 characters, got '${imageName}'`);
+    }
+  }
+
+  public bind(scope: Construct): NodeImageConfig {
+    return lookupByName(scope, 'Image', this.imageName, this.baseImageKey());
+  }
+
+  public baseImageKey(): string {
+    return `name:${this.imageName}`;
+  }
+}
+
+class ImageById extends NodeImage {
+  constructor(private readonly imageId: string) {
+    super();
+    if (!Token.isUnresolved(imageId) && !/^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$/.test(imageId)) {
+      throw new Error(`NodeImage.fromId: '${imageId}' is not an image UUID; use NodeImage.fromName() for names`);
+    }
+  }
+
+  public bind(): NodeImageConfig {
+    return { imageId: this.imageId, baseImageKey: this.baseImageKey() };
+  }
+
+  public baseImageKey(): string {
+    return `id:${this.imageId}`;
+  }
+}
+
+class UbuntuImage extends NodeImage {
+  constructor(private readonly release: UbuntuRelease) {
+    super();
+  }
+
+  public bind(scope: Construct, profile: CloudProfile): NodeImageConfig {
+    const name = profile.ubuntuImageName(scope.node.path, this.release);
+    return lookupByName(scope, 'Image', name, this.baseImageKey(profile));
+  }
+
+  public baseImageKey(profile: CloudProfile): string {
+    return `name:${profile.ubuntuImageName(`CloudProfile ${profile.name}`, this.release)}`;
+  }
+}
+
+class RecipeImage extends NodeImage {
+  constructor(private readonly recipe: GpuRecipe, private readonly options: RecipeImageOptions) {
+    super();
+  }
+
+  public bind(scope: Construct, profile: CloudProfile): NodeImageConfig {
+    const baseImageKey = this.baseImageKey(profile);
+    const recipeKey = this.recipe.key(baseImageKey);
+    const base = this.options.baseImage.bind(new Construct(scope, 'BaseImage'), profile);
+    const baked = new dataOpenstackImagesImageIdsV2.DataOpenstackImagesImageIdsV2(scope, 'BakedImages', {
+      properties: { gpu_node_recipe_key: recipeKey },
+      visibility: this.options.visibility,
+      sort: 'created_at:desc',
+    });
+    // The newest baked image, else the base image (the same recipe then installs on first boot).
+    const imageId = Fn.conditional(Op.gte(Fn.lengthOf(baked.ids), 1), Fn.element(baked.ids, 0), base.imageId) as string;
+    return { imageId, baseImageKey, recipeKey };
+  }
+
+  public baseImageKey(profile: CloudProfile): string {
+    return this.options.baseImage.baseImageKey(profile);
+  }
+}
+
+function lookupByName(scope: Construct, id: string, imageName: string, baseImageKey: string): NodeImageConfig {
+  const data = new dataOpenstackImagesImageV2.DataOpenstackImagesImageV2(scope, id, { name: imageName, mostRecent: true });
+  return { imageId: data.id, baseImageKey };
+}

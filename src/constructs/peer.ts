@@ -1,0 +1,121 @@
+/** Where traffic may come from: a CIDR block. */
+export class Peer {
+  /** An IPv4 CIDR block, e.g. `10.0.0.0/8` or `192.0.2.7/32`. */
+  public static ipv4(cidr: string): Peer {
+    return new Peer(cidr, 'IPv4');
+  }
+
+  /** An IPv6 CIDR block, e.g. `2001:db8::/32`. */
+  public static ipv6(cidr: string): Peer {
+    return new Peer(cidr, 'IPv6');
+  }
+
+  /** Every IPv4 address. Open to the whole internet: use it only on purpose. */
+  public static anyIpv4(): Peer {
+    return new Peer('0.0.0.0/0', 'IPv4');
+  }
+
+  /** Every IPv6 address. Open to the whole internet: use it only on purpose. */
+  public static anyIpv6(): Peer {
+    return new Peer('::/0', 'IPv6');
+  }
+
+  private constructor(
+    /** The CIDR block. */
+    public readonly cidr: string,
+    /** `IPv4` or `IPv6`, as the provider's `ethertype` wants it. */
+    public readonly ethertype: string,
+  ) {}
+
+  /** Whether this peer is the whole address space. */
+  public get isAnywhere(): boolean {
+    return this.cidr === '0.0.0.0/0' || this.cidr === '::/0';
+  }
+
+  /** Throws an error naming `path` when the CIDR is malformed. */
+  public validate(path: string): void {
+    const ok = this.ethertype === 'IPv4' ? isIpv4Cidr(this.cidr) : isIpv6Cidr(this.cidr);
+    if (!ok) {
+      const example = this.ethertype === 'IPv4' ? "Peer.ipv4('10.0.0.0/8')" : "Peer.ipv6('2001:db8::/32')";
+      throw new Error(`${path}: '${this.cidr}' is not an ${this.ethertype} CIDR block; write it like ${example}`);
+    }
+  }
+
+  public toString(): string {
+    return this.cidr;
+  }
+}
+
+function isIpv4Cidr(cidr: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!m) return false;
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255) || prefix > 32) return false;
+  // Host bits must be zero, as Neutron normalizes them and the plan would never settle.
+  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+  const hostBits = 2 ** (32 - prefix);
+  return address % hostBits === 0;
+}
+
+function isIpv6Cidr(cidr: string): boolean {
+  const m = /^([0-9a-fA-F:]+)\/(\d{1,3})$/.exec(cidr);
+  if (!m || Number(m[2]) > 128) return false;
+  const parts = m[1].split('::');
+  if (parts.length > 2) return false;
+  const groups = parts.flatMap((p) => (p === '' ? [] : p.split(':')));
+  if (groups.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return false;
+  return parts.length === 2 ? groups.length < 8 : groups.length === 8;
+}
+
+/** An IP protocol for security group rules. */
+export enum Protocol {
+  TCP = 'tcp',
+  UDP = 'udp',
+}
+
+/** A port or port range that a security group opens. */
+export class Port {
+  public static readonly SSH = Port.tcp(22);
+  public static readonly HTTP = Port.tcp(80);
+  public static readonly HTTPS = Port.tcp(443);
+  /** Jupyter Notebook / JupyterLab. */
+  public static readonly JUPYTER = Port.tcp(8888);
+  /** TensorBoard. */
+  public static readonly TENSORBOARD = Port.tcp(6006);
+
+  public static tcp(port: number): Port {
+    return new Port(Protocol.TCP, port, port);
+  }
+
+  public static tcpRange(from: number, to: number): Port {
+    return new Port(Protocol.TCP, from, to);
+  }
+
+  public static udp(port: number): Port {
+    return new Port(Protocol.UDP, port, port);
+  }
+
+  public static udpRange(from: number, to: number): Port {
+    return new Port(Protocol.UDP, from, to);
+  }
+
+  private constructor(
+    public readonly protocol: Protocol,
+    public readonly fromPort: number,
+    public readonly toPort: number,
+  ) {}
+
+  /** Throws an error naming `path` when the port numbers are out of range. */
+  public validate(path: string): void {
+    const valid = (p: number) => Number.isInteger(p) && p >= 1 && p <= 65535;
+    if (!valid(this.fromPort) || !valid(this.toPort) || this.fromPort > this.toPort) {
+      throw new Error(`${path}: port range ${this.fromPort}-${this.toPort} is invalid; ports are whole numbers from 1 to 65535, lowest first`);
+    }
+  }
+
+  public toString(): string {
+    const range = this.fromPort === this.toPort ? `${this.fromPort}` : `${this.fromPort}-${this.toPort}`;
+    return `${this.protocol}/${range}`;
+  }
+}

@@ -1,0 +1,130 @@
+import { Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { networkingSecgroupRuleV2, networkingSecgroupV2, dataOpenstackNetworkingSecgroupV2 } from '../../.gen/providers/openstack';
+import { validateName } from '../private/names';
+import { Peer, Port } from './peer';
+
+/** A security group, created here or looked up. */
+export interface ISecurityGroup {
+  readonly securityGroupId: string;
+  readonly securityGroupName: string;
+}
+
+/** An extra port to open, and from where. */
+export interface IngressRule {
+  readonly port: Port;
+  /**
+   * Where the traffic may come from.
+   * @default - the same peers as SSH (`sshFrom`)
+   */
+  readonly from?: Peer[];
+}
+
+export interface SecurityGroupProps {
+  /**
+   * The group's name in the cloud.
+   * @default - derived from the construct path
+   */
+  readonly securityGroupName?: string;
+  /**
+   * Peers that may connect with SSH. World-open SSH only with an explicit `Peer.anyIpv4()`.
+   * @default - no SSH rule
+   */
+  readonly sshFrom?: Peer[];
+  /**
+   * Further ports to open, e.g. `{ port: Port.JUPYTER }`.
+   * @default - none
+   */
+  readonly ingress?: IngressRule[];
+  /**
+   * Allow ICMP (ping) from the SSH peers.
+   * @default true
+   */
+  readonly allowIcmp?: boolean;
+  /**
+   * Description shown in the cloud.
+   * @default - says which construct manages it
+   */
+  readonly description?: string;
+}
+
+/**
+ * A security group that allows SSH only from the peers given, ICMP, and extra ports.
+ * Egress keeps Neutron's default (everything), which package installs need.
+ */
+export class SecurityGroup extends Construct implements ISecurityGroup {
+  /** An existing security group, looked up by name. */
+  public static fromName(scope: Construct, id: string, securityGroupName: string): ISecurityGroup {
+    const data = new dataOpenstackNetworkingSecgroupV2.DataOpenstackNetworkingSecgroupV2(scope, id, { name: securityGroupName });
+    return { securityGroupId: data.id, securityGroupName };
+  }
+
+  public readonly securityGroupId: string;
+  public readonly securityGroupName: string;
+  /** The L1 resource, as an escape hatch. */
+  public readonly resource: networkingSecgroupV2.NetworkingSecgroupV2;
+  private ruleCount = 0;
+
+  constructor(scope: Construct, id: string, props: SecurityGroupProps = {}) {
+    super(scope, id);
+    this.securityGroupName = validateName(this.node.path, 'securityGroupName', props.securityGroupName) ??
+      defaultName(this);
+    this.resource = new networkingSecgroupV2.NetworkingSecgroupV2(this, 'Resource', {
+      name: this.securityGroupName,
+      description: props.description ?? `GPU node access, managed by cdktf (${this.node.path})`,
+    });
+    this.securityGroupId = this.resource.id;
+
+    const sshFrom = props.sshFrom ?? [];
+    for (const peer of sshFrom) this.addIngress(peer, Port.SSH);
+    if (props.allowIcmp ?? true) {
+      for (const peer of sshFrom) this.addIcmp(peer);
+    }
+    for (const rule of props.ingress ?? []) {
+      const peers = rule.from ?? sshFrom;
+      if (peers.length === 0) {
+        throw new Error(`${this.node.path}: ingress rule ${rule.port} has no peers; give it 'from' (e.g. [Peer.ipv4('10.0.0.0/8')]) or set sshFrom`);
+      }
+      for (const peer of peers) this.addIngress(peer, rule.port);
+    }
+  }
+
+  /** Opens `port` to `peer`. */
+  public addIngress(peer: Peer, port: Port): void {
+    peer.validate(this.node.path);
+    port.validate(this.node.path);
+    this.addRule({
+      ethertype: peer.ethertype,
+      protocol: port.protocol,
+      portRangeMin: port.fromPort,
+      portRangeMax: port.toPort,
+      remoteIpPrefix: peer.cidr,
+      description: `${port} from ${peer}`,
+    });
+  }
+
+  /** Allows ICMP from `peer`. */
+  public addIcmp(peer: Peer): void {
+    peer.validate(this.node.path);
+    this.addRule({
+      ethertype: peer.ethertype,
+      protocol: peer.ethertype === 'IPv4' ? 'icmp' : 'ipv6-icmp',
+      remoteIpPrefix: peer.cidr,
+      description: `ICMP from ${peer}`,
+    });
+  }
+
+  private addRule(rule: Omit<networkingSecgroupRuleV2.NetworkingSecgroupRuleV2Config, 'direction' | 'securityGroupId'>): void {
+    this.ruleCount += 1;
+    new networkingSecgroupRuleV2.NetworkingSecgroupRuleV2(this, `Rule${this.ruleCount}`, {
+      direction: 'ingress',
+      securityGroupId: this.securityGroupId,
+      ...rule,
+    });
+  }
+}
+
+function defaultName(scope: Construct): string {
+  const path = scope.node.path.replace(/[^A-Za-z0-9_.-]+/g, '-');
+  return Token.isUnresolved(path) ? scope.node.id : path.slice(-255);
+}

@@ -1,0 +1,12 @@
+export * as openstack from '../.gen/providers/openstack';
+export * from './constructs/cloud-profile';
+export * from './constructs/gpu-flavor';
+export * from './constructs/gpu-model';
+export * from './constructs/gpu-network';
+export * from './constructs/gpu-node';
+export * from './constructs/gpu-recipe';
+export * from './constructs/key-pair';
+export * from './constructs/node-image';
+export * from './constructs/peer';
+export * from './constructs/power-state';
+export * from './constructs/security-group';
