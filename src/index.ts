@@ -10,3 +10,4 @@ export * from './constructs/node-image';
 export * from './constructs/peer';
 export * from './constructs/power-state';
 export * from './constructs/security-group';
+export * from './constructs/snapshot-image';

@@ -1,0 +1,77 @@
+// The example app (main.ts), synthesized as `cdktf synth` does, and every stack checked offline.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { expectStackPassesChecks, PROJECT_ROOT } from './support/checks';
+
+const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpu-example-'));
+
+beforeAll(() => {
+  const env: NodeJS.ProcessEnv = { ...process.env, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: '1' };
+  // The defaults of the example, whatever the developer's shell has set.
+  for (const name of ['GPU_USER', 'SSH_PUBLIC_KEY_FILE', 'SSH_ALLOWED_CIDR', 'OS_CLOUD']) delete env[name];
+  const r = spawnSync(process.execPath, [require.resolve('ts-node/dist/bin'), '--transpile-only', 'main.ts'], {
+    cwd: PROJECT_ROOT, env, encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`main.ts failed:\n${r.stdout}\n${r.stderr}`);
+});
+
+const stacks = () => fs.readdirSync(path.join(outdir, 'stacks')).sort();
+const stackJson = (name: string) => JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', name, 'cdk.tf.json'), 'utf8'));
+
+test('the example app synthesizes its stacks', () => {
+  expect(stacks()).toEqual(['bake', 'gpu-burn-in', 'gpu-node', 'workers']);
+});
+
+test('every stack requires the OpenStack provider and configures it only through clouds.yaml', () => {
+  for (const name of stacks()) {
+    const json = stackJson(name);
+    expect(json.terraform.required_providers.openstack).toEqual({
+      source: 'terraform-provider-openstack/openstack',
+      version: '~> 3.4',
+    });
+    expect(json.provider.openstack).toEqual([{ cloud: 'openstack' }]);
+    const text = JSON.stringify(json);
+    expect(text).not.toMatch(/"(password|application_credential_secret|token)"/);
+  }
+});
+
+test('the gpu-node stack boots a g1-1x2080.medium with a floating IP and prints the ssh command', () => {
+  const json = stackJson('gpu-node');
+  const [server] = Object.values<any>(json.resource.openstack_compute_instance_v2);
+  expect(server.flavor_name).toBe('g1-1x2080.medium');
+  expect(server.user_data).toMatch(/^#cloud-config\n/);
+  expect(Object.keys(json.resource.openstack_networking_floatingip_v2)).toHaveLength(1);
+  const ssh = Object.entries<any>(json.output).find(([k]) => /SshCommand/.test(k));
+  expect(ssh?.[1].value).toMatch(/^ssh -i \S+ ubuntu@\$\{openstack_networking_floatingip_v2\.\S+\.address\}$/);
+});
+
+test('the burn-in stack runs gpu-burn on four RTX 2060 SUPER', () => {
+  const json = stackJson('gpu-burn-in');
+  const [server] = Object.values<any>(json.resource.openstack_compute_instance_v2);
+  expect(server.flavor_name).toBe('g1-4x2060.medium');
+  expect(server.user_data).toContain("GPU_NODE_BURN_SECONDS='600'");
+  expect(server.user_data).toContain("GPU_NODE_EXPECTED_GPUS='4'");
+});
+
+test('bake and workers share the recipe key: the workers boot what bake made', () => {
+  const bake = stackJson('bake');
+  const workers = stackJson('workers');
+  const key = Object.values<any>(bake.data.openstack_images_image_ids_v2)[0].properties.gpu_node_recipe_key;
+  expect(key).toMatch(/^[0-9a-f]{16}$/);
+  const lookups = Object.values<any>(workers.data.openstack_images_image_ids_v2);
+  expect(lookups.length).toBeGreaterThan(0);
+  for (const lookup of lookups) expect(lookup.properties).toEqual({ gpu_node_recipe_key: key });
+  const servers = Object.values<any>(workers.resource.openstack_compute_instance_v2);
+  expect(servers.map((s) => s.power_state)).toEqual(['active', 'shelved_offloaded']);
+  expect(servers.every((s) => s.image_id.includes('openstack_images_image_ids_v2'))).toBe(true);
+  const bakeData = Object.values<any>(bake.resource.terraform_data)[0];
+  expect(bakeData.provisioner[0]['local-exec'].environment.BAKE_RECIPE_KEY).toBe(key);
+});
+
+describe('offline checks of every stack (validate.mjs and terraform plan)', () => {
+  test.each(['gpu-node', 'gpu-burn-in', 'bake', 'workers'])('%s', (name) => {
+    expectStackPassesChecks(path.join(outdir, 'stacks', name));
+  });
+});

@@ -1,0 +1,151 @@
+// The example app: what the GPU cloud's start/terminate scripts do, as cdktf stacks.
+//
+//   npx cdktf synth              # writes cdktf.out/stacks/<stack>/cdk.tf.json
+//   npx cdktf deploy gpu-node    # boots the node; prints the ssh command
+//   npx cdktf destroy gpu-node   # what terminate-nvidia-openstack-instance.py did
+//   npx cdktf deploy bake        # bake the recipe into an image, once per recipe key
+//   npx cdktf deploy workers     # nodes that boot from the newest bake (or install on first boot)
+//
+// Settings (environment variables, all optional):
+//   OS_CLOUD             clouds.yaml entry to use (default: openstack)
+//   GPU_USER             use your existing project network <GPU_USER>-net instead of a new one
+//   SSH_PUBLIC_KEY_FILE  import this public key (default: the cloud generates a key pair)
+//   SSH_ALLOWED_CIDR     who may SSH to the nodes (default: 10.0.0.0/8, a campus/VPN range)
+import { App, TerraformStack } from 'cdktf';
+import { Construct } from 'constructs';
+import {
+  CloudProfile,
+  GpuFlavor,
+  GpuModel,
+  GpuNetwork,
+  GpuNode,
+  GpuRecipe,
+  INetwork,
+  KeyPair,
+  NvidiaDriver,
+  CudaToolkit,
+  openstack,
+  NodeImage,
+  Peer,
+  Port,
+  PowerState,
+  SnapshotImage,
+  UbuntuRelease,
+} from './src';
+
+const profile = CloudProfile.HFD_NETLAB;
+const sshFrom = [Peer.ipv4(process.env.SSH_ALLOWED_CIDR ?? '10.0.0.0/8')];
+
+/** A stack with the OpenStack provider reading credentials from clouds.yaml; no secrets in code or output. */
+class OpenStackStack extends TerraformStack {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    new openstack.provider.OpenstackProvider(this, 'openstack', { cloud: process.env.OS_CLOUD ?? 'openstack' });
+  }
+
+  protected network(): INetwork {
+    const user = process.env.GPU_USER;
+    return user
+      ? GpuNetwork.forUser(this, 'Network', user, profile)
+      : new GpuNetwork(this, 'Network', { cloudProfile: profile, sshFrom, ingress: [{ port: Port.JUPYTER }] });
+  }
+
+  protected keyPair(): KeyPair {
+    const file = process.env.SSH_PUBLIC_KEY_FILE;
+    return new KeyPair(this, 'KeyPair', { keyPairName: `gpuaas-${this.node.id}`, publicKeyFile: file });
+  }
+}
+
+/** start-nvidia-openstack-instance.py: one RTX 2080 Ti with driver and CUDA, a floating IP and the ssh command. */
+class GpuNodeStack extends OpenStackStack {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const network = this.network();
+    new GpuNode(this, 'Node', {
+      cloudProfile: profile,
+      flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 1), // g1-1x2080.medium
+      network,
+      sshFrom: network instanceof GpuNetwork ? undefined : sshFrom,
+      keyPair: this.keyPair(),
+      recipe: new GpuRecipe({
+        name: 'cuda-base',
+        nvidiaDriver: NvidiaDriver.R570_OPEN,
+        cuda: CudaToolkit.V12_8,
+        packages: ['htop', 'nvtop'],
+      }),
+      dataVolume: { sizeGiB: 50 },
+    });
+  }
+}
+
+/** start-gpuburn-openstack-instance.py: four RTX 2060 SUPER stress-tested with gpu-burn. */
+class BurnInStack extends OpenStackStack {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const network = this.network();
+    new GpuNode(this, 'Node', {
+      cloudProfile: profile,
+      flavor: GpuFlavor.of(GpuModel.RTX_2060_SUPER, 4), // g1-4x2060.medium
+      network,
+      sshFrom: network instanceof GpuNetwork ? undefined : sshFrom,
+      keyPair: this.keyPair(),
+      recipe: new GpuRecipe({ name: 'burn-in', containerToolkit: false, burnInSeconds: 600 }),
+    });
+  }
+}
+
+/** The recipe that the bake and workers stacks share: equal recipes give equal keys. */
+const workerRecipe = new GpuRecipe({
+  name: 'pytorch-worker',
+  nvidiaDriver: NvidiaDriver.R570_OPEN,
+  cuda: CudaToolkit.V12_8,
+  packages: ['python3-venv', 'python3-pip'],
+  commands: ['python3 -m venv /opt/venv', '/opt/venv/bin/pip install --no-cache-dir torch'],
+});
+const workerBaseImage = NodeImage.ubuntu(UbuntuRelease.NOBLE_24_04);
+
+/** Bake: boot a builder with the recipe, snapshot it, delete the builder; nothing to do once the image exists. */
+class BakeStack extends OpenStackStack {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    new SnapshotImage(this, 'PytorchImage', {
+      cloudProfile: profile,
+      recipe: workerRecipe,
+      baseImage: workerBaseImage,
+      flavor: GpuFlavor.of(GpuModel.RTX_2060_SUPER, 1),
+      network: this.network(),
+      cloud: process.env.OS_CLOUD ?? 'openstack',
+    });
+  }
+}
+
+/** Workers: boot from the newest baked image of the recipe; before the first bake, from the base image. */
+class WorkersStack extends OpenStackStack {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const network = this.network();
+    const keyPair = this.keyPair();
+    const image = NodeImage.fromRecipe(workerRecipe, { baseImage: workerBaseImage });
+    for (const [i, power] of [PowerState.RUNNING, PowerState.SHELVED].entries()) {
+      new GpuNode(this, `Worker${i + 1}`, {
+        cloudProfile: profile,
+        flavor: GpuFlavor.of(GpuModel.RTX_2060_SUPER, 2),
+        network,
+        sshFrom: network instanceof GpuNetwork ? undefined : sshFrom,
+        keyPair,
+        image,
+        recipe: workerRecipe,
+        powerState: power,
+        lifetimeHours: 72,
+        dataVolume: { sizeGiB: 100 },
+      });
+    }
+  }
+}
+
+const app = new App();
+new GpuNodeStack(app, 'gpu-node');
+new BurnInStack(app, 'gpu-burn-in');
+new BakeStack(app, 'bake');
+new WorkersStack(app, 'workers');
+app.synth();

@@ -1,0 +1,189 @@
+import * as path from 'path';
+import { AssetType, DataResource, Fn, Op, TerraformAsset, TerraformCount, TerraformOutput, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { computeInstanceV2, dataOpenstackImagesImageIdsV2 } from '../../.gen/providers/openstack';
+import { validateName } from '../private/names';
+import { packageRoot } from '../private/package-files';
+import { escapeTemplate } from '../private/template';
+import { CloudProfile, UbuntuRelease } from './cloud-profile';
+import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
+import { INetwork } from './gpu-network';
+import { GpuRecipe } from './gpu-recipe';
+import { IKeyPair } from './key-pair';
+import { INodeImage, NodeImage } from './node-image';
+
+/** Who may see a baked image. */
+export enum ImageVisibility {
+  PRIVATE = 'private',
+  SHARED = 'shared',
+  COMMUNITY = 'community',
+  PUBLIC = 'public',
+}
+
+export interface SnapshotImageProps {
+  /** The recipe to bake. */
+  readonly recipe: GpuRecipe;
+  /**
+   * The image the builder boots and the recipe installs onto.
+   * @default NodeImage.ubuntu(UbuntuRelease.JAMMY_22_04)
+   */
+  readonly baseImage?: INodeImage;
+  /** The builder's flavor; its GPUs are what the readiness check expects. */
+  readonly flavor: GpuFlavor;
+  /** The network the builder attaches to (it needs to reach package mirrors). */
+  readonly network: INetwork;
+  /**
+   * The cloud.
+   * @default CloudProfile.HFD_NETLAB
+   */
+  readonly cloudProfile?: CloudProfile;
+  /**
+   * The `clouds.yaml` entry the OpenStack CLI uses for the snapshot; the same as the provider's `cloud`.
+   * @default 'openstack'
+   */
+  readonly cloud?: string;
+  /**
+   * The image name.
+   * @default - `<recipe name>-<recipe key>`
+   */
+  readonly imageName?: string;
+  /**
+   * Extra image tags.
+   * @default - `gpu-node-image` and the recipe name
+   */
+  readonly tags?: string[];
+  /**
+   * Visibility of the baked image.
+   * @default ImageVisibility.PRIVATE
+   */
+  readonly visibility?: ImageVisibility;
+  /**
+   * How long to wait for the builder's readiness line, in minutes.
+   * @default 60
+   */
+  readonly timeoutMinutes?: number;
+  /**
+   * How often to read the builder's console log, in seconds.
+   * @default 30
+   */
+  readonly pollIntervalSeconds?: number;
+  /**
+   * A keypair for the builder, to debug a failed bake over SSH (a failed builder is kept).
+   * @default - none
+   */
+  readonly keyPair?: IKeyPair;
+}
+
+/**
+ * Bakes a GPU image from a recipe, once per recipe key: while no image with the key exists,
+ * a builder node boots the base image with the recipe, seals itself and powers off; a
+ * `terraform_data` resource then runs `assets/bake-image.sh` (OpenStack CLI, `server image create`)
+ * and deletes the builder. With an image for the key in place, the builder's count is 0 and
+ * a deploy changes nothing in the cloud. Nodes use the image with `NodeImage.fromRecipe()`.
+ */
+export class SnapshotImage extends Construct {
+  /** The recipe's content key, recorded as the image property `gpu_node_recipe_key`. */
+  public readonly recipeKey: string;
+  public readonly imageName: string;
+  /** The image for nodes in any stack: the newest bake of this recipe, else the base image. */
+  public readonly image: INodeImage;
+  /** The builder server (count 0 once an image exists). */
+  public readonly builder: computeInstanceV2.ComputeInstanceV2;
+  /** The `terraform_data` resource whose provisioner takes the snapshot. */
+  public readonly bake: DataResource;
+  /** The lookup of images already baked for the key. */
+  public readonly existingImages: dataOpenstackImagesImageIdsV2.DataOpenstackImagesImageIdsV2;
+  public readonly flavor: ResolvedGpuFlavor;
+
+  constructor(scope: Construct, id: string, props: SnapshotImageProps) {
+    super(scope, id);
+    const p = this.node.path;
+    const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
+    const baseImage = props.baseImage ?? NodeImage.ubuntu(UbuntuRelease.JAMMY_22_04);
+    const timeout = props.timeoutMinutes ?? 60;
+    if (!Number.isInteger(timeout) || timeout < 5 || timeout > 24 * 60) {
+      throw new Error(`${p}: timeoutMinutes must be a whole number from 5 to 1440 (a driver and CUDA install takes 10-30), got ${timeout}`);
+    }
+    const poll = props.pollIntervalSeconds ?? 30;
+    if (!Number.isInteger(poll) || poll < 1 || poll > 600) {
+      throw new Error(`${p}: pollIntervalSeconds must be a whole number from 1 to 600, got ${poll}`);
+    }
+    const cloud = props.cloud ?? 'openstack';
+    if (!/^[\w.-]+$/.test(cloud)) {
+      throw new Error(`${p}: cloud must be a clouds.yaml entry name such as 'openstack', got '${cloud}'`);
+    }
+    this.flavor = props.flavor.resolve(p, profile);
+    const base = baseImage.bind(this, profile);
+    this.recipeKey = props.recipe.key(base.baseImageKey);
+    this.imageName = validateName(p, 'imageName', props.imageName) ?? `${props.recipe.name}-${this.recipeKey}`;
+    this.image = NodeImage.fromRecipe(props.recipe, { baseImage });
+    const tags = props.tags ?? ['gpu-node-image', props.recipe.name];
+    for (const tag of tags) {
+      if (!/^[^,/]{1,255}$/.test(tag)) throw new Error(`${p}: image tag '${tag}' must be 1-255 characters without ',' or '/'`);
+    }
+
+    this.existingImages = new dataOpenstackImagesImageIdsV2.DataOpenstackImagesImageIdsV2(this, 'ExistingImages', {
+      properties: { gpu_node_recipe_key: this.recipeKey },
+      sort: 'created_at:desc',
+    });
+    // One builder while no image carries the key; none after, so re-deploys do nothing.
+    const count = TerraformCount.of(Token.asNumber(Fn.conditional(Op.gte(Fn.lengthOf(this.existingImages.ids), 1), 0, 1)));
+
+    const userData = props.recipe.render({
+      path: p,
+      expectedGpus: this.flavor.gpuCount,
+      expectedModel: this.flavor.model,
+      loginUser: profile.loginUser,
+      sealForSnapshot: true,
+      recipeKey: this.recipeKey,
+    });
+    this.builder = new computeInstanceV2.ComputeInstanceV2(this, 'Builder', {
+      count,
+      name: `${this.imageName}-builder`,
+      flavorName: this.flavor.flavorName,
+      imageId: base.imageId,
+      keyPair: props.keyPair?.keyPairName,
+      userData: escapeTemplate(userData.text),
+      network: [{ uuid: props.network.networkId }],
+      metadata: { gpu_node_recipe_key: this.recipeKey, gpu_node_role: 'snapshot-builder' },
+      tags: ['gpu-node-builder'],
+    });
+
+    const properties = {
+      gpu_node_base_image: base.baseImageKey,
+      gpu_node_gpus: `${this.flavor.gpuCount}x${this.flavor.model?.id ?? 'unknown'}`,
+      ...props.recipe.describe(),
+    };
+    const script = new TerraformAsset(this, 'BakeScript', {
+      path: path.join(packageRoot(), 'assets', 'bake-image.sh'),
+      type: AssetType.FILE,
+    });
+    const builderId = `\${${this.builder.terraformResourceType}.${this.builder.friendlyUniqueId}[count.index].id}`;
+    this.bake = new DataResource(this, 'Bake', {
+      count,
+      triggersReplace: { recipeKey: this.recipeKey, builder: builderId },
+      input: { imageName: this.imageName, recipeKey: this.recipeKey },
+      provisioners: [{
+        type: 'local-exec',
+        command: `bash ${script.path}`,
+        environment: {
+          OS_CLOUD: cloud,
+          BAKE_SERVER_ID: builderId,
+          BAKE_IMAGE_NAME: this.imageName,
+          BAKE_RECIPE_KEY: this.recipeKey,
+          BAKE_RECIPE_NAME: props.recipe.name,
+          BAKE_PROPERTIES: Object.entries(properties).map(([k, v]) => `${k}=${v}`).join('\n'),
+          BAKE_TAGS: tags.join(','),
+          BAKE_VISIBILITY: props.visibility ?? ImageVisibility.PRIVATE,
+          BAKE_TIMEOUT: `${timeout * 60}`,
+          BAKE_POLL_INTERVAL: `${poll}`,
+        },
+      }],
+      dependsOn: [this.builder],
+    });
+
+    new TerraformOutput(this, 'ImageName', { value: this.imageName, description: `Image baked from recipe ${props.recipe.name}` });
+    new TerraformOutput(this, 'RecipeKey', { value: this.recipeKey, description: 'gpu_node_recipe_key of the baked image' });
+    new TerraformOutput(this, 'UserDataBytes', { value: userData.base64Bytes, description: 'Builder user_data size after base64 (Nova limit 65535)' });
+  }
+}
