@@ -52,7 +52,7 @@ function skip(reason: string): CheckResult {
 }
 
 /** Synthesizes one stack into a temporary folder and returns its directory and JSON. */
-export function synthToDir(build: (app: App) => TerraformStack): { dir: string; json: any; stack: TerraformStack } {
+export function synthToDir<T extends TerraformStack>(build: (app: App) => T): { dir: string; json: any; stack: T } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpu-synth-'));
   const app = Testing.stubVersion(new App({ outdir, stackTraces: false }));
   const stack = build(app);
