@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Sourced by bin/* and steps/*: config, defaults, logging, apt, markers, status.
+set -euo pipefail
+
+GPU_NODE_CONFIG="${GPU_NODE_CONFIG:-/etc/gpu-node/recipe.env}"
+# shellcheck source=/dev/null
+if [ -r "$GPU_NODE_CONFIG" ]; then . "$GPU_NODE_CONFIG"; fi
+
+# Paths are overridable so tests run unprivileged in a temp dir.
+: "${GPU_NODE_ROOT:=}" "${GPU_NODE_STATE_DIR:=/var/lib/gpu-node}" "${GPU_NODE_LOG_DIR:=/var/log/gpu-node}"
+: "${GPU_NODE_CONSOLE:=/dev/console}" "${GPU_NODE_OS_RELEASE:=/etc/os-release}"
+: "${GPU_NODE_STEPS_DIR:=/opt/gpu-node/steps}" "${GPU_NODE_BIN_DIR:=/opt/gpu-node/bin}"
+: "${GPU_NODE_USER:=ubuntu}" "${GPU_NODE_HOME:=/home/$GPU_NODE_USER}"
+: "${GPU_NODE_RECIPE_NAME:=gpu-node}" "${GPU_NODE_RECIPE_KEY:=}"
+: "${GPU_NODE_APT_RETRIES:=5}" "${GPU_NODE_APT_RETRY_SLEEP:=10}"
+# Pins. `=` rather than `:=` where an explicit empty value means "skip".
+: "${GPU_NODE_DRIVER_BRANCH:=570}" "${GPU_NODE_DRIVER_FLAVOR:=open}" "${GPU_NODE_CUDA_VERSION=12.8}"
+: "${GPU_NODE_CUDA_REPO_URL:=https://developer.download.nvidia.com/compute/cuda/repos}"
+: "${GPU_NODE_CUDA_KEYRING_VERSION:=1.1-1}" "${GPU_NODE_CONTAINER_TOOLKIT_VERSION:=}"
+: "${GPU_NODE_CTK_REPO_URL:=https://nvidia.github.io/libnvidia-container}"
+: "${GPU_NODE_GPU_BURN_REPO:=https://github.com/wilicc/gpu-burn}" "${GPU_NODE_GPU_BURN_DIR:=/opt/gpu-burn}"
+: "${GPU_NODE_GPU_BURN_REF:=3ead140434da9473582b68452f7115967a7a0581}" "${GPU_NODE_BURN_SECONDS:=0}"
+: "${GPU_NODE_EXPECTED_GPUS:=1}" "${GPU_NODE_EXPECTED_MODEL:=}" "${GPU_NODE_SEAL_DELAY:=20}"
+: "${GPU_NODE_LIFETIME_HOURS:=0}" "${GPU_NODE_WARN_HOURS:=24}"
+GPU_NODE_STEP="${GPU_NODE_STEP:-$(basename "$0" .sh)}"
+
+gpu_now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+gpu_is_uint() { [[ ${1:-} =~ ^[0-9]+$ ]]; }
+# Appends to recipe.log; a log that cannot be written must not fail a step.
+gpu_logfile() { { mkdir -p "$GPU_NODE_LOG_DIR" && printf '%s\n' "$1" >>"$GPU_NODE_LOG_DIR/recipe.log"; } 2>/dev/null || true; }
+gpu_log() {
+  local line
+  line="$(gpu_now) [$GPU_NODE_STEP] $*"
+  printf '%s\n' "$line"
+  gpu_logfile "$line"
+}
+# Operators watch the serial console, so also write there unless stdout is it.
+gpu_console() {
+  printf '%s\n' "$1"
+  if [ -w "$GPU_NODE_CONSOLE" ] && ! [ /dev/stdout -ef "$GPU_NODE_CONSOLE" ]; then
+    printf '%s\n' "$1" >>"$GPU_NODE_CONSOLE" 2>/dev/null || true
+  fi
+  gpu_logfile "$(gpu_now) $1"
+}
+
+# On first boot unattended-upgrades often holds the dpkg lock; mirrors flake.
+gpu_apt() {
+  local try=1
+  until DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 "$@"; do
+    [ "$try" -lt "$GPU_NODE_APT_RETRIES" ] || { gpu_log "apt-get $* failed $try times"; return 1; }
+    gpu_log "apt-get $* failed (try $try/$GPU_NODE_APT_RETRIES); retrying in ${GPU_NODE_APT_RETRY_SLEEP}s"
+    sleep "$GPU_NODE_APT_RETRY_SLEEP"
+    try=$((try + 1))
+  done
+}
+
+gpu_done() { [ -e "$GPU_NODE_STATE_DIR/done/$1" ]; }
+gpu_mark_done() { mkdir -p "$GPU_NODE_STATE_DIR/done" && gpu_now >"$GPU_NODE_STATE_DIR/done/$1"; }
+
+gpu_json_str() {
+  local s=$1 out='' ch i
+  s=${s//\\/\\\\}; s=${s//\"/\\\"}; s=${s//$'\n'/\\n}; s=${s//$'\t'/\\t}
+  for ((i = 0; i < ${#s}; i++)); do
+    ch=${s:i:1}
+    case $ch in [[:cntrl:]]) printf -v ch '\\u%04x' "'$ch" ;; esac
+    out+=$ch
+  done
+  printf '"%s"' "$out"
+}
+
+# gpu_write_status STATE [name=value...]; integer values become JSON numbers.
+gpu_write_status() {
+  local json kv v tmp
+  json="{\"state\":$(gpu_json_str "$1"),\"recipe\":$(gpu_json_str "$GPU_NODE_RECIPE_NAME"),\"key\":$(gpu_json_str "$GPU_NODE_RECIPE_KEY")"
+  shift
+  for kv in "$@"; do
+    v=${kv#*=}
+    [[ $v =~ ^-?(0|[1-9][0-9]{0,14})$ ]] || v=$(gpu_json_str "$v")
+    json+=",$(gpu_json_str "${kv%%=*}"):$v"
+  done
+  mkdir -p "$GPU_NODE_STATE_DIR"
+  tmp=$(mktemp "$GPU_NODE_STATE_DIR/.status.XXXXXX")
+  printf '%s,"time":"%s"}\n' "$json" "$(gpu_now)" >"$tmp"
+  chmod 644 "$tmp" && mv -f "$tmp" "$GPU_NODE_STATE_DIR/status.json"
+}
+
+# gpu_fail REASON [name=value...]: status "failed", one console line, exit 1.
+# The flag file tells bin/gpu-node-run that the failure is already reported.
+gpu_fail() {
+  local reason=${1//\"/\'}
+  reason=${reason//$'\n'/ }
+  shift
+  gpu_write_status failed step="$GPU_NODE_STEP" reason="$reason" "$@"
+  gpu_console "GPU-NODE-FAILED recipe=$GPU_NODE_RECIPE_NAME step=$GPU_NODE_STEP reason=\"$reason\""
+  if [ -n "${GPU_NODE_FAIL_FLAG:-}" ]; then : >"$GPU_NODE_FAIL_FLAG"; fi
+  exit 1
+}
+
+gpu_download() { curl -fsSL --retry 5 --retry-delay 3 -o "$2" "$1"; } # URL DEST
+
+# NVIDIA's CUDA repo (driver + toolkit) via cuda-keyring, then a fresh package
+# list. The repo name comes from VERSION_ID; sets GPU_NODE_CUDA_DISTRO.
+gpu_cuda_repo() {
+  local v deb
+  # shellcheck source=/dev/null
+  v=$(. "$GPU_NODE_OS_RELEASE" && printf '%s' "${VERSION_ID:-}") || v=
+  case $v in
+    22.04 | 24.04) GPU_NODE_CUDA_DISTRO="ubuntu${v/./}" ;;
+    *) gpu_fail "unsupported Ubuntu VERSION_ID '${v:-unknown}' in $GPU_NODE_OS_RELEASE (supported: 22.04, 24.04)" ;;
+  esac
+  if ! gpu_done "cuda-repo-$GPU_NODE_CUDA_DISTRO"; then
+    gpu_log "adding NVIDIA's CUDA apt repo for $GPU_NODE_CUDA_DISTRO"
+    deb=$(mktemp --suffix=.deb)
+    gpu_download "$GPU_NODE_CUDA_REPO_URL/$GPU_NODE_CUDA_DISTRO/x86_64/cuda-keyring_${GPU_NODE_CUDA_KEYRING_VERSION}_all.deb" "$deb"
+    dpkg -i "$deb"
+    rm -f "$deb"
+    gpu_mark_done "cuda-repo-$GPU_NODE_CUDA_DISTRO"
+  fi
+  gpu_apt update
+}
+
+gpu_cuda_home() { printf '%s/usr/local/cuda-%s' "$GPU_NODE_ROOT" "$GPU_NODE_CUDA_VERSION"; }
