@@ -1,0 +1,122 @@
+import { Peer, Port, Protocol } from '../../src';
+
+const PATH = 'stack/SecurityGroup';
+
+/** A regex matching the message parts in order, each taken literally. */
+function inOrder(...parts: string[]): RegExp {
+  return new RegExp(parts.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('[^]*'));
+}
+
+describe('Peer.ipv4', () => {
+  test.each([
+    '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '192.0.2.7/32', '0.0.0.0/0', '255.255.255.255/32',
+    '203.0.113.128/25', '100.64.0.0/10',
+  ])('accepts %s', (cidr) => {
+    const peer = Peer.ipv4(cidr);
+    expect(() => peer.validate(PATH)).not.toThrow();
+    expect(peer.cidr).toBe(cidr);
+    expect(peer.ethertype).toBe('IPv4');
+    expect(String(peer)).toBe(cidr);
+  });
+
+  test.each([
+    ['host bits set', '10.0.0.1/8'],
+    ['host bits set in the last octet', '192.0.2.7/24'],
+    ['prefix above 32', '10.0.0.0/33'],
+    ['prefix of three digits', '10.0.0.0/100'],
+    ['octet above 255', '256.0.0.0/8'],
+    ['no prefix', '10.0.0.0'],
+    ['three octets', '10.0.0/8'],
+    ['a name', 'localhost/32'],
+    ['an IPv6 block', '2001:db8::/32'],
+    ['leading space', ' 10.0.0.0/8'],
+    ['empty', ''],
+  ])('rejects %s (%s) with path, value and an example', (_why, cidr) => {
+    expect(() => Peer.ipv4(cidr).validate(PATH)).toThrow(
+      inOrder(`${PATH}: '${cidr}' is not an IPv4 CIDR block`, "write it like Peer.ipv4('10.0.0.0/8')"));
+  });
+});
+
+describe('Peer.ipv6', () => {
+  test.each([
+    '2001:db8::/32', '::/0', '::1/128', 'fe80::/10', '2001:db8:0:0:0:0:0:0/64', '2001:DB8:ABCD::/48',
+    '2001:db8:1:2:3:4:5::/112',
+  ])('accepts %s', (cidr) => {
+    const peer = Peer.ipv6(cidr);
+    expect(() => peer.validate(PATH)).not.toThrow();
+    expect(peer.ethertype).toBe('IPv6');
+  });
+
+  test.each([
+    ['prefix above 128', '2001:db8::/129'],
+    ['two ::', '2001:db8::1::/64'],
+    ['three colons', '2001:db8:::/48'],
+    ['a group of five digits', '2001:db80a::/32'],
+    ['not hex', 'gggg::/16'],
+    ['nine groups', '1:2:3:4:5:6:7:8:9/64'],
+    ['seven groups without ::', '1:2:3:4:5:6:7/64'],
+    ['no prefix', '2001:db8::'],
+    ['an IPv4 block', '10.0.0.0/8'],
+    ['a single colon at the end', '2001:db8:/32'],
+  ])('rejects %s (%s) with path, value and an example', (_why, cidr) => {
+    expect(() => Peer.ipv6(cidr).validate(PATH)).toThrow(
+      inOrder(`${PATH}: '${cidr}' is not an IPv6 CIDR block`, "write it like Peer.ipv6('2001:db8::/32')"));
+  });
+});
+
+describe('anywhere peers', () => {
+  test('anyIpv4() is 0.0.0.0/0 and the only IPv4 peer that is anywhere', () => {
+    expect(Peer.anyIpv4()).toMatchObject({ cidr: '0.0.0.0/0', ethertype: 'IPv4', isAnywhere: true });
+    expect(Peer.ipv4('0.0.0.0/1').isAnywhere).toBe(false);
+    expect(Peer.ipv4('10.0.0.0/8').isAnywhere).toBe(false);
+    expect(() => Peer.anyIpv4().validate(PATH)).not.toThrow();
+  });
+
+  test('anyIpv6() is ::/0', () => {
+    expect(Peer.anyIpv6()).toMatchObject({ cidr: '::/0', ethertype: 'IPv6', isAnywhere: true });
+    expect(Peer.ipv6('2001:db8::/32').isAnywhere).toBe(false);
+    expect(() => Peer.anyIpv6().validate(PATH)).not.toThrow();
+  });
+});
+
+describe('Port', () => {
+  test.each([
+    ['SSH', Port.SSH, 22],
+    ['HTTP', Port.HTTP, 80],
+    ['HTTPS', Port.HTTPS, 443],
+    ['JUPYTER', Port.JUPYTER, 8888],
+    ['TENSORBOARD', Port.TENSORBOARD, 6006],
+  ])('Port.%s is TCP %i', (_name, port, number) => {
+    expect(port).toMatchObject({ protocol: Protocol.TCP, fromPort: number, toPort: number });
+    expect(String(port)).toBe(`tcp/${number}`);
+  });
+
+  test('tcp, udp and their ranges', () => {
+    expect(Port.tcp(8080)).toMatchObject({ protocol: 'tcp', fromPort: 8080, toPort: 8080 });
+    expect(Port.udp(53)).toMatchObject({ protocol: 'udp', fromPort: 53, toPort: 53 });
+    expect(Port.tcpRange(8000, 8100)).toMatchObject({ protocol: 'tcp', fromPort: 8000, toPort: 8100 });
+    expect(Port.udpRange(60000, 61000)).toMatchObject({ protocol: 'udp', fromPort: 60000, toPort: 61000 });
+    expect(String(Port.udp(53))).toBe('udp/53');
+    expect(String(Port.tcpRange(8000, 8100))).toBe('tcp/8000-8100');
+    expect(String(Port.tcpRange(9000, 9000))).toBe('tcp/9000');
+  });
+
+  test.each([
+    ['1', Port.tcp(1)], ['65535', Port.udp(65535)], ['1-65535', Port.tcpRange(1, 65535)], ['equal ends', Port.udpRange(7, 7)],
+  ])('%s is valid', (_name, port) => {
+    expect(() => port.validate(PATH)).not.toThrow();
+  });
+
+  test.each([
+    ['70000', Port.tcp(70000), '70000-70000'],
+    ['0', Port.udp(0), '0-0'],
+    ['-1', Port.tcp(-1), '-1--1'],
+    ['1.5', Port.tcp(1.5), '1.5-1.5'],
+    ['NaN', Port.tcp(NaN), 'NaN-NaN'],
+    ['a range ending above 65535', Port.tcpRange(60000, 70000), '60000-70000'],
+    ['a range lowest last', Port.udpRange(9000, 8000), '9000-8000'],
+  ])('%s is refused with path, range and the rule', (_name, port, range) => {
+    expect(() => port.validate(PATH)).toThrow(
+      inOrder(`${PATH}: port range ${range} is invalid`, 'whole numbers from 1 to 65535, lowest first'));
+  });
+});

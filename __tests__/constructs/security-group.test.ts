@@ -1,0 +1,208 @@
+import { TerraformOutput, TerraformStack, Testing } from 'cdktf';
+// Types of the matchers that __tests__/setup.ts installs (toHaveResourceWithProperties, ...); erased at run time.
+import { openstack, Peer, Port, SecurityGroup, SecurityGroupProps } from '../../src';
+import { expectStackPassesChecks, synthToDir } from '../support/checks';
+
+const SG_TYPE = 'openstack_networking_secgroup_v2';
+const RULE_TYPE = 'openstack_networking_secgroup_rule_v2';
+const OFFICE = Peer.ipv4('192.0.2.0/24');
+const VPN = Peer.ipv4('10.8.0.0/16');
+
+/** Synthesizes a stack `test` after `build` and returns its JSON. */
+function synth(build: (stack: TerraformStack) => void): any {
+  const stack = new TerraformStack(Testing.app(), 'test');
+  build(stack);
+  return JSON.parse(Testing.synth(stack));
+}
+
+/** A stack with one SecurityGroup `sg`: its JSON, the group's logical id and its rules in order. */
+function synthGroup(props?: SecurityGroupProps) {
+  let group!: SecurityGroup;
+  const json = synth((stack) => { group = new SecurityGroup(stack, 'sg', props); });
+  const groups = Object.entries<any>(json.resource[SG_TYPE]);
+  expect(groups).toHaveLength(1);
+  const [groupId, groupBody] = groups[0];
+  const rules = Object.values<any>(json.resource[RULE_TYPE] ?? {});
+  return { json, group, groupId, groupBody, rules };
+}
+
+/** The rules as short strings, e.g. `IPv4 tcp 22-22 from 10.0.0.0/8`, sorted. */
+function summary(rules: any[]): string[] {
+  return rules.map((r) => `${r.ethertype} ${r.protocol}${r.port_range_min ? ` ${r.port_range_min}-${r.port_range_max}` : ''} ` +
+    `from ${r.remote_ip_prefix}`).sort();
+}
+
+/** What `token` becomes in the synthesized stack, read through an output. */
+function synthesized(stack: TerraformStack, token: string): string {
+  new TerraformOutput(stack, 'probe', { value: token });
+  return JSON.parse(Testing.synth(stack)).output.probe.value;
+}
+
+/** A regex matching the message parts in order, each taken literally. */
+function inOrder(...parts: string[]): RegExp {
+  return new RegExp(parts.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('[^]*'));
+}
+
+/** Builds a SecurityGroup `sg` in a fresh stack `test`, to test what it throws. */
+function build(props: SecurityGroupProps): () => void {
+  return () => new SecurityGroup(new TerraformStack(Testing.app(), 'test'), 'sg', props);
+}
+
+describe('SecurityGroup resources', () => {
+  test('SSH and ICMP only from the given CIDRs, all ingress, all in this group', () => {
+    const { groupId, groupBody, rules } = synthGroup({ sshFrom: [OFFICE, VPN] });
+    expect(groupBody).toEqual({ name: 'test-sg', description: 'GPU node access, managed by cdktf (test/sg)' });
+    expect(summary(rules)).toEqual([
+      'IPv4 icmp from 10.8.0.0/16',
+      'IPv4 icmp from 192.0.2.0/24',
+      'IPv4 tcp 22-22 from 10.8.0.0/16',
+      'IPv4 tcp 22-22 from 192.0.2.0/24',
+    ]);
+    for (const rule of rules) {
+      expect(rule.direction).toBe('ingress');
+      expect(rule.security_group_id).toBe(`\${${SG_TYPE}.${groupId}.id}`);
+    }
+  });
+
+  test('the SSH rule has exact properties and a readable description', () => {
+    const { json } = synthGroup({ sshFrom: [OFFICE] });
+    expect(JSON.stringify(json)).toHaveResourceWithProperties(openstack.networkingSecgroupRuleV2.NetworkingSecgroupRuleV2, {
+      direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', port_range_min: 22, port_range_max: 22,
+      remote_ip_prefix: '192.0.2.0/24', description: 'tcp/22 from 192.0.2.0/24',
+    });
+    expect(JSON.stringify(json)).toHaveResourceWithProperties(openstack.networkingSecgroupRuleV2.NetworkingSecgroupRuleV2, {
+      protocol: 'icmp', remote_ip_prefix: '192.0.2.0/24', description: 'ICMP from 192.0.2.0/24',
+    });
+  });
+
+  test('no world-open rule unless Peer.anyIpv4() is given', () => {
+    const closed = synthGroup({ sshFrom: [OFFICE], ingress: [{ port: Port.JUPYTER }, { port: Port.HTTPS, from: [VPN] }] });
+    expect(JSON.stringify(closed.json)).not.toContain('0.0.0.0/0');
+    const open = synthGroup({ sshFrom: [Peer.anyIpv4()] });
+    expect(summary(open.rules)).toEqual(['IPv4 icmp from 0.0.0.0/0', 'IPv4 tcp 22-22 from 0.0.0.0/0']);
+  });
+
+  test('without sshFrom there is no rule at all, just the group', () => {
+    for (const props of [undefined, {}, { sshFrom: [] }]) {
+      const { json, rules } = synthGroup(props);
+      expect(rules).toEqual([]);
+      expect(json.resource[RULE_TYPE]).toBeUndefined();
+    }
+  });
+
+  test('allowIcmp: false leaves out ICMP', () => {
+    expect(summary(synthGroup({ sshFrom: [OFFICE], allowIcmp: false }).rules)).toEqual(['IPv4 tcp 22-22 from 192.0.2.0/24']);
+  });
+
+  test('an IPv6 peer gets IPv6 rules with ipv6-icmp', () => {
+    expect(summary(synthGroup({ sshFrom: [Peer.ipv6('2001:db8::/32')] }).rules)).toEqual([
+      'IPv6 ipv6-icmp from 2001:db8::/32',
+      'IPv6 tcp 22-22 from 2001:db8::/32',
+    ]);
+  });
+
+  test('extra ports default to the SSH peers, or take their own', () => {
+    const { rules } = synthGroup({
+      sshFrom: [OFFICE],
+      allowIcmp: false,
+      ingress: [{ port: Port.JUPYTER }, { port: Port.udpRange(60000, 61000), from: [VPN, Peer.anyIpv6()] }],
+    });
+    expect(summary(rules)).toEqual([
+      'IPv4 tcp 22-22 from 192.0.2.0/24',
+      'IPv4 tcp 8888-8888 from 192.0.2.0/24',
+      'IPv4 udp 60000-61000 from 10.8.0.0/16',
+      'IPv6 udp 60000-61000 from ::/0',
+    ]);
+  });
+
+  test('extra ports work without SSH when they name their peers', () => {
+    const { rules } = synthGroup({ ingress: [{ port: Port.HTTPS, from: [VPN] }] });
+    expect(summary(rules)).toEqual(['IPv4 tcp 443-443 from 10.8.0.0/16']);
+  });
+
+  test('name and description can be given', () => {
+    const { groupBody } = synthGroup({ securityGroupName: 'gpu ssh', description: 'Lab access' });
+    expect(groupBody).toEqual({ name: 'gpu ssh', description: 'Lab access' });
+  });
+
+  test('addIngress and addIcmp add rules after construction', () => {
+    let sg!: SecurityGroup;
+    const json = synth((stack) => {
+      sg = new SecurityGroup(stack, 'sg');
+      sg.addIngress(VPN, Port.TENSORBOARD);
+      sg.addIcmp(Peer.ipv6('fd00::/8'));
+    });
+    expect(summary(Object.values(json.resource[RULE_TYPE]))).toEqual(['IPv4 tcp 6006-6006 from 10.8.0.0/16', 'IPv6 ipv6-icmp from fd00::/8']);
+    expect(sg.resource).toBeInstanceOf(openstack.networkingSecgroupV2.NetworkingSecgroupV2);
+  });
+
+  test('securityGroupId references the group and securityGroupName is its name', () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, 'test');
+    const sg = new SecurityGroup(stack, 'sg', { securityGroupName: 'nodes' });
+    expect(sg.securityGroupName).toBe('nodes');
+    expect(synthesized(stack, sg.securityGroupId)).toMatch(new RegExp(`^\\$\\{${SG_TYPE}\\.sg_[A-Z0-9]+\\.id\\}$`));
+  });
+
+  test('passes the provider schema check and an offline terraform plan', () => {
+    const { dir, json } = synthToDir((app) => {
+      const stack = new TerraformStack(app, 'sg-checks');
+      new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
+      new SecurityGroup(stack, 'sg', {
+        sshFrom: [OFFICE, Peer.ipv6('2001:db8::/32')],
+        ingress: [{ port: Port.JUPYTER }, { port: Port.udpRange(60000, 61000), from: [VPN] }],
+      });
+      return stack;
+    });
+    // 2 peers x (SSH + ICMP) + Jupyter from both + the UDP range from the VPN.
+    expect(Object.keys(json.resource[RULE_TYPE])).toHaveLength(7);
+    expectStackPassesChecks(dir);
+  });
+});
+
+describe('SecurityGroup.fromName', () => {
+  test('looks the group up with a data source and creates nothing', () => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    const found = SecurityGroup.fromName(stack, 'existing', 'default');
+    const json = JSON.parse(Testing.synth(stack));
+    expect(json.resource).toBeUndefined();
+    expect(json.data.openstack_networking_secgroup_v2).toEqual({ existing: { name: 'default' } });
+    expect(found.securityGroupName).toBe('default');
+    expect(synthesized(stack, found.securityGroupId)).toBe('${data.openstack_networking_secgroup_v2.existing.id}');
+  });
+});
+
+describe('bad input', () => {
+  test('a bad SSH CIDR names the path, the CIDR and an example', () => {
+    expect(build({ sshFrom: [Peer.ipv4('10.0.0.1/8')] })).toThrow(
+      inOrder('test/sg', "'10.0.0.1/8' is not an IPv4 CIDR block", "Peer.ipv4('10.0.0.0/8')"));
+  });
+
+  test('a bad CIDR of an extra port is refused too', () => {
+    expect(build({ ingress: [{ port: Port.JUPYTER, from: [Peer.ipv6('2001:db8::/200')] }] })).toThrow(
+      inOrder('test/sg', "'2001:db8::/200' is not an IPv6 CIDR block", "Peer.ipv6('2001:db8::/32')"));
+  });
+
+  test('port 70000 names the path, the range and the valid range', () => {
+    expect(build({ sshFrom: [OFFICE], ingress: [{ port: Port.tcp(70000) }] })).toThrow(
+      inOrder('test/sg', 'port range 70000-70000 is invalid', 'from 1 to 65535'));
+  });
+
+  test('a range lowest last is refused', () => {
+    expect(build({ sshFrom: [OFFICE], ingress: [{ port: Port.tcpRange(9000, 8000) }] })).toThrow(
+      inOrder('test/sg', '9000-8000', 'lowest first'));
+  });
+
+  test('an extra port without any peer names the path, the port and both fixes', () => {
+    expect(build({ ingress: [{ port: Port.JUPYTER }] })).toThrow(
+      inOrder('test/sg', 'ingress rule tcp/8888 has no peers', "give it 'from'", 'or set sshFrom'));
+  });
+
+  test.each([
+    ['a leading space', ' nodes'], ['a trailing space', 'nodes '], ['empty', ''], ['256 characters', 'x'.repeat(256)],
+    ['a tab', 'tab\there'],
+  ])('a name with %s is refused with path, value and the rule', (_why, name) => {
+    expect(build({ securityGroupName: name })).toThrow(
+      inOrder('test/sg: securityGroupName must be 1-255 printable characters without leading or trailing spaces', `got '${name}'`));
+  });
+});
