@@ -158,3 +158,8 @@ describe('ubuntuImageName', () => {
     expect(() => lab().ubuntuImageName('stack/Node', UbuntuRelease.JAMMY_22_04)).toThrow(/stack\/Node: .*Ubuntu 22\.04 \(it has: none\).*withUbuntuImage/);
   });
 });
+
+test('built-in profiles are frozen: changing their lists fails instead of changing every user', () => {
+  expect(() => (CloudProfile.HFD_NETLAB.flavors as unknown[]).push({})).toThrow(TypeError);
+  expect(CloudProfile.HFD_NETLAB.flavors).toHaveLength(5);
+});

@@ -134,3 +134,10 @@ describe('GpuModel.custom', () => {
     expect(custom({ computeCapability: '12.0' }).computeCapability).toBe('12.0');
   });
 });
+
+test('A100s match both the PCIe and the SXM names nvidia-smi reports', () => {
+  expect(GpuModel.A100_80GB.nvidiaSmiMatch).toBe('A100');
+  expect('NVIDIA A100-SXM4-80GB').toContain(GpuModel.A100_80GB.nvidiaSmiMatch);
+  expect(GpuModel.custom({ id: 'X', productName: 'NVIDIA X', architecture: GpuArchitecture.AMPERE, memoryGiB: 1,
+    computeCapability: '8.0', nvidiaSmiMatch: 'X-PCIE' }).nvidiaSmiMatch).toBe('X-PCIE');
+});

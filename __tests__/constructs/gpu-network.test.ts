@@ -191,12 +191,18 @@ describe('bad input', () => {
     ['prefix above 32', '10.42.0.0/33'],
     ['an IPv6 block', 'fd00::/64'],
     ['no prefix', '10.42.0.0'],
+    ['leading zeros', '010.42.0.0/24'],
   ])('a CIDR with %s names the path, the value and an example', (_why, cidr) => {
-    expect(build({ cidr })).toThrow(inOrder('test/net (cidr)', `'${cidr}' is not an IPv4 CIDR block`, "write it like Peer.ipv4('10.0.0.0/8')"));
+    expect(build({ cidr })).toThrow(inOrder('test/net: cidr', `'${cidr}' is not an IPv4 CIDR block`, "write it like '10.42.0.0/24'"));
   });
 
-  test.each(['dns.google', '9.9.9', '', 'localhost'])('the DNS server %p names the path, the value and that IPs are needed', (ns) => {
-    expect(build({ dnsNameservers: [ns] })).toThrow(inOrder('test/net', 'dnsNameservers must be IP addresses', `got '${ns}'`));
+  test('a network name too long for its suffixed security group names networkName and the limit', () => {
+    expect(build({ networkName: 'n'.repeat(250) })).toThrow(
+      inOrder('test/net: networkName must be at most 245 characters', "'-gpu-nodes'", 'got 250 characters'));
+  });
+
+  test.each(['dns.google', '9.9.9', '', 'localhost', '999.1.1.1', 'foo:bar'])('the DNS server %p names the path, the value and that IPs are needed', (ns) => {
+    expect(build({ dnsNameservers: [ns] })).toThrow(inOrder('test/net', "dnsNameservers must be IP addresses (e.g. '9.9.9.9')", `got '${ns}'`));
   });
 
   test('router on with a profile without external network names the path, the profile and both fixes', () => {

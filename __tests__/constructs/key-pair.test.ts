@@ -214,6 +214,11 @@ describe('bad input', () => {
     expect(build({ publicKey: `ssh-ed25519 ${keyBody('ssh-ed25519').slice(0, 12)} alice` })).toThrow(/its data is damaged/);
   });
 
+  test('two keys (an authorized_keys file) name the path and ask for one key', () => {
+    expect(build({ publicKey: `${PUBLIC_KEY}\n${rsaPublicKey()}` })).toThrow(
+      inOrder('test/key: publicKey has several lines (an authorized_keys file?)', 'a keypair holds one key', FIX_HINT));
+  });
+
   test('a missing public key file names the path, the file and how to make a key', () => {
     const file = path.join(os.tmpdir(), 'key-pair-test-missing', 'id_ed25519.pub');
     expect(build({ publicKeyFile: file })).toThrow(

@@ -120,3 +120,17 @@ describe('Port', () => {
       inOrder(`${PATH}: port range ${range} is invalid`, 'whole numbers from 1 to 65535, lowest first'));
   });
 });
+
+describe('strict CIDR parsing, as the provider does it', () => {
+  test.each([
+    ['IPv6 host bits set', () => Peer.ipv6('2001:db8::1/32')],
+    ['IPv4 leading zero in an octet', () => Peer.ipv4('010.0.0.0/8')],
+    ['IPv4 leading zero in the prefix', () => Peer.ipv4('10.0.0.0/08')],
+  ])('%s is refused with the path and the value', (_what, make) => {
+    expect(() => make().validate('Stack/Group')).toThrow(/^Stack\/Group: '.+' is not an IPv\d CIDR block; write it like Peer\.ipv\d\(/);
+  });
+
+  test.each([['2001:db8::/32'], ['::/0'], ['fd00:1:2:3::/64'], ['2001:db8:0:0:0:0:0:0/128']])('%s is accepted', (cidr) => {
+    expect(() => Peer.ipv6(cidr).validate('x')).not.toThrow();
+  });
+});

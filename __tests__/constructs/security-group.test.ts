@@ -1,5 +1,4 @@
 import { TerraformOutput, TerraformStack, Testing } from 'cdktf';
-// Types of the matchers that __tests__/setup.ts installs (toHaveResourceWithProperties, ...); erased at run time.
 import { openstack, Peer, Port, SecurityGroup, SecurityGroupProps } from '../../src';
 import { expectStackPassesChecks, synthToDir } from '../support/checks';
 
@@ -205,4 +204,13 @@ describe('bad input', () => {
     expect(build({ securityGroupName: name })).toThrow(
       inOrder('test/sg: securityGroupName must be 1-255 printable characters without leading or trailing spaces', `got '${name}'`));
   });
+});
+
+test('the same rule given twice is made once (Neutron refuses duplicates with 409)', () => {
+  const { rules } = synthGroup({ sshFrom: [OFFICE, OFFICE], ingress: [{ port: Port.SSH }, { port: Port.JUPYTER, from: [VPN, VPN] }] });
+  expect(summary(rules)).toEqual([
+    'IPv4 icmp from 192.0.2.0/24',
+    'IPv4 tcp 22-22 from 192.0.2.0/24',
+    'IPv4 tcp 8888-8888 from 10.8.0.0/16',
+  ]);
 });

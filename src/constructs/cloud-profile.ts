@@ -86,7 +86,9 @@ export class CloudProfile implements IGpuFlavorCatalog {
   }
 
   public readonly name: string;
+  /** The GPU flavors (frozen; extend with `withFlavor()`). */
   public readonly flavors: GpuFlavorSpec[];
+  /** The Ubuntu images (frozen; extend with `withUbuntuImage()`). */
   public readonly ubuntuImages: UbuntuImageSpec[];
   public readonly loginUser: string;
   public readonly externalNetworkName?: string;
@@ -107,8 +109,9 @@ export class CloudProfile implements IGpuFlavorCatalog {
       throw new Error(`CloudProfile ${props.name}: maxLifetimeHours must be a whole number above 0, got ${max}`);
     }
     this.name = props.name;
-    this.flavors = [...(props.flavors ?? [])];
-    this.ubuntuImages = [...(props.ubuntuImages ?? [])];
+    // Frozen: profiles such as HFD_NETLAB are shared constants; extend them with with*() copies.
+    this.flavors = Object.freeze([...(props.flavors ?? [])]) as GpuFlavorSpec[];
+    this.ubuntuImages = Object.freeze([...(props.ubuntuImages ?? [])]) as UbuntuImageSpec[];
     this.loginUser = props.loginUser ?? 'ubuntu';
     this.externalNetworkName = props.externalNetworkName;
     this.userNetworkPattern = props.userNetworkPattern ?? '{user}-net';
@@ -156,8 +159,8 @@ export class CloudProfile implements IGpuFlavorCatalog {
   private props(): CloudProfileProps {
     return {
       name: this.name,
-      flavors: this.flavors,
-      ubuntuImages: this.ubuntuImages,
+      flavors: [...this.flavors],
+      ubuntuImages: [...this.ubuntuImages],
       loginUser: this.loginUser,
       externalNetworkName: this.externalNetworkName,
       userNetworkPattern: this.userNetworkPattern,

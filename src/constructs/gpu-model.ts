@@ -22,6 +22,11 @@ export interface GpuModelProps {
   readonly memoryGiB: number;
   /** CUDA compute capability, e.g. `7.5`. */
   readonly computeCapability: string;
+  /**
+   * The text the readiness check looks for in each GPU name that `nvidia-smi` lists.
+   * @default - the product name without the words NVIDIA, Tesla and GeForce
+   */
+  readonly nvidiaSmiMatch?: string;
 }
 
 // The open kernel modules need a GSP, which NVIDIA ships from Turing on.
@@ -55,9 +60,13 @@ export class GpuModel {
   });
   public static readonly A100_40GB = new GpuModel({
     id: 'A100_40GB', productName: 'NVIDIA A100', architecture: GpuArchitecture.AMPERE, memoryGiB: 40, computeCapability: '8.0',
+    // PCIe and SXM boards report 'NVIDIA A100-PCIE-40GB' / 'NVIDIA A100-SXM4-40GB'.
+    nvidiaSmiMatch: 'A100',
   });
   public static readonly A100_80GB = new GpuModel({
     id: 'A100_80GB', productName: 'NVIDIA A100 80GB', architecture: GpuArchitecture.AMPERE, memoryGiB: 80, computeCapability: '8.0',
+    // 'NVIDIA A100 80GB PCIe' or 'NVIDIA A100-SXM4-80GB'.
+    nvidiaSmiMatch: 'A100',
   });
   public static readonly A10 = new GpuModel({
     id: 'A10', productName: 'NVIDIA A10', architecture: GpuArchitecture.AMPERE, memoryGiB: 24, computeCapability: '8.6',
@@ -82,6 +91,7 @@ export class GpuModel {
   public readonly architecture: GpuArchitecture;
   public readonly memoryGiB: number;
   public readonly computeCapability: string;
+  private readonly smiMatch?: string;
 
   private constructor(props: GpuModelProps) {
     if (!/^[A-Za-z0-9_]+$/.test(props.id)) {
@@ -95,6 +105,7 @@ export class GpuModel {
     this.architecture = props.architecture;
     this.memoryGiB = props.memoryGiB;
     this.computeCapability = props.computeCapability;
+    this.smiMatch = props.nvidiaSmiMatch;
   }
 
   /** Whether NVIDIA's open kernel modules drive this GPU. */
@@ -113,11 +124,11 @@ export class GpuModel {
   }
 
   /**
-   * The part of the product name to look for in `nvidia-smi` output:
+   * The text to look for in each GPU name that `nvidia-smi` lists:
    * `NVIDIA GeForce RTX 2080 Ti` -> `RTX 2080 Ti`, as older drivers omit the vendor words.
    */
   public get nvidiaSmiMatch(): string {
-    return this.productName.replace(/^(NVIDIA |Tesla )?(GeForce )?/, '');
+    return this.smiMatch ?? this.productName.replace(/^(NVIDIA |Tesla )?(GeForce )?/, '');
   }
 
   public toString(): string {

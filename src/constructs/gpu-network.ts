@@ -8,10 +8,13 @@ import {
   networkingRouterV2,
   networkingSubnetV2,
 } from '../../.gen/providers/openstack';
+import { isCidr, isIpAddress } from '../private/ip';
 import { validateName } from '../private/names';
 import { CloudProfile } from './cloud-profile';
 import { IngressRule, ISecurityGroup, SecurityGroup } from './security-group';
 import { Peer } from './peer';
+
+const LONGEST_SUFFIX = '-gpu-nodes';
 
 /** A network that GPU nodes attach to. */
 export interface INetwork {
@@ -107,13 +110,20 @@ export class GpuNetwork extends Construct implements INetwork {
     const path = this.node.path;
     const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
     const cidr = props.cidr ?? '10.42.0.0/24';
-    if (!Token.isUnresolved(cidr)) Peer.ipv4(cidr).validate(`${path} (cidr)`);
+    if (!Token.isUnresolved(cidr) && !isCidr(cidr, 4)) {
+      throw new Error(`${path}: cidr '${cidr}' is not an IPv4 CIDR block with zero host bits; write it like '10.42.0.0/24'`);
+    }
     for (const ns of props.dnsNameservers ?? []) {
-      if (!Token.isUnresolved(ns) && !/^\d{1,3}(\.\d{1,3}){3}$/.test(ns) && !ns.includes(':')) {
-        throw new Error(`${path}: dnsNameservers must be IP addresses, got '${ns}'`);
+      if (!Token.isUnresolved(ns) && !isIpAddress(ns)) {
+        throw new Error(`${path}: dnsNameservers must be IP addresses (e.g. '9.9.9.9'), got '${ns}'`);
       }
     }
     this.networkName = validateName(path, 'networkName', props.networkName) ?? path.replace(/[^A-Za-z0-9_.-]+/g, '-');
+    // The subnet, router and security group are named after the network with a suffix.
+    if (!Token.isUnresolved(this.networkName) && this.networkName.length > 255 - LONGEST_SUFFIX.length) {
+      throw new Error(`${path}: networkName must be at most ${255 - LONGEST_SUFFIX.length} characters, as '${LONGEST_SUFFIX}' ` +
+        `is appended for its security group; got ${this.networkName.length} characters`);
+    }
 
     this.resource = new networkingNetworkV2.NetworkingNetworkV2(this, 'Resource', {
       name: this.networkName,
@@ -150,7 +160,7 @@ export class GpuNetwork extends Construct implements INetwork {
     }
 
     this.securityGroup = new SecurityGroup(this, 'SecurityGroup', {
-      securityGroupName: `${this.networkName}-gpu-nodes`,
+      securityGroupName: `${this.networkName}${LONGEST_SUFFIX}`,
       sshFrom: props.sshFrom,
       ingress: props.ingress,
       allowIcmp: props.allowIcmp,

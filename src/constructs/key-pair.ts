@@ -112,6 +112,9 @@ function validatePublicKey(p: string, key: string): void {
   if (!KEY_TYPES.includes(type) || !body || !/^[A-Za-z0-9+/]+={0,3}$/.test(body)) {
     throw new Error(`${p}: publicKey is not an OpenSSH public key (got '${key.slice(0, 40)}${key.length > 40 ? '...' : ''}'); ${fix}`);
   }
+  if (/[\r\n]/.test(key)) {
+    throw new Error(`${p}: publicKey has several lines (an authorized_keys file?); a keypair holds one key: ${fix}`);
+  }
   // The base64 body starts with the key type again; a mismatch means a damaged paste.
   const embeddedType = decodeKeyType(body);
   if (embeddedType !== type) {

@@ -1,3 +1,5 @@
+import { isCidr } from '../private/ip';
+
 /** Where traffic may come from: a CIDR block. */
 export class Peer {
   /** An IPv4 CIDR block, e.g. `10.0.0.0/8` or `192.0.2.7/32`. */
@@ -34,7 +36,7 @@ export class Peer {
 
   /** Throws an error naming `path` when the CIDR is malformed. */
   public validate(path: string): void {
-    const ok = this.ethertype === 'IPv4' ? isIpv4Cidr(this.cidr) : isIpv6Cidr(this.cidr);
+    const ok = isCidr(this.cidr, this.ethertype === 'IPv4' ? 4 : 6);
     if (!ok) {
       const example = this.ethertype === 'IPv4' ? "Peer.ipv4('10.0.0.0/8')" : "Peer.ipv6('2001:db8::/32')";
       throw new Error(`${path}: '${this.cidr}' is not an ${this.ethertype} CIDR block; write it like ${example}`);
@@ -44,28 +46,6 @@ export class Peer {
   public toString(): string {
     return this.cidr;
   }
-}
-
-function isIpv4Cidr(cidr: string): boolean {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-  if (!m) return false;
-  const octets = m.slice(1, 5).map(Number);
-  const prefix = Number(m[5]);
-  if (octets.some((o) => o > 255) || prefix > 32) return false;
-  // Host bits must be zero, as Neutron normalizes them and the plan would never settle.
-  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
-  const hostBits = 2 ** (32 - prefix);
-  return address % hostBits === 0;
-}
-
-function isIpv6Cidr(cidr: string): boolean {
-  const m = /^([0-9a-fA-F:]+)\/(\d{1,3})$/.exec(cidr);
-  if (!m || Number(m[2]) > 128) return false;
-  const parts = m[1].split('::');
-  if (parts.length > 2) return false;
-  const groups = parts.flatMap((p) => (p === '' ? [] : p.split(':')));
-  if (groups.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return false;
-  return parts.length === 2 ? groups.length < 8 : groups.length === 8;
 }
 
 /** An IP protocol for security group rules. */

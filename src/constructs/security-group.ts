@@ -63,7 +63,7 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
   public readonly securityGroupName: string;
   /** The L1 resource, as an escape hatch. */
   public readonly resource: networkingSecgroupV2.NetworkingSecgroupV2;
-  private ruleCount = 0;
+  private readonly ruleKeys = new Set<string>();
 
   constructor(scope: Construct, id: string, props: SecurityGroupProps = {}) {
     super(scope, id);
@@ -115,8 +115,11 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
   }
 
   private addRule(rule: Omit<networkingSecgroupRuleV2.NetworkingSecgroupRuleV2Config, 'direction' | 'securityGroupId'>): void {
-    this.ruleCount += 1;
-    new networkingSecgroupRuleV2.NetworkingSecgroupRuleV2(this, `Rule${this.ruleCount}`, {
+    // Neutron refuses a second identical rule (409), e.g. a peer listed twice.
+    const key = [rule.ethertype, rule.protocol, rule.portRangeMin, rule.portRangeMax, rule.remoteIpPrefix].join('|');
+    if (this.ruleKeys.has(key)) return;
+    this.ruleKeys.add(key);
+    new networkingSecgroupRuleV2.NetworkingSecgroupRuleV2(this, `Rule${this.ruleKeys.size}`, {
       direction: 'ingress',
       securityGroupId: this.securityGroupId,
       ...rule,
