@@ -1,4 +1,5 @@
 import { CloudProfile, GpuArchitecture, GpuFlavor, GpuModel, IGpuFlavorCatalog } from '../../src';
+import { inOrder } from '../support/messages';
 
 const PATH = 'stack/Node';
 const HFD = CloudProfile.HFD_NETLAB;
@@ -6,11 +7,6 @@ const HFD = CloudProfile.HFD_NETLAB;
 /** Resolves a flavor as a GPU node at PATH would. */
 function resolve(flavor: GpuFlavor, catalog: IGpuFlavorCatalog = HFD) {
   return flavor.resolve(PATH, catalog);
-}
-
-/** A regex matching the message parts in order, each taken literally. */
-function inOrder(...parts: string[]): RegExp {
-  return new RegExp(parts.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('[^]*'));
 }
 
 describe('GpuFlavor.of (by model and count, through the cloud profile)', () => {

@@ -1,6 +1,7 @@
 import { TerraformOutput, TerraformStack, Testing } from 'cdktf';
 import { CloudProfile, GpuNetwork, GpuNetworkProps, INetwork, openstack, Peer, Port, SecurityGroup } from '../../src';
 import { expectStackPassesChecks, synthToDir } from '../support/checks';
+import { inOrder } from '../support/messages';
 
 const NETWORK = 'openstack_networking_network_v2';
 const SUBNET = 'openstack_networking_subnet_v2';
@@ -44,11 +45,6 @@ function synthesizedIds(build: (stack: TerraformStack) => INetwork): { networkId
   new TerraformOutput(stack, 'subnetId', { value: network.subnetId });
   const out = JSON.parse(Testing.synth(stack)).output;
   return { networkId: out.networkId.value, subnetId: out.subnetId.value };
-}
-
-/** A regex matching the message parts in order, each taken literally. */
-function inOrder(...parts: string[]): RegExp {
-  return new RegExp(parts.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('[^]*'));
 }
 
 /** Builds a GpuNetwork `net` in a fresh stack `test`, to test what it throws. */

@@ -5,6 +5,7 @@ import * as path from 'path';
 import { TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { KeyPair, KeyPairProps, openstack } from '../../src';
 import { expectStackPassesChecks, synthToDir } from '../support/checks';
+import { inOrder } from '../support/messages';
 
 const KEYPAIR = 'openstack_compute_keypair_v2';
 
@@ -66,11 +67,6 @@ function synthKey(props?: KeyPairProps) {
 /** Builds a KeyPair `key` in a fresh stack `test`, to test what it throws. */
 function build(props: KeyPairProps): () => void {
   return () => new KeyPair(new TerraformStack(Testing.app(), 'test'), 'key', props);
-}
-
-/** A regex matching the message parts in order, each taken literally. */
-function inOrder(...parts: string[]): RegExp {
-  return new RegExp(parts.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('[^]*'));
 }
 
 const FIX_HINT = "give the one-line contents of a .pub file, e.g. 'ssh-ed25519 AAAAC3... you@host'";

@@ -1,11 +1,7 @@
 import { Peer, Port, Protocol } from '../../src';
+import { inOrder } from '../support/messages';
 
 const PATH = 'stack/SecurityGroup';
-
-/** A regex matching the message parts in order, each taken literally. */
-function inOrder(...parts: string[]): RegExp {
-  return new RegExp(parts.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('[^]*'));
-}
 
 describe('Peer.ipv4', () => {
   test.each([

@@ -1,6 +1,7 @@
 import { TerraformOutput, TerraformStack, Testing } from 'cdktf';
 import { openstack, Peer, Port, SecurityGroup, SecurityGroupProps } from '../../src';
 import { expectStackPassesChecks, synthToDir } from '../support/checks';
+import { inOrder } from '../support/messages';
 
 const SG_TYPE = 'openstack_networking_secgroup_v2';
 const RULE_TYPE = 'openstack_networking_secgroup_rule_v2';
@@ -35,11 +36,6 @@ function summary(rules: any[]): string[] {
 function synthesized(stack: TerraformStack, token: string): string {
   new TerraformOutput(stack, 'probe', { value: token });
   return JSON.parse(Testing.synth(stack)).output.probe.value;
-}
-
-/** A regex matching the message parts in order, each taken literally. */
-function inOrder(...parts: string[]): RegExp {
-  return new RegExp(parts.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('[^]*'));
 }
 
 /** Builds a SecurityGroup `sg` in a fresh stack `test`, to test what it throws. */
