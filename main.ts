@@ -31,6 +31,7 @@ import {
   PowerState,
   SnapshotImage,
   UbuntuRelease,
+  VolumeRemovalPolicy,
 } from './src';
 
 const profile = CloudProfile.HFD_NETLAB;
@@ -73,7 +74,9 @@ class GpuNodeStack extends OpenStackStack {
         cuda: CudaToolkit.V12_8,
         packages: ['htop', 'nvtop'],
       }),
-      dataVolume: { sizeGiB: 50 },
+      // Like the terminate script, `cdktf destroy gpu-node` removes everything, this volume too.
+      // (The default, VolumeRemovalPolicy.RETAIN, keeps a volume until you let it go; see workers.)
+      dataVolume: { sizeGiB: 50, removalPolicy: VolumeRemovalPolicy.DESTROY },
     });
   }
 }
@@ -126,6 +129,8 @@ class WorkersStack extends OpenStackStack {
     const network = this.network();
     const keyPair = this.keyPair();
     const image = NodeImage.fromRecipe(workerRecipe, { baseImage: workerBaseImage });
+    // Worker2 shows the shelve cycle: the provider creates it running; from the next deploy on,
+    // SHELVED frees its GPUs and keeps its disk, and RUNNING brings it back.
     for (const [i, power] of [PowerState.RUNNING, PowerState.SHELVED].entries()) {
       new GpuNode(this, `Worker${i + 1}`, {
         cloudProfile: profile,

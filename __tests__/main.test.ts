@@ -58,11 +58,12 @@ test('the burn-in stack runs gpu-burn on four RTX 2060 SUPER', () => {
 test('bake and workers share the recipe key: the workers boot what bake made', () => {
   const bake = stackJson('bake');
   const workers = stackJson('workers');
-  const key = Object.values<any>(bake.data.openstack_images_image_ids_v2)[0].properties.gpu_node_recipe_key;
+  const [tag] = Object.values<any>(bake.data.openstack_images_image_ids_v2)[0].tags;
+  const key = tag.replace(/^gpu-node-recipe-/, '');
   expect(key).toMatch(/^[0-9a-f]{16}$/);
   const lookups = Object.values<any>(workers.data.openstack_images_image_ids_v2);
   expect(lookups.length).toBeGreaterThan(0);
-  for (const lookup of lookups) expect(lookup.properties).toEqual({ gpu_node_recipe_key: key });
+  for (const lookup of lookups) expect(lookup.tags).toEqual([tag]);
   const servers = Object.values<any>(workers.resource.openstack_compute_instance_v2);
   expect(servers.map((s) => s.power_state)).toEqual(['active', 'shelved_offloaded']);
   expect(servers.every((s) => s.image_id.includes('openstack_images_image_ids_v2'))).toBe(true);

@@ -76,12 +76,17 @@ delete_builder() {
   os server delete --wait "$SRV" || log "WARNING: could not delete builder $SRV" >&2
 }
 
+# Bakes are found by this tag, not by the gpu_node_recipe_key property: Nova copies an image's
+# properties into every snapshot of a node booted from it (also the one the cloud makes when it
+# shelves a node), but not its tags.
+KEY_TAG="gpu-node-recipe-$KEY"
+
 # --- idempotence: a re-run (or a second stack) reuses the image for this recipe key
-existing=$(os image list --property "gpu_node_recipe_key=$KEY" --status active -f value -c ID -c Name) ||
+existing=$(os image list --tag "$KEY_TAG" --status active -f value -c ID -c Name) ||
   bake_fail "could not list images"
 if [[ -n $existing ]]; then
   read -r image_id image_name <<<"$existing"
-  log "active image $image_id ($image_name) already has gpu_node_recipe_key=$KEY; not baking again"
+  log "active image $image_id ($image_name) already has tag $KEY_TAG; not baking again"
   delete_builder
   printf 'bake: image %s %s ready for recipe key %s\n' "$image_id" "$image_name" "$KEY"
   exit 0
@@ -157,7 +162,7 @@ out=$(os server image create --name "$BAKE_IMAGE_NAME" --wait -f value -c id "$S
 image_id=$(printf '%s\n' "$out" | tr '\r' '\n' | sed '/^[[:space:]]*$/d' | tail -n 1)
 [[ -n $image_id ]] || bake_fail "'openstack server image create' printed no image id"
 
-SET_ARGS+=(--property "gpu_node_recipe_key=$KEY"
+SET_ARGS+=(--tag "$KEY_TAG" --property "gpu_node_recipe_key=$KEY"
   --property "gpu_node_recipe_name=$BAKE_RECIPE_NAME"
   --property "gpu_node_baked_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   "--$BAKE_VISIBILITY")

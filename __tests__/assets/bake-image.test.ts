@@ -168,7 +168,8 @@ describe('bake-image.sh: happy path', () => {
     const bakedAt = props.filter((p) => p.startsWith('gpu_node_baked_at='));
     expect(bakedAt).toHaveLength(1);
     expect(bakedAt[0]).toMatch(/^gpu_node_baked_at=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    expect(optionValues(args, '--tag')).toEqual(['gpu-node', 'cuda-12', 'l4']);
+    // The key tag finds the bake later (Nova copies properties into node snapshots, not tags).
+    expect(optionValues(args, '--tag')).toEqual(['gpu-node', 'cuda-12', 'l4', `gpu-node-recipe-${KEY}`]);
     expect(args).toContain('--private');
   });
 
@@ -285,7 +286,7 @@ describe('bake-image.sh: idempotence and options', () => {
     const r = run({ existingImages: 'aaaa-bbbb gpu-node-l4-cuda-old' });
     expect(r.code).toBe(0);
     expect(callsOf(r, 'image', 'list')).toEqual([
-      ['image', 'list', '--property', `gpu_node_recipe_key=${KEY}`, '--status', 'active', '-f', 'value', '-c', 'ID', '-c', 'Name'],
+      ['image', 'list', '--tag', `gpu-node-recipe-${KEY}`, '--status', 'active', '-f', 'value', '-c', 'ID', '-c', 'Name'],
     ]);
     expect(callsOf(r, 'server', 'image', 'create')).toHaveLength(0);
     expect(callsOf(r, 'console', 'log', 'show')).toHaveLength(0);

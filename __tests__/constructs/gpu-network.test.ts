@@ -78,10 +78,12 @@ describe('GpuNetwork', () => {
     expect(routerInterface).toEqual({ router_id: `\${${ROUTER}.${routerId}.id}`, subnet_id: `\${${SUBNET}.${subnetId}.id}` });
   });
 
-  test('networkId and subnetId reference the new network and subnet', () => {
+  test('networkId references the network; subnetId goes through the router interface, so users wait for the router', () => {
     const ids = synthesizedIds((stack) => new GpuNetwork(stack, 'net'));
     expect(ids.networkId).toMatch(new RegExp(`^\\$\\{${NETWORK}\\.net_[A-Z0-9]+\\.id\\}$`));
-    expect(ids.subnetId).toMatch(new RegExp(`^\\$\\{${SUBNET}\\.net_Subnet_[A-Z0-9]+\\.id\\}$`));
+    expect(ids.subnetId).toMatch(/^\$\{openstack_networking_router_interface_v2\.net_RouterInterface_[A-Z0-9]+\.subnet_id\}$/);
+    const noRouter = synthesizedIds((stack) => new GpuNetwork(stack, 'net', { router: false }));
+    expect(noRouter.subnetId).toMatch(new RegExp(`^\\$\\{${SUBNET}\\.net_Subnet_[A-Z0-9]+\\.id\\}$`));
   });
 
   test('name, CIDR and DNS servers can be given', () => {

@@ -73,7 +73,8 @@ describe('GpuNode', () => {
     const { json } = synth();
     const port = only(json, 'openstack_networking_port_v2');
     expect(port.network_id).toMatch(/^\$\{openstack_networking_network_v2\.Net_\w+\.id\}$/);
-    expect(port.fixed_ip).toEqual([{ subnet_id: expect.stringMatching(/^\$\{openstack_networking_subnet_v2\.Net_Subnet_\w+\.id\}$/) }]);
+    // Through the router interface: the port (and its floating IP) wait for the router.
+    expect(port.fixed_ip).toEqual([{ subnet_id: expect.stringMatching(/^\$\{openstack_networking_router_interface_v2\.Net_RouterInterface_\w+\.subnet_id\}$/) }]);
     expect(port.security_group_ids).toEqual([expect.stringMatching(/^\$\{openstack_networking_secgroup_v2\.Net_SecurityGroup_\w+\.id\}$/)]);
     const server = only(json, 'openstack_compute_instance_v2');
     expect(server.network).toEqual([{ port: expect.stringMatching(/^\$\{openstack_networking_port_v2\.Node_Port_\w+\.id\}$/) }]);
@@ -111,16 +112,25 @@ describe('GpuNode', () => {
   test('protects a running node: recipe, image, keypair and root disk edits are ignored unless asked', () => {
     const server = only(synth().json, 'openstack_compute_instance_v2');
     expect(server.lifecycle.ignore_changes).toEqual(['user_data', 'image_id', 'image_name', 'key_pair', 'block_device']);
-    const replacing = only(synth({ replaceOnChange: true }).json, 'openstack_compute_instance_v2');
-    expect(replacing.lifecycle?.ignore_changes).toBeUndefined();
+    // With replaceOnChange, edits replace the node; an image change too, through the rollout
+    // trigger, never through the provider's in-place rebuild that wipes the root disk.
+    const { json } = synth({ replaceOnChange: true });
+    const replacing = only(json, 'openstack_compute_instance_v2');
+    expect(replacing.lifecycle.ignore_changes).toEqual(['image_id', 'image_name']);
+    const rollout = Object.entries<any>(json.resource.terraform_data).find(([k]) => k.startsWith('Node_Rollout'))!;
+    expect(rollout[1].input).toEqual({ token: '', image: replacing.image_id });
+    expect(replacing.lifecycle.replace_triggered_by).toEqual([`terraform_data.${rollout[0]}`]);
   });
 
   test('a rollout token replaces the node on purpose', () => {
     const { json } = synth({ rolloutToken: '2026-11-25' });
     const server = only(json, 'openstack_compute_instance_v2');
     const rollout = Object.entries<any>(json.resource.terraform_data).find(([k]) => k.startsWith('Node_Rollout'))!;
-    expect(rollout[1].input).toEqual({ token: '2026-11-25' });
+    expect(rollout[1].input).toEqual({ token: '2026-11-25', image: '' });
     expect(server.lifecycle.replace_triggered_by).toEqual([`terraform_data.${rollout[0]}`]);
+    // A rollout also starts the lifetime clock anew.
+    const started = Object.entries<any>(json.resource.terraform_data).find(([k]) => k.startsWith('Node_StartedAt'))![1];
+    expect(started.triggers_replace).toEqual({ rollout: `\${terraform_data.${rollout[0]}.id}` });
   });
 
   test('boots from a volume of the given size', () => {
@@ -195,7 +205,8 @@ describe('GpuNode', () => {
     const recipe = new GpuRecipe({ name: 'worker' });
     const { stack, json } = synth({ recipe, image: NodeImage.fromRecipe(recipe, { baseImage: NodeImage.ubuntu(UbuntuRelease.NOBLE_24_04) }) });
     const lookup = Object.values<any>(json.data.openstack_images_image_ids_v2)[0];
-    expect(lookup).toEqual({ properties: { gpu_node_recipe_key: stack.gpuNode.recipeKey }, sort: 'created_at:desc' });
+    // By tag: Nova copies properties (not tags) into snapshots of nodes, e.g. when the cloud shelves one.
+    expect(lookup).toEqual({ tags: [`gpu-node-recipe-${stack.gpuNode.recipeKey}`], sort: 'created_at:desc' });
     const server = only(json, 'openstack_compute_instance_v2');
     expect(server.image_id).toMatch(/^\$\{\(length\(data\.openstack_images_image_ids_v2\.Node_BakedImages_\w+\.ids\) >= 1\) \? element\(data\.openstack_images_image_ids_v2\.Node_BakedImages_\w+\.ids, 0\) : data\.openstack_images_image_v2\.Node_BaseImage\w*\.id\}$/);
     expect(server.metadata.gpu_node_recipe_key).toBe(recipe.key('name:Ubuntu 24.04 - Noble Numbat - 64-bit - Cloud Based Image'));

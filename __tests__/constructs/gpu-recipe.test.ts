@@ -1,3 +1,4 @@
+import { Token } from 'cdktf';
 import * as YAML from 'yaml';
 import * as zlib from 'zlib';
 import {
@@ -5,7 +6,6 @@ import {
   GpuModel,
   GpuRecipe,
   KernelModules,
-  NOVA_USER_DATA_LIMIT,
   NvidiaDriver,
 } from '../../src';
 import { cloudInitSchema, shellcheck } from '../support/validators';
@@ -130,14 +130,14 @@ describe("Nova's 65,535-byte user_data limit", () => {
   test('the full recipe fits uncompressed', () => {
     const r = renderFull(true);
     expect(r.compressed).toBe(false);
-    expect(r.base64Bytes).toBeLessThanOrEqual(NOVA_USER_DATA_LIMIT);
+    expect(r.base64Bytes).toBeLessThanOrEqual(GpuRecipe.NOVA_USER_DATA_LIMIT);
     expect(r.base64Bytes).toBe(4 * Math.ceil(r.bytes / 3));
   });
 
   test('a recipe over the limit is compressed (gz+b64) and its files survive the round trip', () => {
     const r = bigRecipe(60_000).render({ expectedGpus: 1 });
     expect(r.compressed).toBe(true);
-    expect(r.base64Bytes).toBeLessThanOrEqual(NOVA_USER_DATA_LIMIT);
+    expect(r.base64Bytes).toBeLessThanOrEqual(GpuRecipe.NOVA_USER_DATA_LIMIT);
     const config = parse(r.text);
     expect(config.write_files.every((f: any) => f.encoding === 'gz+b64')).toBe(true);
     expect(fileContent(config, '/opt/data/blob.txt')).toMatch(/^GPU dataset line/);
@@ -235,5 +235,18 @@ describe('bad input', () => {
       .toThrow(/^App\/Node: V100 \(Volta\) needs the proprietary kernel modules, but the recipe uses 570-open; use NvidiaDriver.branch\(570, KernelModules.PROPRIETARY\)/);
     expect(() => new GpuRecipe({ nvidiaDriver: NvidiaDriver.branch(570, KernelModules.PROPRIETARY) })
       .render({ expectedGpus: 1, expectedModel: GpuModel.V100 })).not.toThrow();
+  });
+
+  test('open modules before 545 on a GeForce card are refused; data center cards and 570 are fine', () => {
+    expect(() => new GpuRecipe({ nvidiaDriver: NvidiaDriver.R535_OPEN }).render({ expectedGpus: 1, expectedModel: GpuModel.RTX_2080_TI, path: 'App/Node' }))
+      .toThrow(/^App\/Node: RTX_2080_TI is not a data center GPU, and open kernel modules before 545 refuse it, but the recipe uses 535-open; use NvidiaDriver.R570_OPEN or KernelModules.PROPRIETARY$/);
+    expect(() => new GpuRecipe({ nvidiaDriver: NvidiaDriver.R535_OPEN }).render({ expectedGpus: 1, expectedModel: GpuModel.T4 })).not.toThrow();
+    expect(() => new GpuRecipe().render({ expectedGpus: 1, expectedModel: GpuModel.RTX_2060_SUPER })).not.toThrow();
+  });
+
+  test('values rendered into user_data must not be tokens', () => {
+    expect(() => new GpuRecipe({ packages: [Token.asString({ ref: 1 })] }))
+      .toThrow(/^GpuRecipe gpu-base: packages is written into the node's user_data at synth time, so it must be a plain value, not a token/);
+    expect(() => new GpuRecipe({ burnInSeconds: Token.asNumber({ ref: 1 }) })).toThrow(/burnInSeconds is written into the node's user_data/);
   });
 });

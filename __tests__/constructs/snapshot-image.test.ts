@@ -52,7 +52,7 @@ describe('SnapshotImage', () => {
     const { stack, json } = synth();
     expect(stack.snapshot.recipeKey).toBe(recipe().key(BASE_KEY));
     const lookup = Object.values<any>(json.data.openstack_images_image_ids_v2)[0];
-    expect(lookup).toEqual({ properties: { gpu_node_recipe_key: stack.snapshot.recipeKey }, sort: 'created_at:desc' });
+    expect(lookup).toEqual({ tags: [`gpu-node-recipe-${stack.snapshot.recipeKey}`], sort: 'created_at:desc' });
   });
 
   test('boots one builder only while no image has the key, with the recipe sealing it for the snapshot', () => {
@@ -62,7 +62,10 @@ describe('SnapshotImage', () => {
     expect(builder.flavor_name).toBe('g1-1x2060.medium');
     expect(builder.name).toBe(`torch-${stack.snapshot.recipeKey}-builder`);
     expect(builder.image_id).toMatch(/^\$\{data\.openstack_images_image_v2\.Image_\w+\.id\}$/);
-    expect(builder.network).toEqual([{ uuid: expect.stringMatching(/^\$\{data\.openstack_networking_network_v2\.Net_Network_\w+\.id\}$/) }]);
+    const port = entry(json, 'openstack_networking_port_v2', 'Image_BuilderPort');
+    expect(builder.network).toEqual([{ port: `\${${port.name}[count.index].id}` }]);
+    expect(port.config.count).toBe(builder.count);
+    expect(port.config.fixed_ip).toEqual([{ subnet_id: expect.stringMatching(/^\$\{data\.openstack_networking_subnet_v2\.Net_Subnet_\w+\.id\}$/) }]);
     expect(builder.user_data).toMatch(/- ready-check\n {4}- seal-snapshot\n/);
     expect(builder.user_data).toContain(`GPU_NODE_RECIPE_KEY='${stack.snapshot.recipeKey}'`);
     expect(json.resource.openstack_networking_floatingip_v2).toBeUndefined();

@@ -23,6 +23,12 @@ export interface GpuModelProps {
   /** CUDA compute capability, e.g. `7.5`. */
   readonly computeCapability: string;
   /**
+   * Whether this is a data center GPU (Tesla, A100, H100, ...), not a GeForce or workstation card.
+   * Open kernel modules before 545 drive only data center GPUs.
+   * @default false
+   */
+  readonly dataCenter?: boolean;
+  /**
    * The text the readiness check looks for in each GPU name that `nvidia-smi` lists.
    * @default - the product name without the words NVIDIA, Tesla and GeForce
    */
@@ -53,32 +59,32 @@ export class GpuModel {
     memoryGiB: 11, computeCapability: '7.5',
   });
   public static readonly V100 = new GpuModel({
-    id: 'V100', productName: 'Tesla V100', architecture: GpuArchitecture.VOLTA, memoryGiB: 32, computeCapability: '7.0',
+    id: 'V100', productName: 'Tesla V100', architecture: GpuArchitecture.VOLTA, memoryGiB: 32, computeCapability: '7.0', dataCenter: true,
   });
   public static readonly T4 = new GpuModel({
-    id: 'T4', productName: 'Tesla T4', architecture: GpuArchitecture.TURING, memoryGiB: 16, computeCapability: '7.5',
+    id: 'T4', productName: 'Tesla T4', architecture: GpuArchitecture.TURING, memoryGiB: 16, computeCapability: '7.5', dataCenter: true,
   });
   public static readonly A100_40GB = new GpuModel({
-    id: 'A100_40GB', productName: 'NVIDIA A100', architecture: GpuArchitecture.AMPERE, memoryGiB: 40, computeCapability: '8.0',
+    id: 'A100_40GB', productName: 'NVIDIA A100', architecture: GpuArchitecture.AMPERE, memoryGiB: 40, computeCapability: '8.0', dataCenter: true,
     // PCIe and SXM boards report 'NVIDIA A100-PCIE-40GB' / 'NVIDIA A100-SXM4-40GB'.
     nvidiaSmiMatch: 'A100',
   });
   public static readonly A100_80GB = new GpuModel({
-    id: 'A100_80GB', productName: 'NVIDIA A100 80GB', architecture: GpuArchitecture.AMPERE, memoryGiB: 80, computeCapability: '8.0',
+    id: 'A100_80GB', productName: 'NVIDIA A100 80GB', architecture: GpuArchitecture.AMPERE, memoryGiB: 80, computeCapability: '8.0', dataCenter: true,
     // 'NVIDIA A100 80GB PCIe' or 'NVIDIA A100-SXM4-80GB'.
     nvidiaSmiMatch: 'A100',
   });
   public static readonly A10 = new GpuModel({
-    id: 'A10', productName: 'NVIDIA A10', architecture: GpuArchitecture.AMPERE, memoryGiB: 24, computeCapability: '8.6',
+    id: 'A10', productName: 'NVIDIA A10', architecture: GpuArchitecture.AMPERE, memoryGiB: 24, computeCapability: '8.6', dataCenter: true,
   });
   public static readonly L4 = new GpuModel({
-    id: 'L4', productName: 'NVIDIA L4', architecture: GpuArchitecture.ADA_LOVELACE, memoryGiB: 24, computeCapability: '8.9',
+    id: 'L4', productName: 'NVIDIA L4', architecture: GpuArchitecture.ADA_LOVELACE, memoryGiB: 24, computeCapability: '8.9', dataCenter: true,
   });
   public static readonly L40S = new GpuModel({
-    id: 'L40S', productName: 'NVIDIA L40S', architecture: GpuArchitecture.ADA_LOVELACE, memoryGiB: 48, computeCapability: '8.9',
+    id: 'L40S', productName: 'NVIDIA L40S', architecture: GpuArchitecture.ADA_LOVELACE, memoryGiB: 48, computeCapability: '8.9', dataCenter: true,
   });
   public static readonly H100 = new GpuModel({
-    id: 'H100', productName: 'NVIDIA H100', architecture: GpuArchitecture.HOPPER, memoryGiB: 80, computeCapability: '9.0',
+    id: 'H100', productName: 'NVIDIA H100', architecture: GpuArchitecture.HOPPER, memoryGiB: 80, computeCapability: '9.0', dataCenter: true,
   });
 
   /** A GPU model that is not built in. */
@@ -91,6 +97,7 @@ export class GpuModel {
   public readonly architecture: GpuArchitecture;
   public readonly memoryGiB: number;
   public readonly computeCapability: string;
+  public readonly dataCenter: boolean;
   private readonly smiMatch?: string;
 
   private constructor(props: GpuModelProps) {
@@ -105,6 +112,7 @@ export class GpuModel {
     this.architecture = props.architecture;
     this.memoryGiB = props.memoryGiB;
     this.computeCapability = props.computeCapability;
+    this.dataCenter = props.dataCenter ?? false;
     this.smiMatch = props.nvidiaSmiMatch;
   }
 

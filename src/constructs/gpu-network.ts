@@ -9,7 +9,7 @@ import {
   networkingSubnetV2,
 } from '../../.gen/providers/openstack';
 import { isCidr, isIpAddress } from '../private/ip';
-import { validateName } from '../private/names';
+import { nameOrDefault, validateName } from '../private/names';
 import { CloudProfile } from './cloud-profile';
 import { IngressRule, ISecurityGroup, SecurityGroup } from './security-group';
 import { Peer } from './peer';
@@ -118,7 +118,7 @@ export class GpuNetwork extends Construct implements INetwork {
         throw new Error(`${path}: dnsNameservers must be IP addresses (e.g. '9.9.9.9'), got '${ns}'`);
       }
     }
-    this.networkName = validateName(path, 'networkName', props.networkName) ?? path.replace(/[^A-Za-z0-9_.-]+/g, '-');
+    this.networkName = nameOrDefault(path, 'networkName', props.networkName);
     // The subnet, router and security group are named after the network with a suffix.
     if (!Token.isUnresolved(this.networkName) && this.networkName.length > 255 - LONGEST_SUFFIX.length) {
       throw new Error(`${path}: networkName must be at most ${255 - LONGEST_SUFFIX.length} characters, as '${LONGEST_SUFFIX}' ` +
@@ -153,10 +153,13 @@ export class GpuNetwork extends Construct implements INetwork {
         adminStateUp: true,
         externalNetworkId: external.id,
       });
-      new networkingRouterInterfaceV2.NetworkingRouterInterfaceV2(this, 'RouterInterface', {
+      const routerInterface = new networkingRouterInterfaceV2.NetworkingRouterInterfaceV2(this, 'RouterInterface', {
         routerId: this.routerResource.id,
-        subnetId: this.subnetId,
+        subnetId: this.subnet.id,
       });
+      // Users of the subnet (ports, floating IP associations) then wait for the router:
+      // Neutron refuses a floating IP on a subnet that the external network cannot reach yet.
+      this.subnetId = routerInterface.subnetId;
     }
 
     this.securityGroup = new SecurityGroup(this, 'SecurityGroup', {

@@ -8,7 +8,8 @@ import {
   networkingFloatingipV2,
   networkingPortV2,
 } from '../../.gen/providers/openstack';
-import { validateName } from '../private/names';
+import { gpuSummary } from '../private/gpus';
+import { nameOrDefault, requireResolved, validateName } from '../private/names';
 import { escapeTemplate } from '../private/template';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
@@ -42,6 +43,11 @@ export interface DataVolumeOptions {
    * @default - the cloud's default type
    */
   readonly volumeType?: string;
+  /**
+   * The Cinder availability zone (changing it later replaces the volume).
+   * @default - the cloud's choice
+   */
+  readonly availabilityZone?: string;
   /**
    * What happens to the volume on destroy.
    * @default VolumeRemovalPolicy.RETAIN
@@ -120,7 +126,9 @@ export interface GpuNodeProps {
    */
   readonly recipe?: GpuRecipe;
   /**
-   * Running, stopped or shelved.
+   * Running, stopped or shelved. The provider applies only `shutoff` when it creates a server, and
+   * a stop during the first boot would cut the recipe short: create nodes RUNNING, then deploy
+   * again with another state.
    * @default PowerState.RUNNING
    */
   readonly powerState?: PowerState;
@@ -135,9 +143,10 @@ export interface GpuNodeProps {
    */
   readonly lifetimeWarningHours?: number;
   /**
-   * Replace the node when its recipe, image, keypair or root disk changes, as the provider does by default.
-   * Off by default so that an edit never silently destroys a running node and its disk;
-   * change `rolloutToken` to move a node onto a new image on purpose.
+   * Replace the node when its recipe, image, keypair or root disk changes. Off by default, so that
+   * an edit never silently destroys a running node and its disk; change `rolloutToken` to move a
+   * node onto a new image on purpose. (An image change is always a replacement, never the
+   * provider's in-place rebuild, which would wipe the root disk under the same server.)
    * @default false
    */
   readonly replaceOnChange?: boolean;
@@ -183,7 +192,7 @@ export class GpuNode extends Construct {
     const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
     this.flavor = props.flavor.resolve(path, profile);
     this.loginUser = profile.loginUser;
-    this.nodeName = validateName(path, 'nodeName', props.nodeName) ?? path.replace(/[^A-Za-z0-9_.-]+/g, '-');
+    this.nodeName = nameOrDefault(path, 'nodeName', props.nodeName);
     this.lifetimeHours = resolveLifetime(path, profile, props.lifetimeHours, props.lifetimeWarningHours);
 
     const imageSource = props.image ?? NodeImage.ubuntu(UbuntuRelease.JAMMY_22_04);
@@ -222,16 +231,22 @@ export class GpuNode extends Construct {
       securityGroupIds: securityGroups.map((g) => g.securityGroupId),
     });
 
+    // Replaced together with the server (rollout token, or an edit with replaceOnChange).
+    const rollout = props.rolloutToken === undefined && !props.replaceOnChange ? undefined
+      : new DataResource(this, 'Rollout', {
+        input: { token: props.rolloutToken ?? '', image: props.replaceOnChange ? this.image.imageId : '' },
+      });
     const startedAt = new DataResource(this, 'StartedAt', {
       input: { time: Fn.timestamp() },
-      // Recorded once at creation; later plans keep it.
+      // Recorded once at creation; later plans keep it, a rollout starts it anew.
       lifecycle: { ignoreChanges: ['input'] },
+      triggersReplace: rollout ? { rollout: rollout.id } : undefined,
     });
     const startTime = Fn.lookup(startedAt.output, 'time', '');
     const libraryMetadata: { [key: string]: string } = {
       gpu_node_recipe_name: this.recipe.name,
       gpu_node_recipe_key: this.recipeKey,
-      gpu_node_gpus: `${this.flavor.gpuCount}x${this.flavor.model?.id ?? 'unknown'}`,
+      gpu_node_gpus: gpuSummary(this.flavor),
       gpu_node_started_at: startTime,
     };
     if (this.lifetimeHours !== undefined) {
@@ -239,8 +254,6 @@ export class GpuNode extends Construct {
       libraryMetadata.gpu_node_shelve_at = Fn.timeadd(startTime, `${this.lifetimeHours}h`);
     }
 
-    const rollout = props.rolloutToken === undefined ? undefined
-      : new DataResource(this, 'Rollout', { input: { token: props.rolloutToken } });
     const rootDisk = props.rootVolumeSizeGiB;
     if (rootDisk !== undefined && !Token.isUnresolved(rootDisk) && !(Number.isInteger(rootDisk) && rootDisk >= 10 && rootDisk <= 16384)) {
       throw new Error(`${path}: rootVolumeSizeGiB must be a whole number from 10 to 16384 (CUDA alone needs ~10 GiB), got ${rootDisk}`);
@@ -273,14 +286,14 @@ export class GpuNode extends Construct {
       metadata: { ...libraryMetadata, ...props.metadata },
       tags,
       lifecycle: {
-        ignoreChanges: props.replaceOnChange ? undefined : ['user_data', 'image_id', 'image_name', 'key_pair', 'block_device'],
+        ignoreChanges: props.replaceOnChange ? ['image_id', 'image_name'] : ['user_data', 'image_id', 'image_name', 'key_pair', 'block_device'],
         // A bare address: Terraform reads replace_triggered_by entries as references, not templates.
         replaceTriggeredBy: rollout ? [`${rollout.terraformResourceType}.${rollout.friendlyUniqueId}`] : undefined,
       },
     });
 
     if (props.dataVolume) {
-      this.dataVolume = this.addDataVolume(props.dataVolume, props.availabilityZone);
+      this.dataVolume = this.addDataVolume(props.dataVolume);
     }
 
     if (props.floatingIp ?? true) {
@@ -316,7 +329,7 @@ export class GpuNode extends Construct {
     }
   }
 
-  private addDataVolume(options: DataVolumeOptions, availabilityZone?: string): blockstorageVolumeV3.BlockstorageVolumeV3 {
+  private addDataVolume(options: DataVolumeOptions): blockstorageVolumeV3.BlockstorageVolumeV3 {
     const path = this.node.path;
     const size = options.sizeGiB;
     if (!Token.isUnresolved(size) && !(Number.isInteger(size) && size >= 1 && size <= 65536)) {
@@ -327,7 +340,8 @@ export class GpuNode extends Construct {
       name: validateName(path, 'dataVolume.volumeName', options.volumeName) ?? `${this.nodeName}-data`,
       size,
       volumeType: options.volumeType,
-      availabilityZone,
+      // Cinder zones are named independently of Nova's, so the node's zone is not reused.
+      availabilityZone: options.availabilityZone,
       description: `Data of ${this.nodeName}; kept when the node is replaced (cdktf)`,
       lifecycle: { preventDestroy: retain },
     });
@@ -341,7 +355,9 @@ export class GpuNode extends Construct {
 
 function resolveLifetime(path: string, profile: CloudProfile, hours: number | undefined, warningHours: number | undefined): number | undefined {
   const max = profile.maxLifetimeHours;
-  if (hours !== undefined && !Token.isUnresolved(hours)) {
+  requireResolved(path, 'lifetimeHours', hours);
+  requireResolved(path, 'lifetimeWarningHours', warningHours);
+  if (hours !== undefined) {
     if (!(Number.isInteger(hours) && hours > 0)) {
       throw new Error(`${path}: lifetimeHours must be a whole number above 0, got ${hours}`);
     }

@@ -1,12 +1,9 @@
 import { createHash } from 'crypto';
 import * as zlib from 'zlib';
-import { Token } from 'cdktf';
 import * as YAML from 'yaml';
+import { requireResolved } from '../private/names';
 import { readPackageFile } from '../private/package-files';
 import { GpuModel } from './gpu-model';
-
-/** Nova's limit for user_data, in bytes after base64. */
-export const NOVA_USER_DATA_LIMIT = 65535;
 
 /** Which NVIDIA kernel modules to install. */
 export enum KernelModules {
@@ -131,6 +128,20 @@ export interface GpuRecipeProps {
   readonly commands?: string[];
 }
 
+/** Which node-specific steps to include. */
+export interface RecipeStepOptions {
+  /**
+   * The lifetime notice step.
+   * @default false
+   */
+  readonly lifetime?: boolean;
+  /**
+   * The seal-for-snapshot step.
+   * @default false
+   */
+  readonly seal?: boolean;
+}
+
 /** What a node tells the recipe when it renders its user_data. */
 export interface RecipeRenderOptions {
   /** How many GPUs the readiness check expects. */
@@ -197,6 +208,9 @@ const PACKAGE_PATTERN = /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+:~-]+)?$/;
  * The scripts are the files in the package's `cloud-init/` folder.
  */
 export class GpuRecipe {
+  /** Nova's limit for user_data, in bytes after base64. */
+  public static readonly NOVA_USER_DATA_LIMIT = 65535;
+
   public readonly name: string;
   public readonly nvidiaDriver: NvidiaDriver;
   public readonly cuda?: CudaToolkit;
@@ -209,6 +223,14 @@ export class GpuRecipe {
 
   constructor(props: GpuRecipeProps = {}) {
     const where = `GpuRecipe ${props.name ?? 'gpu-base'}`;
+    // Everything below is rendered into user_data and hashed into the key at synth time.
+    for (const [prop, value] of Object.entries({
+      name: props.name, containerToolkitVersion: props.containerToolkitVersion, burnInSeconds: props.burnInSeconds,
+      packages: props.packages, files: JSON.stringify(props.files ?? []), commands: props.commands,
+    })) {
+      requireResolved(where, prop, value);
+      for (const item of Array.isArray(value) ? value : []) requireResolved(where, prop, item);
+    }
     this.name = props.name ?? 'gpu-base';
     if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(this.name)) {
       throw new Error(`${where}: name must be 1-63 lower-case letters, digits, '.', '_' or '-', got '${this.name}'`);
@@ -243,15 +265,10 @@ export class GpuRecipe {
       }
     }
     this.commands = [...(props.commands ?? [])];
-    for (const c of this.commands) {
-      if (Token.isUnresolved(c)) {
-        throw new Error(`${where}: commands must be plain strings known at synth time (they are part of the recipe key), got a token`);
-      }
-    }
   }
 
   /** The steps the runner executes, in order. */
-  public steps(options: { lifetime?: boolean; seal?: boolean } = {}): string[] {
+  public steps(options: RecipeStepOptions = {}): string[] {
     return [
       'nvidia-driver',
       ...(this.cuda ? ['cuda-toolkit'] : []),
@@ -307,19 +324,23 @@ export class GpuRecipe {
       throw new Error(`${path}: ${model.id} (${model.architecture}) needs the proprietary kernel modules, but the recipe uses ` +
         `${this.nvidiaDriver}; use NvidiaDriver.branch(${this.nvidiaDriver.branchNumber}, KernelModules.PROPRIETARY)`);
     }
+    if (model && this.nvidiaDriver.modules === KernelModules.OPEN && !model.dataCenter && this.nvidiaDriver.branchNumber < 545) {
+      throw new Error(`${path}: ${model.id} is not a data center GPU, and open kernel modules before 545 refuse it, but the ` +
+        `recipe uses ${this.nvidiaDriver}; use NvidiaDriver.R570_OPEN or KernelModules.PROPRIETARY`);
+    }
     if (model && this.nvidiaDriver.modules === KernelModules.PROPRIETARY && model.requiresOpenKernelModules) {
       throw new Error(`${path}: ${model.id} (${model.architecture}) works only with the open kernel modules, but the recipe uses ` +
         `${this.nvidiaDriver}; use NvidiaDriver.branch(${this.nvidiaDriver.branchNumber}, KernelModules.OPEN)`);
     }
     const plain = this.renderText(options, false);
-    if (base64Length(plain) <= NOVA_USER_DATA_LIMIT) {
+    if (base64Length(plain) <= GpuRecipe.NOVA_USER_DATA_LIMIT) {
       return sizes(plain, false);
     }
     const compressed = this.renderText(options, true);
     const rendered = sizes(compressed, true);
-    if (rendered.base64Bytes > NOVA_USER_DATA_LIMIT) {
+    if (rendered.base64Bytes > GpuRecipe.NOVA_USER_DATA_LIMIT) {
       throw new Error(`${path}: user_data of recipe '${this.name}' is ${rendered.base64Bytes} bytes after base64 even with its ` +
-        `files compressed (plain: ${base64Length(plain)}); Nova accepts at most ${NOVA_USER_DATA_LIMIT}. Move large files ` +
+        `files compressed (plain: ${base64Length(plain)}); Nova accepts at most ${GpuRecipe.NOVA_USER_DATA_LIMIT}. Move large files ` +
         `into an image or download them in a command instead of embedding them`);
     }
     return rendered;

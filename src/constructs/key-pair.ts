@@ -4,7 +4,7 @@ import * as path from 'path';
 import { TerraformOutput, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { computeKeypairV2 } from '../../.gen/providers/openstack';
-import { validateName } from '../private/names';
+import { nameOrDefault } from '../private/names';
 
 /** A Nova keypair that nodes boot with. */
 export interface IKeyPair {
@@ -70,7 +70,7 @@ export class KeyPair extends Construct implements IKeyPair {
     if (props.publicKey !== undefined && props.publicKeyFile !== undefined) {
       throw new Error(`${p}: give publicKey or publicKeyFile, not both`);
     }
-    this.keyPairName = validateName(p, 'keyPairName', props.keyPairName) ?? p.replace(/[^A-Za-z0-9_.-]+/g, '-');
+    this.keyPairName = nameOrDefault(p, 'keyPairName', props.keyPairName);
     let publicKey = props.publicKey;
     let hint = props.privateKeyHint;
     if (props.publicKeyFile !== undefined) {

@@ -1,6 +1,7 @@
 import { Fn, Op, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { dataOpenstackImagesImageIdsV2, dataOpenstackImagesImageV2 } from '../../.gen/providers/openstack';
+import { dataOpenstackImagesImageV2 } from '../../.gen/providers/openstack';
+import { lookupBakedImages } from '../private/baked-images';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { GpuRecipe } from './gpu-recipe';
 
@@ -25,6 +26,14 @@ export interface INodeImage {
   baseImageKey(profile: CloudProfile): string;
 }
 
+/** Who may see an image. */
+export enum ImageVisibility {
+  PRIVATE = 'private',
+  SHARED = 'shared',
+  COMMUNITY = 'community',
+  PUBLIC = 'public',
+}
+
 /** Options for `NodeImage.fromRecipe()`. */
 export interface RecipeImageOptions {
   /**
@@ -33,10 +42,10 @@ export interface RecipeImageOptions {
    */
   readonly baseImage: INodeImage;
   /**
-   * Also require this visibility of baked images (`private`, `shared`, `community`, `public`).
+   * Also require this visibility of baked images.
    * @default - any visibility the project can see
    */
-  readonly visibility?: string;
+  readonly visibility?: ImageVisibility;
 }
 
 /** Images for GPU nodes: by name, by id, a cloud's Ubuntu image, or the newest snapshot of a recipe. */
@@ -57,8 +66,8 @@ export abstract class NodeImage implements INodeImage {
   }
 
   /**
-   * The newest image baked from `recipe` on `baseImage` (found by its `gpu_node_recipe_key`
-   * property); while none exists, `baseImage` itself, where the recipe installs everything on first boot.
+   * The newest image baked from `recipe` on `baseImage` (found by its `gpu-node-recipe-<key>`
+   * tag); while none exists, `baseImage` itself, where the recipe installs everything on first boot.
    */
   public static fromRecipe(recipe: GpuRecipe, options: RecipeImageOptions): INodeImage {
     return new RecipeImage(recipe, options);
@@ -126,11 +135,7 @@ class RecipeImage extends NodeImage {
     const baseImageKey = this.baseImageKey(profile);
     const recipeKey = this.recipe.key(baseImageKey);
     const base = this.options.baseImage.bind(new Construct(scope, 'BaseImage'), profile);
-    const baked = new dataOpenstackImagesImageIdsV2.DataOpenstackImagesImageIdsV2(scope, 'BakedImages', {
-      properties: { gpu_node_recipe_key: recipeKey },
-      visibility: this.options.visibility,
-      sort: 'created_at:desc',
-    });
+    const baked = lookupBakedImages(scope, 'BakedImages', recipeKey, this.options.visibility);
     // The newest baked image, else the base image (the same recipe then installs on first boot).
     const imageId = Fn.conditional(Op.gte(Fn.lengthOf(baked.ids), 1), Fn.element(baked.ids, 0), base.imageId) as string;
     return { imageId, baseImageKey, recipeKey };

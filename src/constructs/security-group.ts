@@ -1,7 +1,7 @@
-import { Token } from 'cdktf';
+import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import { networkingSecgroupRuleV2, networkingSecgroupV2, dataOpenstackNetworkingSecgroupV2 } from '../../.gen/providers/openstack';
-import { validateName } from '../private/names';
+import { nameOrDefault } from '../private/names';
 import { Peer, Port } from './peer';
 
 /** A security group, created here or looked up. */
@@ -67,8 +67,7 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
 
   constructor(scope: Construct, id: string, props: SecurityGroupProps = {}) {
     super(scope, id);
-    this.securityGroupName = validateName(this.node.path, 'securityGroupName', props.securityGroupName) ??
-      defaultName(this);
+    this.securityGroupName = nameOrDefault(this.node.path, 'securityGroupName', props.securityGroupName);
     this.resource = new networkingSecgroupV2.NetworkingSecgroupV2(this, 'Resource', {
       name: this.securityGroupName,
       description: props.description ?? `GPU node access, managed by cdktf (${this.node.path})`,
@@ -119,15 +118,13 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
     const key = [rule.ethertype, rule.protocol, rule.portRangeMin, rule.portRangeMax, rule.remoteIpPrefix].join('|');
     if (this.ruleKeys.has(key)) return;
     this.ruleKeys.add(key);
-    new networkingSecgroupRuleV2.NetworkingSecgroupRuleV2(this, `Rule${this.ruleKeys.size}`, {
+    // Named by content, not position: adding or removing a peer leaves the other rules alone
+    // (rules cannot be updated in place, and a re-created twin would collide with the old one).
+    const id = `Rule-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+    new networkingSecgroupRuleV2.NetworkingSecgroupRuleV2(this, id, {
       direction: 'ingress',
       securityGroupId: this.securityGroupId,
       ...rule,
     });
   }
-}
-
-function defaultName(scope: Construct): string {
-  const path = scope.node.path.replace(/[^A-Za-z0-9_.-]+/g, '-');
-  return Token.isUnresolved(path) ? scope.node.id : path.slice(-255);
 }

@@ -1,7 +1,9 @@
 import * as path from 'path';
 import { AssetType, DataResource, Fn, Op, TerraformAsset, TerraformCount, TerraformOutput, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { computeInstanceV2, dataOpenstackImagesImageIdsV2 } from '../../.gen/providers/openstack';
+import { computeInstanceV2, dataOpenstackImagesImageIdsV2, networkingPortV2 } from '../../.gen/providers/openstack';
+import { lookupBakedImages } from '../private/baked-images';
+import { gpuSummary } from '../private/gpus';
 import { validateName } from '../private/names';
 import { packageRoot } from '../private/package-files';
 import { escapeTemplate } from '../private/template';
@@ -10,15 +12,7 @@ import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
 import { INetwork } from './gpu-network';
 import { GpuRecipe } from './gpu-recipe';
 import { IKeyPair } from './key-pair';
-import { INodeImage, NodeImage } from './node-image';
-
-/** Who may see a baked image. */
-export enum ImageVisibility {
-  PRIVATE = 'private',
-  SHARED = 'shared',
-  COMMUNITY = 'community',
-  PUBLIC = 'public',
-}
+import { ImageVisibility, INodeImage, NodeImage } from './node-image';
 
 export interface SnapshotImageProps {
   /** The recipe to bake. */
@@ -68,7 +62,9 @@ export interface SnapshotImageProps {
    */
   readonly pollIntervalSeconds?: number;
   /**
-   * A keypair for the builder, to debug a failed bake over SSH (a failed builder is kept).
+   * A keypair for the builder, to debug a failed bake over SSH (a failed builder is kept). The
+   * builder has no floating IP and the network's default security group: reach it from another
+   * node in the network, or add a floating IP by hand.
    * @default - none
    */
   readonly keyPair?: IKeyPair;
@@ -122,10 +118,7 @@ export class SnapshotImage extends Construct {
       if (!/^[^,/]{1,255}$/.test(tag)) throw new Error(`${p}: image tag '${tag}' must be 1-255 characters without ',' or '/'`);
     }
 
-    this.existingImages = new dataOpenstackImagesImageIdsV2.DataOpenstackImagesImageIdsV2(this, 'ExistingImages', {
-      properties: { gpu_node_recipe_key: this.recipeKey },
-      sort: 'created_at:desc',
-    });
+    this.existingImages = lookupBakedImages(this, 'ExistingImages', this.recipeKey);
     // One builder while no image carries the key; none after, so re-deploys do nothing.
     const count = TerraformCount.of(Token.asNumber(Fn.conditional(Op.gte(Fn.lengthOf(this.existingImages.ids), 1), 0, 1)));
 
@@ -137,6 +130,14 @@ export class SnapshotImage extends Construct {
       sealForSnapshot: true,
       recipeKey: this.recipeKey,
     });
+    // A port on the subnet, so that the builder waits for the subnet (and its router interface).
+    const port = new networkingPortV2.NetworkingPortV2(this, 'BuilderPort', {
+      count,
+      name: `${this.imageName}-builder`,
+      networkId: props.network.networkId,
+      adminStateUp: true,
+      fixedIp: [{ subnetId: props.network.subnetId }],
+    });
     this.builder = new computeInstanceV2.ComputeInstanceV2(this, 'Builder', {
       count,
       name: `${this.imageName}-builder`,
@@ -144,14 +145,14 @@ export class SnapshotImage extends Construct {
       imageId: base.imageId,
       keyPair: props.keyPair?.keyPairName,
       userData: escapeTemplate(userData.text),
-      network: [{ uuid: props.network.networkId }],
+      network: [{ port: `\${${port.terraformResourceType}.${port.friendlyUniqueId}[count.index].id}` }],
       metadata: { gpu_node_recipe_key: this.recipeKey, gpu_node_role: 'snapshot-builder' },
       tags: ['gpu-node-builder'],
     });
 
     const properties = {
       gpu_node_base_image: base.baseImageKey,
-      gpu_node_gpus: `${this.flavor.gpuCount}x${this.flavor.model?.id ?? 'unknown'}`,
+      gpu_node_gpus: gpuSummary(this.flavor),
       ...props.recipe.describe(),
     };
     const script = new TerraformAsset(this, 'BakeScript', {

@@ -11,3 +11,16 @@ export function validateName(path: string, prop: string, value: string | undefin
   }
   return value;
 }
+
+/** The given name, checked, or else one made from the construct path (`stack/Node` -> `stack-Node`). */
+export function nameOrDefault(path: string, prop: string, value: string | undefined): string {
+  return validateName(path, prop, value) ?? path.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(-200);
+}
+
+/** Throws when a value that is rendered into user_data at synth time is a token. */
+export function requireResolved(path: string, prop: string, value: unknown): void {
+  if (Token.isUnresolved(value)) {
+    throw new Error(`${path}: ${prop} is written into the node's user_data at synth time, so it must be a plain value, not a token ` +
+      '(a reference to another resource or a variable)');
+  }
+}
