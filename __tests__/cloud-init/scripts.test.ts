@@ -174,6 +174,7 @@ describe('lib/gpu-node-common.sh', () => {
 
   test('gpu_apt retries a failing apt-get and succeeds on the third try', () => {
     const node = makeNode();
+    fs.writeFileSync(path.join(node.fake, 'apt-updated'), ''); // lists are fresh
     const r = withLib(node, 'gpu_apt install -y foo', { FAKE_APT_FAILS: '2' });
     expect(r.status).toBe(0);
     expect(callsOf(node, 'apt-get')).toEqual(Array(3).fill('apt-get -o DPkg::Lock::Timeout=300 install -y foo'));
@@ -187,6 +188,25 @@ describe('lib/gpu-node-common.sh', () => {
     expect(callsOf(node, 'apt-get')).toHaveLength(3);
     expect(r.stdout).toContain('failed 3 times');
   });
+
+  test('gpu_apt_install runs apt-get update once before the first install', () => {
+    const node = makeNode();
+    const r = withLib(node, 'gpu_apt_install foo; gpu_apt_install bar baz');
+    expect(r.status).toBe(0);
+    expect(callsOf(node, 'apt-get').map((c) => c.replace('apt-get -o DPkg::Lock::Timeout=300 ', ''))).toEqual([
+      'update',
+      'install -y foo',
+      'install -y bar baz',
+    ]);
+  });
+
+  test('gpu_apt_install fails when apt-get update keeps failing, without installing', () => {
+    const node = makeNode();
+    const r = withLib(node, 'gpu_apt_install foo; echo not-reached', { FAKE_APT_FAILS: 'always', GPU_NODE_APT_RETRIES: '2' });
+    expect(r.status).not.toBe(0);
+    expect(r.stdout).not.toContain('not-reached');
+    expect(aptInstalls(node)).toEqual([]);
+  });
 });
 
 describe('steps/nvidia-driver.sh', () => {
@@ -195,29 +215,47 @@ describe('steps/nvidia-driver.sh', () => {
     const r = run(node, step('nvidia-driver'));
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('skipping driver install');
-    expect(aptInstalls(node)).toEqual([]);
-    expect(callsOf(node, 'dpkg')).toEqual([]);
+    expect(callsOf(node, 'apt-get')).toEqual([]);
+    expect(callsOf(node, 'modprobe')).toEqual([]);
   });
 
   test.each([
     ['22.04', 'ubuntu2204'],
     ['24.04', 'ubuntu2404'],
-  ])('Ubuntu %s: headers, cuda-keyring from the %s repo, then nvidia-open-570', (versionId, repo) => {
+  ])('Ubuntu %s: cuda-keyring from the %s repo, apt-get update, headers, then nvidia-open-570', (versionId, repo) => {
     const node = makeNode({ versionId });
     const r = run(node, step('nvidia-driver'));
     expect(r.status).toBe(0);
-    expect(aptInstalls(node)).toEqual(['install -y linux-headers-6.8.0-45-generic', 'install -y nvidia-open-570']);
     const curl = callsOf(node, 'curl');
     expect(curl).toHaveLength(1);
     expect(curl[0]).toContain(
       `https://developer.download.nvidia.com/compute/cuda/repos/${repo}/x86_64/cuda-keyring_1.1-1_all.deb`,
     );
-    expect(callsOf(node, 'dpkg')[0]).toMatch(/^dpkg -i \S+\.deb$/);
-    const order = calls(node).map((c) => c.split(' ').slice(0, 4).join(' '));
-    const i = (prefix: string) => order.findIndex((c) => c.startsWith(prefix));
-    expect(i('dpkg -i')).toBeLessThan(i('apt-get -o DPkg::Lock::Timeout=300 update'));
-    expect(i('apt-get -o DPkg::Lock::Timeout=300 update')).toBeLessThan(order.length - 1);
-    expect(callsOf(node, 'modprobe')).toEqual(['modprobe nvidia']);
+    // The keyring goes through apt-get (dpkg lock wait, retries), not dpkg -i.
+    expect(callsOf(node, 'dpkg')).toEqual([]);
+    const apt = callsOf(node, 'apt-get').map((c) => c.replace('apt-get -o DPkg::Lock::Timeout=300 ', ''));
+    expect(apt).toHaveLength(4);
+    expect(apt[0]).toMatch(/^install -y \/\S+\.deb$/);
+    expect(apt.slice(1)).toEqual(['update', 'install -y linux-headers-6.8.0-45-generic', 'install -y nvidia-open-570']);
+    expect(calls(node).pop()).toBe('modprobe nvidia');
+  });
+
+  test('a dpkg lock held at first boot is waited for and retried for the cuda-keyring install too', () => {
+    const node = makeNode({ env: { FAKE_APT_FAILS: '1' } });
+    expect(run(node, step('nvidia-driver')).status).toBe(0);
+    const [first, second] = callsOf(node, 'apt-get');
+    expect(first).toMatch(/^apt-get -o DPkg::Lock::Timeout=300 install -y \S+\.deb$/);
+    expect(second).toBe(first);
+  });
+
+  test('blacklists nouveau, and unloads it when it keeps the nvidia module from loading', () => {
+    const node = makeNode({ env: { FAKE_NOUVEAU: '1' } });
+    const r = run(node, step('nvidia-driver'));
+    expect(r.status).toBe(0);
+    expect(callsOf(node, 'modprobe')).toEqual(['modprobe nvidia', 'modprobe -r nouveau', 'modprobe nvidia']);
+    expect(fs.readFileSync(path.join(node.root, 'etc/modprobe.d/gpu-node-blacklist-nouveau.conf'), 'utf8')).toBe(
+      'blacklist nouveau\noptions nouveau modeset=0\n',
+    );
   });
 
   test('proprietary flavor installs cuda-drivers-<branch>', () => {
@@ -229,7 +267,7 @@ describe('steps/nvidia-driver.sh', () => {
   test('branch 590+ installs the pinning package first, then the unversioned meta package', () => {
     const node = makeNode({ env: { GPU_NODE_DRIVER_BRANCH: '590' } });
     expect(run(node, step('nvidia-driver')).status).toBe(0);
-    expect(aptInstalls(node).slice(1)).toEqual(['install -y nvidia-driver-pinning-590', 'install -y nvidia-open']);
+    expect(aptInstalls(node).slice(2)).toEqual(['install -y nvidia-driver-pinning-590', 'install -y nvidia-open']);
   });
 
   test('an unsupported VERSION_ID fails clearly before installing anything', () => {
@@ -249,12 +287,16 @@ describe('steps/nvidia-driver.sh', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/GPU-NODE-FAILED recipe=rtx-pair step=nvidia-driver reason=".*reboot required"/);
     expect(status(node).reason).toContain('reboot required');
+    expect(callsOf(node, 'modprobe')).toEqual(['modprobe nvidia', 'modprobe -r nouveau']);
   });
 
   test('apt-get failing for good makes the step fail', () => {
     const node = makeNode({ env: { FAKE_APT_FAILS: 'always', GPU_NODE_APT_RETRIES: '2' } });
     expect(run(node, step('nvidia-driver')).status).not.toBe(0);
     expect(callsOf(node, 'apt-get')).toHaveLength(2);
+    // The nouveau blacklist is written before the first install, so the initramfs
+    // the driver packages rebuild already carries it.
+    expect(fs.existsSync(path.join(node.root, 'etc/modprobe.d/gpu-node-blacklist-nouveau.conf'))).toBe(true);
   });
 });
 
@@ -263,7 +305,8 @@ describe('steps/cuda-toolkit.sh', () => {
     const node = makeNode();
     const r = run(node, step('cuda-toolkit'));
     expect(r.status).toBe(0);
-    expect(aptInstalls(node)).toEqual(['install -y cuda-toolkit-12-8']);
+    expect(aptInstalls(node)[0]).toMatch(/\.deb$/); // cuda-keyring
+    expect(aptInstalls(node).slice(1)).toEqual(['install -y cuda-toolkit-12-8']);
     expect(callsOf(node, 'curl')[0]).toContain('/ubuntu2404/x86_64/cuda-keyring_1.1-1_all.deb');
     const profile = fs.readFileSync(path.join(node.root, 'etc/profile.d/cuda.sh'), 'utf8');
     expect(profile).toContain('export CUDA_HOME=/usr/local/cuda-12.8');
@@ -281,7 +324,7 @@ describe('steps/cuda-toolkit.sh', () => {
     expect(run(node, step('nvidia-driver')).status).toBe(0);
     expect(run(node, step('cuda-toolkit')).status).toBe(0);
     expect(callsOf(node, 'curl')).toHaveLength(1);
-    expect(callsOf(node, 'dpkg')).toHaveLength(1);
+    expect(aptInstalls(node).filter((c) => c.endsWith('.deb'))).toHaveLength(1);
   });
 
   test('skips the install when nvcc of that version exists', () => {
@@ -335,6 +378,17 @@ describe('steps/container-toolkit.sh', () => {
     const node = makeNode();
     expect(run(node, step('container-toolkit')).status).toBe(0);
     expect(aptInstalls(node)[1]).toBe('install -y nvidia-container-toolkit');
+  });
+
+  test('on its own (earlier steps skipped on a baked image) it updates the apt lists before installing docker', () => {
+    const node = makeNode();
+    expect(run(node, step('container-toolkit')).status).toBe(0);
+    expect(callsOf(node, 'apt-get').map((c) => c.replace('apt-get -o DPkg::Lock::Timeout=300 ', ''))).toEqual([
+      'update',
+      'install -y docker.io gnupg',
+      'update', // after adding NVIDIA's repo
+      'install -y nvidia-container-toolkit',
+    ]);
   });
 
   test('skips when nvidia-ctk exists and daemon.json names the nvidia runtime', () => {
@@ -490,6 +544,28 @@ describe('bin/gpu-node-run', () => {
     expect(callsOf(node, 'systemd-run')).toEqual([]);
   });
 
+  test('apt-get update runs once per gpu-node-run, before the first install of any step', () => {
+    const node = makeNode();
+    const dir = stepsDir(node, { a: `. "${LIB}"; gpu_apt_install foo`, b: `. "${LIB}"; gpu_apt_install bar` });
+    const apt = () => callsOf(node, 'apt-get').map((c) => c.replace('apt-get -o DPkg::Lock::Timeout=300 ', ''));
+    expect(run(node, RUNNER, ['a', 'b'], { GPU_NODE_STEPS_DIR: dir }).status).toBe(0);
+    expect(apt()).toEqual(['update', 'install -y foo', 'install -y bar']);
+    // A new run (e.g. the next boot of a baked image, whose lists were deleted) updates again.
+    expect(run(node, RUNNER, ['b'], { GPU_NODE_STEPS_DIR: dir }).status).toBe(0);
+    expect(apt().slice(3)).toEqual(['update', 'install -y bar']);
+  });
+
+  test('gives steps HOME, a noninteractive apt frontend and a UTF-8 locale (cloud-init final stage has no HOME)', () => {
+    const node = makeNode();
+    const dir = stepsDir(node, { env: 'echo "HOME=${HOME:-unset} FRONTEND=${DEBIAN_FRONTEND:-unset} LC_ALL=${LC_ALL:-unset}"' });
+    const env = { ...node.env, GPU_NODE_STEPS_DIR: dir };
+    const r = spawnSync('env', ['-u', 'HOME', 'bash', RUNNER, 'env'], { env, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(fs.readFileSync(path.join(node.logs, 'env.log'), 'utf8')).toContain(
+      'HOME=/root FRONTEND=noninteractive LC_ALL=C.UTF-8',
+    );
+  });
+
   test('steps without a final state leave status "done"', () => {
     const node = makeNode();
     const dir = stepsDir(node, { a: 'true' });
@@ -506,12 +582,9 @@ describe('steps/seal-snapshot.sh', () => {
     expect(consoleLines(node)).toEqual(['GPU-NODE-SEALING recipe=rtx-pair']);
     const [call] = callsOf(node, 'systemd-run');
     expect(call).toContain('--on-active=20');
-    expect(call).toContain('/bin/bash -c');
+    // The delayed cleanup is this script again, in its "cleanup" mode (shellchecked like the rest).
     const cmd = fs.readFileSync(path.join(node.fake, 'systemd-run.cmd'), 'utf8');
-    expect(cmd).toContain('cloud-init clean --logs --machine-id');
-    expect(cmd.trim().split('\n').pop()).toBe('poweroff');
-    // Every path it touches is under the test's root/state/log dirs.
-    expect(cmd).not.toMatch(/\s\/(etc|var|root|home)\//);
+    expect(cmd.trim()).toBe(`/bin/bash ${step('seal-snapshot')} cleanup`);
 
     // Run the scheduled command with the stand-ins and check its effects.
     const sshKey = path.join(node.root, 'etc/ssh/ssh_host_ed25519_key');
@@ -522,8 +595,21 @@ describe('steps/seal-snapshot.sh', () => {
     fs.writeFileSync(path.join(node.state, 'status.json'), '{"state":"ready"}');
     fs.mkdirSync(path.join(node.state, 'done'), { recursive: true });
     fs.writeFileSync(path.join(node.home, '.bash_history'), 'history');
+    // The builder's SSH keys must not end up in the image.
+    const keys = ['root/.ssh', 'home/ubuntu/.ssh', 'home/alice/.ssh'].map((d) => path.join(node.root, d, 'authorized_keys'));
+    for (const k of [...keys, path.join(node.home, '.ssh/authorized_keys')]) {
+      fs.mkdirSync(path.dirname(k), { recursive: true });
+      fs.writeFileSync(k, 'ssh-ed25519 AAAA builder');
+    }
+    fs.writeFileSync(path.join(node.root, 'home/ubuntu/.ssh/config'), 'keep');
+    const lists = path.join(node.root, 'var/lib/apt/lists');
+    fs.mkdirSync(lists, { recursive: true });
+    fs.writeFileSync(path.join(lists, 'archive.ubuntu.com_Packages'), 'stale');
     const done = spawnSync('bash', ['-c', cmd], { env: node.env, encoding: 'utf8' });
     expect(done.status).toBe(0);
+    for (const k of [...keys, path.join(node.home, '.ssh/authorized_keys')]) expect(fs.existsSync(k)).toBe(false);
+    expect(fs.existsSync(path.join(node.root, 'home/ubuntu/.ssh/config'))).toBe(true);
+    expect(fs.readdirSync(lists)).toEqual([]);
     expect(fs.existsSync(sshKey)).toBe(false);
     expect(fs.existsSync(path.join(node.root, 'etc/ssh/sshd_config'))).toBe(true);
     expect(fs.readFileSync(path.join(node.logs, 'recipe.log'), 'utf8')).toBe('');
@@ -531,7 +617,29 @@ describe('steps/seal-snapshot.sh', () => {
     expect(fs.existsSync(path.join(node.state, 'done'))).toBe(false);
     expect(fs.existsSync(path.join(node.home, '.bash_history'))).toBe(false);
     expect(callsOf(node, 'cloud-init')).toContain('cloud-init clean --logs --machine-id');
+    expect(callsOf(node, 'apt-get')).toEqual(['apt-get clean']);
     expect(calls(node).pop()).toBe('poweroff ');
+    expect(consoleLines(node)).toEqual(['GPU-NODE-SEALING recipe=rtx-pair']);
+  });
+
+  test('a failing cleanup command stops the cleanup, prints FAILED and does not power off', () => {
+    const node = makeNode();
+    expect(run(node, step('seal-snapshot')).status).toBe(0);
+    const cmd = fs.readFileSync(path.join(node.fake, 'systemd-run.cmd'), 'utf8');
+    fs.writeFileSync(path.join(node.fake, 'calls.log'), '');
+    const sshKey = path.join(node.root, 'etc/ssh/ssh_host_ed25519_key');
+    fs.mkdirSync(path.dirname(sshKey), { recursive: true });
+    fs.writeFileSync(sshKey, 'secret');
+    const done = spawnSync('bash', ['-c', cmd], { env: { ...node.env, FAKE_CLOUD_INIT_CLEAN_FAIL: '1' }, encoding: 'utf8' });
+    expect(done.status).not.toBe(0);
+    const reason = 'seal cleanup failed: cloud-init clean --logs --machine-id';
+    expect(consoleLines(node)).toEqual([
+      'GPU-NODE-SEALING recipe=rtx-pair',
+      `GPU-NODE-FAILED recipe=rtx-pair step=seal-snapshot reason="${reason}"`,
+    ]);
+    expect(status(node)).toMatchObject({ state: 'failed', step: 'seal-snapshot', reason });
+    expect(fs.existsSync(sshKey)).toBe(true); // stopped at the first failure
+    expect(calls(node)).toEqual(['cloud-init status --wait', 'cloud-init clean --logs --machine-id']);
   });
 });
 
@@ -547,30 +655,40 @@ describe('steps/lifetime.sh and bin/gpu-node-lifetime', () => {
   });
   const startedAt = (node: Node) => fs.readFileSync(path.join(node.state, 'started-at'), 'utf8').trim();
 
-  test('records the start, writes an executable motd script and an hourly cron file', () => {
+  test('records the boot as the start, writes an executable motd script and an hourly cron file', () => {
     const node = makeNode({ env: lifeEnv() });
     const r = run(node, step('lifetime'));
     expect(r.status).toBe(0);
-    expect(startedAt(node)).toBe(String(NOW));
+    // The cloud's clock starts at boot, not when this step runs (10 min later here).
+    expect(startedAt(node)).toBe(String(NOW - 600));
     const motd = path.join(node.root, 'etc/update-motd.d/60-gpu-node-lifetime');
     expect(fs.statSync(motd).mode & 0o111).toBe(0o111);
     const out = spawnSync('sh', [motd], { env: node.env, encoding: 'utf8' }).stdout;
     expect(out).toContain(
-      'This GPU node is shelved by the cloud at 2023-11-21 22:13 UTC (in 7d 0h). ' +
+      'This GPU node is shelved by the cloud at 2023-11-21 22:03 UTC (in 6d 23h). ' +
         'Save your work; `cdktf deploy` with power state RUNNING unshelves it.',
     );
     const cron = fs.readFileSync(path.join(node.root, 'etc/cron.d/gpu-node-lifetime'), 'utf8');
     expect(cron).toMatch(new RegExp(`^\\d+ \\* \\* \\* \\* root ${LIFETIME} warn`, 'm'));
-    expect(r.stdout).toContain('seconds=604800');
+    expect(r.stdout).toContain('seconds=604200');
+  });
+
+  test('without GPU_NODE_BOOT_TIME the start is the boot time from /proc/stat (btime)', () => {
+    const btime = /^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'))![1];
+    const now = String(Number(btime) + 1200); // 20 min after boot
+    const node = makeNode({ env: lifeEnv({ GPU_NODE_BOOT_TIME: '', GPU_NODE_NOW: now }) });
+    expect(run(node, step('lifetime')).status).toBe(0);
+    expect(startedAt(node)).toBe(btime);
   });
 
   test('keeps the start time on a re-run, resets it for a new instance id', () => {
     const node = makeNode({ env: lifeEnv() });
     run(node, step('lifetime'));
     expect(run(node, step('lifetime'), [], { GPU_NODE_NOW: String(NOW + 5 * H) }).status).toBe(0);
-    expect(startedAt(node)).toBe(String(NOW));
-    run(node, step('lifetime'), [], { GPU_NODE_NOW: String(NOW + 9 * H), GPU_NODE_INSTANCE_ID: 'i-from-snapshot' });
-    expect(startedAt(node)).toBe(String(NOW + 9 * H));
+    expect(startedAt(node)).toBe(String(NOW - 600));
+    const newBoot = { GPU_NODE_NOW: String(NOW + 9 * H), GPU_NODE_BOOT_TIME: String(NOW + 8 * H) };
+    run(node, step('lifetime'), [], { ...newBoot, GPU_NODE_INSTANCE_ID: 'i-from-snapshot' });
+    expect(startedAt(node)).toBe(String(NOW + 8 * H));
   });
 
   test('reads the instance id from cloud-init data when not given', () => {
@@ -654,7 +772,8 @@ describe('steps/burn-in.sh', () => {
       `git -C ${dir} checkout --quiet --detach v-test-ref`,
     ]);
     expect(callsOf(node, 'make')).toEqual([`make -C ${dir} CUDAPATH=${node.root}/usr/local/cuda-12.8`]);
-    expect(callsOf(node, 'gpu_burn')).toEqual([`gpu_burn -d 30 cwd=${dir}`]);
+    // gpu_burn [OPTIONS] [TIME]: the duration is positional; -d would mean "use doubles".
+    expect(callsOf(node, 'gpu_burn')).toEqual([`gpu_burn 30 cwd=${dir}`]);
     const logs = burnLogs(node);
     expect(logs).toHaveLength(1);
     expect(logs[0]).toMatch(/^gpu-burn-\d{8}T\d{6}Z\.log$/);
@@ -688,7 +807,7 @@ describe('steps/burn-in.sh', () => {
     });
     expect(run(node, step('burn-in')).status).toBe(0);
     expect(callsOf(node, 'git')).toEqual([]);
-    expect(callsOf(node, 'gpu_burn')).toEqual(['gpu_burn -d 30']);
+    expect(callsOf(node, 'gpu_burn')).toEqual(['gpu_burn 30']);
   });
 
   test('0 seconds skips the burn-in', () => {

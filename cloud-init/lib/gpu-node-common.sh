@@ -25,6 +25,7 @@ if [ -r "$GPU_NODE_CONFIG" ]; then . "$GPU_NODE_CONFIG"; fi
 GPU_NODE_STEP="${GPU_NODE_STEP:-$(basename "$0" .sh)}"
 
 gpu_now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+gpu_boot_time() { printf '%s\n' "${GPU_NODE_BOOT_TIME:-$(awk '/^btime/ {print $2}' /proc/stat)}"; }
 gpu_is_uint() { [[ ${1:-} =~ ^[0-9]+$ ]]; }
 # Appends to recipe.log; a log that cannot be written must not fail a step.
 gpu_logfile() { { mkdir -p "$GPU_NODE_LOG_DIR" && printf '%s\n' "$1" >>"$GPU_NODE_LOG_DIR/recipe.log"; } 2>/dev/null || true; }
@@ -52,6 +53,13 @@ gpu_apt() {
     sleep "$GPU_NODE_APT_RETRY_SLEEP"
     try=$((try + 1))
   done
+}
+# Cloud images have empty or stale apt lists, and seal-snapshot deletes them:
+# update before the first install of each run (gpu-node-run clears the marker).
+gpu_apt_update() { gpu_apt update && gpu_mark_done apt-updated; }
+gpu_apt_install() {
+  gpu_done apt-updated || gpu_apt_update || return
+  gpu_apt install -y "$@"
 }
 
 gpu_done() { [ -e "$GPU_NODE_STATE_DIR/done/$1" ]; }
@@ -112,11 +120,11 @@ gpu_cuda_repo() {
     gpu_log "adding NVIDIA's CUDA apt repo for $GPU_NODE_CUDA_DISTRO"
     deb=$(mktemp --suffix=.deb)
     gpu_download "$GPU_NODE_CUDA_REPO_URL/$GPU_NODE_CUDA_DISTRO/x86_64/cuda-keyring_${GPU_NODE_CUDA_KEYRING_VERSION}_all.deb" "$deb"
-    dpkg -i "$deb"
+    gpu_apt install -y "$deb" # not dpkg -i: apt-get waits for the dpkg lock
     rm -f "$deb"
     gpu_mark_done "cuda-repo-$GPU_NODE_CUDA_DISTRO"
   fi
-  gpu_apt update
+  gpu_apt_update
 }
 
 gpu_cuda_home() { printf '%s/usr/local/cuda-%s' "$GPU_NODE_ROOT" "$GPU_NODE_CUDA_VERSION"; }

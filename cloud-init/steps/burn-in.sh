@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stress every GPU with gpu-burn; a GPU that computes wrong results fails the node.
 set -euo pipefail
-# shellcheck source-path=SCRIPTDIR source=../lib/gpu-node-common.sh
+# shellcheck source=../lib/gpu-node-common.sh
 . "$(dirname "$0")/../lib/gpu-node-common.sh"
 
 secs=${GPU_NODE_BURN_SECONDS:-0}
@@ -22,7 +22,7 @@ export PATH="$cuda/bin:$PATH"
 if [ ! -x "$dir/gpu_burn" ]; then
   command -v nvcc >/dev/null || gpu_fail "gpu-burn needs the CUDA toolkit (nvcc); set GPU_NODE_CUDA_VERSION"
   gpu_log "building gpu-burn $GPU_NODE_GPU_BURN_REF in $dir"
-  gpu_apt install -y git make g++
+  gpu_apt_install git make g++
   rm -rf "$dir"
   git clone --quiet "$GPU_NODE_GPU_BURN_REPO" "$dir"
   git -C "$dir" checkout --quiet --detach "$GPU_NODE_GPU_BURN_REF"
@@ -30,10 +30,10 @@ if [ ! -x "$dir/gpu_burn" ]; then
 fi
 
 out="$GPU_NODE_HOME/gpu-burn-$(date -u +%Y%m%dT%H%M%SZ).log"
-gpu_log "running gpu_burn -d $secs; output in $out"
+gpu_log "running gpu_burn $secs; output in $out"
 rc=0
-# gpu_burn loads its compare kernel from the working directory.
-(cd "$dir" && ./gpu_burn -d "$secs") >"$out" 2>&1 || rc=$?
+# Run in its dir (compare kernel). Usage: gpu_burn [OPTIONS] SECS; -d = doubles.
+(cd "$dir" && ./gpu_burn "$secs") >"$out" 2>&1 || rc=$?
 chown "$GPU_NODE_USER:" "$out" || true
 grep -E 'GPU [0-9]+: ' "$out" | tail -n 16 || true
 ! grep -q FAULTY "$out" || gpu_fail "gpu-burn reports a FAULTY GPU; see $out"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Docker plus the NVIDIA container toolkit, so `docker run --gpus all` works.
 set -euo pipefail
-# shellcheck source-path=SCRIPTDIR source=../lib/gpu-node-common.sh
+# shellcheck source=../lib/gpu-node-common.sh
 . "$(dirname "$0")/../lib/gpu-node-common.sh"
 
 daemon="$GPU_NODE_ROOT/etc/docker/daemon.json"
@@ -10,7 +10,7 @@ list="$GPU_NODE_ROOT/etc/apt/sources.list.d/nvidia-container-toolkit.list"
 if command -v nvidia-ctk >/dev/null && grep -q '"nvidia"' "$daemon" 2>/dev/null; then
   gpu_log "nvidia-ctk present and $daemon has the nvidia runtime; skipping install"
 else
-  gpu_apt install -y docker.io gnupg
+  gpu_apt_install docker.io gnupg
   # Repo and pins as in NVIDIA's container toolkit install guide (apt).
   tmp=$(mktemp -d)
   gpu_download "$GPU_NODE_CTK_REPO_URL/gpgkey" "$tmp/key"
@@ -19,13 +19,13 @@ else
   gpg --batch --yes --dearmor -o "$GPU_NODE_ROOT$keyring" "$tmp/key"
   sed "s#deb https://#deb [signed-by=$keyring] https://#g" "$tmp/list" >"$list"
   rm -rf "$tmp"
-  gpu_apt update
+  gpu_apt_update
   v=$GPU_NODE_CONTAINER_TOOLKIT_VERSION
   if [ -n "$v" ]; then
-    gpu_apt install -y "nvidia-container-toolkit=$v" "nvidia-container-toolkit-base=$v" \
+    gpu_apt_install "nvidia-container-toolkit=$v" "nvidia-container-toolkit-base=$v" \
       "libnvidia-container-tools=$v" "libnvidia-container1=$v"
   else
-    gpu_apt install -y nvidia-container-toolkit
+    gpu_apt_install nvidia-container-toolkit
   fi
   nvidia-ctk runtime configure --runtime=docker --config="$daemon"
   systemctl restart docker

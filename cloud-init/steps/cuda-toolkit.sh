@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the pinned CUDA toolkit (nvcc, libraries) and put it on PATH.
 set -euo pipefail
-# shellcheck source-path=SCRIPTDIR source=../lib/gpu-node-common.sh
+# shellcheck source=../lib/gpu-node-common.sh
 . "$(dirname "$0")/../lib/gpu-node-common.sh"
 
 v=$GPU_NODE_CUDA_VERSION
@@ -16,7 +16,7 @@ if [ -x "$home/bin/nvcc" ]; then
   gpu_log "$home/bin/nvcc exists; skipping install"
 else
   gpu_cuda_repo
-  gpu_apt install -y "cuda-toolkit-${v//./-}"
+  gpu_apt_install "cuda-toolkit-${v//./-}"
 fi
 
 # Login shells get this toolkit (not whatever /usr/local/cuda points to).

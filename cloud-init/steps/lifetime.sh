@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tell users when the cloud will shelve this node: motd line + hourly wall warning.
 set -euo pipefail
-# shellcheck source-path=SCRIPTDIR source=../lib/gpu-node-common.sh
+# shellcheck source=../lib/gpu-node-common.sh
 . "$(dirname "$0")/../lib/gpu-node-common.sh"
 
 hours=${GPU_NODE_LIFETIME_HOURS:-0}
@@ -19,7 +19,8 @@ mkdir -p "$GPU_NODE_STATE_DIR"
 if [ -s "$started" ] && [ "$(cat "$started.instance-id" 2>/dev/null)" = "$id" ]; then
   gpu_log "keeping start time $(cat "$started") for instance $id"
 else
-  printf '%s\n' "${GPU_NODE_NOW:-$(date +%s)}" >"$started"
+  # The cloud's clock starts at boot, 10-30 minutes before this step runs.
+  gpu_boot_time >"$started"
   printf '%s\n' "$id" >"$started.instance-id"
   gpu_log "recorded start time $(cat "$started") for instance $id"
 fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Final verdict: the driver sees exactly the expected GPUs (and model).
 set -euo pipefail
-# shellcheck source-path=SCRIPTDIR source=../lib/gpu-node-common.sh
+# shellcheck source=../lib/gpu-node-common.sh
 . "$(dirname "$0")/../lib/gpu-node-common.sh"
 
 want=$GPU_NODE_EXPECTED_GPUS

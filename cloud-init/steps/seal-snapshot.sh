@@ -2,24 +2,29 @@
 # Snapshot builder: once READY, wipe per-instance state and power off so the
 # disk can be saved as an image. Runs delayed so cloud-init can finish first.
 set -euo pipefail
-# shellcheck source-path=SCRIPTDIR source=../lib/gpu-node-common.sh
+# shellcheck source=../lib/gpu-node-common.sh
 . "$(dirname "$0")/../lib/gpu-node-common.sh"
 
-r=$GPU_NODE_ROOT
-q() { printf '%q' "$1"; }
-# Done markers go too: instances booted from the image redo (cheap) checks.
-cleanup="cloud-init status --wait >/dev/null 2>&1 || true
-cloud-init clean --logs --machine-id
-rm -f $(q "$r/etc/ssh")/ssh_host_*
-find $(q "$GPU_NODE_LOG_DIR") -type f ! -name status.json -exec truncate -s 0 {} +
-rm -rf $(q "$GPU_NODE_STATE_DIR/done") $(q "$GPU_NODE_STATE_DIR/failure-reported")
-rm -f $(q "$r/root/.bash_history") $(q "$GPU_NODE_HOME/.bash_history")
-apt-get clean
-rm -rf $(q "$r/var/lib/apt/lists")/*
-sync
-poweroff"
+if [ "${1:-}" != cleanup ]; then
+  gpu_console "GPU-NODE-SEALING recipe=$GPU_NODE_RECIPE_NAME"
+  systemd-run --unit=gpu-node-seal --description="gpu-node: seal instance for snapshot" \
+    --on-active="$GPU_NODE_SEAL_DELAY" /bin/bash "$(readlink -f "$0")" cleanup
+  gpu_log "cleanup and poweroff scheduled in ${GPU_NODE_SEAL_DELAY}s"
+  exit 0
+fi
 
-gpu_console "GPU-NODE-SEALING recipe=$GPU_NODE_RECIPE_NAME"
-systemd-run --unit=gpu-node-seal --description="gpu-node: seal instance for snapshot" \
-  --on-active="$GPU_NODE_SEAL_DELAY" /bin/bash -c "$cleanup"
-gpu_log "cleanup and poweroff scheduled in ${GPU_NODE_SEAL_DELAY}s"
+# Stop and report at the first failure: an unsealed disk must not power off.
+trap 'gpu_fail "seal cleanup failed: $BASH_COMMAND"' ERR
+cloud-init status --wait >/dev/null 2>&1 || true
+cloud-init clean --logs --machine-id
+r=$GPU_NODE_ROOT
+rm -f "$r"/etc/ssh/ssh_host_*
+# The builder's SSH keys must not reach the image; cloud-init adds the node's.
+for h in "$r/root" "$r"/home/*/ "$GPU_NODE_HOME"; do rm -f "$h/.bash_history" "$h/.ssh/authorized_keys"; done
+find "$GPU_NODE_LOG_DIR" -type f ! -name status.json -exec truncate -s 0 {} +
+# Instances booted from the image redo their (cheap) checks.
+rm -rf "$GPU_NODE_STATE_DIR/done" "$GPU_NODE_STATE_DIR/failure-reported"
+apt-get clean
+rm -rf "$r"/var/lib/apt/lists/*
+sync
+poweroff
