@@ -135,24 +135,21 @@ Inspect the full console with: openstack --os-cloud $OS_CLOUD console log show $
 done
 log "node ready: $READY_LINE"
 
-# --- the node seals itself (cloud-init clean, host keys, machine-id) and powers off
-wait_shutoff() { # $1 = seconds
-  local deadline=$((SECONDS + $1)) s
-  while :; do
-    s=$(server_status)
-    [[ $s == SHUTOFF ]] && return 0
-    [[ $s == ERROR ]] && bake_fail "builder server $SRV went to status ERROR while sealing"
-    ((SECONDS >= deadline)) && return 1
-    sleep "$BAKE_POLL_INTERVAL"
-  done
-}
+# --- the node seals itself and powers off
+# (keys, machine-id, logs). Without that no image is made: an unsealed disk would carry the
+# builder's SSH keys into every node.
 log "waiting up to ${BAKE_SHUTOFF_TIMEOUT}s for the builder to seal and power off"
-if ! wait_shutoff "$BAKE_SHUTOFF_TIMEOUT"; then
-  log "builder did not power off by itself; stopping it (sealing may be incomplete)"
-  os server stop "$SRV" || true
-  wait_shutoff "$BAKE_SHUTOFF_TIMEOUT" ||
-    bake_fail "builder server $SRV is not SHUTOFF even after 'openstack server stop'"
-fi
+deadline=$((SECONDS + BAKE_SHUTOFF_TIMEOUT))
+while :; do
+  s=$(server_status)
+  [[ $s == SHUTOFF ]] && break
+  [[ $s == ERROR ]] && bake_fail "builder server $SRV went to status ERROR while sealing"
+  FAILED_LINE=""
+  scan "$(os console log show --lines 200 "$SRV" 2>/dev/null || true)"
+  [[ -z $FAILED_LINE ]] || bake_fail "the builder could not seal itself for the snapshot: $FAILED_LINE"
+  ((SECONDS >= deadline)) && bake_fail "builder server $SRV did not seal itself and power off within ${BAKE_SHUTOFF_TIMEOUT}s (status $s); no image was made from an unsealed disk"
+  sleep "$BAKE_POLL_INTERVAL"
+done
 
 # --- snapshot and label
 log "creating image '$BAKE_IMAGE_NAME' from builder $SRV"

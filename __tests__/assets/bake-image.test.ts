@@ -262,20 +262,31 @@ describe('bake-image.sh: waiting for the node', () => {
   });
 });
 
-describe('bake-image.sh: power-off before the snapshot', () => {
-  test('stops a builder that does not power off by itself, then snapshots it', () => {
-    const r = run({ status: ['ACTIVE'], statusAfterStop: ['SHUTOFF'] });
+describe('bake-image.sh: sealing and power-off before the snapshot', () => {
+  test('waits for the sealed builder to power off, then snapshots it', () => {
+    const r = run({ status: ['ACTIVE', 'ACTIVE', 'SHUTOFF'], env: { BAKE_SHUTOFF_TIMEOUT: '60' } });
     expect(r.code).toBe(0);
-    expect(callsOf(r, 'server', 'stop')).toEqual([['server', 'stop', SERVER]]);
-    const verbs = r.calls.map((c) => c.slice(0, 3).join(' '));
-    expect(verbs.indexOf('server image create')).toBeGreaterThan(verbs.indexOf(`server stop ${SERVER}`));
+    expect(callsOf(r, 'server', 'show').length).toBe(3);
+    expect(callsOf(r, 'server', 'image', 'create')).toHaveLength(1);
+    expect(callsOf(r, 'server', 'stop')).toHaveLength(0);
   });
 
-  test('fails clearly, without a snapshot, when the builder never reaches SHUTOFF', () => {
+  test('a seal failure on the console fails the bake: no snapshot, builder kept', () => {
+    const sealFailed = `GPU-NODE-FAILED recipe=${RECIPE} step=seal-snapshot reason="seal cleanup failed: cloud-init clean --logs --machine-id"`;
+    const r = run({ console: [[READY, `GPU-NODE-SEALING recipe=${RECIPE}`], [READY, sealFailed]], status: ['ACTIVE'],
+      env: { BAKE_SHUTOFF_TIMEOUT: '60' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the builder could not seal itself for the snapshot: ${sealFailed}`);
+    expect(callsOf(r, 'server', 'image', 'create')).toHaveLength(0);
+    expect(callsOf(r, 'server', 'delete')).toHaveLength(0);
+  });
+
+  test('a builder that never powers off is not stopped and snapshotted unsealed', () => {
     const r = run({ status: ['ACTIVE'] });
     expect(r.code).toBe(1);
-    expect(callsOf(r, 'server', 'stop')).toHaveLength(1);
-    expect(r.stderr).toContain('is not SHUTOFF even after');
+    expect(r.stderr).toContain('did not seal itself and power off within 0s');
+    expect(r.stderr).toContain('no image was made from an unsealed disk');
+    expect(callsOf(r, 'server', 'stop')).toHaveLength(0);
     expect(callsOf(r, 'server', 'image', 'create')).toHaveLength(0);
     expect(callsOf(r, 'server', 'delete')).toHaveLength(0);
   });
@@ -367,10 +378,10 @@ describe('bake-image.sh: prerequisites (exit 2)', () => {
 });
 
 describe('bake-image.sh: the file itself', () => {
-  test('is executable and under 8 KB', () => {
+  test('is executable and under 9 KB (read by people debugging a bake)', () => {
     const st = fs.statSync(SCRIPT);
     expect(st.mode & 0o111).not.toBe(0);
-    expect(st.size).toBeLessThan(8 * 1024);
+    expect(st.size).toBeLessThan(9 * 1024);
   });
 
   test('passes shellcheck', () => {
