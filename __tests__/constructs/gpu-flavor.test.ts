@@ -104,10 +104,12 @@ describe('GpuFlavor.named', () => {
     expect(resolve(GpuFlavor.named('x'))).toEqual({ flavorName: 'x', model: undefined, gpuCount: 1 });
   });
 
-  test('given options win over the profile', () => {
-    expect(resolve(GpuFlavor.named('g1-2x2080.medium', { model: GpuModel.T4, gpuCount: 1 }))).toEqual({
-      flavorName: 'g1-2x2080.medium', model: GpuModel.T4, gpuCount: 1,
-    });
+  test('options that contradict the profile are refused at synth, not found at boot', () => {
+    expect(() => resolve(GpuFlavor.named('g1-2x2080.medium', { model: GpuModel.T4, gpuCount: 1 }))).toThrow(inOrder(
+      PATH, "flavor 'g1-2x2080.medium' carries 2 x RTX_2080_TI in cloud profile 'hfd-netlab', got 1 x T4",
+      'leave out model and gpuCount or fix the profile with withFlavor()'));
+    expect(() => resolve(GpuFlavor.named('g1-2x2060.medium', { gpuCount: 3 }))).toThrow(/carries 2 x RTX_2060_SUPER .*got 3 x RTX_2060_SUPER/);
+    expect(resolve(GpuFlavor.named('g1-2x2080.medium', { model: GpuModel.RTX_2080_TI, gpuCount: 2 })).gpuCount).toBe(2);
   });
 
   test('options describe a flavor the profile does not know', () => {

@@ -181,22 +181,28 @@ describe('content key', () => {
     expect(recipe.key(BASE)).toBe(key);
   });
 
-  test('a change in a shipped script changes the key', () => {
-    const original = fullRecipe().key(BASE);
-    let changed = '';
+  const keyWithEditedScript = (edited: string): string => {
+    let key = '';
     jest.isolateModules(() => {
       jest.doMock('../../src/private/package-files', () => {
         const actual = jest.requireActual('../../src/private/package-files');
-        return {
-          ...actual,
-          readPackageFile: (f: string) => actual.readPackageFile(f) + (f === 'cloud-init/steps/nvidia-driver.sh' ? '# edited\n' : ''),
-        };
+        return { ...actual, readPackageFile: (f: string) => actual.readPackageFile(f) + (f === edited ? '# edited\n' : '') };
       });
       const { GpuRecipe: IsolatedRecipe } = require('../../src/constructs/gpu-recipe');
-      changed = new IsolatedRecipe(props()).key(BASE);
+      key = new IsolatedRecipe(props()).key(BASE);
     });
-    expect(changed).toMatch(/^[0-9a-f]{16}$/);
-    expect(changed).not.toBe(original);
+    return key;
+  };
+
+  test.each(['cloud-init/steps/nvidia-driver.sh', 'cloud-init/lib/gpu-node-common.sh', 'cloud-init/steps/seal-snapshot.sh'])(
+    'a change in the shipped %s changes the key', (file) => {
+      const changed = keyWithEditedScript(file);
+      expect(changed).toMatch(/^[0-9a-f]{16}$/);
+      expect(changed).not.toBe(fullRecipe().key(BASE));
+    });
+
+  test('the per-boot readiness check is not part of the key', () => {
+    expect(keyWithEditedScript('cloud-init/steps/ready-check.sh')).toBe(fullRecipe().key(BASE));
   });
 
   test('is stable across runs and machines (snapshot of a known key)', () => {

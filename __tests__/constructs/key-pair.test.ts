@@ -112,6 +112,16 @@ describe('an imported key', () => {
     }
   });
 
+  test('a home directory the shell expanded is shown as ~ in the ssh hint', () => {
+    const home = tempFiles({ '.ssh/id_ed25519.pub': PUBLIC_KEY });
+    const homedir = jest.spyOn(jest.requireActual<typeof os>('os'), 'homedir').mockReturnValue(home);
+    try {
+      expect(synthKey({ publicKeyFile: `${home}/.ssh/id_ed25519.pub` }).keyPair.privateKeyHint).toBe('~/.ssh/id_ed25519');
+    } finally {
+      homedir.mockRestore();
+    }
+  });
+
   test('a given privateKeyHint wins', () => {
     const dir = tempFiles({ 'k.pub': PUBLIC_KEY });
     expect(synthKey({ publicKeyFile: path.join(dir, 'k.pub'), privateKeyHint: '~/keys/lab' }).keyPair.privateKeyHint).toBe('~/keys/lab');

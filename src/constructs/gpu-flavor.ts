@@ -68,6 +68,12 @@ export class GpuFlavor {
       throw new Error(`${path}: flavor name must be 1-255 letters, digits, '.', '-', '_' or ':', got '${this.flavorName}'`);
     }
     const known = catalog.flavors.find((f) => f.flavorName === this.flavorName);
+    // A catalogued flavor says what it carries; a contradiction would only show at boot, 10-30 minutes later.
+    if (known && ((this.gpuCount !== undefined && this.gpuCount !== known.gpuCount) || (this.model && this.model.id !== known.model.id))) {
+      throw new Error(`${path}: flavor '${this.flavorName}' carries ${known.gpuCount} x ${known.model.id} in cloud profile ` +
+        `'${catalog.name}', got ${this.gpuCount ?? known.gpuCount} x ${this.model?.id ?? known.model.id}; leave out model and gpuCount ` +
+        `or fix the profile with withFlavor()`);
+    }
     const gpuCount = this.gpuCount ?? known?.gpuCount ?? 1;
     if (!Number.isInteger(gpuCount) || gpuCount < 1) {
       throw new Error(`${path}: gpuCount of flavor '${this.flavorName}' must be a whole number of at least 1, got ${gpuCount}`);

@@ -286,7 +286,8 @@ export class GpuRecipe {
    * the pinned versions, packages, files and commands. Equal recipes give equal keys everywhere.
    */
   public key(baseImage: string): string {
-    const installSteps = this.steps().filter((s) => s !== 'user-commands');
+    // The install steps, and the seal step that shapes every baked image; not the per-boot checks.
+    const installSteps = this.steps({ seal: true }).filter((s) => s !== 'user-commands' && s !== 'ready-check');
     const content = {
       format: 1,
       baseImage,

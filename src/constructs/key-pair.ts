@@ -80,7 +80,8 @@ export class KeyPair extends Construct implements IKeyPair {
           `'ssh-keygen -t ed25519' or give the key itself as publicKey`);
       }
       publicKey = fs.readFileSync(file, 'utf8').trim();
-      hint = hint ?? props.publicKeyFile.replace(/\.pub$/, '');
+      // Shown in the ssh command; `~` reads better than a home directory the shell expanded.
+      hint = hint ?? props.publicKeyFile.replace(/\.pub$/, '').replace(new RegExp(`^${escapeRegExp(os.homedir())}(?=/)`), '~');
       if (path.extname(file) !== '.pub' && /PRIVATE KEY/.test(publicKey)) {
         throw new Error(`${p}: publicKeyFile '${props.publicKeyFile}' holds a private key; point it at the .pub file`);
       }
@@ -128,4 +129,8 @@ function decodeKeyType(body: string): string | undefined {
   const len = raw.readUInt32BE(0);
   if (len > 64 || raw.length < 4 + len) return undefined;
   return raw.subarray(4, 4 + len).toString('latin1');
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
