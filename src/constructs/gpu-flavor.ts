@@ -26,6 +26,10 @@ export interface NamedGpuFlavorOptions {
 /** A flavor with all its facts known, in the context of one cloud profile. */
 export interface ResolvedGpuFlavor {
   readonly flavorName: string;
+  /**
+   * The GPU model, when the profile or the flavor's options name it.
+   * @default - unknown: the readiness check counts GPUs without checking their model
+   */
   readonly model?: GpuModel;
   readonly gpuCount: number;
 }

@@ -21,7 +21,10 @@ export interface INetwork {
   readonly networkId: string;
   readonly networkName: string;
   readonly subnetId: string;
-  /** A security group that belongs to the network, used by nodes that name none of their own. */
+  /**
+   * A security group that belongs to the network, used by nodes that name none of their own.
+   * @default - none (networks looked up by name): nodes make their own from `sshFrom`
+   */
   readonly securityGroup?: ISecurityGroup;
 }
 
