@@ -1,3 +1,7 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { TerraformStack, Testing } from 'cdktf';
 import { Construct } from 'constructs';
 import {
@@ -16,7 +20,7 @@ import {
   UbuntuRelease,
   VolumeRemovalPolicy,
 } from '../../src';
-import { expectStackPassesChecks, synthToDir } from '../support/checks';
+import { expectStackPassesChecks, REFERENCE_SCHEMA, synthToDir } from '../support/checks';
 
 const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEt0p8HSWJ6KOqnUYcQqYlRx4fvGj9aaXNvVyCPkNkMW alice@laptop';
 
@@ -111,14 +115,18 @@ describe('GpuNode', () => {
 
   test('protects a running node: recipe, image, keypair and root disk edits are ignored unless asked', () => {
     const server = only(synth().json, 'openstack_compute_instance_v2');
-    expect(server.lifecycle.ignore_changes).toEqual(['user_data', 'image_id', 'image_name', 'key_pair', 'block_device']);
-    // With replaceOnChange, edits replace the node; an image change too, through the rollout
-    // trigger, never through the provider's in-place rebuild that wipes the root disk.
-    const { json } = synth({ replaceOnChange: true });
+    expect(server.lifecycle.ignore_changes).toEqual(['user_data', 'image_id', 'image_name', 'key_pair', 'block_device',
+      'metadata["gpu_node_recipe_key"]', 'metadata["gpu_node_recipe_name"]']);
+    expect(server.lifecycle.replace_triggered_by).toBeUndefined();
+    // With replaceOnChange, edits replace the node through the rollout trigger: never the
+    // provider's in-place rebuild that wipes the root disk under the same server.
+    const { json } = synth({ replaceOnChange: true, rootVolumeSizeGiB: 40 });
     const replacing = only(json, 'openstack_compute_instance_v2');
-    expect(replacing.lifecycle.ignore_changes).toEqual(['image_id', 'image_name']);
+    expect(replacing.lifecycle.ignore_changes).toEqual(['user_data', 'image_id', 'image_name', 'key_pair', 'block_device']);
     const rollout = Object.entries<any>(json.resource.terraform_data).find(([k]) => k.startsWith('Node_Rollout'))!;
-    expect(rollout[1].input).toEqual({ token: '', image: replacing.image_id });
+    expect(rollout[1].triggers_replace).toEqual({
+      token: '', image: replacing.block_device[0].uuid, userData: expect.stringMatching(/^[0-9a-f]{64}$/), keyPair: 'test-Key', rootVolumeSizeGiB: '40',
+    });
     expect(replacing.lifecycle.replace_triggered_by).toEqual([`terraform_data.${rollout[0]}`]);
   });
 
@@ -126,7 +134,7 @@ describe('GpuNode', () => {
     const { json } = synth({ rolloutToken: '2026-11-25' });
     const server = only(json, 'openstack_compute_instance_v2');
     const rollout = Object.entries<any>(json.resource.terraform_data).find(([k]) => k.startsWith('Node_Rollout'))!;
-    expect(rollout[1].input).toEqual({ token: '2026-11-25', image: '' });
+    expect(rollout[1].triggers_replace).toEqual({ token: '2026-11-25' });
     expect(server.lifecycle.replace_triggered_by).toEqual([`terraform_data.${rollout[0]}`]);
     // A rollout also starts the lifetime clock anew.
     const started = Object.entries<any>(json.resource.terraform_data).find(([k]) => k.startsWith('Node_StartedAt'))![1];
@@ -263,5 +271,44 @@ describe('GpuNode bad input', () => {
     });
     const warnings = node.node.metadata.filter((m) => /warn/.test(m.type)).map((m) => m.data);
     expect(warnings).toEqual(['warn/Node: no keyPair given, so nobody can log in with SSH']);
+  });
+});
+
+describe('GpuNode changes after deploy (terraform apply, then plan, with the stand-in provider)', () => {
+  const tfCheck = path.resolve(__dirname, '../../../shared/tools/tf-stub/tf-check.sh');
+  const hasTerraform = spawnSync('bash', ['-c', 'command -v terraform']).status === 0;
+  const why = !fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined;
+
+  /** Synthesizes into `dir` without outputs (the stand-in leaves all_fixed_ips empty, which element() refuses). */
+  const synthInto = (dir: string, options: NodeOptions) => {
+    const { dir: out, json } = synthToDir((app) => new NodeStack(app, 'deployed', options));
+    delete json.output;
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(json));
+    fs.rmSync(out, { recursive: true, force: true });
+  };
+  const tf = (dir: string, state: string, command: string) => spawnSync('bash',
+    [tfCheck, '--schema', REFERENCE_SCHEMA, '--state', state, '--timeout', '240', dir, command], { encoding: 'utf8' });
+
+  test('an edited recipe changes nothing; a new rollout token replaces the server and restarts its clock', () => {
+    if (why) {
+      console.log(`skipped: ${why}`);
+      return;
+    }
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'node-deploy-'));
+    const dir = path.join(work, 'stack');
+    const state = path.join(work, 'terraform.tfstate');
+    synthInto(dir, { rolloutToken: 'v1', dataVolume: { sizeGiB: 10 } });
+    expect(tf(dir, state, 'apply').stdout).toMatch(/Apply complete!/);
+
+    synthInto(dir, { rolloutToken: 'v1', dataVolume: { sizeGiB: 10 }, recipe: new GpuRecipe({ name: 'edited', packages: ['htop'] }) });
+    expect(tf(dir, state, 'plan').stdout).toMatch(/No changes\./);
+
+    synthInto(dir, { rolloutToken: 'v2', dataVolume: { sizeGiB: 10 } });
+    const plan = tf(dir, state, 'plan').stdout;
+    expect(plan).toMatch(/openstack_compute_instance_v2\.Node_\w+ will be replaced/);
+    expect(plan).toMatch(/terraform_data\.Node_StartedAt_\w+ must be replaced/);
+    expect(plan).not.toMatch(/openstack_blockstorage_volume_v3\.\w+ (must|will) be (replaced|destroyed)/);
+    fs.rmSync(work, { recursive: true, force: true });
   });
 });

@@ -62,10 +62,11 @@ describe('SnapshotImage', () => {
     expect(builder.flavor_name).toBe('g1-1x2060.medium');
     expect(builder.name).toBe(`torch-${stack.snapshot.recipeKey}-builder`);
     expect(builder.image_id).toMatch(/^\$\{data\.openstack_images_image_v2\.Image_\w+\.id\}$/);
-    const port = entry(json, 'openstack_networking_port_v2', 'Image_BuilderPort');
-    expect(builder.network).toEqual([{ port: `\${${port.name}[count.index].id}` }]);
-    expect(port.config.count).toBe(builder.count);
-    expect(port.config.fixed_ip).toEqual([{ subnet_id: expect.stringMatching(/^\$\{data\.openstack_networking_subnet_v2\.Net_Subnet_\w+\.id\}$/) }]);
+    expect(builder.network).toEqual([{ uuid: expect.stringMatching(/^\$\{data\.openstack_networking_network_v2\.Net_Network_\w+\.id\}$/) }]);
+    // The subnet reference orders the builder after the subnet (and a router interface); no port
+    // is made, as Nova would leave it behind when the bake deletes the server.
+    expect(builder.metadata.gpu_node_subnet).toMatch(/^\$\{data\.openstack_networking_subnet_v2\.Net_Subnet_\w+\.id\}$/);
+    expect(json.resource.openstack_networking_port_v2).toBeUndefined();
     expect(builder.user_data).toMatch(/- ready-check\n {4}- seal-snapshot\n/);
     expect(builder.user_data).toContain(`GPU_NODE_RECIPE_KEY='${stack.snapshot.recipeKey}'`);
     expect(json.resource.openstack_networking_floatingip_v2).toBeUndefined();
@@ -147,7 +148,7 @@ describe('SnapshotImage end to end with terraform apply (stand-in provider and o
     fs.mkdirSync(bin);
     fs.copyFileSync(path.join(__dirname, '../assets/fixtures/fake-openstack.sh'), path.join(bin, 'openstack'));
     fs.chmodSync(path.join(bin, 'openstack'), 0o755);
-    fs.writeFileSync(path.join(fake, 'console.1'), `[  OK  ] Started cloud-final\nGPU-NODE-READY recipe=torch key=${key} gpus=1 model="NVIDIA GeForce RTX 2060 SUPER" driver=570.195.03\nGPU-NODE-SEALING recipe=torch\n`);
+    fs.writeFileSync(path.join(fake, 'console.1'), `[  OK  ] Started cloud-final\nGPU-NODE-READY recipe=torch key=${key} gpus=1 model="NVIDIA GeForce RTX 2060 SUPER" driver=570.195.03\nGPU-NODE-SEALING recipe=torch\nGPU-NODE-SEALED recipe=torch key=${key}\n`);
     fs.writeFileSync(path.join(fake, 'status'), 'SHUTOFF\n');
     const r = spawnSync('bash', [tfCheck, '--schema', REFERENCE_SCHEMA, '--timeout', '240', dir, 'apply'], {
       encoding: 'utf8',

@@ -1,4 +1,5 @@
 import { Annotations, DataResource, Fn, TerraformOutput, Token } from 'cdktf';
+import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import {
   blockstorageVolumeV3,
@@ -193,6 +194,11 @@ export class GpuNode extends Construct {
     this.flavor = props.flavor.resolve(path, profile);
     this.loginUser = profile.loginUser;
     this.nodeName = nameOrDefault(path, 'nodeName', props.nodeName);
+    // Port, security group and volume are named after the node with a suffix.
+    if (!Token.isUnresolved(this.nodeName) && this.nodeName.length > 255 - '-access'.length) {
+      throw new Error(`${path}: nodeName must be at most ${255 - '-access'.length} characters, as '-access' is appended for ` +
+        `its security group; got ${this.nodeName.length} characters`);
+    }
     this.lifetimeHours = resolveLifetime(path, profile, props.lifetimeHours, props.lifetimeWarningHours);
 
     const imageSource = props.image ?? NodeImage.ubuntu(UbuntuRelease.JAMMY_22_04);
@@ -231,10 +237,19 @@ export class GpuNode extends Construct {
       securityGroupIds: securityGroups.map((g) => g.securityGroupId),
     });
 
-    // Replaced together with the server (rollout token, or an edit with replaceOnChange).
+    // Replaced when the token (or, with replaceOnChange, anything the server is built from)
+    // changes; the server and its start time are replaced with it.
     const rollout = props.rolloutToken === undefined && !props.replaceOnChange ? undefined
       : new DataResource(this, 'Rollout', {
-        input: { token: props.rolloutToken ?? '', image: props.replaceOnChange ? this.image.imageId : '' },
+        triggersReplace: {
+          token: props.rolloutToken ?? '',
+          ...(props.replaceOnChange ? {
+            image: this.image.imageId,
+            userData: createHash('sha256').update(this.userData.text).digest('hex'),
+            keyPair: props.keyPair?.keyPairName ?? '',
+            rootVolumeSizeGiB: `${props.rootVolumeSizeGiB ?? ''}`,
+          } : {}),
+        },
       });
     const startedAt = new DataResource(this, 'StartedAt', {
       input: { time: Fn.timestamp() },
@@ -286,7 +301,11 @@ export class GpuNode extends Construct {
       metadata: { ...libraryMetadata, ...props.metadata },
       tags,
       lifecycle: {
-        ignoreChanges: props.replaceOnChange ? ['image_id', 'image_name'] : ['user_data', 'image_id', 'image_name', 'key_pair', 'block_device'],
+        // The rollout trigger replaces the server instead: never the provider's in-place rebuild
+        // (image) or a silent replacement (user_data, keypair, root disk) of a running node.
+        ignoreChanges: ['user_data', 'image_id', 'image_name', 'key_pair', 'block_device',
+          // They describe what the node was built from, which an ignored edit does not change.
+          ...(props.replaceOnChange ? [] : ['metadata["gpu_node_recipe_key"]', 'metadata["gpu_node_recipe_name"]'])],
         // A bare address: Terraform reads replace_triggered_by entries as references, not templates.
         replaceTriggeredBy: rollout ? [`${rollout.terraformResourceType}.${rollout.friendlyUniqueId}`] : undefined,
       },

@@ -388,10 +388,9 @@ export class GpuRecipe {
     ];
 
     const config: { [key: string]: unknown } = {};
-    if (this.packages.length > 0) {
-      config.package_update = true;
-      config.packages = this.packages;
-    }
+    // Fresh package lists also for user commands: a baked image has none (the seal removes them).
+    if (this.packages.length > 0 || this.commands.length > 0) config.package_update = true;
+    if (this.packages.length > 0) config.packages = this.packages;
     config.write_files = files.map((f) => {
       const entry: { [key: string]: unknown } = { path: f.path, permissions: normalizeMode(f.permissions ?? '0644') };
       if (f.owner && f.owner !== 'root:root') {

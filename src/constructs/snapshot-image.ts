@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { AssetType, DataResource, Fn, Op, TerraformAsset, TerraformCount, TerraformOutput, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { computeInstanceV2, dataOpenstackImagesImageIdsV2, networkingPortV2 } from '../../.gen/providers/openstack';
+import { computeInstanceV2, dataOpenstackImagesImageIdsV2 } from '../../.gen/providers/openstack';
 import { lookupBakedImages } from '../private/baked-images';
 import { gpuSummary } from '../private/gpus';
 import { validateName } from '../private/names';
@@ -83,9 +83,12 @@ export class SnapshotImage extends Construct {
   public readonly imageName: string;
   /** The image for nodes in any stack: the newest bake of this recipe, else the base image. */
   public readonly image: INodeImage;
-  /** The builder server (count 0 once an image exists). */
+  /**
+   * The builder server. It has a count (0 once an image exists), so reference its attributes by
+   * index, e.g. `${openstack_compute_instance_v2.<id>[0].id}`, not through `builder.id`.
+   */
   public readonly builder: computeInstanceV2.ComputeInstanceV2;
-  /** The `terraform_data` resource whose provisioner takes the snapshot. */
+  /** The `terraform_data` resource whose provisioner takes the snapshot (counted like `builder`). */
   public readonly bake: DataResource;
   /** The lookup of images already baked for the key. */
   public readonly existingImages: dataOpenstackImagesImageIdsV2.DataOpenstackImagesImageIdsV2;
@@ -130,14 +133,6 @@ export class SnapshotImage extends Construct {
       sealForSnapshot: true,
       recipeKey: this.recipeKey,
     });
-    // A port on the subnet, so that the builder waits for the subnet (and its router interface).
-    const port = new networkingPortV2.NetworkingPortV2(this, 'BuilderPort', {
-      count,
-      name: `${this.imageName}-builder`,
-      networkId: props.network.networkId,
-      adminStateUp: true,
-      fixedIp: [{ subnetId: props.network.subnetId }],
-    });
     this.builder = new computeInstanceV2.ComputeInstanceV2(this, 'Builder', {
       count,
       name: `${this.imageName}-builder`,
@@ -145,8 +140,10 @@ export class SnapshotImage extends Construct {
       imageId: base.imageId,
       keyPair: props.keyPair?.keyPairName,
       userData: escapeTemplate(userData.text),
-      network: [{ port: `\${${port.terraformResourceType}.${port.friendlyUniqueId}[count.index].id}` }],
-      metadata: { gpu_node_recipe_key: this.recipeKey, gpu_node_role: 'snapshot-builder' },
+      network: [{ uuid: props.network.networkId }],
+      // The subnet reference makes the builder wait for the subnet and its router interface
+      // (a port would do too, but Nova leaves a given port behind when the bake deletes the server).
+      metadata: { gpu_node_recipe_key: this.recipeKey, gpu_node_role: 'snapshot-builder', gpu_node_subnet: props.network.subnetId },
       tags: ['gpu-node-builder'],
     });
 
