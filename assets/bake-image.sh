@@ -93,14 +93,15 @@ if [[ -n $existing ]]; then
 fi
 
 # --- wait for the node's verdict on the console
-READY_LINE="" FAILED_LINE=""
-scan() { # sets READY_LINE/FAILED_LINE; serial consoles add CRs
+READY_LINE="" FAILED_LINE="" SEALED_LINE=""
+scan() { # sets READY_LINE/FAILED_LINE/SEALED_LINE; serial consoles add CRs
   local line
   while IFS= read -r line; do
     line=${line//$'\r'/}
     if [[ $line == *GPU-NODE-FAILED* ]]; then FAILED_LINE=$line
     # Ready lines of other recipe keys must not count.
     elif [[ $line == *GPU-NODE-READY* && " $line " == *" key=$KEY "* ]]; then READY_LINE=$line
+    elif [[ $line == *GPU-NODE-SEALED* && " $line " == *" key=$KEY "* ]]; then SEALED_LINE=$line
     fi
   done <<<"$1"
 }
@@ -150,6 +151,9 @@ while :; do
   ((SECONDS >= deadline)) && bake_fail "builder server $SRV did not seal itself and power off within ${BAKE_SHUTOFF_TIMEOUT}s (status $s); no image was made from an unsealed disk"
   sleep "$BAKE_POLL_INTERVAL"
 done
+# SHUTOFF alone does not prove the seal ran to its end; its last line does.
+[[ -n $SEALED_LINE ]] || scan "$(os console log show "$SRV" 2>/dev/null || true)"
+[[ -n $SEALED_LINE ]] || bake_fail "builder server $SRV powered off without 'GPU-NODE-SEALED key=$KEY' on its console; no image was made from a disk that may not be sealed"
 
 # --- snapshot and label
 log "creating image '$BAKE_IMAGE_NAME' from builder $SRV"

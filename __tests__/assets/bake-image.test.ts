@@ -18,6 +18,7 @@ const IMAGE_NAME = 'gpu-node-l4-cuda-k3y4bc9f';
 const CREATED_IMAGE_ID = '11111111-2222-3333-4444-555555555555';
 const READY = `[  812.345678] cloud-init[1234]: GPU-NODE-READY recipe=${RECIPE} key=${KEY} gpus=1 driver=570-open`;
 const SEALING = `[  812.400000] cloud-init[1234]: GPU-NODE-SEALING recipe=${RECIPE}`;
+const SEALED = `[  840.100000] bash[2345]: GPU-NODE-SEALED recipe=${RECIPE} key=${KEY}`;
 const BOOTING = ['[    0.000000] Linux version 6.8.0-generic', '[    5.100000] cloud-init[812]: running modules:final'];
 
 function findOnPath(cmd: string): string | undefined {
@@ -70,7 +71,7 @@ function run(s: Scenario = {}): Result {
   fs.mkdirSync(bin);
   if (!s.withoutCli) fs.symlinkSync(FAKE_CLI, path.join(bin, 'openstack'));
   const write = (name: string, lines: string[]) => fs.writeFileSync(path.join(dir, name), lines.join('\n') + '\n');
-  (s.console ?? [[...BOOTING, READY, SEALING]]).forEach((lines, i) => write(`console.${i + 1}`, lines));
+  (s.console ?? [[...BOOTING, READY, SEALING, SEALED]]).forEach((lines, i) => write(`console.${i + 1}`, lines));
   if (s.consoleFull) write('console_full', s.consoleFull);
   write('status', s.status ?? ['SHUTOFF']);
   if (s.statusAfterStop) write('status_after_stop', s.statusAfterStop);
@@ -189,7 +190,7 @@ describe('bake-image.sh: happy path', () => {
 describe('bake-image.sh: waiting for the node', () => {
   test('polls until the ready line appears, printing progress', () => {
     const r = run({
-      console: [BOOTING, BOOTING, [...BOOTING, READY]],
+      console: [BOOTING, BOOTING, [...BOOTING, READY, SEALING, SEALED]],
       status: ['ACTIVE', 'ACTIVE', 'SHUTOFF'],
       env: { BAKE_TIMEOUT: '60' },
     });
@@ -245,7 +246,7 @@ describe('bake-image.sh: waiting for the node', () => {
     const shutdownNoise = Array.from({ length: 5 }, (_, i) => `[  900.${i}] systemd-shutdown[1]: step ${i}`);
     const r = run({
       console: [shutdownNoise],
-      consoleFull: [...BOOTING, READY, SEALING, ...shutdownNoise],
+      consoleFull: [...BOOTING, READY, SEALING, SEALED, ...shutdownNoise],
       status: ['SHUTOFF'],
       env: { BAKE_TIMEOUT: '60' },
     });
@@ -277,6 +278,15 @@ describe('bake-image.sh: sealing and power-off before the snapshot', () => {
       env: { BAKE_SHUTOFF_TIMEOUT: '60' } });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`the builder could not seal itself for the snapshot: ${sealFailed}`);
+    expect(callsOf(r, 'server', 'image', 'create')).toHaveLength(0);
+    expect(callsOf(r, 'server', 'delete')).toHaveLength(0);
+  });
+
+  test('a builder that powered off without the SEALED line (for this key) is not snapshotted', () => {
+    const otherKey = SEALED.replace(`key=${KEY}`, 'key=other');
+    const r = run({ console: [[...BOOTING, READY, SEALING, otherKey]], consoleFull: [...BOOTING, READY, SEALING, otherKey] });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`powered off without 'GPU-NODE-SEALED key=${KEY}' on its console`);
     expect(callsOf(r, 'server', 'image', 'create')).toHaveLength(0);
     expect(callsOf(r, 'server', 'delete')).toHaveLength(0);
   });

@@ -17,8 +17,9 @@ while IFS= read -r row; do
   [ -n "${row//[[:space:]]/}" ] || continue
   name=${row%,*}; name=${name#"${name%%[![:space:]]*}"}
   ver=${row##*,}; ver=${ver//[[:space:]]/}
-  if [ -n "$GPU_NODE_EXPECTED_MODEL" ] && [[ $name != *"$GPU_NODE_EXPECTED_MODEL"* ]]; then
-    gpu_fail "expected model '$GPU_NODE_EXPECTED_MODEL', GPU $n is '$name'"
+  m=$GPU_NODE_EXPECTED_MODEL # a whole word of the name: A10 must not match A100, nor L4 L40S
+  if [ -n "$m" ] && [[ " $name " != *" $m "* && " $name" != *" $m-"* ]]; then
+    gpu_fail "expected model '$m', GPU $n is '$name'"
   fi
   [ -n "$model" ] || { model=$name; driver=$ver; }
   n=$((n + 1))

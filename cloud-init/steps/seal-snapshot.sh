@@ -24,7 +24,11 @@ for h in "$r/root" "$r"/home/*/ "$GPU_NODE_HOME"; do rm -f "$h/.bash_history" "$
 find "$GPU_NODE_LOG_DIR" -type f ! -name status.json -exec truncate -s 0 {} +
 # Instances booted from the image redo their (cheap) checks.
 rm -rf "$GPU_NODE_STATE_DIR/done" "$GPU_NODE_STATE_DIR/failure-reported"
-apt-get clean
+# Cache and lists are only space: apt's timers may hold the lock, so this may not fail the seal.
+systemctl stop apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service || true
+apt-get -o DPkg::Lock::Timeout=120 clean || gpu_log "apt-get clean failed; image keeps the apt cache"
 rm -rf "$r"/var/lib/apt/lists/*
 sync
+# The bake script snapshots only after this line: SHUTOFF alone does not prove a seal.
+gpu_console "GPU-NODE-SEALED recipe=$GPU_NODE_RECIPE_NAME key=$GPU_NODE_RECIPE_KEY"
 poweroff
