@@ -120,6 +120,7 @@ gpu_cuda_repo() {
     gpu_log "adding NVIDIA's CUDA apt repo for $GPU_NODE_CUDA_DISTRO"
     deb=$(mktemp --suffix=.deb)
     gpu_download "$GPU_NODE_CUDA_REPO_URL/$GPU_NODE_CUDA_DISTRO/x86_64/cuda-keyring_${GPU_NODE_CUDA_KEYRING_VERSION}_all.deb" "$deb"
+    chmod 644 "$deb" # readable by apt's sandbox user
     gpu_apt install -y "$deb" # not dpkg -i: apt-get waits for the dpkg lock
     rm -f "$deb"
     gpu_mark_done "cuda-repo-$GPU_NODE_CUDA_DISTRO"
