@@ -51,6 +51,12 @@ class OpenStackStack extends TerraformStack {
       : new GpuNetwork(this, 'Network', { cloudProfile: profile, sshFrom, ingress: [{ port: Port.JUPYTER }] });
   }
 
+  /** The network for nodes, and who may SSH in: a new network brings its own security group. */
+  protected nodeAccess(): { network: INetwork; sshFrom?: Peer[] } {
+    const network = this.network();
+    return { network, sshFrom: network instanceof GpuNetwork ? undefined : sshFrom };
+  }
+
   protected keyPair(): KeyPair {
     const file = process.env.SSH_PUBLIC_KEY_FILE;
     return new KeyPair(this, 'KeyPair', { keyPairName: `gpuaas-${this.node.id}`, publicKeyFile: file });
@@ -61,12 +67,10 @@ class OpenStackStack extends TerraformStack {
 class GpuNodeStack extends OpenStackStack {
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    const network = this.network();
     new GpuNode(this, 'Node', {
+      ...this.nodeAccess(),
       cloudProfile: profile,
       flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 1), // g1-1x2080.medium
-      network,
-      sshFrom: network instanceof GpuNetwork ? undefined : sshFrom,
       keyPair: this.keyPair(),
       recipe: new GpuRecipe({
         name: 'cuda-base',
@@ -85,12 +89,10 @@ class GpuNodeStack extends OpenStackStack {
 class BurnInStack extends OpenStackStack {
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    const network = this.network();
     new GpuNode(this, 'Node', {
+      ...this.nodeAccess(),
       cloudProfile: profile,
       flavor: GpuFlavor.of(GpuModel.RTX_2060_SUPER, 4), // g1-4x2060.medium
-      network,
-      sshFrom: network instanceof GpuNetwork ? undefined : sshFrom,
       keyPair: this.keyPair(),
       recipe: new GpuRecipe({ name: 'burn-in', containerToolkit: false, burnInSeconds: 600 }),
     });
@@ -126,17 +128,16 @@ class BakeStack extends OpenStackStack {
 class WorkersStack extends OpenStackStack {
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    const network = this.network();
+    const access = this.nodeAccess();
     const keyPair = this.keyPair();
     const image = NodeImage.fromRecipe(workerRecipe, { baseImage: workerBaseImage });
     // Worker2 shows the shelve cycle: the provider creates it running; from the next deploy on,
     // SHELVED frees its GPUs and keeps its disk, and RUNNING brings it back.
     for (const [i, power] of [PowerState.RUNNING, PowerState.SHELVED].entries()) {
       new GpuNode(this, `Worker${i + 1}`, {
+        ...access,
         cloudProfile: profile,
         flavor: GpuFlavor.of(GpuModel.RTX_2060_SUPER, 2),
-        network,
-        sshFrom: network instanceof GpuNetwork ? undefined : sshFrom,
         keyPair,
         image,
         recipe: workerRecipe,
