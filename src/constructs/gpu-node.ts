@@ -1,4 +1,4 @@
-import { Annotations, DataResource, Fn, TerraformOutput, Token } from 'cdktf';
+import { Annotations, Fn, TerraformOutput, Token } from 'cdktf';
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import {
@@ -12,6 +12,7 @@ import {
 import { gpuSummary } from '../private/gpus';
 import { nameOrDefault, requireResolved, validateName } from '../private/names';
 import { escapeTemplate } from '../private/template';
+import { TerraformData } from '../private/terraform-data';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
 import { INetwork } from './gpu-network';
@@ -240,7 +241,7 @@ export class GpuNode extends Construct {
     // Replaced when the token (or, with replaceOnChange, anything the server is built from)
     // changes; the server and its start time are replaced with it.
     const rollout = props.rolloutToken === undefined && !props.replaceOnChange ? undefined
-      : new DataResource(this, 'Rollout', {
+      : new TerraformData(this, 'Rollout', {
         triggersReplace: {
           token: props.rolloutToken ?? '',
           ...(props.replaceOnChange ? {
@@ -251,7 +252,7 @@ export class GpuNode extends Construct {
           } : {}),
         },
       });
-    const startedAt = new DataResource(this, 'StartedAt', {
+    const startedAt = new TerraformData(this, 'StartedAt', {
       input: { time: Fn.timestamp() },
       // Recorded once at creation; later plans keep it, a rollout starts it anew.
       lifecycle: { ignoreChanges: ['input'] },

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { AssetType, DataResource, Fn, Op, TerraformAsset, TerraformCount, TerraformOutput, Token } from 'cdktf';
+import { AssetType, Fn, Op, TerraformAsset, TerraformCount, TerraformOutput, TerraformResource, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { computeInstanceV2, dataOpenstackImagesImageIdsV2 } from '../../.gen/providers/openstack';
 import { lookupBakedImages } from '../private/baked-images';
@@ -7,6 +7,7 @@ import { gpuSummary } from '../private/gpus';
 import { validateName } from '../private/names';
 import { packageRoot } from '../private/package-files';
 import { escapeTemplate } from '../private/template';
+import { TerraformData } from '../private/terraform-data';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
 import { INetwork } from './gpu-network';
@@ -89,7 +90,7 @@ export class SnapshotImage extends Construct {
    */
   public readonly builder: computeInstanceV2.ComputeInstanceV2;
   /** The `terraform_data` resource whose provisioner takes the snapshot (counted like `builder`). */
-  public readonly bake: DataResource;
+  public readonly bake: TerraformResource;
   /** The lookup of images already baked for the key. */
   public readonly existingImages: dataOpenstackImagesImageIdsV2.DataOpenstackImagesImageIdsV2;
   public readonly flavor: ResolvedGpuFlavor;
@@ -157,7 +158,7 @@ export class SnapshotImage extends Construct {
       type: AssetType.FILE,
     });
     const builderId = `\${${this.builder.terraformResourceType}.${this.builder.friendlyUniqueId}[count.index].id}`;
-    this.bake = new DataResource(this, 'Bake', {
+    this.bake = new TerraformData(this, 'Bake', {
       count,
       triggersReplace: { recipeKey: this.recipeKey, builder: builderId },
       input: { imageName: this.imageName, recipeKey: this.recipeKey },
