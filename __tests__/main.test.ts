@@ -3,12 +3,18 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { expectStackPassesChecks, PROJECT_ROOT } from './support/checks';
+import { expectStackPassesChecks, PROJECT_ROOT, userDataOf } from './support/checks';
 
 const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpu-example-'));
+// First on PATH: a `terraform` that records any call, as synth must never run one.
+const stubBin = fs.mkdtempSync(path.join(os.tmpdir(), 'no-terraform-'));
+const terraformCalls = path.join(stubBin, 'calls.log');
 
 beforeAll(() => {
-  const env: NodeJS.ProcessEnv = { ...process.env, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: '1' };
+  fs.writeFileSync(path.join(stubBin, 'terraform'), `#!/bin/sh\necho "terraform $*" >>'${terraformCalls}'\nexit 1\n`, { mode: 0o755 });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: '1', PATH: `${stubBin}:${process.env.PATH}`,
+  };
   // The defaults of the example, whatever the developer's shell has set.
   for (const name of ['GPU_USER', 'SSH_PUBLIC_KEY_FILE', 'SSH_ALLOWED_CIDR', 'OS_CLOUD']) delete env[name];
   const r = spawnSync(process.execPath, [require.resolve('ts-node/dist/bin'), '--transpile-only', 'main.ts'], {
@@ -22,6 +28,14 @@ const stackJson = (name: string) => JSON.parse(fs.readFileSync(path.join(outdir,
 
 test('the example app synthesizes its stacks', () => {
   expect(stacks()).toEqual(['bake', 'gpu-burn-in', 'gpu-node', 'workers']);
+});
+
+test('synth runs no terraform; stacks with terraform_data require Terraform 1.4 instead', () => {
+  expect(fs.existsSync(terraformCalls) ? fs.readFileSync(terraformCalls, 'utf8') : '').toBe('');
+  for (const name of stacks()) {
+    const json = stackJson(name);
+    expect([name, json.terraform.required_version]).toEqual([name, json.resource?.terraform_data ? '>= 1.4' : undefined]);
+  }
 });
 
 test('every stack requires the OpenStack provider and configures it only through clouds.yaml', () => {
@@ -41,7 +55,7 @@ test('the gpu-node stack boots a g1-1x2080.medium with a floating IP and prints 
   const json = stackJson('gpu-node');
   const [server] = Object.values<any>(json.resource.openstack_compute_instance_v2);
   expect(server.flavor_name).toBe('g1-1x2080.medium');
-  expect(server.user_data).toMatch(/^#cloud-config\n/);
+  expect(userDataOf(json, server)).toMatch(/^#cloud-config\n/);
   expect(Object.keys(json.resource.openstack_networking_floatingip_v2)).toHaveLength(1);
   const ssh = Object.entries<any>(json.output).find(([k]) => /SshCommand/.test(k));
   expect(ssh?.[1].value).toMatch(/^ssh -i \S+ ubuntu@\$\{openstack_networking_floatingip_v2\.\S+\.address\}$/);
@@ -51,8 +65,8 @@ test('the burn-in stack runs gpu-burn on four RTX 2060 SUPER', () => {
   const json = stackJson('gpu-burn-in');
   const [server] = Object.values<any>(json.resource.openstack_compute_instance_v2);
   expect(server.flavor_name).toBe('g1-4x2060.medium');
-  expect(server.user_data).toContain("GPU_NODE_BURN_SECONDS='600'");
-  expect(server.user_data).toContain("GPU_NODE_EXPECTED_GPUS='4'");
+  expect(userDataOf(json, server)).toContain("GPU_NODE_BURN_SECONDS='600'");
+  expect(userDataOf(json, server)).toContain("GPU_NODE_EXPECTED_GPUS='4'");
 });
 
 test('bake and workers share the recipe key: the workers boot what bake made', () => {

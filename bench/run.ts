@@ -1,14 +1,12 @@
-// Benchmark: speed of synthesis and binding generation, and the size of rendered user_data.
+// Benchmark: binding generation, example synth, the fleet against raw L1, and user_data sizes.
 //   npm run bench      (prints a table; writes bench/results/latest.json)
 // Numbers go in the README, not in timed tests.
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, TerraformStack } from 'cdktf';
-import {
-  CudaToolkit, GpuFlavor, GpuModel, GpuNetwork, GpuNode, GpuRecipe, KeyPair, NvidiaDriver, openstack, Peer,
-} from '../src';
+import { GpuModel, GpuRecipe } from '../src';
+import { runFleetBenchmark } from './fleet';
 
 const root = path.resolve(__dirname, '..');
 const rows: [string, string][] = [];
@@ -48,23 +46,25 @@ record('example app synth (4 stacks, ts-node)', time(() => {
   if (r.status !== 0) throw new Error(String(r.stderr));
 }), 'ms');
 
-// In-process synthesis of stacks with many nodes.
-const recipe = new GpuRecipe({ name: 'bench', nvidiaDriver: NvidiaDriver.R570_OPEN, cuda: CudaToolkit.V12_8 });
-for (const nodes of [1, 10, 50]) {
-  record(`synth of a stack with ${nodes} GPU node(s)`, time(() => {
-    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'bench-nodes-')) });
-    const stack = new TerraformStack(app, 'fleet');
-    new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
-    const network = new GpuNetwork(stack, 'Net', { sshFrom: [Peer.ipv4('10.0.0.0/8')] });
-    const keyPair = new KeyPair(stack, 'Key');
-    for (let i = 0; i < nodes; i++) {
-      new GpuNode(stack, `Node${i}`, { flavor: GpuFlavor.of(GpuModel.RTX_2060_SUPER, 1), network, keyPair, recipe });
-    }
-    app.synth();
-  }), 'ms');
+// The fleet: library against raw L1 of the same elements (sizes from BENCH_FLEET_SIZES, e.g. "10,100").
+const sizes = (process.env.BENCH_FLEET_SIZES ?? '10,100,500,1000').split(',').map(Number);
+const fleetRows = runFleetBenchmark(sizes);
+const fleetTable = [
+  '| N | raw L1: time | library: time | ratio | raw L1: JSON | library: JSON | ratio | raw L1: peak RSS | library: peak RSS | ratio |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...fleetRows.map(({ n, raw, library }) => `| ${n} | ${(raw.ms / 1000).toFixed(2)} s | ${(library.ms / 1000).toFixed(2)} s | ` +
+    `${(library.ms / raw.ms).toFixed(2)} | ${(raw.bytes / 1e6).toFixed(2)} MB | ${(library.bytes / 1e6).toFixed(2)} MB | ` +
+    `${(library.bytes / raw.bytes).toFixed(2)} | ${raw.mib} MiB | ${library.mib} MiB | ${(library.mib / raw.mib).toFixed(2)} |`),
+];
+for (const { n, raw, library } of fleetRows) {
+  results[`fleet ${n}: raw ms`] = raw.ms; results[`fleet ${n}: library ms`] = library.ms;
+  results[`fleet ${n}: raw bytes`] = raw.bytes; results[`fleet ${n}: library bytes`] = library.bytes;
+  results[`fleet ${n}: raw MiB`] = raw.mib; results[`fleet ${n}: library MiB`] = library.mib;
 }
+const growth = fleetRows.find((r) => r.n === 1000) && fleetRows.find((r) => r.n === 100)
+  ? fleetRows.find((r) => r.n === 1000)!.library.ms / fleetRows.find((r) => r.n === 100)!.library.ms : undefined;
 
-// user_data sizes (Nova accepts at most 65,535 bytes after base64).
+// user_data sizes: Nova accepts at most 65,535 bytes of what it receives (gzip + base64).
 const variants: [string, GpuRecipe, boolean][] = [
   ['driver only', new GpuRecipe({ installCuda: false, containerToolkit: false }), false],
   ['default (driver, CUDA, container toolkit) + lifetime', new GpuRecipe(), false],
@@ -72,18 +72,21 @@ const variants: [string, GpuRecipe, boolean][] = [
     burnInSeconds: 300, packages: ['htop', 'nvtop'], commands: ['pip install torch'],
     files: [{ path: '/etc/motd.d/99-lab', content: 'Lab node\n' }],
   }), true],
-  ['50 kB extra file (compressed to fit)', new GpuRecipe({
+  ['50 kB extra file', new GpuRecipe({
     files: [{ path: '/opt/data.txt', content: 'line of a config file\n'.repeat(2400) }],
   }), false],
 ];
 for (const [name, r, seal] of variants) {
   const out = r.render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI, lifetimeHours: 168, sealForSnapshot: seal });
   record(`user_data ${name}: bytes`, out.bytes, 'B');
-  record(`user_data ${name}: base64${out.compressed ? ' (gz+b64 files)' : ''}`, out.base64Bytes, 'B');
+  record(`user_data ${name}: gzip+base64`, out.base64Bytes, 'B');
 }
 
 const width = Math.max(...rows.map(([n]) => n.length));
 console.log(`cdktf-openstack-gpu benchmark (${os.cpus().length} cores, node ${process.version}, median of 3 where timed)`);
 for (const [name, value] of rows) console.log(`${name.padEnd(width)}  ${value}`);
+console.log('\nFleet synth, library vs raw L1 of the same elements (time: median of 3, interleaved; peak RSS: one build per process)');
+for (const line of fleetTable) console.log(line);
+if (growth !== undefined) console.log(`library t(1000)/t(100) = ${growth.toFixed(2)}`);
 fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 fs.writeFileSync(path.join(root, 'bench/results/latest.json'), JSON.stringify(results, null, 2) + '\n');

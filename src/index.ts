@@ -7,6 +7,7 @@ export * from './constructs/gpu-node';
 export * from './constructs/gpu-recipe';
 export * from './constructs/key-pair';
 export * from './constructs/node-image';
+export * from './constructs/node-outputs';
 export * from './constructs/peer';
 export * from './constructs/power-state';
 export * from './constructs/security-group';

@@ -20,7 +20,7 @@ import {
   UbuntuRelease,
   VolumeRemovalPolicy,
 } from '../../src';
-import { expectStackPassesChecks, REFERENCE_SCHEMA, synthToDir } from '../support/checks';
+import { expectStackPassesChecks, REFERENCE_SCHEMA, synthToDir, userDataOf } from '../support/checks';
 
 const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEt0p8HSWJ6KOqnUYcQqYlRx4fvGj9aaXNvVyCPkNkMW alice@laptop';
 
@@ -60,15 +60,15 @@ describe('GpuNode', () => {
     const { json } = synth();
     const server = only(json, 'openstack_compute_instance_v2');
     expect(server.flavor_name).toBe('g1-2x2080.medium');
-    expect(server.image_id).toMatch(/^\$\{data\.openstack_images_image_v2\.Node_Image_\w+\.id\}$/);
+    expect(server.image_id).toMatch(/^\$\{data\.openstack_images_image_v2\.NodeImages_ByName-[0-9a-f]{12}_\w+\.id\}$/);
     expect(server.key_pair).toBe('test-Key');
     expect(server.power_state).toBe('active');
-    expect(server.user_data).toMatch(/^#cloud-config\n/);
-    expect(server.user_data).toContain("GPU_NODE_EXPECTED_GPUS='2'");
-    expect(server.user_data).toContain("GPU_NODE_EXPECTED_MODEL='RTX 2080 Ti'");
+    expect(userDataOf(json, server)).toMatch(/^#cloud-config\n/);
+    expect(userDataOf(json, server)).toContain("GPU_NODE_EXPECTED_GPUS='2'");
+    expect(userDataOf(json, server)).toContain("GPU_NODE_EXPECTED_MODEL='RTX 2080 Ti'");
     // Terraform's template syntax in the scripts is escaped.
-    expect(server.user_data).not.toMatch(/(^|[^$])\$\{GPU_NODE/);
-    expect(server.user_data).toContain('$${GPU_NODE_ROOT');
+    expect(userDataOf(json, server)).not.toMatch(/(^|[^$])\$\{GPU_NODE/);
+    expect(userDataOf(json, server)).toContain('$${GPU_NODE_ROOT');
     const image = Object.values<any>(json.data.openstack_images_image_v2)[0];
     expect(image).toEqual({ name: 'Ubuntu 22.04 - Jammy Jellyfish - 64-bit - Cloud Based Image', most_recent: true });
   });
@@ -182,7 +182,7 @@ describe('GpuNode', () => {
     });
     const started = Object.entries<any>(json.resource.terraform_data).find(([k]) => k.startsWith('Node_StartedAt'))![1];
     expect(started).toMatchObject({ input: { time: '${timestamp()}' }, lifecycle: { ignore_changes: ['input'] } });
-    expect(server.user_data).toContain("GPU_NODE_LIFETIME_HOURS='72'");
+    expect(userDataOf(json, server)).toContain("GPU_NODE_LIFETIME_HOURS='72'");
     expect(outputs(json).ShelveAt.value).toBe(server.metadata.gpu_node_shelve_at);
   });
 
@@ -216,7 +216,7 @@ describe('GpuNode', () => {
     // By tag: Nova copies properties (not tags) into snapshots of nodes, e.g. when the cloud shelves one.
     expect(lookup).toEqual({ tags: [`gpu-node-recipe-${stack.gpuNode.recipeKey}`], sort: 'created_at:desc' });
     const server = only(json, 'openstack_compute_instance_v2');
-    expect(server.image_id).toMatch(/^\$\{\(length\(data\.openstack_images_image_ids_v2\.Node_BakedImages_\w+\.ids\) >= 1\) \? element\(data\.openstack_images_image_ids_v2\.Node_BakedImages_\w+\.ids, 0\) : data\.openstack_images_image_v2\.Node_BaseImage\w*\.id\}$/);
+    expect(server.image_id).toMatch(/^\$\{\(length\(data\.openstack_images_image_ids_v2\.NodeImages_Baked-[0-9a-f]{16}_\w+\.ids\) >= 1\) \? element\(data\.openstack_images_image_ids_v2\.NodeImages_Baked-[0-9a-f]{16}_\w+\.ids, 0\) : data\.openstack_images_image_v2\.NodeImages_ByName-[0-9a-f]{12}_\w+\.id\}$/);
     expect(server.metadata.gpu_node_recipe_key).toBe(recipe.key('name:Ubuntu 24.04 - Noble Numbat - 64-bit - Cloud Based Image'));
   });
 

@@ -127,26 +127,48 @@ function bigRecipe(bytes: number, random = false): GpuRecipe {
 }
 
 describe("Nova's 65,535-byte user_data limit", () => {
-  test('the full recipe fits uncompressed', () => {
+  test('Nova gets the text gzip-compressed and base64-encoded; base64Bytes measures that', () => {
     const r = renderFull(true);
-    expect(r.compressed).toBe(false);
-    expect(r.base64Bytes).toBeLessThanOrEqual(GpuRecipe.NOVA_USER_DATA_LIMIT);
-    expect(r.base64Bytes).toBe(4 * Math.ceil(r.bytes / 3));
+    const gzipped = zlib.gzipSync(Buffer.from(r.text, 'utf8'));
+    expect(r.base64Bytes).toBe(4 * Math.ceil(gzipped.length / 3));
+    expect(r.base64Bytes).toBeLessThan(r.bytes / 2);
+    expect(r.bytes).toBe(Buffer.byteLength(r.text, 'utf8'));
   });
 
-  test('a recipe over the limit is compressed (gz+b64) and its files survive the round trip', () => {
+  test('the default recipe takes at most 16 KiB after gzip and base64, a quarter of the limit', () => {
+    const r = new GpuRecipe().render({ expectedGpus: 1, lifetimeHours: 168 });
+    expect(r.base64Bytes).toBeLessThanOrEqual(16 * 1024);
+  });
+
+  test('a large but compressible file fits, and is written as plain text', () => {
     const r = bigRecipe(60_000).render({ expectedGpus: 1 });
-    expect(r.compressed).toBe(true);
+    expect(r.bytes).toBeGreaterThan(GpuRecipe.NOVA_USER_DATA_LIMIT);
     expect(r.base64Bytes).toBeLessThanOrEqual(GpuRecipe.NOVA_USER_DATA_LIMIT);
-    const config = parse(r.text);
-    expect(config.write_files.every((f: any) => f.encoding === 'gz+b64')).toBe(true);
-    expect(fileContent(config, '/opt/data/blob.txt')).toMatch(/^GPU dataset line/);
+    expect(fileContent(parse(r.text), '/opt/data/blob.txt')).toMatch(/^GPU dataset line/);
     expect(cloudInitSchema(r.text).ok).toBe(true);
   });
 
   test('a recipe that does not fit even compressed fails with the sizes and a fix', () => {
     expect(() => bigRecipe(80_000, true).render({ expectedGpus: 1, path: 'Stack/Node' }))
-      .toThrow(/^Stack\/Node: user_data of recipe 'gpu-base' is \d+ bytes after base64 even with its files compressed.*at most 65535.*download them/);
+      .toThrow(/^Stack\/Node: user_data of recipe 'gpu-base' is \d+ bytes gzip-compressed and base64-encoded \(plain: \d+\); Nova accepts at most 65535.*download them/);
+  });
+});
+
+describe('rendered once', () => {
+  test('equal options give the same rendered object; other options another', () => {
+    const recipe = fullRecipe();
+    const a = recipe.render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI, path: 'A' });
+    expect(recipe.render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI, path: 'B' })).toBe(a);
+    const other = recipe.render({ expectedGpus: 1, expectedModel: GpuModel.RTX_2080_TI });
+    expect(other).not.toBe(a);
+    expect(other.text).toContain("GPU_NODE_EXPECTED_GPUS='1'");
+  });
+
+  test('a recipe cannot change after construction, so its key and text stay true', () => {
+    const recipe = fullRecipe();
+    expect(() => recipe.packages.push('vim')).toThrow(TypeError);
+    expect(() => recipe.commands.push('rm -rf /')).toThrow(TypeError);
+    expect(() => { (recipe.files[0] as any).content = 'x'; }).toThrow(TypeError);
   });
 });
 

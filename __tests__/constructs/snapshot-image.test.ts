@@ -17,7 +17,7 @@ import {
   SnapshotImageProps,
   UbuntuRelease,
 } from '../../src';
-import { expectStackPassesChecks, REFERENCE_SCHEMA, synthToDir } from '../support/checks';
+import { expectStackPassesChecks, REFERENCE_SCHEMA, synthToDir, userDataOf } from '../support/checks';
 
 const recipe = () => new GpuRecipe({ name: 'torch', packages: ['python3-pip'] });
 const BASE_KEY = 'name:Ubuntu 24.04 - Noble Numbat - 64-bit - Cloud Based Image';
@@ -61,14 +61,14 @@ describe('SnapshotImage', () => {
     expect(builder.count).toMatch(/^\$\{\(length\(data\.openstack_images_image_ids_v2\.Image_ExistingImages_\w+\.ids\) >= 1\) \? 0 : 1\}$/);
     expect(builder.flavor_name).toBe('g1-1x2060.medium');
     expect(builder.name).toBe(`torch-${stack.snapshot.recipeKey}-builder`);
-    expect(builder.image_id).toMatch(/^\$\{data\.openstack_images_image_v2\.Image_\w+\.id\}$/);
+    expect(builder.image_id).toMatch(/^\$\{data\.openstack_images_image_v2\.NodeImages_ByName-[0-9a-f]{12}_\w+\.id\}$/);
     expect(builder.network).toEqual([{ uuid: expect.stringMatching(/^\$\{data\.openstack_networking_network_v2\.Net_Network_\w+\.id\}$/) }]);
     // The subnet reference orders the builder after the subnet (and a router interface); no port
     // is made, as Nova would leave it behind when the bake deletes the server.
     expect(builder.metadata.gpu_node_subnet).toMatch(/^\$\{data\.openstack_networking_subnet_v2\.Net_Subnet_\w+\.id\}$/);
     expect(json.resource.openstack_networking_port_v2).toBeUndefined();
-    expect(builder.user_data).toMatch(/- ready-check\n {4}- seal-snapshot\n/);
-    expect(builder.user_data).toContain(`GPU_NODE_RECIPE_KEY='${stack.snapshot.recipeKey}'`);
+    expect(userDataOf(json, builder)).toMatch(/- ready-check\n {4}- seal-snapshot\n/);
+    expect(userDataOf(json, builder)).toContain(`GPU_NODE_RECIPE_KEY='${stack.snapshot.recipeKey}'`);
     expect(json.resource.openstack_networking_floatingip_v2).toBeUndefined();
   });
 

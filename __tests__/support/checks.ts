@@ -74,3 +74,16 @@ export function expectStackPassesChecks(dir: string): void {
     expect(plan.status).toBe(0);
   }
 }
+
+/**
+ * The user_data of a synthesized server as Terraform writes it into `locals`: the server's
+ * argument is `${base64gzip(local.<name>)}` (see src/private/user-data.ts). Returns the local's
+ * text as it stands in the JSON, Terraform's `$${` and `%%{` escapes included.
+ */
+export function userDataOf(json: any, server: any): string {
+  const match = /^\$\{base64gzip\(local\.(\w+)\)\}$/.exec(server.user_data ?? '');
+  if (!match) throw new Error(`user_data is not \${base64gzip(local.<name>)}: ${String(server.user_data).slice(0, 80)}`);
+  const text = json.locals?.[match[1]];
+  if (typeof text !== 'string') throw new Error(`no local ${match[1]} in the stack`);
+  return text;
+}

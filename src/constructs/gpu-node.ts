@@ -10,15 +10,17 @@ import {
   networkingPortV2,
 } from '../../.gen/providers/openstack';
 import { gpuSummary } from '../private/gpus';
+import { addToNodeMap } from '../private/node-map-output';
 import { nameOrDefault, requireResolved, validateName } from '../private/names';
-import { escapeTemplate } from '../private/template';
 import { TerraformData } from '../private/terraform-data';
+import { userDataArgument } from '../private/user-data';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
 import { INetwork } from './gpu-network';
 import { GpuRecipe, RenderedUserData } from './gpu-recipe';
 import { IKeyPair } from './key-pair';
 import { INodeImage, NodeImage, NodeImageConfig } from './node-image';
+import { NodeOutputs } from './node-outputs';
 import { Peer } from './peer';
 import { PowerState } from './power-state';
 import { ISecurityGroup, SecurityGroup } from './security-group';
@@ -158,6 +160,12 @@ export interface GpuNodeProps {
    */
   readonly rolloutToken?: string;
   /**
+   * How the node reports its id, addresses and ssh command: outputs of its own, or one entry in
+   * the stack's `gpu_nodes` map output (for fleets).
+   * @default NodeOutputs.PER_NODE
+   */
+  readonly outputs?: NodeOutputs;
+  /**
    * Seal the node for a snapshot once ready and power it off (used by `SnapshotImage`).
    * @default false
    */
@@ -287,8 +295,7 @@ export class GpuNode extends Construct {
       imageId: rootDisk === undefined ? this.image.imageId : undefined,
       keyPair: props.keyPair?.keyPairName,
       availabilityZone: props.availabilityZone,
-      // Terraform would read `${...}` and `%{...}` in the scripts as its own template syntax.
-      userData: escapeTemplate(this.userData.text),
+      userData: userDataArgument(this, this.userData.text),
       powerState: (props.powerState ?? PowerState.RUNNING).providerValue,
       network: [{ port: this.port.id }],
       blockDevice: rootDisk === undefined ? undefined : [{
@@ -335,15 +342,28 @@ export class GpuNode extends Construct {
     this.address = this.floatingIp ? this.floatingIp.address : fixedIp;
     this.sshCommand = `ssh -i ${props.keyPair?.privateKeyHint ?? '<no keypair>'} ${this.loginUser}@${this.address}`;
 
+    this.addOutputs(props.outputs ?? NodeOutputs.PER_NODE, fixedIp, libraryMetadata.gpu_node_shelve_at);
+  }
+
+  private addOutputs(kind: NodeOutputs, fixedIp: string, shelveAt: string | undefined): void {
+    if (kind === NodeOutputs.STACK_MAP) {
+      addToNodeMap(this, Token.isUnresolved(this.nodeName) ? this.node.path : this.nodeName, {
+        id: this.instance.id, fixed_ip: fixedIp, floating_ip: this.floatingIp?.address, ssh: this.sshCommand, shelve_at: shelveAt,
+      });
+      return;
+    }
+    if (kind !== NodeOutputs.PER_NODE) {
+      throw new Error(`${this.node.path}: outputs must be NodeOutputs.PER_NODE or NodeOutputs.STACK_MAP, got '${kind}'`);
+    }
     new TerraformOutput(this, 'InstanceId', { value: this.instance.id, description: `Server id of ${this.nodeName}` });
     new TerraformOutput(this, 'FixedIp', { value: fixedIp, description: `Fixed IP of ${this.nodeName}` });
     if (this.floatingIp) {
       new TerraformOutput(this, 'FloatingIpAddress', { value: this.floatingIp.address, description: `Floating IP of ${this.nodeName}` });
     }
     new TerraformOutput(this, 'SshCommand', { value: this.sshCommand, description: `SSH to ${this.nodeName}` });
-    if (this.lifetimeHours !== undefined) {
+    if (shelveAt !== undefined) {
       new TerraformOutput(this, 'ShelveAt', {
-        value: libraryMetadata.gpu_node_shelve_at,
+        value: shelveAt,
         description: `When the cloud shelves ${this.nodeName} (UTC); deploy with PowerState.RUNNING to unshelve`,
       });
     }

@@ -185,20 +185,23 @@ export interface RecipeRenderOptions {
 
 /** The rendered user_data and its sizes. */
 export interface RenderedUserData {
-  /** The cloud-config text, as Nova receives it. */
+  /** The cloud-config text (what cloud-init reads after it gunzips the user data). */
   readonly text: string;
   /** Bytes of `text`. */
   readonly bytes: number;
-  /** Bytes after base64, which Nova limits to 65,535. */
+  /**
+   * Bytes Nova receives: the text gzip-compressed and base64-encoded, as the server's
+   * `base64gzip()` user_data argument sends it. Nova limits this to 65,535.
+   */
   readonly base64Bytes: number;
-  /** Whether the files in it are gzip-compressed (`encoding: gz+b64`) to fit. */
-  readonly compressed: boolean;
 }
 
 // Where the shipped scripts go on the node.
 const NODE_ROOT = '/opt/gpu-node';
 const CONFIG_PATH = '/etc/gpu-node/recipe.env';
 const SHARED_FILES = ['lib/gpu-node-common.sh', 'bin/gpu-node-run'];
+// Bytes kept free below Nova's limit for the difference between Node's and Go's gzip output.
+const GZIP_SIZE_MARGIN = 1024;
 const PACKAGE_PATTERN = /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+:~-]+)?$/;
 
 /**
@@ -220,6 +223,8 @@ export class GpuRecipe {
   public readonly packages: string[];
   public readonly files: RecipeFile[];
   public readonly commands: string[];
+  private readonly keys = new Map<string, string>();
+  private readonly rendered = new Map<string, RenderedUserData>();
 
   constructor(props: GpuRecipeProps = {}) {
     const where = `GpuRecipe ${props.name ?? 'gpu-base'}`;
@@ -246,13 +251,14 @@ export class GpuRecipe {
     if (!Number.isInteger(this.burnInSeconds) || this.burnInSeconds < 0 || this.burnInSeconds > 86400) {
       throw new Error(`${where}: burnInSeconds must be a whole number from 0 to 86400, got ${this.burnInSeconds}`);
     }
-    this.packages = [...(props.packages ?? [])];
+    // Frozen: keys and rendered texts are computed once, so the recipe must not change afterwards.
+    this.packages = Object.freeze([...(props.packages ?? [])]) as string[];
     for (const p of this.packages) {
       if (!PACKAGE_PATTERN.test(p)) {
         throw new Error(`${where}: '${p}' is not an apt package name (optionally 'name=version'), e.g. 'htop' or 'python3-pip'`);
       }
     }
-    this.files = [...(props.files ?? [])];
+    this.files = Object.freeze((props.files ?? []).map((f) => Object.freeze({ ...f }))) as RecipeFile[];
     for (const f of this.files) {
       if (!f.path.startsWith('/') || f.path.includes('..')) {
         throw new Error(`${where}: file path must be absolute without '..', got '${f.path}'`);
@@ -264,7 +270,7 @@ export class GpuRecipe {
         throw new Error(`${where}: owner of ${f.path} must look like 'ubuntu:ubuntu', got '${f.owner}'`);
       }
     }
-    this.commands = [...(props.commands ?? [])];
+    this.commands = Object.freeze([...(props.commands ?? [])]) as string[];
   }
 
   /** The steps the runner executes, in order. */
@@ -286,6 +292,8 @@ export class GpuRecipe {
    * the pinned versions, packages, files and commands. Equal recipes give equal keys everywhere.
    */
   public key(baseImage: string): string {
+    const known = this.keys.get(baseImage);
+    if (known) return known;
     // The install steps, and the seal step that shapes every baked image; not the per-boot checks.
     const installSteps = this.steps({ seal: true }).filter((s) => s !== 'user-commands' && s !== 'ready-check');
     const content = {
@@ -301,7 +309,9 @@ export class GpuRecipe {
       files: this.files.map((f) => ({ path: f.path, content: sha256(f.content), permissions: f.permissions ?? '0644', owner: f.owner ?? 'root:root' })),
       commands: this.commands,
     };
-    return sha256(JSON.stringify(content)).slice(0, 16);
+    const key = sha256(JSON.stringify(content)).slice(0, 16);
+    this.keys.set(baseImage, key);
+    return key;
   }
 
   /** The recipe's facts as image properties and for the status file. */
@@ -320,6 +330,10 @@ export class GpuRecipe {
    */
   public render(options: RecipeRenderOptions): RenderedUserData {
     const path = options.path ?? 'GpuRecipe';
+    // The nodes of a fleet render the same text: once per distinct set of options (the path only names errors).
+    const memoKey = JSON.stringify({ ...options, path: undefined, expectedModel: options.expectedModel && [options.expectedModel.id, options.expectedModel.nvidiaSmiMatch] });
+    const known = this.rendered.get(memoKey);
+    if (known) return known;
     const model = options.expectedModel;
     if (model && this.nvidiaDriver.modules === KernelModules.OPEN && !model.supportsOpenKernelModules) {
       throw new Error(`${path}: ${model.id} (${model.architecture}) needs the proprietary kernel modules, but the recipe uses ` +
@@ -333,21 +347,19 @@ export class GpuRecipe {
       throw new Error(`${path}: ${model.id} (${model.architecture}) works only with the open kernel modules, but the recipe uses ` +
         `${this.nvidiaDriver}; use NvidiaDriver.branch(${this.nvidiaDriver.branchNumber}, KernelModules.OPEN)`);
     }
-    const plain = this.renderText(options, false);
-    if (base64Length(plain) <= GpuRecipe.NOVA_USER_DATA_LIMIT) {
-      return sizes(plain, false);
-    }
-    const compressed = this.renderText(options, true);
-    const rendered = sizes(compressed, true);
-    if (rendered.base64Bytes > GpuRecipe.NOVA_USER_DATA_LIMIT) {
-      throw new Error(`${path}: user_data of recipe '${this.name}' is ${rendered.base64Bytes} bytes after base64 even with its ` +
-        `files compressed (plain: ${base64Length(plain)}); Nova accepts at most ${GpuRecipe.NOVA_USER_DATA_LIMIT}. Move large files ` +
+    const text = this.renderText(options);
+    const rendered = sizes(text);
+    // Node's zlib and Terraform's Go gzip differ by a few bytes; keep a margin for that.
+    if (rendered.base64Bytes > GpuRecipe.NOVA_USER_DATA_LIMIT - GZIP_SIZE_MARGIN) {
+      throw new Error(`${path}: user_data of recipe '${this.name}' is ${rendered.base64Bytes} bytes gzip-compressed and base64-encoded ` +
+        `(plain: ${rendered.bytes}); Nova accepts at most ${GpuRecipe.NOVA_USER_DATA_LIMIT}. Move large files ` +
         `into an image or download them in a command instead of embedding them`);
     }
+    this.rendered.set(memoKey, rendered);
     return rendered;
   }
 
-  private renderText(options: RecipeRenderOptions, compress: boolean): string {
+  private renderText(options: RecipeRenderOptions): string {
     const loginUser = options.loginUser ?? 'ubuntu';
     const lifetime = options.lifetimeHours !== undefined && options.lifetimeHours > 0;
     const steps = this.steps({ lifetime, seal: options.sealForSnapshot });
@@ -398,12 +410,7 @@ export class GpuRecipe {
         // Users such as `ubuntu` exist only after the users module, which runs after write_files.
         entry.defer = true;
       }
-      if (compress) {
-        entry.encoding = 'gz+b64';
-        entry.content = zlib.gzipSync(Buffer.from(f.content, 'utf8'), { level: 9 }).toString('base64');
-      } else {
-        entry.content = f.content;
-      }
+      entry.content = f.content;
       return entry;
     });
     config.runcmd = [[`${NODE_ROOT}/bin/gpu-node-run`, ...steps]];
@@ -429,10 +436,7 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-function base64Length(text: string): number {
-  return 4 * Math.ceil(Buffer.byteLength(text, 'utf8') / 3);
-}
-
-function sizes(text: string, compressed: boolean): RenderedUserData {
-  return { text, bytes: Buffer.byteLength(text, 'utf8'), base64Bytes: base64Length(text), compressed };
+function sizes(text: string): RenderedUserData {
+  const gzipped = zlib.gzipSync(Buffer.from(text, 'utf8')).length;
+  return { text, bytes: Buffer.byteLength(text, 'utf8'), base64Bytes: 4 * Math.ceil(gzipped / 3) };
 }

@@ -1,7 +1,9 @@
+import { createHash } from 'crypto';
 import { Fn, Op, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { dataOpenstackImagesImageV2 } from '../../.gen/providers/openstack';
 import { lookupBakedImages } from '../private/baked-images';
+import { sharedChild, stackShared } from '../private/stack-shared';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { GpuRecipe } from './gpu-recipe';
 
@@ -86,7 +88,7 @@ class NamedImage extends NodeImage {
   }
 
   public bind(scope: Construct): NodeImageConfig {
-    return lookupByName(scope, 'Image', this.imageName, this.baseImageKey());
+    return lookupByName(scope, this.imageName, this.baseImageKey());
   }
 
   public baseImageKey(): string {
@@ -118,7 +120,7 @@ class UbuntuImage extends NodeImage {
 
   public bind(scope: Construct, profile: CloudProfile): NodeImageConfig {
     const name = profile.ubuntuImageName(scope.node.path, this.release);
-    return lookupByName(scope, 'Image', name, this.baseImageKey(profile));
+    return lookupByName(scope, name, this.baseImageKey(profile));
   }
 
   public baseImageKey(profile: CloudProfile): string {
@@ -134,8 +136,10 @@ class RecipeImage extends NodeImage {
   public bind(scope: Construct, profile: CloudProfile): NodeImageConfig {
     const baseImageKey = this.baseImageKey(profile);
     const recipeKey = this.recipe.key(baseImageKey);
-    const base = this.options.baseImage.bind(new Construct(scope, 'BaseImage'), profile);
-    const baked = lookupBakedImages(scope, 'BakedImages', recipeKey, this.options.visibility);
+    const base = this.options.baseImage.bind(scope, profile);
+    const visibility = this.options.visibility;
+    const baked = sharedChild(stackShared(scope, 'NodeImages'), `Baked-${recipeKey}${visibility ? `-${visibility}` : ''}`,
+      (parent, id) => lookupBakedImages(parent, id, recipeKey, visibility));
     // The newest baked image, else the base image (the same recipe then installs on first boot).
     const imageId = Fn.conditional(Op.gte(Fn.lengthOf(baked.ids), 1), Fn.element(baked.ids, 0), base.imageId) as string;
     return { imageId, baseImageKey, recipeKey };
@@ -146,7 +150,11 @@ class RecipeImage extends NodeImage {
   }
 }
 
-function lookupByName(scope: Construct, id: string, imageName: string, baseImageKey: string): NodeImageConfig {
-  const data = new dataOpenstackImagesImageV2.DataOpenstackImagesImageV2(scope, id, { name: imageName, mostRecent: true });
+/** One lookup per image name and stack, however many nodes boot it. */
+function lookupByName(scope: Construct, imageName: string, baseImageKey: string): NodeImageConfig {
+  const id = Token.isUnresolved(imageName) ? `ByName-${scope.node.addr}`
+    : `ByName-${createHash('sha256').update(imageName).digest('hex').slice(0, 12)}`;
+  const data = sharedChild(stackShared(scope, 'NodeImages'), id,
+    (parent, childId) => new dataOpenstackImagesImageV2.DataOpenstackImagesImageV2(parent, childId, { name: imageName, mostRecent: true }));
   return { imageId: data.id, baseImageKey };
 }

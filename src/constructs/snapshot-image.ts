@@ -6,8 +6,8 @@ import { lookupBakedImages } from '../private/baked-images';
 import { gpuSummary } from '../private/gpus';
 import { validateName } from '../private/names';
 import { packageRoot } from '../private/package-files';
-import { escapeTemplate } from '../private/template';
 import { TerraformData } from '../private/terraform-data';
+import { userDataArgument } from '../private/user-data';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
 import { INetwork } from './gpu-network';
@@ -140,7 +140,7 @@ export class SnapshotImage extends Construct {
       flavorName: this.flavor.flavorName,
       imageId: base.imageId,
       keyPair: props.keyPair?.keyPairName,
-      userData: escapeTemplate(userData.text),
+      userData: userDataArgument(this, userData.text),
       network: [{ uuid: props.network.networkId }],
       // The subnet reference makes the builder wait for the subnet and its router interface
       // (a port would do too, but Nova leaves a given port behind when the bake deletes the server).

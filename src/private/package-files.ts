@@ -21,7 +21,17 @@ export function packageRoot(): string {
   }
 }
 
-/** A file shipped with the package, by its path below the package root. */
+const fileCache = new Map<string, string>();
+
+/**
+ * A file shipped with the package, by its path below the package root. Read once per process:
+ * every node of a fleet embeds the same scripts, and the shipped files do not change while it runs.
+ */
 export function readPackageFile(relative: string): string {
-  return fs.readFileSync(path.join(packageRoot(), relative), 'utf8');
+  let text = fileCache.get(relative);
+  if (text === undefined) {
+    text = fs.readFileSync(path.join(packageRoot(), relative), 'utf8');
+    fileCache.set(relative, text);
+  }
+  return text;
 }
