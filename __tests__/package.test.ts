@@ -26,6 +26,7 @@ test('the package has the compiled library, the bindings, the cloud-init scripts
     'cloud-init/steps/ready-check.sh',
     'assets/bake-image.sh',
     'README.md',
+    'LICENSE',
   ]));
   expect(files.filter((f) => /^(__tests__|src|main\.ts|provider-schema|scripts)\b/.test(f))).toEqual([]);
 });
@@ -44,4 +45,13 @@ test('the compiled library synthesizes a GPU node with its shipped scripts', () 
   const r = spawnSync(process.execPath, ['-e', script], { cwd: PROJECT_ROOT, encoding: 'utf8' });
   expect(r.stderr).toBe('');
   expect(r.stdout.trim()).toBe('g1-1x2080.medium');
+});
+
+test('installing the package runs no script of its own, and cdktf 0.21 or CDK Terrain satisfies its peers', () => {
+  const pkg = require('../package.json');
+  for (const hook of ['preinstall', 'install', 'postinstall', 'prepare']) expect([hook, pkg.scripts[hook]]).toEqual([hook, undefined]);
+  expect(pkg.license).toBe('Apache-2.0');
+  // CDK Terrain installs as `cdktf@npm:cdktn@0.24.0`, so the peer range must reach past 0.21.
+  const semver = require('semver');
+  for (const version of ['0.21.0', '0.24.0']) expect([version, semver.satisfies(version, pkg.peerDependencies.cdktf)]).toEqual([version, true]);
 });
