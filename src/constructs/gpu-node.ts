@@ -4,13 +4,13 @@ import { Construct } from 'constructs';
 import {
   blockstorageVolumeV3,
   computeInstanceV2,
-  computeVolumeAttachV2,
   networkingFloatingipAssociateV2,
   networkingFloatingipV2,
   networkingPortV2,
 } from '../../.gen/providers/openstack';
+import { blockDevices, createDataVolume } from '../private/data-volume';
 import { gpuSummary } from '../private/gpus';
-import { nameOrDefault, requireResolved, validateName } from '../private/names';
+import { nameOrDefault, requireResolved } from '../private/names';
 import { escapeTemplate } from '../private/template';
 import { TerraformData } from '../private/terraform-data';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
@@ -108,12 +108,13 @@ export interface GpuNodeProps {
    */
   readonly nodeName?: string;
   /**
-   * Server metadata (key/value).
+   * Server metadata (key/value). Written when the server is created; an edit takes effect at
+   * the node's next rollout (Nova refuses metadata updates of a shelved node).
    * @default - only the library's own keys (recipe, lifetime, start and shelve time)
    */
   readonly metadata?: { [key: string]: string };
   /**
-   * Server tags.
+   * Server tags. Written when the server is created; an edit takes effect at the next rollout.
    * @default - `gpu-node` and the GPU model
    */
   readonly tags?: string[];
@@ -135,7 +136,8 @@ export interface GpuNodeProps {
    */
   readonly powerState?: PowerState;
   /**
-   * Hours until the cloud shelves the node; at most the profile's limit.
+   * Hours until the cloud shelves the node; at most the profile's limit. Recorded in the
+   * server's metadata at creation, so an edit applies from the next rollout.
    * @default - the profile's `maxLifetimeHours` (168 on HFD NetLab); none if the profile has no limit
    */
   readonly lifetimeHours?: number;
@@ -145,7 +147,7 @@ export interface GpuNodeProps {
    */
   readonly lifetimeWarningHours?: number;
   /**
-   * Replace the node when its recipe, image, keypair or root disk changes. Off by default, so that
+   * Replace the node when its recipe, image, keypair, flavor or root disk changes. Off by default, so that
    * an edit never silently destroys a running node and its disk; change `rolloutToken` to move a
    * node onto a new image on purpose. (An image change is always a replacement, never the
    * provider's in-place rebuild, which would wipe the root disk under the same server.)
@@ -249,6 +251,7 @@ export class GpuNode extends Construct {
             userData: createHash('sha256').update(this.userData.text).digest('hex'),
             keyPair: props.keyPair?.keyPairName ?? '',
             rootVolumeSizeGiB: `${props.rootVolumeSizeGiB ?? ''}`,
+            flavor: this.flavor.flavorName,
           } : {}),
         },
       });
@@ -274,6 +277,9 @@ export class GpuNode extends Construct {
     if (rootDisk !== undefined && !Token.isUnresolved(rootDisk) && !(Number.isInteger(rootDisk) && rootDisk >= 10 && rootDisk <= 16384)) {
       throw new Error(`${path}: rootVolumeSizeGiB must be a whole number from 10 to 16384 (CUDA alone needs ~10 GiB), got ${rootDisk}`);
     }
+    if (props.dataVolume) {
+      this.dataVolume = this.addDataVolume(props.dataVolume);
+    }
     const tags = props.tags ?? ['gpu-node', ...(this.flavor.model ? [this.flavor.model.id.toLowerCase()] : [])];
     for (const tag of tags) {
       if (!Token.isUnresolved(tag) && (tag.length < 1 || tag.length > 60 || /[,/]/.test(tag))) {
@@ -291,30 +297,17 @@ export class GpuNode extends Construct {
       userData: escapeTemplate(this.userData.text),
       powerState: (props.powerState ?? PowerState.RUNNING).providerValue,
       network: [{ port: this.port.id }],
-      blockDevice: rootDisk === undefined ? undefined : [{
-        uuid: this.image.imageId,
-        sourceType: 'image',
-        destinationType: 'volume',
-        volumeSize: rootDisk,
-        bootIndex: 0,
-        deleteOnTermination: true,
-      }],
+      blockDevice: blockDevices(this.image.imageId, rootDisk, this.dataVolume),
       metadata: { ...libraryMetadata, ...props.metadata },
       tags,
       lifecycle: {
         // The rollout trigger replaces the server instead: never the provider's in-place rebuild
         // (image) or a silent replacement (user_data, keypair, root disk) of a running node.
-        ignoreChanges: ['user_data', 'image_id', 'image_name', 'key_pair', 'block_device',
-          // They describe what the node was built from, which an ignored edit does not change.
-          ...(props.replaceOnChange ? [] : ['metadata["gpu_node_recipe_key"]', 'metadata["gpu_node_recipe_name"]'])],
+        ignoreChanges: ['user_data', 'image_id', 'image_name', 'key_pair', 'block_device', ...SET_AT_CREATION],
         // A bare address: Terraform reads replace_triggered_by entries as references, not templates.
         replaceTriggeredBy: rollout ? [`${rollout.terraformResourceType}.${rollout.friendlyUniqueId}`] : undefined,
       },
     });
-
-    if (props.dataVolume) {
-      this.dataVolume = this.addDataVolume(props.dataVolume);
-    }
 
     if (props.floatingIp ?? true) {
       if (!profile.externalNetworkName) {
@@ -350,28 +343,24 @@ export class GpuNode extends Construct {
   }
 
   private addDataVolume(options: DataVolumeOptions): blockstorageVolumeV3.BlockstorageVolumeV3 {
-    const path = this.node.path;
-    const size = options.sizeGiB;
-    if (!Token.isUnresolved(size) && !(Number.isInteger(size) && size >= 1 && size <= 65536)) {
-      throw new Error(`${path}: dataVolume.sizeGiB must be a whole number from 1 to 65536, got ${size}`);
-    }
-    const retain = (options.removalPolicy ?? VolumeRemovalPolicy.RETAIN) === VolumeRemovalPolicy.RETAIN;
-    const volume = new blockstorageVolumeV3.BlockstorageVolumeV3(this, 'DataVolume', {
-      name: validateName(path, 'dataVolume.volumeName', options.volumeName) ?? `${this.nodeName}-data`,
-      size,
-      volumeType: options.volumeType,
-      // Cinder zones are named independently of Nova's, so the node's zone is not reused.
-      availabilityZone: options.availabilityZone,
-      description: `Data of ${this.nodeName}; kept when the node is replaced (cdktf)`,
-      lifecycle: { preventDestroy: retain },
+    // In the server's block_device (see createDataVolume): a shelved node can then be destroyed
+    // or rolled out, and the volume outlives the server.
+    return createDataVolume(this, this.nodeName, {
+      ...options,
+      retain: (options.removalPolicy ?? VolumeRemovalPolicy.RETAIN) === VolumeRemovalPolicy.RETAIN,
     });
-    new computeVolumeAttachV2.ComputeVolumeAttachV2(this, 'DataVolumeAttachment', {
-      instanceId: this.instance.id,
-      volumeId: volume.id,
-    });
-    return volume;
   }
 }
+
+/**
+ * Written when the server is created and changed only by a rollout (a new server): the
+ * provider's update (resourceComputeInstanceV2Update, v3.4.0) runs the power_state block before
+ * the metadata and tags blocks, and Nova answers 409 to metadata updates of a shelved server
+ * (upstream issue #1749), so an in-place edit would fail the deploy whenever the cloud has
+ * shelved the node. A resize (flavor_name) of a shelved server is refused alike, and would leave
+ * the readiness check expecting the old GPUs.
+ */
+const SET_AT_CREATION = ['metadata', 'tags', 'flavor_name', 'flavor_id'];
 
 function resolveLifetime(path: string, profile: CloudProfile, hours: number | undefined, warningHours: number | undefined): number | undefined {
   const max = profile.maxLifetimeHours;
