@@ -247,6 +247,7 @@ describe('GpuNode', () => {
       rootVolumeSizeGiB: 50,
       rolloutToken: 'v1',
       powerState: PowerState.SHELVED,
+      waitForReady: true,
       recipe,
       image: NodeImage.fromRecipe(recipe, { baseImage: NodeImage.fromName('Ubuntu 24.04') }),
     }));
@@ -412,5 +413,70 @@ describe('GpuNode references across stacks', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'manifest.json'), 'utf8'));
     expect(manifest.stacks.nodes.dependencies).toEqual(['shared']);
     fs.rmSync(outdir, { recursive: true, force: true });
+  });
+});
+
+describe('GpuNode waitForReady', () => {
+  const watcher = (json: any) => Object.entries<any>(json.resource.terraform_data).find(([k]) => k.startsWith('Node_WaitForReady'));
+
+  test('is off by default', () => {
+    expect(watcher(synth().json)).toBeUndefined();
+  });
+
+  test('a terraform_data runs the shared watcher script in ready mode for this server and power state', () => {
+    const { json } = synth({ waitForReady: { timeoutMinutes: 30, cloud: 'lab' }, recipe: new GpuRecipe({ name: 'torch' }) });
+    const [, data] = watcher(json)!;
+    const server = Object.keys(json.resource.openstack_compute_instance_v2)[0];
+    expect(data.triggers_replace).toEqual({ server: `\${openstack_compute_instance_v2.${server}.id}`, powerState: 'active' });
+    const exec = data.provisioner[0]['local-exec'];
+    expect(exec.command).toMatch(/^bash assets\/GpuNodeWatchScript\/[0-9A-F]+\/gpu-node-watch\.sh ready$/);
+    expect(exec.environment).toEqual({
+      OS_CLOUD: 'lab', WATCH_SERVER_ID: `\${openstack_compute_instance_v2.${server}.id}`, WATCH_RECIPE_NAME: 'torch',
+      WATCH_NODE: 'test/Node', WATCH_EXPECT_STATE: 'active', WATCH_TIMEOUT: '1800', WATCH_POLL_INTERVAL: '20',
+    });
+  });
+
+  test.each<[string, NodeOptions, RegExp]>([
+    ['a timeout of 0', { waitForReady: { timeoutMinutes: 0 } }, /^test\/Node: waitForReady.timeoutMinutes must be a whole number from 1 to 1440.*got 0$/],
+    ['a bad cloud name', { waitForReady: { cloud: 'a b' } }, /^test\/Node: waitForReady.cloud must be a clouds.yaml entry name/],
+  ])('rejects %s', (_what, options, message) => {
+    expect(() => synth(options)).toThrow(message);
+  });
+
+  describe('terraform apply with the stand-in provider and openstack CLI', () => {
+    const tfCheck = path.resolve(__dirname, '../../../shared/tools/tf-stub/tf-check.sh');
+    const hasTerraform = spawnSync('bash', ['-c', 'command -v terraform']).status === 0;
+    const why = !fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined;
+    const apply = (consoleText: string) => {
+      const { dir, json } = synthToDir((app) => new NodeStack(app, 'ready', { waitForReady: { pollIntervalSeconds: 1, timeoutMinutes: 1 } }));
+      delete json.output;
+      fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(json));
+      const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-os-'));
+      const bin = path.join(fake, 'bin');
+      fs.mkdirSync(bin);
+      fs.copyFileSync(path.join(__dirname, '../assets/fixtures/fake-openstack.sh'), path.join(bin, 'openstack'));
+      fs.chmodSync(path.join(bin, 'openstack'), 0o755);
+      fs.writeFileSync(path.join(fake, 'console.1'), consoleText);
+      const r = spawnSync('bash', [tfCheck, '--schema', REFERENCE_SCHEMA, '--timeout', '240', dir, 'apply'], {
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAKE_OS_DIR: fake, CHECKPOINT_DISABLE: '1' },
+      });
+      fs.rmSync(fake, { recursive: true, force: true });
+      return `${r.stdout}${r.stderr}`;
+    };
+
+    test('the deploy returns once the ready line is on the console, and fails with the failure line', () => {
+      if (why) {
+        console.log(`skipped: ${why}`);
+        return;
+      }
+      const boot = '[    0.000000] Linux version 5.15.0-127-generic\n';
+      const ok = apply(`${boot}GPU-NODE-READY recipe=gpu-base key=k gpus=2 model="NVIDIA GeForce RTX 2080 Ti" driver=570.195.03\n`);
+      expect(ok).toMatch(/Apply complete! Resources: \d+ added/);
+      expect(ok).toContain('wait-ready: [0m00s] ready/Node is ready: GPU-NODE-READY recipe=gpu-base');
+      const failed = apply(`${boot}GPU-NODE-FAILED recipe=gpu-base step=ready-check reason="expected 2 GPUs, nvidia-smi lists 1"\n`);
+      expect(failed).toContain('wait-ready: ERROR: ready/Node reported a failure: GPU-NODE-FAILED recipe=gpu-base step=ready-check reason="expected 2 GPUs, nvidia-smi lists 1"');
+      expect(failed).toMatch(/Error: local-exec provisioner error/);
+    });
   });
 });

@@ -13,6 +13,7 @@ import { gpuSummary } from '../private/gpus';
 import { nameOrDefault, requireResolved } from '../private/names';
 import { escapeTemplate } from '../private/template';
 import { TerraformData } from '../private/terraform-data';
+import { watchScript } from '../private/watch-script';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
 import { INetwork } from './gpu-network';
@@ -55,6 +56,25 @@ export interface DataVolumeOptions {
    * @default VolumeRemovalPolicy.RETAIN
    */
   readonly removalPolicy?: VolumeRemovalPolicy;
+}
+
+/** How `cdktf deploy` waits for a node's GPUs (`GpuNodeProps.waitForReady`). */
+export interface ReadyWaitOptions {
+  /**
+   * How long to wait for the ready line, in minutes (a first boot installs for 10-30).
+   * @default 45
+   */
+  readonly timeoutMinutes?: number;
+  /**
+   * How often to read the console, in seconds.
+   * @default 20
+   */
+  readonly pollIntervalSeconds?: number;
+  /**
+   * The `clouds.yaml` entry the OpenStack CLI uses; the same as the provider's `cloud`.
+   * @default 'openstack'
+   */
+  readonly cloud?: string;
 }
 
 export interface GpuNodeProps {
@@ -164,6 +184,15 @@ export interface GpuNodeProps {
    * @default false
    */
   readonly sealForSnapshot?: boolean;
+  /**
+   * Make `cdktf deploy` return only once the node's console shows the recipe's ready line for
+   * this boot, and fail with the node's own failure line or a timeout: a `terraform_data`
+   * runs `assets/gpu-node-watch.sh ready` on the deploying machine, which needs the OpenStack
+   * CLI (`openstack`) and the same `clouds.yaml` cloud. It waits again whenever the server is
+   * replaced or its power state changes to RUNNING; for other states it does not wait.
+   * @default false
+   */
+  readonly waitForReady?: boolean | ReadyWaitOptions;
 }
 
 /**
@@ -189,6 +218,8 @@ export class GpuNode extends Construct {
   public readonly address: string;
   public readonly sshCommand: string;
   public readonly lifetimeHours?: number;
+  /** The `terraform_data` that waits for the ready line, with `waitForReady`. */
+  public readonly readyWait?: TerraformData;
 
   constructor(scope: Construct, id: string, props: GpuNodeProps) {
     super(scope, id);
@@ -324,6 +355,10 @@ export class GpuNode extends Construct {
       });
     }
 
+    if (props.waitForReady) {
+      this.readyWait = this.addReadyWait(props.waitForReady === true ? {} : props.waitForReady, props.powerState ?? PowerState.RUNNING);
+    }
+
     const fixedIp = Fn.element(this.port.allFixedIps, 0);
     this.address = this.floatingIp ? this.floatingIp.address : fixedIp;
     this.sshCommand = `ssh -i ${props.keyPair?.privateKeyHint ?? '<no keypair>'} ${this.loginUser}@${this.address}`;
@@ -340,6 +375,40 @@ export class GpuNode extends Construct {
         description: `When the cloud shelves ${this.nodeName} (UTC); deploy with PowerState.RUNNING to unshelve`,
       });
     }
+  }
+
+  private addReadyWait(options: ReadyWaitOptions, powerState: PowerState): TerraformData {
+    const path = this.node.path;
+    const timeout = options.timeoutMinutes ?? 45;
+    if (!Number.isInteger(timeout) || timeout < 1 || timeout > 24 * 60) {
+      throw new Error(`${path}: waitForReady.timeoutMinutes must be a whole number from 1 to 1440 (a first boot installs for 10-30), got ${timeout}`);
+    }
+    const poll = options.pollIntervalSeconds ?? 20;
+    if (!Number.isInteger(poll) || poll < 1 || poll > 600) {
+      throw new Error(`${path}: waitForReady.pollIntervalSeconds must be a whole number from 1 to 600, got ${poll}`);
+    }
+    const cloud = options.cloud ?? 'openstack';
+    if (!/^[\w.-]+$/.test(cloud)) {
+      throw new Error(`${path}: waitForReady.cloud must be a clouds.yaml entry name such as 'openstack', got '${cloud}'`);
+    }
+    const script = watchScript(this);
+    return new TerraformData(this, 'WaitForReady', {
+      // A new server or a new power state is a new boot to wait for; a plan without either runs nothing.
+      triggersReplace: { server: this.instance.id, powerState: powerState.providerValue },
+      provisioners: [{
+        type: 'local-exec',
+        command: `bash ${script.path} ready`,
+        environment: {
+          OS_CLOUD: cloud,
+          WATCH_SERVER_ID: this.instance.id,
+          WATCH_RECIPE_NAME: this.recipe.name,
+          WATCH_NODE: path,
+          WATCH_EXPECT_STATE: powerState.providerValue,
+          WATCH_TIMEOUT: `${timeout * 60}`,
+          WATCH_POLL_INTERVAL: `${poll}`,
+        },
+      }],
+    });
   }
 
   private addDataVolume(options: DataVolumeOptions): blockstorageVolumeV3.BlockstorageVolumeV3 {
