@@ -24,7 +24,7 @@ test('the package has the compiled library, the bindings, the cloud-init scripts
     'cloud-init/bin/gpu-node-run',
     'cloud-init/lib/gpu-node-common.sh',
     'cloud-init/steps/ready-check.sh',
-    'assets/bake-image.sh',
+    'assets/gpu-node-watch.sh',
     'README.md',
     'LICENSE',
   ]));

@@ -61,7 +61,8 @@ describe('GpuNode', () => {
     const server = only(json, 'openstack_compute_instance_v2');
     expect(server.flavor_name).toBe('g1-2x2080.medium');
     expect(server.image_id).toMatch(/^\$\{data\.openstack_images_image_v2\.NodeImages_ByName-[0-9a-f]{12}_\w+\.id\}$/);
-    expect(server.key_pair).toBe('test-Key');
+    // A reference: the server waits for its keypair.
+    expect(server.key_pair).toMatch(/^\$\{openstack_compute_keypair_v2\.Key_\w+\.name\}$/);
     expect(server.power_state).toBe('active');
     expect(userDataOf(json, server)).toMatch(/^#cloud-config\n/);
     expect(userDataOf(json, server)).toContain("GPU_NODE_EXPECTED_GPUS='2'");
@@ -113,19 +114,21 @@ describe('GpuNode', () => {
     expect(rules.some((r) => r.remote_ip_prefix === '0.0.0.0/0')).toBe(false);
   });
 
-  test('protects a running node: recipe, image, keypair and root disk edits are ignored unless asked', () => {
+  test('protects a running node: recipe, image, keypair, flavor, root disk, metadata and tag edits wait for a rollout', () => {
     const server = only(synth().json, 'openstack_compute_instance_v2');
-    expect(server.lifecycle.ignore_changes).toEqual(['user_data', 'image_id', 'image_name', 'key_pair', 'block_device',
-      'metadata["gpu_node_recipe_key"]', 'metadata["gpu_node_recipe_name"]']);
+    // Metadata and tags too: Nova refuses their update on a shelved node (409).
+    const ignored = ['user_data', 'image_id', 'image_name', 'key_pair', 'block_device', 'metadata', 'tags', 'flavor_name', 'flavor_id'];
+    expect(server.lifecycle.ignore_changes).toEqual(ignored);
     expect(server.lifecycle.replace_triggered_by).toBeUndefined();
     // With replaceOnChange, edits replace the node through the rollout trigger: never the
     // provider's in-place rebuild that wipes the root disk under the same server.
     const { json } = synth({ replaceOnChange: true, rootVolumeSizeGiB: 40 });
     const replacing = only(json, 'openstack_compute_instance_v2');
-    expect(replacing.lifecycle.ignore_changes).toEqual(['user_data', 'image_id', 'image_name', 'key_pair', 'block_device']);
+    expect(replacing.lifecycle.ignore_changes).toEqual(ignored);
     const rollout = Object.entries<any>(json.resource.terraform_data).find(([k]) => k.startsWith('Node_Rollout'))!;
     expect(rollout[1].triggers_replace).toEqual({
-      token: '', image: replacing.block_device[0].uuid, userData: expect.stringMatching(/^[0-9a-f]{64}$/), keyPair: 'test-Key', rootVolumeSizeGiB: '40',
+      token: '', image: replacing.block_device[0].uuid, userData: expect.stringMatching(/^[0-9a-f]{64}$/), keyPair: replacing.key_pair,
+      rootVolumeSizeGiB: '40', flavor: 'g1-2x2080.medium',
     });
     expect(replacing.lifecycle.replace_triggered_by).toEqual([`terraform_data.${rollout[0]}`]);
   });
@@ -147,15 +150,32 @@ describe('GpuNode', () => {
     expect(server.block_device).toEqual([expect.objectContaining({
       source_type: 'image', destination_type: 'volume', volume_size: 80, boot_index: 0, delete_on_termination: true,
     })]);
+    expect(synth({ rootVolumeSizeGiB: 80 }).json.removed).toBeUndefined();
   });
 
-  test('a data volume is attached and retained by default', () => {
+  test('root volume first, then the data volume', () => {
+    const server = only(synth({ rootVolumeSizeGiB: 80, dataVolume: { sizeGiB: 10 } }).json, 'openstack_compute_instance_v2');
+    expect(server.block_device.map((d: any) => [d.source_type, d.destination_type, d.boot_index, d.delete_on_termination]))
+      .toEqual([['image', 'volume', 0, true], ['volume', 'volume', -1, false]]);
+  });
+
+  test('a data volume is attached through the server block_device (shelve-safe) and retained by default', () => {
     const { json } = synth({ dataVolume: { sizeGiB: 100 } });
     const volume = only(json, 'openstack_blockstorage_volume_v3');
     expect(volume).toMatchObject({ size: 100, name: 'test-Node-data', lifecycle: { prevent_destroy: true } });
-    const attach = only(json, 'openstack_compute_volume_attach_v2');
-    expect(attach.volume_id).toMatch(/^\$\{openstack_blockstorage_volume_v3\.Node_DataVolume_\w+\.id\}$/);
-    expect(attach.instance_id).toMatch(/^\$\{openstack_compute_instance_v2\.Node_\w+\.id\}$/);
+    // No attach resource: its delete fails with 409 on a shelved server; a server delete detaches.
+    expect(json.resource.openstack_compute_volume_attach_v2).toBeUndefined();
+    const server = only(json, 'openstack_compute_instance_v2');
+    expect(server.image_id).toMatch(/^\$\{data\.openstack_images_image_v2\.NodeImages_ByName-[0-9a-f]{12}_\w+\.id\}$/);
+    expect(server.block_device).toEqual([
+      { uuid: server.image_id, source_type: 'image', destination_type: 'local', boot_index: 0, delete_on_termination: true },
+      { uuid: expect.stringMatching(/^\$\{openstack_blockstorage_volume_v3\.Node_DataVolume_\w+\.id\}$/),
+        source_type: 'volume', destination_type: 'volume', boot_index: -1, delete_on_termination: false },
+    ]);
+    // 0.1's attachment is forgotten, not destroyed (which would detach the volume).
+    expect(json.removed).toEqual([{ from: expect.stringMatching(/^openstack_compute_volume_attach_v2\.Node_DataVolumeAttachment_[0-9A-F]{8}$/),
+      lifecycle: { destroy: false } }]);
+    expect(json.terraform.required_version).toBe('>= 1.7');
     const destroyable = only(synth({ dataVolume: { sizeGiB: 10, removalPolicy: VolumeRemovalPolicy.DESTROY } }).json, 'openstack_blockstorage_volume_v3');
     expect(destroyable.lifecycle.prevent_destroy).toBe(false);
   });
@@ -227,6 +247,7 @@ describe('GpuNode', () => {
       rootVolumeSizeGiB: 50,
       rolloutToken: 'v1',
       powerState: PowerState.SHELVED,
+      waitForReady: true,
       recipe,
       image: NodeImage.fromRecipe(recipe, { baseImage: NodeImage.fromName('Ubuntu 24.04') }),
     }));
@@ -310,5 +331,152 @@ describe('GpuNode changes after deploy (terraform apply, then plan, with the sta
     expect(plan).toMatch(/terraform_data\.Node_StartedAt_\w+ must be replaced/);
     expect(plan).not.toMatch(/openstack_blockstorage_volume_v3\.\w+ (must|will) be (replaced|destroyed)/);
     fs.rmSync(work, { recursive: true, force: true });
+  });
+});
+
+describe('GpuNode with a data volume: apply, then destroy (terraform with the stand-in provider)', () => {
+  const tfCheck = path.resolve(__dirname, '../../../shared/tools/tf-stub/tf-check.sh');
+  const hasTerraform = spawnSync('bash', ['-c', 'command -v terraform']).status === 0;
+  const why = !fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined;
+  const tf = (dir: string, state: string, ...args: string[]) => {
+    const r = spawnSync('bash', [tfCheck, '--schema', REFERENCE_SCHEMA, '--state', state, '--timeout', '240', dir, ...args], { encoding: 'utf8' });
+    return { status: r.status, output: `${r.stdout}${r.stderr}` };
+  };
+  const deploy = (options: NodeOptions) => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'node-volume-'));
+    const { dir: out, json } = synthToDir((app) => new NodeStack(app, 'volume', options));
+    delete json.output; // the stand-in leaves all_fixed_ips empty, which element() refuses
+    const dir = path.join(work, 'stack');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(json));
+    fs.rmSync(out, { recursive: true, force: true });
+    return { work, dir, state: path.join(work, 'terraform.tfstate') };
+  };
+
+  test('a DESTROY volume goes with the stack; no detach step exists that a shelved server could refuse', () => {
+    if (why) {
+      console.log(`skipped: ${why}`);
+      return;
+    }
+    const { work, dir, state } = deploy({ dataVolume: { sizeGiB: 10, removalPolicy: VolumeRemovalPolicy.DESTROY }, powerState: PowerState.SHELVED });
+    const applied = tf(dir, state, 'apply');
+    expect(applied.output).toMatch(/Apply complete! Resources: \d+ added/);
+    const resources = JSON.parse(fs.readFileSync(state, 'utf8')).resources.map((r: any) => r.type);
+    expect(resources).toContain('openstack_blockstorage_volume_v3');
+    expect(resources).not.toContain('openstack_compute_volume_attach_v2');
+    const destroyed = tf(dir, state, 'apply', '--', '-destroy');
+    expect(destroyed.output).toMatch(/Apply complete! Resources: 0 added, 0 changed, \d+ destroyed\./);
+    // The server goes before its volume (the server delete detaches it).
+    const serverGone = destroyed.output.search(/openstack_compute_instance_v2\.Node_\w+: Destruction complete/);
+    expect(serverGone).toBeGreaterThan(0);
+    expect(serverGone).toBeLessThan(destroyed.output.search(/openstack_blockstorage_volume_v3\.Node_DataVolume_\w+: Destroying/));
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  test('a RETAIN volume stops the destroy with prevent_destroy; a rollout replaces the server and keeps the volume', () => {
+    if (why) {
+      console.log(`skipped: ${why}`);
+      return;
+    }
+    const { work, dir, state } = deploy({ dataVolume: { sizeGiB: 10 }, rolloutToken: 'v1' });
+    expect(tf(dir, state, 'apply').output).toMatch(/Apply complete!/);
+    const destroyed = tf(dir, state, 'apply', '--', '-destroy');
+    expect(destroyed.status).not.toBe(0);
+    expect(destroyed.output).toContain('Error: Instance cannot be destroyed');
+    expect(destroyed.output).toMatch(/Resource openstack_blockstorage_volume_v3\.Node_DataVolume_\w+ has\s+lifecycle\.prevent_destroy set/);
+    const next = deploy({ dataVolume: { sizeGiB: 10 }, rolloutToken: 'v2' });
+    fs.copyFileSync(path.join(next.dir, 'cdk.tf.json'), path.join(dir, 'cdk.tf.json'));
+    const plan = tf(dir, state, 'plan');
+    expect(plan.output).toMatch(/openstack_compute_instance_v2\.Node_\w+ will be replaced/);
+    expect(plan.output).not.toMatch(/openstack_blockstorage_volume_v3\.\w+ (must|will) be (replaced|destroyed)/);
+    fs.rmSync(work, { recursive: true, force: true });
+    fs.rmSync(next.work, { recursive: true, force: true });
+  });
+});
+
+describe('GpuNode references across stacks', () => {
+  test('keypair, network and security group from another stack are references, and the node stack depends on it', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cross-'));
+    const app = Testing.stubVersion(new (require('cdktf').App)({ outdir, stackTraces: false }));
+    const shared = new TerraformStack(app, 'shared');
+    new openstack.provider.OpenstackProvider(shared, 'openstack', { cloud: 'openstack' });
+    const network = new GpuNetwork(shared, 'Net', { sshFrom: [Peer.ipv4('10.0.0.0/8')] });
+    const key = new KeyPair(shared, 'Key', { publicKey: PUBLIC_KEY });
+    const nodes = new TerraformStack(app, 'nodes');
+    new openstack.provider.OpenstackProvider(nodes, 'openstack', { cloud: 'openstack' });
+    new GpuNode(nodes, 'Node', { flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 1), network, keyPair: key });
+    app.synth();
+    const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'nodes', 'cdk.tf.json'), 'utf8'));
+    const server = only(json, 'openstack_compute_instance_v2');
+    expect(server.key_pair).toMatch(/^\$\{data\.terraform_remote_state\.cross-stack-reference-input-shared\.outputs\.[\w-]+\}$/);
+    expect(only(json, 'openstack_networking_port_v2').network_id).toMatch(/^\$\{data\.terraform_remote_state\.cross-stack-reference-input-shared/);
+    const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'manifest.json'), 'utf8'));
+    expect(manifest.stacks.nodes.dependencies).toEqual(['shared']);
+    fs.rmSync(outdir, { recursive: true, force: true });
+  });
+});
+
+describe('GpuNode waitForReady', () => {
+  const watcher = (json: any) => Object.entries<any>(json.resource.terraform_data).find(([k]) => k.startsWith('Node_WaitForReady'));
+
+  test('is off by default', () => {
+    expect(watcher(synth().json)).toBeUndefined();
+  });
+
+  test('a terraform_data runs the shared watcher script in ready mode for this server and power state', () => {
+    const { json } = synth({ waitForReady: { timeoutMinutes: 30, cloud: 'lab' }, recipe: new GpuRecipe({ name: 'torch' }) });
+    const [, data] = watcher(json)!;
+    const server = Object.keys(json.resource.openstack_compute_instance_v2)[0];
+    expect(data.triggers_replace).toEqual({ server: `\${openstack_compute_instance_v2.${server}.id}`, powerState: 'active' });
+    const exec = data.provisioner[0]['local-exec'];
+    expect(exec.command).toMatch(/^bash assets\/GpuNodeWatchScript\/[0-9A-F]+\/gpu-node-watch\.sh ready$/);
+    expect(exec.environment).toEqual({
+      OS_CLOUD: 'lab', WATCH_SERVER_ID: `\${openstack_compute_instance_v2.${server}.id}`, WATCH_RECIPE_NAME: 'torch',
+      WATCH_NODE: 'test/Node', WATCH_EXPECT_STATE: 'active', WATCH_TIMEOUT: '1800', WATCH_POLL_INTERVAL: '20',
+    });
+  });
+
+  test.each<[string, NodeOptions, RegExp]>([
+    ['a timeout of 0', { waitForReady: { timeoutMinutes: 0 } }, /^test\/Node: waitForReady.timeoutMinutes must be a whole number from 1 to 1440.*got 0$/],
+    ['a bad cloud name', { waitForReady: { cloud: 'a b' } }, /^test\/Node: waitForReady.cloud must be a clouds.yaml entry name/],
+  ])('rejects %s', (_what, options, message) => {
+    expect(() => synth(options)).toThrow(message);
+  });
+
+  describe('terraform apply with the stand-in provider and openstack CLI', () => {
+    const tfCheck = path.resolve(__dirname, '../../../shared/tools/tf-stub/tf-check.sh');
+    const hasTerraform = spawnSync('bash', ['-c', 'command -v terraform']).status === 0;
+    const why = !fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined;
+    const apply = (consoleText: string) => {
+      const { dir, json } = synthToDir((app) => new NodeStack(app, 'ready', { waitForReady: { pollIntervalSeconds: 1, timeoutMinutes: 1 } }));
+      delete json.output;
+      fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(json));
+      const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-os-'));
+      const bin = path.join(fake, 'bin');
+      fs.mkdirSync(bin);
+      fs.copyFileSync(path.join(__dirname, '../assets/fixtures/fake-openstack.sh'), path.join(bin, 'openstack'));
+      fs.chmodSync(path.join(bin, 'openstack'), 0o755);
+      fs.writeFileSync(path.join(fake, 'console.1'), consoleText);
+      const r = spawnSync('bash', [tfCheck, '--schema', REFERENCE_SCHEMA, '--timeout', '240', dir, 'apply'], {
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAKE_OS_DIR: fake, CHECKPOINT_DISABLE: '1' },
+      });
+      fs.rmSync(fake, { recursive: true, force: true });
+      return `${r.stdout}${r.stderr}`;
+    };
+
+    test('the deploy returns once the ready line is on the console, and fails with the failure line', () => {
+      if (why) {
+        console.log(`skipped: ${why}`);
+        return;
+      }
+      const boot = '[    0.000000] Linux version 5.15.0-127-generic\n';
+      const ok = apply(`${boot}GPU-NODE-READY recipe=gpu-base key=k gpus=2 model="NVIDIA GeForce RTX 2080 Ti" driver=570.195.03\n`);
+      expect(ok).toMatch(/Apply complete! Resources: \d+ added/);
+      expect(ok).toContain('wait-ready: [0m00s] ready/Node is ready: GPU-NODE-READY recipe=gpu-base');
+      const failed = apply(`${boot}GPU-NODE-FAILED recipe=gpu-base step=ready-check reason="expected 2 GPUs, nvidia-smi lists 1"\n`);
+      expect(failed).toContain('wait-ready: ERROR: ready/Node reported a failure: GPU-NODE-FAILED recipe=gpu-base step=ready-check reason="expected 2 GPUs, nvidia-smi lists 1"');
+      expect(failed).toMatch(/Error: local-exec provisioner error/);
+    });
   });
 });

@@ -81,7 +81,7 @@ describe('SnapshotImage', () => {
     expect(bake.depends_on).toEqual([builder.name]);
     expect(bake.triggers_replace).toEqual({ recipeKey: key, builder: `\${${builder.name}[count.index].id}` });
     const [exec] = bake.provisioner;
-    expect(exec['local-exec'].command).toMatch(/^bash assets\/Image_BakeScript_\w+\/[0-9A-F]+\/bake-image\.sh$/);
+    expect(exec['local-exec'].command).toMatch(/^bash assets\/GpuNodeWatchScript\/[0-9A-F]+\/gpu-node-watch\.sh bake$/);
     const env = exec['local-exec'].environment;
     expect(env).toMatchObject({
       OS_CLOUD: 'openstack',
@@ -103,8 +103,8 @@ describe('SnapshotImage', () => {
   test('ships the bake script as an asset of the stack', () => {
     const { dir, json } = synthToDir((app) => new BakeStack(app, 'asset'));
     const command = entry(json, 'terraform_data', 'Image_Bake').config.provisioner[0]['local-exec'].command;
-    const script = path.join(dir, command.replace(/^bash /, ''));
-    expect(fs.readFileSync(script, 'utf8')).toBe(fs.readFileSync(path.join(__dirname, '../../assets/bake-image.sh'), 'utf8'));
+    const script = path.join(dir, command.replace(/^bash /, '').replace(/ bake$/, ''));
+    expect(fs.readFileSync(script, 'utf8')).toBe(fs.readFileSync(path.join(__dirname, '../../assets/gpu-node-watch.sh'), 'utf8'));
   });
 
   test('nodes elsewhere find the bake by the same key', () => {

@@ -4,16 +4,17 @@ import { Construct } from 'constructs';
 import {
   blockstorageVolumeV3,
   computeInstanceV2,
-  computeVolumeAttachV2,
   networkingFloatingipAssociateV2,
   networkingFloatingipV2,
   networkingPortV2,
 } from '../../.gen/providers/openstack';
+import { blockDevices, createDataVolume } from '../private/data-volume';
 import { gpuSummary } from '../private/gpus';
 import { addToNodeMap } from '../private/node-map-output';
-import { nameOrDefault, requireResolved, validateName } from '../private/names';
+import { nameOrDefault, requireResolved } from '../private/names';
 import { TerraformData } from '../private/terraform-data';
 import { userDataArgument } from '../private/user-data';
+import { watchScript } from '../private/watch-script';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
 import { INetwork } from './gpu-network';
@@ -57,6 +58,25 @@ export interface DataVolumeOptions {
    * @default VolumeRemovalPolicy.RETAIN
    */
   readonly removalPolicy?: VolumeRemovalPolicy;
+}
+
+/** How `cdktf deploy` waits for a node's GPUs (`GpuNodeProps.waitForReady`). */
+export interface ReadyWaitOptions {
+  /**
+   * How long to wait for the ready line, in minutes (a first boot installs for 10-30).
+   * @default 45
+   */
+  readonly timeoutMinutes?: number;
+  /**
+   * How often to read the console, in seconds.
+   * @default 20
+   */
+  readonly pollIntervalSeconds?: number;
+  /**
+   * The `clouds.yaml` entry the OpenStack CLI uses; the same as the provider's `cloud`.
+   * @default 'openstack'
+   */
+  readonly cloud?: string;
 }
 
 export interface GpuNodeProps {
@@ -110,12 +130,13 @@ export interface GpuNodeProps {
    */
   readonly nodeName?: string;
   /**
-   * Server metadata (key/value).
+   * Server metadata (key/value). Written when the server is created; an edit takes effect at
+   * the node's next rollout (Nova refuses metadata updates of a shelved node).
    * @default - only the library's own keys (recipe, lifetime, start and shelve time)
    */
   readonly metadata?: { [key: string]: string };
   /**
-   * Server tags.
+   * Server tags. Written when the server is created; an edit takes effect at the next rollout.
    * @default - `gpu-node` and the GPU model
    */
   readonly tags?: string[];
@@ -137,7 +158,8 @@ export interface GpuNodeProps {
    */
   readonly powerState?: PowerState;
   /**
-   * Hours until the cloud shelves the node; at most the profile's limit.
+   * Hours until the cloud shelves the node; at most the profile's limit. Recorded in the
+   * server's metadata at creation, so an edit applies from the next rollout.
    * @default - the profile's `maxLifetimeHours` (168 on HFD NetLab); none if the profile has no limit
    */
   readonly lifetimeHours?: number;
@@ -147,7 +169,7 @@ export interface GpuNodeProps {
    */
   readonly lifetimeWarningHours?: number;
   /**
-   * Replace the node when its recipe, image, keypair or root disk changes. Off by default, so that
+   * Replace the node when its recipe, image, keypair, flavor or root disk changes. Off by default, so that
    * an edit never silently destroys a running node and its disk; change `rolloutToken` to move a
    * node onto a new image on purpose. (An image change is always a replacement, never the
    * provider's in-place rebuild, which would wipe the root disk under the same server.)
@@ -170,6 +192,15 @@ export interface GpuNodeProps {
    * @default false
    */
   readonly sealForSnapshot?: boolean;
+  /**
+   * Make `cdktf deploy` return only once the node's console shows the recipe's ready line for
+   * this boot, and fail with the node's own failure line or a timeout: a `terraform_data`
+   * runs `assets/gpu-node-watch.sh ready` on the deploying machine, which needs the OpenStack
+   * CLI (`openstack`) and the same `clouds.yaml` cloud. It waits again whenever the server is
+   * replaced or its power state changes to RUNNING; for other states it does not wait.
+   * @default false
+   */
+  readonly waitForReady?: boolean | ReadyWaitOptions;
 }
 
 /**
@@ -195,6 +226,8 @@ export class GpuNode extends Construct {
   public readonly address: string;
   public readonly sshCommand: string;
   public readonly lifetimeHours?: number;
+  /** The `terraform_data` that waits for the ready line, with `waitForReady`. */
+  public readonly readyWait?: TerraformData;
 
   constructor(scope: Construct, id: string, props: GpuNodeProps) {
     super(scope, id);
@@ -257,6 +290,7 @@ export class GpuNode extends Construct {
             userData: createHash('sha256').update(this.userData.text).digest('hex'),
             keyPair: props.keyPair?.keyPairName ?? '',
             rootVolumeSizeGiB: `${props.rootVolumeSizeGiB ?? ''}`,
+            flavor: this.flavor.flavorName,
           } : {}),
         },
       });
@@ -282,6 +316,9 @@ export class GpuNode extends Construct {
     if (rootDisk !== undefined && !Token.isUnresolved(rootDisk) && !(Number.isInteger(rootDisk) && rootDisk >= 10 && rootDisk <= 16384)) {
       throw new Error(`${path}: rootVolumeSizeGiB must be a whole number from 10 to 16384 (CUDA alone needs ~10 GiB), got ${rootDisk}`);
     }
+    if (props.dataVolume) {
+      this.dataVolume = this.addDataVolume(props.dataVolume);
+    }
     const tags = props.tags ?? ['gpu-node', ...(this.flavor.model ? [this.flavor.model.id.toLowerCase()] : [])];
     for (const tag of tags) {
       if (!Token.isUnresolved(tag) && (tag.length < 1 || tag.length > 60 || /[,/]/.test(tag))) {
@@ -298,30 +335,17 @@ export class GpuNode extends Construct {
       userData: userDataArgument(this, this.userData.text),
       powerState: (props.powerState ?? PowerState.RUNNING).providerValue,
       network: [{ port: this.port.id }],
-      blockDevice: rootDisk === undefined ? undefined : [{
-        uuid: this.image.imageId,
-        sourceType: 'image',
-        destinationType: 'volume',
-        volumeSize: rootDisk,
-        bootIndex: 0,
-        deleteOnTermination: true,
-      }],
+      blockDevice: blockDevices(this.image.imageId, rootDisk, this.dataVolume),
       metadata: { ...libraryMetadata, ...props.metadata },
       tags,
       lifecycle: {
         // The rollout trigger replaces the server instead: never the provider's in-place rebuild
         // (image) or a silent replacement (user_data, keypair, root disk) of a running node.
-        ignoreChanges: ['user_data', 'image_id', 'image_name', 'key_pair', 'block_device',
-          // They describe what the node was built from, which an ignored edit does not change.
-          ...(props.replaceOnChange ? [] : ['metadata["gpu_node_recipe_key"]', 'metadata["gpu_node_recipe_name"]'])],
+        ignoreChanges: ['user_data', 'image_id', 'image_name', 'key_pair', 'block_device', ...SET_AT_CREATION],
         // A bare address: Terraform reads replace_triggered_by entries as references, not templates.
         replaceTriggeredBy: rollout ? [`${rollout.terraformResourceType}.${rollout.friendlyUniqueId}`] : undefined,
       },
     });
-
-    if (props.dataVolume) {
-      this.dataVolume = this.addDataVolume(props.dataVolume);
-    }
 
     if (props.floatingIp ?? true) {
       if (!profile.externalNetworkName) {
@@ -336,6 +360,10 @@ export class GpuNode extends Construct {
         floatingIp: this.floatingIp.address,
         portId: this.port.id,
       });
+    }
+
+    if (props.waitForReady) {
+      this.readyWait = this.addReadyWait(props.waitForReady === true ? {} : props.waitForReady, props.powerState ?? PowerState.RUNNING);
     }
 
     const fixedIp = Fn.element(this.port.allFixedIps, 0);
@@ -369,29 +397,59 @@ export class GpuNode extends Construct {
     }
   }
 
-  private addDataVolume(options: DataVolumeOptions): blockstorageVolumeV3.BlockstorageVolumeV3 {
+  private addReadyWait(options: ReadyWaitOptions, powerState: PowerState): TerraformData {
     const path = this.node.path;
-    const size = options.sizeGiB;
-    if (!Token.isUnresolved(size) && !(Number.isInteger(size) && size >= 1 && size <= 65536)) {
-      throw new Error(`${path}: dataVolume.sizeGiB must be a whole number from 1 to 65536, got ${size}`);
+    const timeout = options.timeoutMinutes ?? 45;
+    if (!Number.isInteger(timeout) || timeout < 1 || timeout > 24 * 60) {
+      throw new Error(`${path}: waitForReady.timeoutMinutes must be a whole number from 1 to 1440 (a first boot installs for 10-30), got ${timeout}`);
     }
-    const retain = (options.removalPolicy ?? VolumeRemovalPolicy.RETAIN) === VolumeRemovalPolicy.RETAIN;
-    const volume = new blockstorageVolumeV3.BlockstorageVolumeV3(this, 'DataVolume', {
-      name: validateName(path, 'dataVolume.volumeName', options.volumeName) ?? `${this.nodeName}-data`,
-      size,
-      volumeType: options.volumeType,
-      // Cinder zones are named independently of Nova's, so the node's zone is not reused.
-      availabilityZone: options.availabilityZone,
-      description: `Data of ${this.nodeName}; kept when the node is replaced (cdktf)`,
-      lifecycle: { preventDestroy: retain },
+    const poll = options.pollIntervalSeconds ?? 20;
+    if (!Number.isInteger(poll) || poll < 1 || poll > 600) {
+      throw new Error(`${path}: waitForReady.pollIntervalSeconds must be a whole number from 1 to 600, got ${poll}`);
+    }
+    const cloud = options.cloud ?? 'openstack';
+    if (!/^[\w.-]+$/.test(cloud)) {
+      throw new Error(`${path}: waitForReady.cloud must be a clouds.yaml entry name such as 'openstack', got '${cloud}'`);
+    }
+    const script = watchScript(this);
+    return new TerraformData(this, 'WaitForReady', {
+      // A new server or a new power state is a new boot to wait for; a plan without either runs nothing.
+      triggersReplace: { server: this.instance.id, powerState: powerState.providerValue },
+      provisioners: [{
+        type: 'local-exec',
+        command: `bash ${script.path} ready`,
+        environment: {
+          OS_CLOUD: cloud,
+          WATCH_SERVER_ID: this.instance.id,
+          WATCH_RECIPE_NAME: this.recipe.name,
+          WATCH_NODE: path,
+          WATCH_EXPECT_STATE: powerState.providerValue,
+          WATCH_TIMEOUT: `${timeout * 60}`,
+          WATCH_POLL_INTERVAL: `${poll}`,
+        },
+      }],
     });
-    new computeVolumeAttachV2.ComputeVolumeAttachV2(this, 'DataVolumeAttachment', {
-      instanceId: this.instance.id,
-      volumeId: volume.id,
+  }
+
+  private addDataVolume(options: DataVolumeOptions): blockstorageVolumeV3.BlockstorageVolumeV3 {
+    // In the server's block_device (see createDataVolume): a shelved node can then be destroyed
+    // or rolled out, and the volume outlives the server.
+    return createDataVolume(this, this.nodeName, {
+      ...options,
+      retain: (options.removalPolicy ?? VolumeRemovalPolicy.RETAIN) === VolumeRemovalPolicy.RETAIN,
     });
-    return volume;
   }
 }
+
+/**
+ * Written when the server is created and changed only by a rollout (a new server): the
+ * provider's update (resourceComputeInstanceV2Update, v3.4.0) runs the power_state block before
+ * the metadata and tags blocks, and Nova answers 409 to metadata updates of a shelved server
+ * (upstream issue #1749), so an in-place edit would fail the deploy whenever the cloud has
+ * shelved the node. A resize (flavor_name) of a shelved server is refused alike, and would leave
+ * the readiness check expecting the old GPUs.
+ */
+const SET_AT_CREATION = ['metadata', 'tags', 'flavor_name', 'flavor_id'];
 
 function resolveLifetime(path: string, profile: CloudProfile, hours: number | undefined, warningHours: number | undefined): number | undefined {
   const max = profile.maxLifetimeHours;

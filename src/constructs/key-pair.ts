@@ -70,7 +70,7 @@ export class KeyPair extends Construct implements IKeyPair {
     if (props.publicKey !== undefined && props.publicKeyFile !== undefined) {
       throw new Error(`${p}: give publicKey or publicKeyFile, not both`);
     }
-    this.keyPairName = nameOrDefault(p, 'keyPairName', props.keyPairName);
+    const name = nameOrDefault(p, 'keyPairName', props.keyPairName);
     let publicKey = props.publicKey;
     let hint = props.privateKeyHint;
     if (props.publicKeyFile !== undefined) {
@@ -91,13 +91,16 @@ export class KeyPair extends Construct implements IKeyPair {
       publicKey = publicKey.trim();
     }
     this.generated = publicKey === undefined;
-    this.resource = new computeKeypairV2.ComputeKeypairV2(this, 'Resource', { name: this.keyPairName, publicKey });
-    this.privateKeyHint = hint ?? (this.generated ? `~/.ssh/${this.keyPairName}.pem` : '<your private key>');
+    this.resource = new computeKeypairV2.ComputeKeypairV2(this, 'Resource', { name, publicKey });
+    // A reference, not the plain name: servers then wait for the keypair (Nova refuses an
+    // unknown key name), and a node in another stack makes cdktf deploy this stack first.
+    this.keyPairName = this.resource.name;
+    this.privateKeyHint = hint ?? (this.generated ? `~/.ssh/${name}.pem` : '<your private key>');
     if (this.generated) {
       this.privateKeyOutput = new TerraformOutput(this, 'PrivateKey', {
         value: this.resource.privateKey,
         sensitive: true,
-        description: `Private key of ${this.keyPairName}; save it with mode 0600 to ${this.privateKeyHint}`,
+        description: `Private key of ${name}; save it with mode 0600 to ${this.privateKeyHint}`,
       });
     }
   }

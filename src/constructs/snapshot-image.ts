@@ -1,13 +1,12 @@
-import * as path from 'path';
-import { AssetType, Fn, Op, TerraformAsset, TerraformCount, TerraformOutput, TerraformResource, Token } from 'cdktf';
+import { Fn, Op, TerraformCount, TerraformOutput, TerraformResource, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { computeInstanceV2, dataOpenstackImagesImageIdsV2 } from '../../.gen/providers/openstack';
 import { lookupBakedImages } from '../private/baked-images';
 import { gpuSummary } from '../private/gpus';
 import { validateName } from '../private/names';
-import { packageRoot } from '../private/package-files';
 import { TerraformData } from '../private/terraform-data';
 import { userDataArgument } from '../private/user-data';
+import { watchScript } from '../private/watch-script';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
 import { INetwork } from './gpu-network';
@@ -74,7 +73,7 @@ export interface SnapshotImageProps {
 /**
  * Bakes a GPU image from a recipe, once per recipe key: while no image with the key exists,
  * a builder node boots the base image with the recipe, seals itself and powers off; a
- * `terraform_data` resource then runs `assets/bake-image.sh` (OpenStack CLI, `server image create`)
+ * `terraform_data` resource then runs `assets/gpu-node-watch.sh bake` (OpenStack CLI, `server image create`)
  * and deletes the builder. With an image for the key in place, the builder's count is 0 and
  * a deploy changes nothing in the cloud. Nodes use the image with `NodeImage.fromRecipe()`.
  */
@@ -153,10 +152,7 @@ export class SnapshotImage extends Construct {
       gpu_node_gpus: gpuSummary(this.flavor),
       ...props.recipe.describe(),
     };
-    const script = new TerraformAsset(this, 'BakeScript', {
-      path: path.join(packageRoot(), 'assets', 'bake-image.sh'),
-      type: AssetType.FILE,
-    });
+    const script = watchScript(this);
     const builderId = `\${${this.builder.terraformResourceType}.${this.builder.friendlyUniqueId}[count.index].id}`;
     this.bake = new TerraformData(this, 'Bake', {
       count,
@@ -164,7 +160,7 @@ export class SnapshotImage extends Construct {
       input: { imageName: this.imageName, recipeKey: this.recipeKey },
       provisioners: [{
         type: 'local-exec',
-        command: `bash ${script.path}`,
+        command: `bash ${script.path} bake`,
         environment: {
           OS_CLOUD: cloud,
           BAKE_SERVER_ID: builderId,

@@ -5,7 +5,7 @@ import { dataOpenstackImagesImageIdsV2 } from '../../.gen/providers/openstack';
  * The Glance tag that marks a bake of a recipe key. Lookups use the tag, not the
  * `gpu_node_recipe_key` property: Nova copies image properties into every snapshot of a node
  * booted from the image (also the one the cloud makes when it shelves a node), but not tags.
- * assets/bake-image.sh sets the same tag.
+ * assets/gpu-node-watch.sh (bake) sets the same tag.
  */
 export function bakeTag(recipeKey: string): string {
   return `gpu-node-recipe-${recipeKey}`;

@@ -3,12 +3,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 
-// Drives assets/bake-image.sh against a stand-in `openstack` CLI
+// Drives assets/gpu-node-watch.sh (bake and ready modes) against a stand-in `openstack` CLI
 // (fixtures/fake-openstack.sh) whose behaviour comes from files in a temp dir
 // and which records every call, so the whole bake flow runs in milliseconds.
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const SCRIPT = path.join(ROOT, 'assets', 'bake-image.sh');
+const SCRIPT = path.join(ROOT, 'assets', 'gpu-node-watch.sh');
 const FAKE_CLI = path.join(__dirname, 'fixtures', 'fake-openstack.sh');
 
 const SERVER = 'srv-0b7e4c1a';
@@ -45,6 +45,8 @@ interface Scenario {
   env?: Record<string, string | undefined>;
   /** PATH holds no `openstack` at all. */
   withoutCli?: boolean;
+  /** The script's mode. */
+  mode?: 'bake' | 'ready';
 }
 
 interface Result {
@@ -59,7 +61,7 @@ interface Result {
 
 let tmpRoot: string;
 beforeAll(() => {
-  tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'bake-image-test-'));
+  tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'gpu-node-watch-test-'));
 });
 afterAll(() => {
   fs.rmSync(tmpRoot, { recursive: true, force: true });
@@ -86,7 +88,15 @@ function run(s: Scenario = {}): Result {
     HOME: dir,
     FAKE_OS_DIR: dir,
   };
-  const vars: Record<string, string | undefined> = {
+  const vars: Record<string, string | undefined> = s.mode === 'ready' ? {
+    WATCH_SERVER_ID: SERVER,
+    WATCH_RECIPE_NAME: RECIPE,
+    WATCH_NODE: 'workers/Node',
+    WATCH_POLL_INTERVAL: '0',
+    WATCH_TIMEOUT: '0',
+    WATCH_SHUTOFF_GRACE: '0',
+    ...s.env,
+  } : {
     BAKE_SERVER_ID: SERVER,
     BAKE_IMAGE_NAME: IMAGE_NAME,
     BAKE_RECIPE_KEY: KEY,
@@ -94,11 +104,12 @@ function run(s: Scenario = {}): Result {
     BAKE_POLL_INTERVAL: '0',
     BAKE_TIMEOUT: '0',
     BAKE_SHUTOFF_TIMEOUT: '0',
+    BAKE_SEAL_POLL_INTERVAL: '0',
     ...s.env,
   };
   for (const [k, v] of Object.entries(vars)) if (v !== undefined) env[k] = v;
 
-  const r = spawnSync(BASH, [SCRIPT], { env, encoding: 'utf8', timeout: 30000 });
+  const r = spawnSync(BASH, [SCRIPT, s.mode ?? 'bake'], { env, encoding: 'utf8', timeout: 30000 });
   const log = path.join(dir, 'calls.log');
   const raw = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter((l) => l !== '') : [];
   const split = raw.map((l) => l.split('\t'));
@@ -121,7 +132,7 @@ function optionValues(args: string[], option: string): string[] {
   return args.flatMap((a, i) => (a === option && i + 1 < args.length ? [args[i + 1]] : []));
 }
 
-describe('bake-image.sh: happy path', () => {
+describe('gpu-node-watch.sh bake: happy path', () => {
   const properties = ['gpu_node_base_image=ubuntu-24.04 (2025-01)', 'gpu_node_driver=570-open', `gpu_node_recipe_key=${KEY}`];
   let r: Result;
   beforeAll(() => {
@@ -187,7 +198,7 @@ describe('bake-image.sh: happy path', () => {
   });
 });
 
-describe('bake-image.sh: waiting for the node', () => {
+describe('gpu-node-watch.sh bake: waiting for the node', () => {
   test('polls until the ready line appears, printing progress', () => {
     const r = run({
       console: [BOOTING, BOOTING, [...BOOTING, READY, SEALING, SEALED]],
@@ -263,7 +274,7 @@ describe('bake-image.sh: waiting for the node', () => {
   });
 });
 
-describe('bake-image.sh: sealing and power-off before the snapshot', () => {
+describe('gpu-node-watch.sh bake: sealing and power-off before the snapshot', () => {
   test('waits for the sealed builder to power off, then snapshots it', () => {
     const r = run({ status: ['ACTIVE', 'ACTIVE', 'SHUTOFF'], env: { BAKE_SHUTOFF_TIMEOUT: '60' } });
     expect(r.code).toBe(0);
@@ -302,7 +313,7 @@ describe('bake-image.sh: sealing and power-off before the snapshot', () => {
   });
 });
 
-describe('bake-image.sh: idempotence and options', () => {
+describe('gpu-node-watch.sh bake: idempotence and options', () => {
   test('an active image with the recipe key is reused: no snapshot, builder still deleted', () => {
     const r = run({ existingImages: 'aaaa-bbbb gpu-node-l4-cuda-old' });
     expect(r.code).toBe(0);
@@ -345,7 +356,7 @@ describe('bake-image.sh: idempotence and options', () => {
   });
 });
 
-describe('bake-image.sh: prerequisites (exit 2)', () => {
+describe('gpu-node-watch.sh bake: prerequisites (exit 2)', () => {
   test('missing openstack CLI names the packages to install', () => {
     const r = run({ withoutCli: true });
     expect(r.code).toBe(2);
@@ -387,11 +398,17 @@ describe('bake-image.sh: prerequisites (exit 2)', () => {
   });
 });
 
-describe('bake-image.sh: the file itself', () => {
-  test('is executable and under 9 KB (read by people debugging a bake)', () => {
+describe('gpu-node-watch.sh: the file itself', () => {
+  test('is executable and under 14 KB (read by people debugging a bake or a wait)', () => {
     const st = fs.statSync(SCRIPT);
     expect(st.mode & 0o111).not.toBe(0);
-    expect(st.size).toBeLessThan(9 * 1024);
+    expect(st.size).toBeLessThan(14 * 1024);
+  });
+
+  test('without a mode it says how to call it', () => {
+    const r = spawnSync(BASH, [SCRIPT], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('usage: gpu-node-watch.sh ready|bake');
   });
 
   test('passes shellcheck', () => {
@@ -404,5 +421,127 @@ describe('bake-image.sh: the file itself', () => {
     const r = spawnSync(shellcheck, [SCRIPT], { encoding: 'utf8' });
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
+  });
+});
+
+describe('gpu-node-watch.sh bake: the seal line is read while the builder still runs', () => {
+  test('the SEALED line seen before SHUTOFF is enough, even when the stopped server shows no console', () => {
+    // Poll 1: ready; poll 2 (seal phase): sealed; then SHUTOFF with an empty console.
+    const r = run({
+      console: [[...BOOTING, READY, SEALING], [...BOOTING, READY, SEALING, SEALED], []],
+      consoleFull: [],
+      status: ['ACTIVE', 'ACTIVE', 'SHUTOFF'],
+      env: { BAKE_TIMEOUT: '60', BAKE_SHUTOFF_TIMEOUT: '60' },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(callsOf(r, 'server', 'image', 'create')).toHaveLength(1);
+    // No full-console read was needed after the power-off.
+    expect(callsOf(r, 'console', 'log', 'show').every((c) => c.includes('--lines'))).toBe(true);
+    expect(r.stdout).toContain('console read every 0s');
+  });
+
+  test('powered off before the seal line was seen and no console while stopped: no image, a clear reason', () => {
+    const r = run({
+      console: [[...BOOTING, READY, SEALING], []],
+      consoleFull: [],
+      status: ['ACTIVE', 'SHUTOFF'],
+      env: { BAKE_TIMEOUT: '60', BAKE_SHUTOFF_TIMEOUT: '60' },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('the cloud shows no console log for the stopped server');
+    expect(callsOf(r, 'server', 'image', 'create')).toHaveLength(0);
+  });
+
+  test('a seal line of an earlier boot does not count', () => {
+    const r = run({ console: [[SEALED, ...BOOTING, READY, SEALING]], consoleFull: [SEALED, ...BOOTING, READY, SEALING] });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`powered off without 'GPU-NODE-SEALED key=${KEY}' on its console`);
+  });
+});
+
+describe('gpu-node-watch.sh ready (waitForReady)', () => {
+  const READY_2 = `[  95.1] gpu-node-run[812]: GPU-NODE-READY recipe=${RECIPE} key=${KEY} gpus=2 model="NVIDIA GeForce RTX 2080 Ti" driver=570.195.03`;
+  const FAILED = `[  640.1] gpu-node-run[812]: GPU-NODE-FAILED recipe=${RECIPE} step=ready-check reason="expected 2 GPUs, nvidia-smi lists 1"`;
+
+  test('returns when this boot shows the ready line, polling until then', () => {
+    const r = run({ mode: 'ready', console: [BOOTING, BOOTING, [...BOOTING, READY_2]], status: ['BUILD', 'ACTIVE'], env: { WATCH_TIMEOUT: '60' } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`wait-ready: [0m00s] workers/Node is ready: ${READY_2}`);
+    expect(r.stdout.match(/waiting \(server status (BUILD|ACTIVE)\)/g)).toHaveLength(2);
+    expect(callsOf(r, 'console', 'log', 'show')[0]).toEqual(['console', 'log', 'show', '--lines', '1000', SERVER]);
+    // Only reads: it never changes the server.
+    expect(r.calls.map((c) => c.slice(0, 2).join(' ')).filter((v) => !['token issue', 'server show', 'console log'].includes(v))).toEqual([]);
+  });
+
+  test('a ready line of an earlier boot does not count: after a restart it waits for the new one', () => {
+    const earlier = [...BOOTING, READY_2, '[ 9000.0] reboot: Power down'];
+    const r = run({ mode: 'ready', console: [[...earlier, ...BOOTING]], status: ['ACTIVE'] });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/timed out after 0m0\ds \(WATCH_TIMEOUT=0s\) waiting for 'GPU-NODE-READY recipe=l4-cuda' on workers\/Node/);
+  });
+
+  test('the latest verdict of this boot wins, and another recipe is not this node', () => {
+    const other = `GPU-NODE-READY recipe=${RECIPE}-x key=${KEY} gpus=2`;
+    expect(run({ mode: 'ready', console: [[...BOOTING, FAILED, READY_2]] }).code).toBe(0);
+    expect(run({ mode: 'ready', console: [[...BOOTING, other]] }).code).toBe(1);
+  });
+
+  test("fails with the node's own failure line", () => {
+    const r = run({ mode: 'ready', console: [[...BOOTING, READY_2, ...BOOTING, FAILED]], env: { WATCH_TIMEOUT: '60' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`wait-ready: ERROR: workers/Node reported a failure: ${FAILED}`);
+    expect(r.stderr).toContain(`console log show ${SERVER}`);
+    expect(callsOf(r, 'console', 'log', 'show')).toHaveLength(1);
+  });
+
+  test('times out with the last console lines', () => {
+    const lines = Array.from({ length: 30 }, (_, i) => `boot-msg-${i + 1}`);
+    const r = run({ mode: 'ready', console: [lines], status: ['ACTIVE'] });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('timed out after');
+    expect(r.stderr).toContain('boot-msg-30\n');
+    expect(r.stderr).not.toContain('boot-msg-10\n');
+  });
+
+  test('an empty console while SHUTOFF is not taken as a verdict: it waits for the node to come back', () => {
+    const r = run({ mode: 'ready', console: [[], [], [...BOOTING, READY_2]], status: ['SHUTOFF', 'SHUTOFF', 'ACTIVE'],
+      env: { WATCH_TIMEOUT: '60', WATCH_SHUTOFF_GRACE: '60' } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/waiting \(server status SHUTOFF\)/);
+  });
+
+  test('a node that stays SHUTOFF fails after the grace time, not by the console', () => {
+    const r = run({ mode: 'ready', console: [[]], status: ['SHUTOFF'], env: { WATCH_TIMEOUT: '60' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('workers/Node (server srv-0b7e4c1a) is SHUTOFF, not running');
+  });
+
+  test('a node deployed in another power state is not waited for', () => {
+    const r = run({ mode: 'ready', env: { WATCH_EXPECT_STATE: 'shelved_offloaded' } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("deployed as 'shelved_offloaded'; not waiting");
+    expect(r.calls).toHaveLength(0);
+  });
+
+  test('ERROR stops the wait', () => {
+    const r = run({ mode: 'ready', console: [BOOTING], status: ['ERROR'], env: { WATCH_TIMEOUT: '60' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('went to status ERROR');
+  });
+
+  test('without the OpenStack CLI it says so, and how to install it', () => {
+    const r = run({ mode: 'ready', withoutCli: true });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("the OpenStack CLI 'openstack' is not on PATH of the machine that runs the deploy");
+    expect(r.stderr).toContain('python3-openstackclient');
+  });
+
+  test.each(['WATCH_SERVER_ID', 'WATCH_RECIPE_NAME'])('missing %s is reported before any cloud call', (name) => {
+    const r = run({ mode: 'ready', env: { [name]: undefined } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${name} is required`);
+    expect(r.calls).toHaveLength(0);
   });
 });

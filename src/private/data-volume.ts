@@ -1,0 +1,105 @@
+import { Lazy, TerraformStack, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { blockstorageVolumeV3, computeInstanceV2 } from '../../.gen/providers/openstack';
+import { validateName } from './names';
+import { TERRAFORM_DATA_MIN_VERSION } from './terraform-data';
+
+/** What `createDataVolume` needs to know; the public options live in gpu-node.ts. */
+export interface DataVolumeSpec {
+  readonly sizeGiB: number;
+  readonly volumeName?: string;
+  readonly volumeType?: string;
+  readonly availabilityZone?: string;
+  readonly retain: boolean;
+}
+
+/**
+ * The node's data volume, attached through the server's own `block_device` list rather than an
+ * `openstack_compute_volume_attach_v2`: that resource's delete (resourceComputeVolumeAttachV2Delete
+ * -> computeVolumeAttachV2DetachFunc in terraform-provider-openstack v3.4.0) sends no microversion
+ * and retries only on 400, while Nova answers 409 to a detach from a SHELVED_OFFLOADED server
+ * below microversion 2.20. A server delete (resourceComputeInstanceV2Delete -> servers.Delete)
+ * detaches the volumes itself, also when shelved (nova/compute/api.py API._local_delete ->
+ * _local_cleanup_bdm_volumes), and keeps them with delete_on_termination = false.
+ */
+export function createDataVolume(scope: Construct, nodeName: string, spec: DataVolumeSpec): blockstorageVolumeV3.BlockstorageVolumeV3 {
+  const path = scope.node.path;
+  const size = spec.sizeGiB;
+  if (!Token.isUnresolved(size) && !(Number.isInteger(size) && size >= 1 && size <= 65536)) {
+    throw new Error(`${path}: dataVolume.sizeGiB must be a whole number from 1 to 65536, got ${size}`);
+  }
+  const volume = new blockstorageVolumeV3.BlockstorageVolumeV3(scope, 'DataVolume', {
+    name: validateName(path, 'dataVolume.volumeName', spec.volumeName) ?? `${nodeName}-data`,
+    size,
+    volumeType: spec.volumeType,
+    // Cinder zones are named independently of Nova's, so the node's zone is not reused.
+    availabilityZone: spec.availabilityZone,
+    description: `Data of ${nodeName}; kept when the node is replaced (cdktf)`,
+    lifecycle: { preventDestroy: spec.retain },
+  });
+  forgetLegacyAttachment(scope);
+  return volume;
+}
+
+/**
+ * The server's block devices: the root disk first (boot_index 0), then the data volume
+ * (boot_index -1: not bootable; the provider sends 0 when it is left out, which would make
+ * two boot devices). With a data volume but no root volume, the image is given as an
+ * image->local device too: once `block_device` is set, resourceComputeInstanceV2Create
+ * (getImageIDFromConfig) boots the image only when an image/local entry is in the list.
+ */
+export function blockDevices(
+  imageId: string,
+  rootVolumeSizeGiB: number | undefined,
+  volume: blockstorageVolumeV3.BlockstorageVolumeV3 | undefined,
+): computeInstanceV2.ComputeInstanceV2BlockDevice[] | undefined {
+  if (rootVolumeSizeGiB === undefined && !volume) return undefined;
+  const root: computeInstanceV2.ComputeInstanceV2BlockDevice = rootVolumeSizeGiB === undefined
+    ? { uuid: imageId, sourceType: 'image', destinationType: 'local', bootIndex: 0, deleteOnTermination: true }
+    : { uuid: imageId, sourceType: 'image', destinationType: 'volume', volumeSize: rootVolumeSizeGiB, bootIndex: 0, deleteOnTermination: true };
+  if (!volume) return [root];
+  return [root, { uuid: volume.id, sourceType: 'volume', destinationType: 'volume', bootIndex: -1, deleteOnTermination: false }];
+}
+
+const legacyAttachments = new WeakMap<TerraformStack, string[]>();
+
+/**
+ * 0.1 attached the volume with `openstack_compute_volume_attach_v2.<node>_DataVolumeAttachment_*`.
+ * Dropping that resource from the configuration would make Terraform detach the volume (and fail
+ * with 409 on a shelved node); a `removed` block with `destroy = false` (Terraform 1.7+) makes
+ * Terraform forget it instead, so the volume stays attached to the running server until its
+ * next rollout attaches it through `block_device`. A `removed` block for an address that is
+ * not in the state does nothing.
+ */
+function forgetLegacyAttachment(scope: Construct): void {
+  const stack = TerraformStack.of(scope);
+  // A plain construct at the old path gives the old address; it synthesizes nothing.
+  const marker = new Construct(scope, 'DataVolumeAttachment');
+  const address = `openstack_compute_volume_attach_v2.${stack.getLogicalId(marker.node)}`;
+  let list = legacyAttachments.get(stack);
+  if (!list) {
+    list = [];
+    legacyAttachments.set(stack, list);
+    const entries = list;
+    stack.addOverride('removed', Lazy.anyValue({ produce: () => entries.map((from) => ({ from, lifecycle: { destroy: false } })) }));
+    raiseTerraformVersion(stack, '>= 1.7');
+  }
+  list.push(address);
+}
+
+/**
+ * Raises `terraform.required_version` to `minimum` where it is unset or the library's own
+ * terraform_data floor; a version the stack's author set is kept.
+ */
+export function raiseTerraformVersion(stack: TerraformStack, minimum: string): void {
+  const own = (stack as unknown as { rawOverrides?: { terraform?: { required_version?: string } } }).rawOverrides;
+  const current = own?.terraform?.required_version;
+  if (current !== undefined && current !== TERRAFORM_DATA_MIN_VERSION && !/^>= 1\.\d+$/.test(current)) return;
+  if (current !== undefined && versionOf(current) >= versionOf(minimum)) return;
+  stack.addOverride('terraform.required_version', minimum);
+}
+
+function versionOf(constraint: string): number {
+  const m = /^>= 1\.(\d+)$/.exec(constraint);
+  return m ? Number(m[1]) : 0;
+}
