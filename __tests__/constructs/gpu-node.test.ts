@@ -20,6 +20,7 @@ import {
   UbuntuRelease,
   VolumeRemovalPolicy,
 } from '../../src';
+import { withQuota, withQuotaInDir } from '../support/cloud-facts';
 import { expectStackPassesChecks, REFERENCE_SCHEMA, synthToDir, userDataOf } from '../support/checks';
 
 const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEt0p8HSWJ6KOqnUYcQqYlRx4fvGj9aaXNvVyCPkNkMW alice@laptop';
@@ -251,9 +252,9 @@ describe('GpuNode', () => {
       recipe,
       image: NodeImage.fromRecipe(recipe, { baseImage: NodeImage.fromName('Ubuntu 24.04') }),
     }));
-    expectStackPassesChecks(dir);
+    expectStackPassesChecks(withQuotaInDir(dir));
     const { dir: existing } = synthToDir((app) => new NodeStack(app, 'existing', { sshFrom: [Peer.ipv4('10.0.0.0/8')], floatingIp: false }, true));
-    expectStackPassesChecks(existing);
+    expectStackPassesChecks(withQuotaInDir(existing));
   });
 });
 
@@ -305,7 +306,7 @@ describe('GpuNode changes after deploy (terraform apply, then plan, with the sta
     const { dir: out, json } = synthToDir((app) => new NodeStack(app, 'deployed', options));
     delete json.output;
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(json));
+    fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(withQuota(json)));
     fs.rmSync(out, { recursive: true, force: true });
   };
   const tf = (dir: string, state: string, command: string) => spawnSync('bash',
@@ -348,7 +349,7 @@ describe('GpuNode with a data volume: apply, then destroy (terraform with the st
     delete json.output; // the stand-in leaves all_fixed_ips empty, which element() refuses
     const dir = path.join(work, 'stack');
     fs.mkdirSync(dir);
-    fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(json));
+    fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(withQuota(json)));
     fs.rmSync(out, { recursive: true, force: true });
     return { work, dir, state: path.join(work, 'terraform.tfstate') };
   };
@@ -450,7 +451,7 @@ describe('GpuNode waitForReady', () => {
     const apply = (consoleText: string) => {
       const { dir, json } = synthToDir((app) => new NodeStack(app, 'ready', { waitForReady: { pollIntervalSeconds: 1, timeoutMinutes: 1 } }));
       delete json.output;
-      fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(json));
+      fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(withQuota(json)));
       const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-os-'));
       const bin = path.join(fake, 'bin');
       fs.mkdirSync(bin);
@@ -478,5 +479,114 @@ describe('GpuNode waitForReady', () => {
       expect(failed).toContain('wait-ready: ERROR: ready/Node reported a failure: GPU-NODE-FAILED recipe=gpu-base step=ready-check reason="expected 2 GPUs, nvidia-smi lists 1"');
       expect(failed).toMatch(/Error: local-exec provisioner error/);
     });
+  });
+});
+
+describe('GpuNode preflight (plan-time checks)', () => {
+  const tfCheck = path.resolve(__dirname, '../../../shared/tools/tf-stub/tf-check.sh');
+  const hasTerraform = spawnSync('bash', ['-c', 'command -v terraform']).status === 0;
+  const why = !fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined;
+  const entries = (json: any, block: string, type: string) => Object.entries<any>(json[block]?.[type] ?? {});
+
+  test('looks up the flavor with a GPU postcondition, the project limits, and checks the quota for new servers', () => {
+    const { json } = synth();
+    const [[, flavor]] = entries(json, 'data', 'openstack_compute_flavor_v2');
+    expect(flavor.name).toBe('g1-2x2080.medium');
+    const [post] = flavor.lifecycle.postcondition;
+    expect(post.condition).toContain('lookup(self.extra_specs, "pci_passthrough:alias", "")');
+    expect(post.condition).toMatch(/== 2\}$/);
+    expect(post.error_message).toMatch(/^test\/Node: flavor g1-2x2080\.medium passes through \$\{.+\} GPUs .+ but the node expects 2 x RTX_2080_TI;/);
+    // Empty: no tenant_id, so Nova answers with the token's own project (no admin policy).
+    expect(json.data.openstack_compute_limits_v2).toEqual({ GpuNodePreflightLimits: expect.objectContaining({ project_id: '' }) });
+    const marker = entries(json, 'resource', 'terraform_data').find(([k]) => k.startsWith('Node_PreflightCreated'))!;
+    expect(marker[1]).toMatchObject({ input: { at: '${plantimestamp()}' }, lifecycle: { ignore_changes: ['input'] },
+      depends_on: [expect.stringMatching(/^openstack_compute_instance_v2\.Node_\w+$/)] });
+    const check = entries(json, 'resource', 'terraform_data').find(([k]) => k.startsWith('Node_Preflight_'))![1];
+    expect(check.lifecycle.precondition[0].condition).toBe(`\${!(terraform_data.${marker[0]}.input.at == plantimestamp()) || local.GpuNodePreflightFits}`);
+    expect(check.lifecycle.precondition[0].error_message).toMatch(/^test\/Node: the project's quota has no room .*flavor g1-2x2080\.medium/);
+    expect(json.terraform.required_version).toBe('>= 1.5');
+  });
+
+  test('opt-out per node, or per check', () => {
+    const off = synth({ preflight: false }).json;
+    expect(off.data.openstack_compute_flavor_v2).toBeUndefined();
+    expect(off.data.openstack_compute_limits_v2).toBeUndefined();
+    const noQuota = synth({ preflight: { quota: false } }).json;
+    expect(noQuota.data.openstack_compute_limits_v2).toBeUndefined();
+    expect(entries(noQuota, 'data', 'openstack_compute_flavor_v2')[0][1].lifecycle.postcondition).toHaveLength(1);
+    const noGpus = synth({ preflight: { gpus: false } }).json;
+    expect(entries(noGpus, 'data', 'openstack_compute_flavor_v2')[0][1].lifecycle).toBeUndefined();
+  });
+
+  test('the alias count is the sum of the counts in pci_passthrough:alias (terraform console)', () => {
+    if (!hasTerraform) {
+      console.log('skipped: terraform is not on PATH');
+      return;
+    }
+    const { json } = synth();
+    const condition: string = entries(json, 'data', 'openstack_compute_flavor_v2')[0][1].lifecycle.postcondition[0].condition;
+    const expr = condition.slice(2, -1);
+    const evaluate = (alias?: string) => {
+      const specs = alias === undefined ? '{}' : `{"pci_passthrough:alias" = "${alias}"}`;
+      const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'tf-console-'));
+      const r = spawnSync('terraform', ['console'], { cwd, input: expr.split('self.extra_specs').join(specs) + '\n', encoding: 'utf8',
+        env: { ...process.env, CHECKPOINT_DISABLE: '1' } });
+      fs.rmSync(cwd, { recursive: true, force: true });
+      return r.stdout.trim();
+    };
+    expect(evaluate('rtx2080:2')).toBe('true');
+    expect(evaluate('rtx2080:1,rtx2080b:1')).toBe('true');
+    expect(evaluate('rtx2080:1')).toBe('false');
+    expect(evaluate('rtx2080:4')).toBe('false');
+    expect(evaluate()).toBe('true'); // the cloud shows no alias: nothing to check
+  });
+
+  test('terraform plan fails before anything is created when the quota has no room, naming node, flavor and numbers', () => {
+    if (why) {
+      console.log(`skipped: ${why}`);
+      return;
+    }
+    // The stand-in reports a quota of 0 instances.
+    const { dir } = synthToDir((app) => new NodeStack(app, 'noroom'));
+    const r = spawnSync('bash', [tfCheck, '--schema', REFERENCE_SCHEMA, '--timeout', '240', dir, 'plan'], { encoding: 'utf8' });
+    const output = `${r.stdout}${r.stderr}`.replace(/\s+/g, ' ');
+    expect(r.status).not.toBe(0);
+    expect(output).toContain('Error: Resource precondition failed');
+    expect(output).toContain("noroom/Node: the project's quota has no room for the new servers of this stack (this node: flavor g1-2x2080.medium): " +
+      'instances 0 used + 1 new of 0');
+  });
+
+  test('a full quota stops new servers, but not the plans after they exist', () => {
+    if (why) {
+      console.log(`skipped: ${why}`);
+      return;
+    }
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-'));
+    const dir = path.join(work, 'stack');
+    const state = path.join(work, 'terraform.tfstate');
+    fs.mkdirSync(dir);
+    const write = (quota: any) => {
+      const { dir: out, json } = synthToDir((app) => new NodeStack(app, 'quota'));
+      delete json.output;
+      fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(withQuota(json, quota)));
+      fs.rmSync(out, { recursive: true, force: true });
+    };
+    const tf = (command: string) => {
+      const r = spawnSync('bash', [tfCheck, '--schema', REFERENCE_SCHEMA, '--state', state, '--timeout', '240', dir, command], { encoding: 'utf8' });
+      return { status: r.status, output: `${r.stdout}${r.stderr}`.replace(/\s+/g, ' ') };
+    };
+    const quota = { max_total_instances: 1, total_instances_used: 1, max_total_cores: 80, total_cores_used: 0, max_total_ram_size: -1, total_ram_used: 0 };
+    write(quota);
+    const refused = tf('plan');
+    expect(refused.status).not.toBe(0);
+    expect(refused.output).toContain('instances 1 used + 1 new of 1');
+    write({ ...quota, total_instances_used: 0 });
+    expect(tf('apply').output).toMatch(/Apply complete! Resources: \d+ added/);
+    // The node now uses the last instance; later plans do not count it as new.
+    write(quota);
+    const later = tf('plan');
+    expect(later.output).toContain('No changes.');
+    expect(later.status).toBe(0);
+    fs.rmSync(work, { recursive: true, force: true });
   });
 });

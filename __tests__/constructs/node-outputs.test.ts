@@ -1,6 +1,7 @@
 import { TerraformStack } from 'cdktf';
 import { GpuFlavor, GpuModel, GpuNetwork, GpuNode, GpuRecipe, KeyPair, NodeOutputs, openstack, Peer } from '../../src';
 import { expectStackPassesChecks, synthToDir } from '../support/checks';
+import { withQuotaInDir } from '../support/cloud-facts';
 
 const stackWith = (outputs: NodeOutputs | undefined, names = ['a', 'b']) => synthToDir((app) => {
   const stack = new TerraformStack(app, 'outputs');
@@ -33,7 +34,7 @@ test('STACK_MAP gives the stack one gpu_nodes output with each node\'s id, addre
     ssh: expect.stringMatching(/^ssh -i ~\/\.ssh\/lab ubuntu@\$\{openstack_networking_floatingip_v2\.Node0_FloatingIp_\w+\.address\}$/),
     shelve_at: expect.stringMatching(/^\$\{timeadd\(/),
   });
-  expectStackPassesChecks(dir);
+  expectStackPassesChecks(withQuotaInDir(dir));
 });
 
 test('two nodes of one name in the map, or an unknown kind, fail with the path and the fix', () => {

@@ -12,6 +12,7 @@ import { blockDevices, createDataVolume } from '../private/data-volume';
 import { gpuSummary } from '../private/gpus';
 import { addToNodeMap } from '../private/node-map-output';
 import { nameOrDefault, requireResolved } from '../private/names';
+import { addPreflight } from '../private/preflight';
 import { TerraformData } from '../private/terraform-data';
 import { userDataArgument } from '../private/user-data';
 import { watchScript } from '../private/watch-script';
@@ -77,6 +78,21 @@ export interface ReadyWaitOptions {
    * @default 'openstack'
    */
   readonly cloud?: string;
+}
+
+/** Which plan-time checks a node makes (`GpuNodeProps.preflight`); the flavor lookup always runs. */
+export interface PreflightOptions {
+  /**
+   * The flavor's `pci_passthrough:alias` extra spec passes through as many GPUs as the node
+   * expects (skipped where the flavor has no such spec).
+   * @default true
+   */
+  readonly gpus?: boolean;
+  /**
+   * The project's compute quota has room for the instances, vCPUs and RAM of the stack's new servers.
+   * @default true
+   */
+  readonly quota?: boolean;
 }
 
 export interface GpuNodeProps {
@@ -201,6 +217,14 @@ export interface GpuNodeProps {
    * @default false
    */
   readonly waitForReady?: boolean | ReadyWaitOptions;
+  /**
+   * Plan-time checks (Terraform preconditions), so that a plan fails with a message naming the
+   * node, the flavor and the numbers before anything is created: the flavor exists, its PCI
+   * passthrough alias count matches the GPUs the flavor promises, and the project's quota has
+   * room. `false` skips them all, e.g. on clouds that hide flavor extra specs or limits.
+   * @default true
+   */
+  readonly preflight?: boolean | PreflightOptions;
 }
 
 /**
@@ -362,6 +386,9 @@ export class GpuNode extends Construct {
       });
     }
 
+    if (props.preflight !== false) {
+      this.addPreflight(props.preflight === true || props.preflight === undefined ? {} : props.preflight);
+    }
     if (props.waitForReady) {
       this.readyWait = this.addReadyWait(props.waitForReady === true ? {} : props.waitForReady, props.powerState ?? PowerState.RUNNING);
     }
@@ -395,6 +422,17 @@ export class GpuNode extends Construct {
         description: `When the cloud shelves ${this.nodeName} (UTC); deploy with PowerState.RUNNING to unshelve`,
       });
     }
+  }
+
+  private addPreflight(options: PreflightOptions): void {
+    addPreflight(this, {
+      flavorName: this.flavor.flavorName,
+      gpuCount: this.flavor.gpuCount,
+      modelId: this.flavor.model?.id,
+      instance: this.instance,
+      checkGpus: options.gpus ?? true,
+      checkQuota: options.quota ?? true,
+    });
   }
 
   private addReadyWait(options: ReadyWaitOptions, powerState: PowerState): TerraformData {

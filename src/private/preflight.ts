@@ -1,0 +1,123 @@
+import { Lazy, TerraformLocal, TerraformResource, TerraformStack } from 'cdktf';
+import { Construct } from 'constructs';
+import { dataOpenstackComputeFlavorV2, dataOpenstackComputeLimitsV2 } from '../../.gen/providers/openstack';
+import { raiseTerraformVersion } from './data-volume';
+import { TerraformData } from './terraform-data';
+
+/** What the preflight of one node checks. */
+export interface PreflightSpec {
+  readonly flavorName: string;
+  readonly gpuCount: number;
+  readonly modelId?: string;
+  /** The node's server: the creation marker is written after it exists. */
+  readonly instance: TerraformResource;
+  readonly checkGpus: boolean;
+  readonly checkQuota: boolean;
+}
+
+interface QuotaEntry {
+  /** True in the plan that creates the node's server (an HCL expression). */
+  readonly creating: string;
+  readonly flavor: dataOpenstackComputeFlavorV2.DataOpenstackComputeFlavorV2;
+}
+
+const quotaEntries = new WeakMap<TerraformStack, StackQuota>();
+
+/**
+ * Plan-time checks, so that a deploy fails before anything is created:
+ * - the flavor exists: `openstack_compute_flavor_v2` fails the plan otherwise
+ *   (dataSourceComputeFlavorV2Read: "Your query returned no results"; the diagnostic names this
+ *   data source, `<node>_PreflightFlavor_*`, and its `name`);
+ * - its `pci_passthrough:alias` extra spec (e.g. `rtx2080:2` or `a:1,b:1`) passes through as many
+ *   GPUs as the node expects, where the cloud sets one (dataSourceComputeFlavorV2Attributes reads
+ *   the extra specs with flavors.ListExtraSpecs);
+ * - the project's compute quota (`openstack_compute_limits_v2`) has room for the stack's servers
+ *   that this plan creates: instances, vCPUs and RAM of their flavors (-1 is unlimited).
+ *
+ * Which servers are new: each node has a `terraform_data` marker, written after its server,
+ * whose input is `plantimestamp()` with ignore_changes; its planned input equals this plan's
+ * timestamp only in the plan that creates it. Servers that exist are in the quota's usage
+ * already, and a rollout (destroy, then create) needs no more room than it frees.
+ */
+export function addPreflight(scope: Construct, spec: PreflightSpec): void {
+  const path = scope.node.path;
+  const stack = TerraformStack.of(scope);
+  const flavor = new dataOpenstackComputeFlavorV2.DataOpenstackComputeFlavorV2(scope, 'PreflightFlavor', {
+    name: spec.flavorName,
+    lifecycle: spec.checkGpus ? { postcondition: [gpuCondition(path, spec)] } : undefined,
+  });
+  if (!spec.checkQuota) return;
+  // plantimestamp() needs Terraform 1.5.
+  raiseTerraformVersion(stack, '>= 1.5');
+  const marker = new TerraformData(scope, 'PreflightCreated', {
+    input: { at: '${plantimestamp()}' },
+    lifecycle: { ignoreChanges: ['input'] },
+    dependsOn: [spec.instance],
+  });
+  const creating = `(terraform_data.${marker.friendlyUniqueId}.input.at == plantimestamp())`;
+  const quota = stackQuota(stack);
+  quota.entries.push({ creating, flavor });
+  const p = `local.${quota.local.friendlyUniqueId}`;
+  new TerraformData(scope, 'Preflight', {
+    lifecycle: {
+      precondition: [{
+        condition: `\${!${creating} || local.${quota.verdict.friendlyUniqueId}}`,
+        errorMessage: `${path}: the project's quota has no room for the new servers of this stack (this node: flavor ` +
+          `${spec.flavorName}): instances \${${p}.instances_used} used + \${${p}.new_instances} new of \${${p}.max_instances}, ` +
+          `vCPUs \${${p}.cores_used} + \${${p}.new_cores} of \${${p}.max_cores}, RAM \${${p}.ram_used} + \${${p}.new_ram} of ` +
+          `\${${p}.max_ram} MiB (-1 = unlimited); free some of the quota (shelved nodes still count as instances), or set ` +
+          'preflight: { quota: false } on the node to skip the check',
+      }],
+    },
+  });
+}
+
+/** The stack's quota lookup and one local with its sums over the new servers of every node. */
+function stackQuota(stack: TerraformStack): StackQuota {
+  const found = quotaEntries.get(stack);
+  if (found) return found;
+  // An empty project_id: gophercloud then sends no tenant_id, and Nova returns the limits of
+  // the token's project (nova/api/openstack/compute/limits.py LimitsController._index checks
+  // the admin-only os_compute_api:limits:other_project policy whenever tenant_id is given).
+  const limits = new dataOpenstackComputeLimitsV2.DataOpenstackComputeLimitsV2(stack, 'GpuNodePreflightLimits', { projectId: '' });
+  const entries: QuotaEntry[] = [];
+  const l = `data.${limits.terraformResourceType}.${limits.friendlyUniqueId}`;
+  const flavorAttr = (e: QuotaEntry, attr: string) => `coalesce(data.${e.flavor.terraformResourceType}.${e.flavor.friendlyUniqueId}.${attr}, 0)`;
+  // Lazy: the sums cover every node of the stack, also those constructed later.
+  const sum = (of: (e: QuotaEntry) => string) => Lazy.stringValue({
+    produce: () => `\${sum([${entries.map((e) => `${e.creating} ? ${of(e)} : 0`).join(', ')}])}`,
+  });
+  const fits = (max: string, used: string, need: string) => `(${l}.${max} < 0 || ${l}.${used} + local.${local.friendlyUniqueId}.${need} <= ${l}.${max})`;
+  const local: TerraformLocal = new TerraformLocal(stack, 'GpuNodePreflight', {
+    max_instances: `\${${l}.max_total_instances}`, instances_used: `\${${l}.total_instances_used}`, new_instances: sum(() => '1'),
+    max_cores: `\${${l}.max_total_cores}`, cores_used: `\${${l}.total_cores_used}`, new_cores: sum((e) => flavorAttr(e, 'vcpus')),
+    max_ram: `\${${l}.max_total_ram_size}`, ram_used: `\${${l}.total_ram_used}`, new_ram: sum((e) => flavorAttr(e, 'ram')),
+  });
+  // Locals cannot refer to themselves, so the verdict is a second local.
+  const verdict = new TerraformLocal(stack, 'GpuNodePreflightFits',
+    `\${${fits('max_total_instances', 'total_instances_used', 'new_instances')} && ${fits('max_total_cores', 'total_cores_used', 'new_cores')} && ` +
+    `${fits('max_total_ram_size', 'total_ram_used', 'new_ram')}}`);
+  const quota = { limits, entries, local, verdict };
+  quotaEntries.set(stack, quota);
+  return quota;
+}
+
+interface StackQuota {
+  readonly limits: dataOpenstackComputeLimitsV2.DataOpenstackComputeLimitsV2;
+  readonly entries: QuotaEntry[];
+  readonly local: TerraformLocal;
+  readonly verdict: TerraformLocal;
+}
+
+function gpuCondition(path: string, spec: PreflightSpec) {
+  const alias = 'lookup(self.extra_specs, "pci_passthrough:alias", "")';
+  // "name:count[,name:count]": the sum of the counts; 0 terms when the flavor has no alias.
+  const count = `sum(concat([0], [for m in regexall(":\\\\s*([0-9]+)", ${alias}) : tonumber(m[0])]))`;
+  const promised = `${spec.gpuCount}${spec.modelId ? ` x ${spec.modelId}` : ''}`;
+  return {
+    condition: `\${${alias} == "" || ${count} == ${spec.gpuCount}}`,
+    errorMessage: `${path}: flavor ${spec.flavorName} passes through \${${count}} GPUs (pci_passthrough:alias = "\${${alias}}"), ` +
+      `but the node expects ${promised}; fix the flavor's GPUs in the cloud profile (withFlavor()) or GpuFlavor.named(), ` +
+      'or set preflight: { gpus: false } where the alias does not count GPUs',
+  };
+}
