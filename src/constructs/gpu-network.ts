@@ -102,7 +102,10 @@ export class GpuNetwork extends Construct implements INetwork {
   public readonly networkId: string;
   public readonly networkName: string;
   public readonly subnetId: string;
-  public readonly securityGroup: SecurityGroup;
+  /** The group for this network's nodes, typed as `INetwork` declares it (always set here: see `nodeSecurityGroup`). */
+  public readonly securityGroup?: ISecurityGroup;
+  /** The security group this network made for its nodes (SSH from `sshFrom`), as the concrete construct. */
+  public readonly nodeSecurityGroup: SecurityGroup;
   /** The L1 network resource, as an escape hatch. */
   public readonly resource: networkingNetworkV2.NetworkingNetworkV2;
   public readonly subnet: networkingSubnetV2.NetworkingSubnetV2;
@@ -165,12 +168,13 @@ export class GpuNetwork extends Construct implements INetwork {
       this.subnetId = routerInterface.subnetId;
     }
 
-    this.securityGroup = new SecurityGroup(this, 'SecurityGroup', {
+    this.nodeSecurityGroup = new SecurityGroup(this, 'SecurityGroup', {
       securityGroupName: `${this.networkName}${LONGEST_SUFFIX}`,
       sshFrom: props.sshFrom,
       ingress: props.ingress,
       allowIcmp: props.allowIcmp,
     });
+    this.securityGroup = this.nodeSecurityGroup;
   }
 }
 

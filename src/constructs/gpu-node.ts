@@ -1,4 +1,4 @@
-import { Annotations, Fn, TerraformOutput, Token } from 'cdktf';
+import { Annotations, Fn, TerraformOutput, TerraformResource, Token } from 'cdktf';
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import {
@@ -251,7 +251,7 @@ export class GpuNode extends Construct {
   public readonly sshCommand: string;
   public readonly lifetimeHours?: number;
   /** The `terraform_data` that waits for the ready line, with `waitForReady`. */
-  public readonly readyWait?: TerraformData;
+  public readonly readyWait?: TerraformResource;
 
   constructor(scope: Construct, id: string, props: GpuNodeProps) {
     super(scope, id);

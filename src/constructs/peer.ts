@@ -68,16 +68,16 @@ export class Port {
     return new Port(Protocol.TCP, port, port);
   }
 
-  public static tcpRange(from: number, to: number): Port {
-    return new Port(Protocol.TCP, from, to);
+  public static tcpRange(fromPort: number, toPort: number): Port {
+    return new Port(Protocol.TCP, fromPort, toPort);
   }
 
   public static udp(port: number): Port {
     return new Port(Protocol.UDP, port, port);
   }
 
-  public static udpRange(from: number, to: number): Port {
-    return new Port(Protocol.UDP, from, to);
+  public static udpRange(fromPort: number, toPort: number): Port {
+    return new Port(Protocol.UDP, fromPort, toPort);
   }
 
   private constructor(

@@ -14,10 +14,10 @@ export interface ISecurityGroup {
 export interface IngressRule {
   readonly port: Port;
   /**
-   * Where the traffic may come from.
+   * Where the traffic may come from. (Named `peers`, not `from`, which is reserved in Python.)
    * @default - the same peers as SSH (`sshFrom`)
    */
-  readonly from?: Peer[];
+  readonly peers?: Peer[];
 }
 
 export interface SecurityGroupProps {
@@ -80,7 +80,7 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
       for (const peer of sshFrom) this.addIcmp(peer);
     }
     for (const rule of props.ingress ?? []) {
-      const peers = rule.from ?? sshFrom;
+      const peers = rule.peers ?? sshFrom;
       if (peers.length === 0) {
         throw new Error(`${this.node.path}: ingress rule ${rule.port} has no peers; give it 'from' (e.g. [Peer.ipv4('10.0.0.0/8')]) or set sshFrom`);
       }
