@@ -11,18 +11,19 @@ npm run --silent gen
 out=$(npx jsii --generate-tsconfig tsconfig.jsii.json 2>&1) || { printf '%s\n' "$out"; echo "check-jsii: jsii failed" >&2; exit 1; }
 own=$(printf '%s\n' "$out" | grep -E '(warning|error) JSII[0-9]+' | grep -v '^\.gen/' || true)
 if [ -n "$own" ]; then printf '%s\n' "$own"; echo "check-jsii: jsii warned about our own sources" >&2; exit 1; fi
+# shellcheck disable=SC2016  # JavaScript for node -e, not shell expansions
 node -e 'const a = JSON.parse(require("fs").readFileSync(".jsii", "utf8")); const root = Object.values(a.types).filter((t) => !(t.namespace || "").startsWith("openstack")); console.log(`jsii: ${a.name}@${a.version}, ${root.length} types of our own, ${Object.keys(a.types).length - root.length} in the openstack bindings, no warnings in src/`)'
 
 node scripts/check-api-docs.mjs
 
-npx jsii-docgen -o API.md.tmp --submodule root
-if ! cmp -s API.md API.md.tmp; then
-  diff -u API.md API.md.tmp | head -n 40 || true
-  rm -f API.md.tmp
+npx jsii-docgen -o .api-fresh.md --submodule root
+if ! cmp -s API.md .api-fresh.md; then
+  diff -u API.md .api-fresh.md | head -n 40 || true
+  rm -f .api-fresh.md
   echo "check-jsii: API.md is stale; run npm run docs:api and commit it" >&2
   exit 1
 fi
-rm -f API.md.tmp
+rm -f .api-fresh.md
 echo "api-docs: API.md is up to date"
 
 started=$SECONDS

@@ -5,12 +5,12 @@
 # Needs python3 with venv, the wheel (`npm run package:python`) and PyPI. Usage: scripts/check-python.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-wheel=$(ls "$root"/dist/python/cdktf_openstack_gpu-*.whl 2>/dev/null | head -n 1 || true)
+wheel=$(find "$root/dist/python" -name "cdktf_openstack_gpu-*.whl" 2>/dev/null | head -n 1)
 [ -n "$wheel" ] || { echo "check-python: no wheel in dist/python; run npm run package:python first" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "check-python: python3 is not installed (apt-get install python3 python3-venv)" >&2; exit 1; }
 work=$(mktemp -d)
-# Node 20 is what this project supports; the jsii runtime's end-of-life banner is noise here.
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
+# Node 20 is what this project supports (README); the jsii runtime's end-of-life banner is noise here.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
 trap 'rm -rf "$work"' EXIT
 
 python3 -m venv "$work/venv"
@@ -56,6 +56,7 @@ out="$work/out"
 failed=0
 for stack in ml bake; do
   json="$out/stacks/$stack/cdk.tf.json"
+  # shellcheck disable=SC2016  # JavaScript for node -e, not shell expansions
   node -e '
     const j = require(process.argv[1]);
     const servers = Object.values(j.resource.openstack_compute_instance_v2 || {});

@@ -6,12 +6,15 @@ import { Peer, Port } from './peer';
 
 /** A security group, created here or looked up. */
 export interface ISecurityGroup {
+  /** The group's ID. */
   readonly securityGroupId: string;
+  /** The group's name in the cloud. */
   readonly securityGroupName: string;
 }
 
 /** An extra port to open, and from where. */
 export interface IngressRule {
+  /** The port or port range to open. */
   readonly port: Port;
   /**
    * Where the traffic may come from. (Named `peers`, not `from`, which is reserved in Python.)
@@ -20,6 +23,7 @@ export interface IngressRule {
   readonly peers?: Peer[];
 }
 
+/** Properties of a `SecurityGroup`. */
 export interface SecurityGroupProps {
   /**
    * The group's name in the cloud.
