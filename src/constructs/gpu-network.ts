@@ -18,8 +18,11 @@ const LONGEST_SUFFIX = '-gpu-nodes';
 
 /** A network that GPU nodes attach to. */
 export interface INetwork {
+  /** The network's ID (a Terraform reference where the network is made or looked up in the stack). */
   readonly networkId: string;
+  /** The network's name in the cloud. */
   readonly networkName: string;
+  /** The subnet that nodes get their fixed IPs from. */
   readonly subnetId: string;
   /**
    * A security group that belongs to the network, used by nodes that name none of their own.
@@ -37,6 +40,7 @@ export interface ExistingNetworkOptions {
   readonly subnetName?: string;
 }
 
+/** Properties of a `GpuNetwork`. */
 export interface GpuNetworkProps {
   /**
    * The network's name in the cloud.
@@ -102,10 +106,15 @@ export class GpuNetwork extends Construct implements INetwork {
   public readonly networkId: string;
   public readonly networkName: string;
   public readonly subnetId: string;
-  public readonly securityGroup: SecurityGroup;
+  /** The group for this network's nodes, typed as `INetwork` declares it (always set here: see `nodeSecurityGroup`). */
+  public readonly securityGroup?: ISecurityGroup;
+  /** The security group this network made for its nodes (SSH from `sshFrom`), as the concrete construct. */
+  public readonly nodeSecurityGroup: SecurityGroup;
   /** The L1 network resource, as an escape hatch. */
   public readonly resource: networkingNetworkV2.NetworkingNetworkV2;
+  /** The L1 subnet resource, as an escape hatch. */
   public readonly subnet: networkingSubnetV2.NetworkingSubnetV2;
+  /** The L1 router resource, where the network has a router to the external network. */
   public readonly routerResource?: networkingRouterV2.NetworkingRouterV2;
 
   constructor(scope: Construct, id: string, props: GpuNetworkProps = {}) {
@@ -165,12 +174,13 @@ export class GpuNetwork extends Construct implements INetwork {
       this.subnetId = routerInterface.subnetId;
     }
 
-    this.securityGroup = new SecurityGroup(this, 'SecurityGroup', {
+    this.nodeSecurityGroup = new SecurityGroup(this, 'SecurityGroup', {
       securityGroupName: `${this.networkName}${LONGEST_SUFFIX}`,
       sshFrom: props.sshFrom,
       ingress: props.ingress,
       allowIcmp: props.allowIcmp,
     });
+    this.securityGroup = this.nodeSecurityGroup;
   }
 }
 

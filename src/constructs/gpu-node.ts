@@ -1,4 +1,4 @@
-import { Annotations, Fn, TerraformOutput, Token } from 'cdktf';
+import { Annotations, Fn, TerraformOutput, TerraformResource, Token } from 'cdktf';
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import {
@@ -95,6 +95,7 @@ export interface PreflightOptions {
   readonly quota?: boolean;
 }
 
+/** Properties of a `GpuNode`. */
 export interface GpuNodeProps {
   /** The flavor: `GpuFlavor.of(GpuModel.RTX_2080_TI, 1)` or `GpuFlavor.named(...)`. */
   readonly flavor: GpuFlavor;
@@ -235,23 +236,34 @@ export interface GpuNodeProps {
 export class GpuNode extends Construct {
   /** The server (escape hatch). */
   public readonly instance: computeInstanceV2.ComputeInstanceV2;
+  /** The L1 port on the node's network, as an escape hatch. */
   public readonly port: networkingPortV2.NetworkingPortV2;
+  /** The L1 floating IP, where the node has one. */
   public readonly floatingIp?: networkingFloatingipV2.NetworkingFloatingipV2;
+  /** The L1 data volume, where the node has one. */
   public readonly dataVolume?: blockstorageVolumeV3.BlockstorageVolumeV3;
+  /** The flavor the node boots with, resolved against the cloud profile. */
   public readonly flavor: ResolvedGpuFlavor;
+  /** The recipe the node installs at first boot (nothing is installed when it boots from a bake of it). */
   public readonly recipe: GpuRecipe;
   /** The content key of the recipe on this node's base image. */
   public readonly recipeKey: string;
+  /** The cloud-config the node boots with, and its sizes. */
   public readonly userData: RenderedUserData;
+  /** The image the node boots from. */
   public readonly image: NodeImageConfig;
+  /** The server's name in the cloud. */
   public readonly nodeName: string;
+  /** The user to SSH in as. */
   public readonly loginUser: string;
   /** The address to SSH to: the floating IP, or else the fixed IP. */
   public readonly address: string;
+  /** The `ssh` command that reaches the node, as a Terraform expression. */
   public readonly sshCommand: string;
+  /** The node's lifetime, after which it powers itself off; undefined for no limit. */
   public readonly lifetimeHours?: number;
   /** The `terraform_data` that waits for the ready line, with `waitForReady`. */
-  public readonly readyWait?: TerraformData;
+  public readonly readyWait?: TerraformResource;
 
   constructor(scope: Construct, id: string, props: GpuNodeProps) {
     super(scope, id);

@@ -8,6 +8,7 @@ import { nameOrDefault } from '../private/names';
 
 /** A Nova keypair that nodes boot with. */
 export interface IKeyPair {
+  /** The key pair's name in Nova. */
   readonly keyPairName: string;
   /**
    * How to name the private key in an `ssh -i` command.
@@ -16,6 +17,7 @@ export interface IKeyPair {
   readonly privateKeyHint: string;
 }
 
+/** Properties of a `KeyPair`. */
 export interface KeyPairProps {
   /**
    * The keypair's name in the cloud.

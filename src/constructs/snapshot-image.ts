@@ -14,6 +14,7 @@ import { GpuRecipe } from './gpu-recipe';
 import { IKeyPair } from './key-pair';
 import { ImageVisibility, INodeImage, NodeImage } from './node-image';
 
+/** Properties of a `SnapshotImage`. */
 export interface SnapshotImageProps {
   /** The recipe to bake. */
   readonly recipe: GpuRecipe;
@@ -80,6 +81,7 @@ export interface SnapshotImageProps {
 export class SnapshotImage extends Construct {
   /** The recipe's content key, recorded as the image property `gpu_node_recipe_key`. */
   public readonly recipeKey: string;
+  /** The name the baked image gets: the recipe's name and key. */
   public readonly imageName: string;
   /** The image for nodes in any stack: the newest bake of this recipe, else the base image. */
   public readonly image: INodeImage;
@@ -92,6 +94,7 @@ export class SnapshotImage extends Construct {
   public readonly bake: TerraformResource;
   /** The lookup of images already baked for the key. */
   public readonly existingImages: dataOpenstackImagesImageIdsV2.DataOpenstackImagesImageIdsV2;
+  /** The flavor the builder boots with. */
   public readonly flavor: ResolvedGpuFlavor;
 
   constructor(scope: Construct, id: string, props: SnapshotImageProps) {
