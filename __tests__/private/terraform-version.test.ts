@@ -22,3 +22,19 @@ test("an author's constraint is kept, unless it is a plain floor below what the 
   expect(versionAfter((s) => { s.addOverride('terraform.required_version', '>= 1.6.0'); requireTerraformVersion(s, 7); })).toBe('>= 1.7');
 });
 
+test('floors are read exactly: spacing, two-digit minors, ranges and other overrides', () => {
+  const after = (constraint: unknown, minor: number) => versionAfter((s) => {
+    s.addOverride('locals.other', 1);
+    s.addOverride('terraform.required_version', constraint);
+    requireTerraformVersion(s, minor);
+  });
+  expect(after('>=1.3', 7)).toBe('>= 1.7');
+  expect(after(' >= 1.3 ', 7)).toBe('>= 1.7');
+  expect(after('>= 1.10', 12)).toBe('>= 1.12');
+  // A range is the author's own choice, even when its lower end is old.
+  expect(after('>= 1.3, < 2.0', 7)).toBe('>= 1.3, < 2.0');
+  expect(after('< 2.0, >= 1.3', 7)).toBe('< 2.0, >= 1.3');
+  expect(after(7, 7)).toBe(7);
+  expect(versionAfter((s) => { s.addOverride('locals.other', 1); requireTerraformVersion(s, 4); })).toBe('>= 1.4');
+});
+
