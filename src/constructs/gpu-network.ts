@@ -29,6 +29,16 @@ export interface INetwork {
    * @default - none (networks looked up by name): nodes make their own from `sshFrom`
    */
   readonly securityGroup?: ISecurityGroup;
+  /**
+   * The cloud the network was made for; nodes on it take this profile when they name none.
+   * @default - unknown (networks looked up by name)
+   */
+  readonly cloudProfile?: CloudProfile;
+  /**
+   * Whether the network has a router to the external network, which floating IPs need.
+   * @default - unknown (networks looked up by name): assumed to have one
+   */
+  readonly routesToExternalNetwork?: boolean;
 }
 
 /** Options for looking up an existing network. */
@@ -95,12 +105,16 @@ export class GpuNetwork extends Construct implements INetwork {
     return new ExistingNetwork(scope, id, networkName, options);
   }
 
-  /** The per-user project network of a cloud, e.g. `alice-net` on HFD NetLab. */
-  public static forUser(scope: Construct, id: string, user: string, profile: CloudProfile = CloudProfile.HFD_NETLAB): INetwork {
+  /**
+   * The per-user project network of a cloud, e.g. `alice-net` on HFD NetLab. Nodes on it take `profile`
+   * when they name none. `options.subnetName` picks the subnet where the network has several.
+   */
+  public static forUser(scope: Construct, id: string, user: string, profile: CloudProfile = CloudProfile.HFD_NETLAB,
+    options: ExistingNetworkOptions = {}): INetwork {
     if (!Token.isUnresolved(user) && !/^[\w.@-]+$/.test(user)) {
       throw new Error(`${scope.node.path}/${id}: user must be an OpenStack user name (letters, digits, '.', '_', '-', '@'), got '${user}'`);
     }
-    return GpuNetwork.fromName(scope, id, profile.userNetworkName(user));
+    return new ExistingNetwork(scope, id, profile.userNetworkName(user), options, profile);
   }
 
   public readonly networkId: string;
@@ -110,6 +124,10 @@ export class GpuNetwork extends Construct implements INetwork {
   public readonly securityGroup?: ISecurityGroup;
   /** The security group this network made for its nodes (SSH from `sshFrom`), as the concrete construct. */
   public readonly nodeSecurityGroup: SecurityGroup;
+  /** The cloud the network was made for. */
+  public readonly cloudProfile?: CloudProfile;
+  /** Whether the network has a router to the external network (`router`). */
+  public readonly routesToExternalNetwork?: boolean;
   /** The L1 network resource, as an escape hatch. */
   public readonly resource: networkingNetworkV2.NetworkingNetworkV2;
   /** The L1 subnet resource, as an escape hatch. */
@@ -121,6 +139,8 @@ export class GpuNetwork extends Construct implements INetwork {
     super(scope, id);
     const path = this.node.path;
     const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
+    this.cloudProfile = profile;
+    this.routesToExternalNetwork = props.router ?? true;
     const cidr = props.cidr ?? '10.42.0.0/24';
     if (!Token.isUnresolved(cidr) && !isCidr(cidr, 4)) {
       throw new Error(`${path}: cidr '${cidr}' is not an IPv4 CIDR block with zero host bits; write it like '10.42.0.0/24'`);
@@ -188,9 +208,11 @@ class ExistingNetwork extends Construct implements INetwork {
   public readonly networkId: string;
   public readonly networkName: string;
   public readonly subnetId: string;
+  public readonly cloudProfile?: CloudProfile;
 
-  constructor(scope: Construct, id: string, networkName: string, options: ExistingNetworkOptions) {
+  constructor(scope: Construct, id: string, networkName: string, options: ExistingNetworkOptions, profile?: CloudProfile) {
     super(scope, id);
+    this.cloudProfile = profile;
     this.networkName = validateName(this.node.path, 'networkName', networkName)!;
     validateName(this.node.path, 'subnetName', options.subnetName);
     const network = new dataOpenstackNetworkingNetworkV2.DataOpenstackNetworkingNetworkV2(this, 'Network', { name: networkName });

@@ -19,6 +19,7 @@ import { watchScript } from '../private/watch-script';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
 import { INetwork } from './gpu-network';
+import { nodeProfile } from '../private/profiles';
 import { GpuRecipe, RenderedUserData } from './gpu-recipe';
 import { IKeyPair } from './key-pair';
 import { INodeImage, NodeImage, NodeImageConfig } from './node-image';
@@ -103,7 +104,8 @@ export interface GpuNodeProps {
   readonly network: INetwork;
   /**
    * The cloud the node runs on: flavors, images, login user, floating IP pool, lifetime.
-   * @default CloudProfile.HFD_NETLAB
+   * A network made for another cloud is an error.
+   * @default - the network's profile (a `GpuNetwork`, or `GpuNetwork.forUser`), else CloudProfile.HFD_NETLAB
    */
   readonly cloudProfile?: CloudProfile;
   /**
@@ -127,8 +129,9 @@ export interface GpuNodeProps {
    */
   readonly sshFrom?: Peer[];
   /**
-   * Give the node a floating IP from the profile's external network.
-   * @default true
+   * Give the node a floating IP from the profile's external network. A network without a router to the
+   * external network (`GpuNetwork` with `router: false`) cannot carry one: asking for it there is an error.
+   * @default - true, unless the network has no router to the external network
    */
   readonly floatingIp?: boolean;
   /**
@@ -268,7 +271,7 @@ export class GpuNode extends Construct {
   constructor(scope: Construct, id: string, props: GpuNodeProps) {
     super(scope, id);
     const path = this.node.path;
-    const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
+    const profile = nodeProfile(path, props.cloudProfile, props.network);
     this.flavor = props.flavor.resolve(path, profile);
     this.loginUser = profile.loginUser;
     this.nodeName = nameOrDefault(path, 'nodeName', props.nodeName);
@@ -383,7 +386,11 @@ export class GpuNode extends Construct {
       },
     });
 
-    if (props.floatingIp ?? true) {
+    if (props.floatingIp === true && props.network.routesToExternalNetwork === false) {
+      throw new Error(`${path}: floatingIp needs a router from network '${props.network.networkName}' to the external network, ` +
+        'and it has none; give the GpuNetwork router: true, or set floatingIp: false and reach the node from inside the network');
+    }
+    if (props.floatingIp ?? props.network.routesToExternalNetwork !== false) {
       if (!profile.externalNetworkName) {
         throw new Error(`${path}: cloud profile '${profile.name}' names no external network for floating IPs; ` +
           `use profile.withExternalNetwork('<name>') or set floatingIp: false`);

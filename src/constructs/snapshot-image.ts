@@ -8,6 +8,7 @@ import { TerraformData } from '../private/terraform-data';
 import { userDataArgument } from '../private/user-data';
 import { watchScript } from '../private/watch-script';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
+import { nodeProfile } from '../private/profiles';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
 import { INetwork } from './gpu-network';
 import { GpuRecipe } from './gpu-recipe';
@@ -100,7 +101,7 @@ export class SnapshotImage extends Construct {
   constructor(scope: Construct, id: string, props: SnapshotImageProps) {
     super(scope, id);
     const p = this.node.path;
-    const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
+    const profile = nodeProfile(p, props.cloudProfile, props.network);
     const baseImage = props.baseImage ?? NodeImage.ubuntu(UbuntuRelease.JAMMY_22_04);
     const timeout = props.timeoutMinutes ?? 60;
     if (!Number.isInteger(timeout) || timeout < 5 || timeout > 24 * 60) {
