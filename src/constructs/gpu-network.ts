@@ -10,7 +10,7 @@ import {
 } from '../../.gen/providers/openstack';
 import { isCidr, isIpAddress } from '../private/ip';
 import { nameOrDefault, validateName } from '../private/names';
-import { tfLiteral } from '../private/validation';
+import { isToken, tfLiteral } from '../private/validation';
 import { validateGpuNetwork } from '../private/validation-constructs';
 import { checkProps } from '../private/validation-props';
 import { EXISTING_NETWORK_OPTIONS } from '../private/validation-schemas';
@@ -122,7 +122,7 @@ export class GpuNetwork extends Construct implements INetwork {
       throw new Error(`${path}: cidr '${cidr}' is not an IPv4 CIDR block with zero host bits; write it like '10.42.0.0/24'`);
     }
     for (const ns of props.dnsNameservers ?? []) {
-      if (!Token.isUnresolved(ns) && !isIpAddress(ns)) {
+      if (!isToken(ns) && !isIpAddress(ns)) {
         throw new Error(`${path}: dnsNameservers must be IP addresses (e.g. '9.9.9.9'), got '${ns}'`);
       }
     }

@@ -18,7 +18,7 @@ import {
   CLOUD_PROFILE_PROPS, GPU_MODEL_PROPS, GPU_NETWORK_PROPS, GPU_NODE_PROPS, GPU_RECIPE_PROPS, KEY_PAIR_PROPS,
   SECURITY_GROUP_PROPS, SNAPSHOT_IMAGE_PROPS,
 } from './validation-schemas';
-import { check, checkEnum, duplicates, fail, isUnixUserName, NOVA_METADATA, NOVA_TAGS } from './validation';
+import { check, checkEnum, isToken, duplicates, fail, isUnixUserName, NOVA_METADATA, NOVA_TAGS } from './validation';
 
 /** Nova and Cinder availability zones: a name without whitespace. */
 export function checkZone(path: string, prop: string, zone: string | undefined): void {
@@ -34,7 +34,7 @@ export function checkTags(path: string, prop: string, tags: readonly string[], m
     check(typeof tag === 'string' && tag.length >= 1 && tag.length <= NOVA_TAGS.maxLength && !/[,/\u0000-\u001f]/.test(tag),
       path, `${prop} entry`, `1-${NOVA_TAGS.maxLength} characters without ',', '/' or control characters`, tag, 'Shorten or rename the tag');
   }
-  const twice = duplicates(tags.filter((t) => !Token.isUnresolved(t)));
+  const twice = duplicates(tags.filter((t) => !isToken(t)));
   check(twice.length === 0, path, prop, 'distinct tags', twice[0], 'Nova keeps tags as a set; list each tag once');
 }
 
@@ -77,10 +77,10 @@ export function validateGpuNetwork(path: string, props: GpuNetworkProps): void {
     check(!(isCidr(cidr, 4) && prefix > 29), path, 'cidr', 'a block of /29 or larger (network, broadcast, gateway and DHCP take 4 addresses)', cidr,
       "Use a larger block such as '10.42.0.0/24'");
   }
-  const dns = props.dnsNameservers ?? [];
+  const dns = isToken(props.dnsNameservers) ? [] : props.dnsNameservers ?? [];
   // Neutron's default max_dns_nameservers is 5.
   check(dns.length <= 5, path, 'dnsNameservers', 'at most 5 servers (Neutron max_dns_nameservers)', dns.length, 'List fewer servers');
-  const twice = duplicates(dns.filter((d) => !Token.isUnresolved(d)));
+  const twice = duplicates(dns.filter((d) => !isToken(d)));
   check(twice.length === 0, path, 'dnsNameservers', 'distinct addresses', twice[0], 'Neutron refuses a duplicate; list each server once');
 }
 

@@ -2,7 +2,7 @@
 // types do not protect: unknown props (typos), missing required props, values of the wrong type.
 // Every prop of every public props interface is listed here; tests/validation checks that none is missing.
 import { Token } from 'cdktf';
-import { renderValue } from './validation';
+import { isToken, renderValue } from './validation';
 
 /** What one prop may hold. */
 export type PropKind =
@@ -56,7 +56,8 @@ export function checkProps(path: string, what: string, props: unknown, schema: P
   const given = props as { [key: string]: unknown };
   for (const key of Object.keys(given)) {
     if (!(key in schema)) {
-      const near = Object.keys(schema).find((k) => k.toLowerCase() === key.toLowerCase());
+      const near = Object.keys(schema).find((k) => k.toLowerCase() === key.toLowerCase()) ??
+        Object.keys(schema).find((k) => distance(k.toLowerCase(), key.toLowerCase()) <= 2);
       throw new Error(`${path}: ${prefix}${key} must be a prop of ${what}, got ${renderValue(given[key])}. ` +
         (near ? `Did you mean '${near}'?` : `Known props: ${Object.keys(schema).join(', ')}`));
     }
@@ -74,7 +75,7 @@ export function checkProps(path: string, what: string, props: unknown, schema: P
 }
 
 function checkKind(path: string, prop: string, value: unknown, kind: PropKind, what: string): void {
-  if (Token.isUnresolved(value) && typeof value !== 'object') return;
+  if (isToken(value) && typeof value !== 'object') return;
   if (kind !== 'string[]' && typeof kind === 'object' && 'props' in kind) {
     checkProps(path, kind.name, value, kind.props, `${prop}.`);
     return;
@@ -96,12 +97,12 @@ function checkKind(path: string, prop: string, value: unknown, kind: PropKind, w
 }
 
 function matches(value: unknown, kind: PropKind): boolean {
-  if (Token.isUnresolved(value) && typeof value !== 'object') return true;
+  if (isToken(value) && typeof value !== 'object') return true;
   switch (kind) {
     case 'string': return typeof value === 'string';
     case 'number': return typeof value === 'number';
     case 'boolean': return typeof value === 'boolean';
-    case 'string[]': return Array.isArray(value) && value.every((v) => typeof v === 'string');
+    case 'string[]': return Array.isArray(value) && (Token.isUnresolved(value) || value.every((v) => typeof v === 'string'));
     case 'map': return typeof value === 'object' && value !== null && !Array.isArray(value) &&
       Object.values(value).every((v) => typeof v === 'string');
   }
@@ -127,4 +128,15 @@ function describe(kind: PropKind): string {
   if ('arrayOf' in kind) return `an array of ${describe(kind.arrayOf).replace(/^an? /, '')}`;
   if ('oneOf' in kind) return kind.oneOf.map(describe).join(' or ');
   return `a ${kind.name} object`;
+}
+
+/** Levenshtein distance, for "did you mean" on typos. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
 }

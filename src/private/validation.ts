@@ -4,14 +4,15 @@ import { Token } from 'cdktf';
 
 /** Whether the value (or any string inside it) is a token that only Terraform resolves. */
 export function isToken(value: unknown): boolean {
-  return Token.isUnresolved(value);
+  // A list token's element ('#{TfToken[...]}') is not detected by Token.isUnresolved.
+  return Token.isUnresolved(value) || (typeof value === 'string' && value.includes('#{TfToken['));
 }
 
 /** A short, safe rendering of a bad value for an error message. */
 export function renderValue(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (value === null) return 'null';
-  if (Token.isUnresolved(value)) return '<unresolved token>';
+  if (isToken(value)) return '<unresolved token>';
   if (typeof value === 'string') {
     const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
     // Control characters are shown escaped, so the message stays on one line.
@@ -36,7 +37,7 @@ export function fail(path: string, prop: string, rule: string, value: unknown, f
 
 /** Throws unless `ok`; skips tokens (their value is checked by Terraform or the cloud). */
 export function check(ok: boolean, path: string, prop: string, rule: string, value: unknown, fix: string): void {
-  if (!ok && !Token.isUnresolved(value)) fail(path, prop, rule, value, fix);
+  if (!ok && !isToken(value)) fail(path, prop, rule, value, fix);
 }
 
 /**
@@ -44,7 +45,7 @@ export function check(ok: boolean, path: string, prop: string, rule: string, val
  * hashed into a recipe key).
  */
 export function requireKnown(path: string, prop: string, value: unknown, why: string): void {
-  if (Token.isUnresolved(value)) {
+  if (isToken(value)) {
     throw new Error(`${path}: ${prop} must be a plain value known at synth, got <unresolved token>. It is ${why}; ` +
       'pass the value itself, not a reference or a TerraformVariable');
   }
