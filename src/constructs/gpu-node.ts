@@ -376,7 +376,7 @@ export class GpuNode extends Construct {
           `use profile.withExternalNetwork('<name>') or set floatingIp: false`);
       }
       this.floatingIp = new networkingFloatingipV2.NetworkingFloatingipV2(this, 'FloatingIp', {
-        pool: profile.externalNetworkName,
+        pool: tfLiteral(profile.externalNetworkName!),
         description: tfLiteral(`${this.nodeName} (cdktf)`),
       });
       new networkingFloatingipAssociateV2.NetworkingFloatingipAssociateV2(this, 'FloatingIpAssociation', {
