@@ -190,7 +190,7 @@ describe('bad input', () => {
 
   test('an extra port without any peer names the path, the port and both fixes', () => {
     expect(build({ ingress: [{ port: Port.JUPYTER }] })).toThrow(
-      inOrder('test/sg', 'ingress rule tcp/8888 has no peers', "give it 'from'", 'or set sshFrom'));
+      inOrder('test/sg', 'ingress rule tcp/8888 has no peers', "give it 'peers'", 'or set sshFrom'));
   });
 
   test.each([

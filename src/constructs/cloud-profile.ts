@@ -1,4 +1,5 @@
 import { GpuFlavorSpec, IGpuFlavorCatalog } from './gpu-flavor';
+import { validateCloudProfile } from '../private/validation-constructs';
 import { GpuModel } from './gpu-model';
 
 /** Ubuntu releases with cloud images that the GPU recipes support. */
@@ -104,6 +105,7 @@ export class CloudProfile implements IGpuFlavorCatalog {
   public readonly maxLifetimeHours?: number;
 
   private constructor(props: CloudProfileProps) {
+    validateCloudProfile(props, UbuntuRelease);
     if (!/^[a-z0-9][a-z0-9-]*$/.test(props.name)) {
       throw new Error(`CloudProfile: name must be lower-case letters, digits and '-', got '${props.name}'`);
     }

@@ -1,3 +1,5 @@
+import { validateGpuModel } from '../private/validation-constructs';
+
 /**
  * NVIDIA GPU architectures, as far as the driver cares.
  */
@@ -125,6 +127,7 @@ export class GpuModel {
   private readonly smiMatch?: string;
 
   private constructor(props: GpuModelProps) {
+    validateGpuModel(props, GpuArchitecture);
     if (!/^[A-Za-z0-9_]+$/.test(props.id)) {
       throw new Error(`GpuModel: id must be letters, digits and '_', got '${props.id}'`);
     }

@@ -10,6 +10,10 @@ import {
 } from '../../.gen/providers/openstack';
 import { isCidr, isIpAddress } from '../private/ip';
 import { nameOrDefault, validateName } from '../private/names';
+import { isToken, tfLiteral } from '../private/validation';
+import { validateGpuNetwork } from '../private/validation-constructs';
+import { checkProps } from '../private/validation-props';
+import { EXISTING_NETWORK_OPTIONS } from '../private/validation-schemas';
 import { CloudProfile } from './cloud-profile';
 import { IngressRule, ISecurityGroup, SecurityGroup } from './security-group';
 import { Peer } from './peer';
@@ -138,6 +142,7 @@ export class GpuNetwork extends Construct implements INetwork {
   constructor(scope: Construct, id: string, props: GpuNetworkProps = {}) {
     super(scope, id);
     const path = this.node.path;
+    validateGpuNetwork(path, props);
     const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
     this.cloudProfile = profile;
     this.routesToExternalNetwork = props.router ?? true;
@@ -146,7 +151,7 @@ export class GpuNetwork extends Construct implements INetwork {
       throw new Error(`${path}: cidr '${cidr}' is not an IPv4 CIDR block with zero host bits; write it like '10.42.0.0/24'`);
     }
     for (const ns of props.dnsNameservers ?? []) {
-      if (!Token.isUnresolved(ns) && !isIpAddress(ns)) {
+      if (!isToken(ns) && !isIpAddress(ns)) {
         throw new Error(`${path}: dnsNameservers must be IP addresses (e.g. '9.9.9.9'), got '${ns}'`);
       }
     }
@@ -158,12 +163,12 @@ export class GpuNetwork extends Construct implements INetwork {
     }
 
     this.resource = new networkingNetworkV2.NetworkingNetworkV2(this, 'Resource', {
-      name: this.networkName,
+      name: tfLiteral(this.networkName),
       adminStateUp: true,
     });
     this.networkId = this.resource.id;
     this.subnet = new networkingSubnetV2.NetworkingSubnetV2(this, 'Subnet', {
-      name: `${this.networkName}-subnet`,
+      name: tfLiteral(`${this.networkName}-subnet`),
       networkId: this.networkId,
       cidr,
       ipVersion: 4,
@@ -177,11 +182,11 @@ export class GpuNetwork extends Construct implements INetwork {
           `use profile.withExternalNetwork('<name>') or set router: false`);
       }
       const external = new dataOpenstackNetworkingNetworkV2.DataOpenstackNetworkingNetworkV2(this, 'ExternalNetwork', {
-        name: profile.externalNetworkName,
+        name: tfLiteral(profile.externalNetworkName),
         external: true,
       });
       this.routerResource = new networkingRouterV2.NetworkingRouterV2(this, 'Router', {
-        name: `${this.networkName}-router`,
+        name: tfLiteral(`${this.networkName}-router`),
         adminStateUp: true,
         externalNetworkId: external.id,
       });
@@ -213,12 +218,14 @@ class ExistingNetwork extends Construct implements INetwork {
   constructor(scope: Construct, id: string, networkName: string, options: ExistingNetworkOptions, profile?: CloudProfile) {
     super(scope, id);
     this.cloudProfile = profile;
+    checkProps(this.node.path, 'ExistingNetworkOptions', options, EXISTING_NETWORK_OPTIONS);
+    if (typeof networkName !== 'string') throw new Error(`${this.node.path}: networkName must be a string, got ${typeof networkName}. Pass the network's name`);
     this.networkName = validateName(this.node.path, 'networkName', networkName)!;
     validateName(this.node.path, 'subnetName', options.subnetName);
-    const network = new dataOpenstackNetworkingNetworkV2.DataOpenstackNetworkingNetworkV2(this, 'Network', { name: networkName });
+    const network = new dataOpenstackNetworkingNetworkV2.DataOpenstackNetworkingNetworkV2(this, 'Network', { name: tfLiteral(networkName) });
     const subnet = new dataOpenstackNetworkingSubnetV2.DataOpenstackNetworkingSubnetV2(this, 'Subnet', {
       networkId: network.id,
-      name: options.subnetName,
+      name: tfLiteral(options.subnetName),
     });
     this.networkId = network.id;
     this.subnetId = subnet.id;

@@ -12,6 +12,8 @@ import { blockDevices, createDataVolume } from '../private/data-volume';
 import { gpuSummary } from '../private/gpus';
 import { addToNodeMap } from '../private/node-map-output';
 import { nameOrDefault, requireResolved } from '../private/names';
+import { tfLiteral, tfLiteralMap } from '../private/validation';
+import { checkSoftware, validateGpuNode } from '../private/validation-constructs';
 import { addPreflight } from '../private/preflight';
 import { TerraformData } from '../private/terraform-data';
 import { userDataArgument } from '../private/user-data';
@@ -271,6 +273,7 @@ export class GpuNode extends Construct {
   constructor(scope: Construct, id: string, props: GpuNodeProps) {
     super(scope, id);
     const path = this.node.path;
+    validateGpuNode(path, props, { removal: VolumeRemovalPolicy, outputs: NodeOutputs });
     const profile = nodeProfile(path, props.cloudProfile, props.network);
     this.flavor = props.flavor.resolve(path, profile);
     this.loginUser = profile.loginUser;
@@ -285,6 +288,7 @@ export class GpuNode extends Construct {
     const imageSource = props.image ?? NodeImage.ubuntu(UbuntuRelease.JAMMY_22_04);
     this.image = imageSource.bind(this, profile);
     this.recipe = props.recipe ?? new GpuRecipe();
+    checkSoftware(this, this.recipe, this.flavor.model, this.image.ubuntuRelease);
     this.recipeKey = this.recipe.key(this.image.baseImageKey);
     this.userData = this.recipe.render({
       path,
@@ -311,7 +315,7 @@ export class GpuNode extends Construct {
     }
 
     this.port = new networkingPortV2.NetworkingPortV2(this, 'Port', {
-      name: `${this.nodeName}-port`,
+      name: tfLiteral(`${this.nodeName}-port`),
       networkId: props.network.networkId,
       adminStateUp: true,
       fixedIp: [{ subnetId: props.network.subnetId }],
@@ -359,24 +363,19 @@ export class GpuNode extends Construct {
       this.dataVolume = this.addDataVolume(props.dataVolume);
     }
     const tags = props.tags ?? ['gpu-node', ...(this.flavor.model ? [this.flavor.model.id.toLowerCase()] : [])];
-    for (const tag of tags) {
-      if (!Token.isUnresolved(tag) && (tag.length < 1 || tag.length > 60 || /[,/]/.test(tag))) {
-        throw new Error(`${path}: tag '${tag}' must be 1-60 characters without ',' or '/'`);
-      }
-    }
 
     this.instance = new computeInstanceV2.ComputeInstanceV2(this, 'Resource', {
-      name: this.nodeName,
+      name: tfLiteral(this.nodeName),
       flavorName: this.flavor.flavorName,
       imageId: rootDisk === undefined ? this.image.imageId : undefined,
       keyPair: props.keyPair?.keyPairName,
-      availabilityZone: props.availabilityZone,
+      availabilityZone: tfLiteral(props.availabilityZone),
       userData: userDataArgument(this, this.userData.text),
       powerState: (props.powerState ?? PowerState.RUNNING).providerValue,
       network: [{ port: this.port.id }],
       blockDevice: blockDevices(this.image.imageId, rootDisk, this.dataVolume),
-      metadata: { ...libraryMetadata, ...props.metadata },
-      tags,
+      metadata: { ...libraryMetadata, ...tfLiteralMap(props.metadata ?? {}) },
+      tags: tags.map((t) => tfLiteral(t)),
       lifecycle: {
         // The rollout trigger replaces the server instead: never the provider's in-place rebuild
         // (image) or a silent replacement (user_data, keypair, root disk) of a running node.
@@ -396,8 +395,8 @@ export class GpuNode extends Construct {
           `use profile.withExternalNetwork('<name>') or set floatingIp: false`);
       }
       this.floatingIp = new networkingFloatingipV2.NetworkingFloatingipV2(this, 'FloatingIp', {
-        pool: profile.externalNetworkName,
-        description: `${this.nodeName} (cdktf)`,
+        pool: tfLiteral(profile.externalNetworkName!),
+        description: tfLiteral(`${this.nodeName} (cdktf)`),
       });
       new networkingFloatingipAssociateV2.NetworkingFloatingipAssociateV2(this, 'FloatingIpAssociation', {
         floatingIp: this.floatingIp.address,
@@ -422,23 +421,23 @@ export class GpuNode extends Construct {
   private addOutputs(kind: NodeOutputs, fixedIp: string, shelveAt: string | undefined): void {
     if (kind === NodeOutputs.STACK_MAP) {
       addToNodeMap(this, Token.isUnresolved(this.nodeName) ? this.node.path : this.nodeName, {
-        id: this.instance.id, fixed_ip: fixedIp, floating_ip: this.floatingIp?.address, ssh: this.sshCommand, shelve_at: shelveAt,
+        id: this.instance.id, fixed_ip: fixedIp, floating_ip: this.floatingIp?.address, ssh: tfLiteral(this.sshCommand), shelve_at: shelveAt,
       });
       return;
     }
     if (kind !== NodeOutputs.PER_NODE) {
       throw new Error(`${this.node.path}: outputs must be NodeOutputs.PER_NODE or NodeOutputs.STACK_MAP, got '${kind}'`);
     }
-    new TerraformOutput(this, 'InstanceId', { value: this.instance.id, description: `Server id of ${this.nodeName}` });
-    new TerraformOutput(this, 'FixedIp', { value: fixedIp, description: `Fixed IP of ${this.nodeName}` });
+    new TerraformOutput(this, 'InstanceId', { value: this.instance.id, description: tfLiteral(`Server id of ${this.nodeName}`) });
+    new TerraformOutput(this, 'FixedIp', { value: fixedIp, description: tfLiteral(`Fixed IP of ${this.nodeName}`) });
     if (this.floatingIp) {
-      new TerraformOutput(this, 'FloatingIpAddress', { value: this.floatingIp.address, description: `Floating IP of ${this.nodeName}` });
+      new TerraformOutput(this, 'FloatingIpAddress', { value: this.floatingIp.address, description: tfLiteral(`Floating IP of ${this.nodeName}`) });
     }
-    new TerraformOutput(this, 'SshCommand', { value: this.sshCommand, description: `SSH to ${this.nodeName}` });
+    new TerraformOutput(this, 'SshCommand', { value: tfLiteral(this.sshCommand), description: tfLiteral(`SSH to ${this.nodeName}`) });
     if (shelveAt !== undefined) {
       new TerraformOutput(this, 'ShelveAt', {
         value: shelveAt,
-        description: `When the cloud shelves ${this.nodeName} (UTC); deploy with PowerState.RUNNING to unshelve`,
+        description: tfLiteral(`When the cloud shelves ${this.nodeName} (UTC); deploy with PowerState.RUNNING to unshelve`),
       });
     }
   }
@@ -479,7 +478,7 @@ export class GpuNode extends Construct {
           OS_CLOUD: cloud,
           WATCH_SERVER_ID: this.instance.id,
           WATCH_RECIPE_NAME: this.recipe.name,
-          WATCH_NODE: path,
+          WATCH_NODE: tfLiteral(path),
           WATCH_EXPECT_STATE: powerState.providerValue,
           WATCH_TIMEOUT: `${timeout * 60}`,
           WATCH_POLL_INTERVAL: `${poll}`,
@@ -493,7 +492,8 @@ export class GpuNode extends Construct {
     // or rolled out, and the volume outlives the server.
     return createDataVolume(this, this.nodeName, {
       ...options,
-      retain: (options.removalPolicy ?? VolumeRemovalPolicy.RETAIN) === VolumeRemovalPolicy.RETAIN,
+      // Fail closed: only an explicit DESTROY deletes (validateGpuNode refuses unknown values).
+      retain: options.removalPolicy !== VolumeRemovalPolicy.DESTROY,
     });
   }
 }

@@ -1,8 +1,10 @@
 import { createHash } from 'crypto';
 import * as zlib from 'zlib';
+import { Token } from 'cdktf';
 import * as YAML from 'yaml';
 import { requireResolved } from '../private/names';
 import { readPackageFile } from '../private/package-files';
+import { validateGpuRecipe } from '../private/validation-constructs';
 import { GpuModel } from './gpu-model';
 
 /** Which NVIDIA kernel modules to install. */
@@ -256,7 +258,8 @@ export class GpuRecipe {
   private readonly rendered = new Map<string, RenderedUserData>();
 
   constructor(props: GpuRecipeProps = {}) {
-    const where = `GpuRecipe ${props.name ?? 'gpu-base'}`;
+    const where = `GpuRecipe ${typeof props?.name === 'string' && !Token.isUnresolved(props.name) ? props.name : 'gpu-base'}`;
+    validateGpuRecipe(where, props);
     // Everything below is rendered into user_data and hashed into the key at synth time.
     for (const [prop, value] of Object.entries({
       name: props.name, containerToolkitVersion: props.containerToolkitVersion, burnInSeconds: props.burnInSeconds,

@@ -1,14 +1,18 @@
+import { Token } from 'cdktf';
 import { isCidr } from '../private/ip';
+import { fail } from '../private/validation';
 
 /** Where traffic may come from: a CIDR block. */
 export class Peer {
   /** An IPv4 CIDR block, e.g. `10.0.0.0/8` or `192.0.2.7/32`. */
   public static ipv4(cidr: string): Peer {
+    if (typeof cidr !== 'string') fail('Peer.ipv4', 'cidr', 'a string', cidr, "Write it like Peer.ipv4('10.0.0.0/8')");
     return new Peer(cidr, 'IPv4');
   }
 
   /** An IPv6 CIDR block, e.g. `2001:db8::/32`. */
   public static ipv6(cidr: string): Peer {
+    if (typeof cidr !== 'string') fail('Peer.ipv6', 'cidr', 'a string', cidr, "Write it like Peer.ipv6('2001:db8::/32')");
     return new Peer(cidr, 'IPv6');
   }
 
@@ -36,6 +40,8 @@ export class Peer {
 
   /** Throws an error naming `path` when the CIDR is malformed. */
   public validate(path: string): void {
+    // A token (a variable, another resource's CIDR) is checked by Neutron at apply.
+    if (Token.isUnresolved(this.cidr)) return;
     const ok = isCidr(this.cidr, this.ethertype === 'IPv4' ? 4 : 6);
     if (!ok) {
       const example = this.ethertype === 'IPv4' ? "Peer.ipv4('10.0.0.0/8')" : "Peer.ipv6('2001:db8::/32')";
@@ -101,6 +107,8 @@ export class Port {
 
   /** Throws an error naming `path` when the port numbers are out of range. */
   public validate(path: string): void {
+    // Number tokens (variables) are checked by Neutron at apply.
+    if (Token.isUnresolved(this.fromPort) || Token.isUnresolved(this.toPort)) return;
     const valid = (p: number) => Number.isInteger(p) && p >= 1 && p <= 65535;
     if (!valid(this.fromPort) || !valid(this.toPort) || this.fromPort > this.toPort) {
       throw new Error(`${path}: port range ${this.fromPort}-${this.toPort} is invalid; ports are whole numbers from 1 to 65535, lowest first`);

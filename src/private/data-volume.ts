@@ -2,6 +2,7 @@ import { Lazy, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { blockstorageVolumeV3, computeInstanceV2 } from '../../.gen/providers/openstack';
 import { validateName } from './names';
+import { tfLiteral } from './validation';
 import { requireTerraformVersion } from './terraform-version';
 
 /** What `createDataVolume` needs to know; the public options live in gpu-node.ts. */
@@ -29,12 +30,12 @@ export function createDataVolume(scope: Construct, nodeName: string, spec: DataV
     throw new Error(`${path}: dataVolume.sizeGiB must be a whole number from 1 to 65536, got ${size}`);
   }
   const volume = new blockstorageVolumeV3.BlockstorageVolumeV3(scope, 'DataVolume', {
-    name: validateName(path, 'dataVolume.volumeName', spec.volumeName) ?? `${nodeName}-data`,
+    name: tfLiteral(validateName(path, 'dataVolume.volumeName', spec.volumeName) ?? `${nodeName}-data`),
     size,
-    volumeType: spec.volumeType,
+    volumeType: tfLiteral(spec.volumeType),
     // Cinder zones are named independently of Nova's, so the node's zone is not reused.
-    availabilityZone: spec.availabilityZone,
-    description: `Data of ${nodeName}; kept when the node is replaced (cdktf)`,
+    availabilityZone: tfLiteral(spec.availabilityZone),
+    description: tfLiteral(`Data of ${nodeName}; kept when the node is replaced (cdktf)`),
     lifecycle: { preventDestroy: spec.retain },
   });
   forgetLegacyAttachment(scope);
