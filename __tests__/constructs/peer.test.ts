@@ -130,3 +130,16 @@ describe('strict CIDR parsing, as the provider does it', () => {
     expect(() => Peer.ipv6(cidr).validate('x')).not.toThrow();
   });
 });
+
+describe('Peer.securityGroup', () => {
+  test('names the group, is no CIDR, never anywhere, and always valid', () => {
+    const peer = Peer.securityGroup({ securityGroupId: 'sg-123', securityGroupName: 'fleet' });
+    expect(peer.cidr).toBeUndefined();
+    expect(peer.group?.securityGroupId).toBe('sg-123');
+    expect(peer.ethertype).toBe('IPv4');
+    expect(peer.isAnywhere).toBe(false);
+    expect(peer.ruleKey).toBe('group:fleet');
+    expect(String(peer)).toBe("members of 'fleet'");
+    expect(() => peer.validate(PATH)).not.toThrow();
+  });
+});

@@ -28,8 +28,8 @@ function synthGroup(props?: SecurityGroupProps) {
 
 /** The rules as short strings, e.g. `IPv4 tcp 22-22 from 10.0.0.0/8`, sorted. */
 function summary(rules: any[]): string[] {
-  return rules.map((r) => `${r.ethertype} ${r.protocol}${r.port_range_min ? ` ${r.port_range_min}-${r.port_range_max}` : ''} ` +
-    `from ${r.remote_ip_prefix}`).sort();
+  return rules.map((r) => `${r.ethertype} ${r.protocol ?? 'any'}${r.port_range_min ? ` ${r.port_range_min}-${r.port_range_max}` : ''} ` +
+    `from ${r.remote_ip_prefix ?? `group ${r.remote_group_id}`}`).sort();
 }
 
 /** What `token` becomes in the synthesized stack, read through an output. */
@@ -151,6 +151,87 @@ describe('SecurityGroup resources', () => {
     });
     // 2 peers x (SSH + ICMP) + Jupyter from both + the UDP range from the VPN.
     expect(Object.keys(json.resource[RULE_TYPE])).toHaveLength(7);
+    expectStackPassesChecks(dir);
+  });
+});
+
+describe('security-group peers', () => {
+  test('allowMembers: one all-protocol rule whose remote group is the group itself', () => {
+    const { groupId, rules } = synthGroup({ sshFrom: [OFFICE], allowIcmp: false, allowMembers: true });
+    const self = `\${${SG_TYPE}.${groupId}.id}`;
+    expect(summary(rules)).toEqual([`IPv4 any from group ${self}`, 'IPv4 tcp 22-22 from 192.0.2.0/24']);
+    const member = rules.find((r) => r.remote_group_id)!;
+    expect(member).toEqual({
+      direction: 'ingress', ethertype: 'IPv4', security_group_id: self, remote_group_id: self,
+      description: "all traffic from members of 'test-sg'",
+    });
+    // remote_group_id and remote_ip_prefix conflict in the provider's schema: never both.
+    for (const rule of rules) expect(rule.remote_group_id !== undefined && rule.remote_ip_prefix !== undefined).toBe(false);
+  });
+
+  test('without allowMembers no rule names a remote group', () => {
+    const { rules } = synthGroup({ sshFrom: [OFFICE] });
+    expect(rules.filter((r) => r.remote_group_id)).toEqual([]);
+  });
+
+  test('allowFromMembers(ports) opens only those ports between members', () => {
+    let sg!: SecurityGroup;
+    const json = synth((stack) => {
+      sg = new SecurityGroup(stack, 'sg');
+      sg.allowFromMembers([Port.tcp(29500), Port.tcpRange(60000, 60100)]);
+    });
+    const rules = Object.values<any>(json.resource[RULE_TYPE]);
+    expect(rules.map((r) => `${r.protocol} ${r.port_range_min}-${r.port_range_max} ${r.remote_group_id === r.security_group_id}`).sort())
+      .toEqual(['tcp 29500-29500 true', 'tcp 60000-60100 true']);
+  });
+
+  test('a peer group: another group\'s members reach this one; SSH and extra ports from a group', () => {
+    const json = synth((stack) => {
+      const head = new SecurityGroup(stack, 'head');
+      new SecurityGroup(stack, 'workers', {
+        sshFrom: [Peer.securityGroup(head)],
+        ingress: [{ port: Port.tcp(6818), peers: [Peer.securityGroup(SecurityGroup.fromName(stack, 'lab', 'lab-default'))] }],
+      });
+    });
+    const rules = Object.values<any>(json.resource[RULE_TYPE]);
+    const shown = rules.map((r) => `${r.protocol} ${r.port_range_min ?? '-'} ${r.remote_group_id.replace(/head_\w+/, 'head')}`);
+    expect(shown.sort()).toEqual([
+      'icmp - ${openstack_networking_secgroup_v2.head.id}',
+      'tcp 22 ${openstack_networking_secgroup_v2.head.id}',
+      'tcp 6818 ${data.openstack_networking_secgroup_v2.lab.id}',
+    ]);
+  });
+
+  test('rule ids depend on the peer group\'s name, not on token order', () => {
+    const ids = (extraFirst: boolean) => {
+      const json = synth((stack) => {
+        if (extraFirst) new SecurityGroup(stack, 'unrelated');
+        const other = new SecurityGroup(stack, 'other');
+        new SecurityGroup(stack, 'sg').addIngress(Peer.securityGroup(other), Port.SSH);
+      });
+      return Object.keys(json.resource[RULE_TYPE]).filter((k) => k.startsWith('sg_'));
+    };
+    expect(ids(true)).toEqual(ids(false));
+    expect(ids(true)).toHaveLength(1);
+  });
+
+  test('allowAllFrom refuses the whole internet', () => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    const sg = new SecurityGroup(stack, 'sg');
+    expect(() => sg.allowAllFrom(Peer.anyIpv4())).toThrow(inOrder('test/sg', 'allowAllFrom(0.0.0.0/0)', 'whole internet', 'addIngress'));
+  });
+
+  test('group peers pass the provider schema check and an offline terraform plan', () => {
+    const { dir, json } = synthToDir((app) => {
+      const stack = new TerraformStack(app, 'sg-peers');
+      new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
+      const head = new SecurityGroup(stack, 'head', { sshFrom: [OFFICE] });
+      const workers = new SecurityGroup(stack, 'workers', { sshFrom: [Peer.securityGroup(head)], allowMembers: true });
+      head.addIngress(Peer.securityGroup(workers), Port.tcp(6817));
+      return stack;
+    });
+    // head: SSH + ICMP from the office, 6817 from workers; workers: SSH + ICMP from head, all from members.
+    expect(Object.keys(json.resource[RULE_TYPE])).toHaveLength(6);
     expectStackPassesChecks(dir);
   });
 });

@@ -28,7 +28,7 @@ import { INodeImage, NodeImage, NodeImageConfig } from './node-image';
 import { NodeOutputs } from './node-outputs';
 import { Peer } from './peer';
 import { PowerState } from './power-state';
-import { ISecurityGroup, SecurityGroup } from './security-group';
+import { IngressRule, ISecurityGroup, SecurityGroup } from './security-group';
 
 /** What happens to a data volume when its node or stack is destroyed. */
 export enum VolumeRemovalPolicy {
@@ -130,6 +130,13 @@ export interface GpuNodeProps {
    * @default - no SSH rule
    */
   readonly sshFrom?: Peer[];
+  /**
+   * Further ports to open, used when the node makes its own security group (a node on an
+   * existing network, e.g. `GpuNetwork.forUser`): `{ port: Port.JUPYTER }` opens to the `sshFrom`
+   * peers, `{ port, peers: [Peer.securityGroup(other)] }` to the members of another group.
+   * @default - none
+   */
+  readonly ingress?: IngressRule[];
   /**
    * Give the node a floating IP from the profile's external network. A network without a router to the
    * external network (`GpuNetwork` with `router: false`) cannot carry one: asking for it there is an error.
@@ -269,6 +276,13 @@ export class GpuNode extends Construct {
   public readonly lifetimeHours?: number;
   /** The `terraform_data` that waits for the ready line, with `waitForReady`. */
   public readonly readyWait?: TerraformResource;
+  /**
+   * The security group the node made (when neither `securityGroups` nor the network gave one),
+   * e.g. to add rules: `node.securityGroup?.addIngress(Peer.securityGroup(other), Port.tcp(29500))`.
+   */
+  public readonly securityGroup?: SecurityGroup;
+  /** Every security group on the node's port. */
+  public readonly securityGroups: ISecurityGroup[];
 
   constructor(scope: Construct, id: string, props: GpuNodeProps) {
     super(scope, id);
@@ -301,15 +315,24 @@ export class GpuNode extends Construct {
       recipeKey: this.recipeKey,
     });
 
-    const securityGroups = props.securityGroups ??
-      (props.network.securityGroup ? [props.network.securityGroup] : [new SecurityGroup(this, 'SecurityGroup', {
+    const makesGroup = props.securityGroups === undefined && !props.network.securityGroup;
+    for (const [prop, given] of [['sshFrom', props.sshFrom], ['ingress', props.ingress]] as const) {
+      if (given && !makesGroup) {
+        const why = props.securityGroups ? 'securityGroups are given' : 'the network brings one';
+        throw new Error(`${path}: ${prop} applies only to a security group the node makes itself, but ${why}; ` +
+          `give ${prop} to the GpuNetwork or add rules to your SecurityGroup, or leave securityGroups out`);
+      }
+    }
+    if (makesGroup) {
+      this.securityGroup = new SecurityGroup(this, 'SecurityGroup', {
         securityGroupName: `${this.nodeName}-access`,
         sshFrom: props.sshFrom,
-      })]);
-    if (props.securityGroups === undefined && props.network.securityGroup && props.sshFrom) {
-      throw new Error(`${path}: sshFrom applies only to a security group the node makes itself, but the network brings one; ` +
-        `give sshFrom to the GpuNetwork, or pass securityGroups`);
+        ingress: props.ingress,
+      });
     }
+    const securityGroups = props.securityGroups ??
+      (props.network.securityGroup ? [props.network.securityGroup] : [this.securityGroup!]);
+    this.securityGroups = securityGroups;
     if (!props.keyPair) {
       Annotations.of(this).addWarning(`${path}: no keyPair given, so nobody can log in with SSH`);
     }

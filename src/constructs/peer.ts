@@ -2,7 +2,15 @@ import { Token } from 'cdktf';
 import { isCidr } from '../private/ip';
 import { fail } from '../private/validation';
 
-/** Where traffic may come from: a CIDR block. */
+/** A security group as a peer: what `Peer.securityGroup()` needs of it. */
+export interface ISecurityGroupPeer {
+  /** The group's ID. */
+  readonly securityGroupId: string;
+  /** The group's name in the cloud. */
+  readonly securityGroupName: string;
+}
+
+/** Where traffic may come from: a CIDR block, or the members of a security group. */
 export class Peer {
   /** An IPv4 CIDR block, e.g. `10.0.0.0/8` or `192.0.2.7/32`. */
   public static ipv4(cidr: string): Peer {
@@ -26,23 +34,51 @@ export class Peer {
     return new Peer('::/0', 'IPv6');
   }
 
-  private constructor(
-    /** The CIDR block. */
-    public readonly cidr: string,
-    /** `IPv4` or `IPv6`, as the provider's `ethertype` wants it. */
-    public readonly ethertype: string,
-  ) {}
+  /**
+   * The ports of every server in `group` (its members), over IPv4: a rule with
+   * `remote_group_id`, so nodes reach each other whatever addresses they get. A group may name
+   * itself, which lets its own members talk (see `SecurityGroup.allowFromMembers()`).
+   */
+  public static securityGroup(group: ISecurityGroupPeer): Peer {
+    return new Peer(undefined, 'IPv4', group);
+  }
+
+  /** The CIDR block; undefined for a security-group peer. */
+  public readonly cidr?: string;
+  /** `IPv4` or `IPv6`, as the provider's `ethertype` wants it. */
+  public readonly ethertype: string;
+  /** The security group whose members are the peer; undefined for a CIDR peer. */
+  public readonly group?: ISecurityGroupPeer;
+
+  private constructor(cidr: string | undefined, ethertype: string, group?: ISecurityGroupPeer) {
+    this.cidr = cidr;
+    this.ethertype = ethertype;
+    this.group = group;
+  }
 
   /** Whether this peer is the whole address space. */
   public get isAnywhere(): boolean {
     return this.cidr === '0.0.0.0/0' || this.cidr === '::/0';
   }
 
+  /**
+   * What identifies the peer in a rule's key: the CIDR, or `group:<name>` (a name stays the
+   * same across synths where a token's text would not).
+   */
+  public get ruleKey(): string {
+    if (this.group) {
+      const name = this.group.securityGroupName;
+      return `group:${Token.isUnresolved(name) ? this.group.securityGroupId : name}`;
+    }
+    return this.cidr ?? '';
+  }
+
   /** Throws an error naming `path` when the CIDR is malformed. */
   public validate(path: string): void {
     // A token (a variable, another resource's CIDR) is checked by Neutron at apply.
-    if (Token.isUnresolved(this.cidr)) return;
-    const ok = isCidr(this.cidr, this.ethertype === 'IPv4' ? 4 : 6);
+    if (this.group) return;
+    if (this.cidr !== undefined && Token.isUnresolved(this.cidr)) return;
+    const ok = this.cidr !== undefined && isCidr(this.cidr, this.ethertype === 'IPv4' ? 4 : 6);
     if (!ok) {
       const example = this.ethertype === 'IPv4' ? "Peer.ipv4('10.0.0.0/8')" : "Peer.ipv6('2001:db8::/32')";
       throw new Error(`${path}: '${this.cidr}' is not an ${this.ethertype} CIDR block; write it like ${example}`);
@@ -51,7 +87,11 @@ export class Peer {
 
   /** The CIDR block. */
   public toString(): string {
-    return this.cidr;
+    if (this.group) {
+      const name = this.group.securityGroupName;
+      return `members of ${Token.isUnresolved(name) ? 'a security group' : `'${name}'`}`;
+    }
+    return this.cidr ?? '';
   }
 }
 

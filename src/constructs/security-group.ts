@@ -4,15 +4,10 @@ import { networkingSecgroupRuleV2, networkingSecgroupV2, dataOpenstackNetworking
 import { nameOrDefault } from '../private/names';
 import { tfLiteral } from '../private/validation';
 import { validateSecurityGroup } from '../private/validation-constructs';
-import { Peer, Port } from './peer';
+import { ISecurityGroupPeer, Peer, Port } from './peer';
 
 /** A security group, created here or looked up. */
-export interface ISecurityGroup {
-  /** The group's ID. */
-  readonly securityGroupId: string;
-  /** The group's name in the cloud. */
-  readonly securityGroupName: string;
-}
+export interface ISecurityGroup extends ISecurityGroupPeer {}
 
 /** An extra port to open, and from where. */
 export interface IngressRule {
@@ -47,6 +42,12 @@ export interface SecurityGroupProps {
    * @default true
    */
   readonly allowIcmp?: boolean;
+  /**
+   * Let the group's members reach each other on every port and protocol (IPv4), e.g. for NCCL,
+   * MPI or Slurm between nodes: one ingress rule whose `remote_group_id` is the group itself.
+   * @default false
+   */
+  readonly allowMembers?: boolean;
   /**
    * Description shown in the cloud.
    * @default - says which construct manages it
@@ -93,18 +94,41 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
       }
       for (const peer of peers) this.addIngress(peer, rule.port);
     }
+    if (props.allowMembers) this.allowFromMembers();
+  }
+
+  /**
+   * Lets the servers in this group reach each other: on `ports`, or on every port and protocol
+   * when none are given (IPv4).
+   */
+  public allowFromMembers(ports?: Port[]): void {
+    const self = Peer.securityGroup(this);
+    if (ports === undefined) {
+      this.allowAllFrom(self);
+      return;
+    }
+    for (const port of ports) this.addIngress(self, port);
+  }
+
+  /** Allows every port and protocol from `peer` (a rule without a protocol). */
+  public allowAllFrom(peer: Peer): void {
+    peer.validate(this.node.path);
+    if (peer.isAnywhere) {
+      throw new Error(`${this.node.path}: allowAllFrom(${peer}) would open every port to the whole internet; ` +
+        'name the ports with addIngress() instead');
+    }
+    this.addRule(peer, { ethertype: peer.ethertype, description: `all traffic from ${peer}` });
   }
 
   /** Opens `port` to `peer`. */
   public addIngress(peer: Peer, port: Port): void {
     peer.validate(this.node.path);
     port.validate(this.node.path);
-    this.addRule({
+    this.addRule(peer, {
       ethertype: peer.ethertype,
       protocol: port.protocol,
       portRangeMin: port.fromPort,
       portRangeMax: port.toPort,
-      remoteIpPrefix: peer.cidr,
       description: `${port} from ${peer}`,
     });
   }
@@ -112,17 +136,17 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
   /** Allows ICMP from `peer`. */
   public addIcmp(peer: Peer): void {
     peer.validate(this.node.path);
-    this.addRule({
+    this.addRule(peer, {
       ethertype: peer.ethertype,
       protocol: peer.ethertype === 'IPv4' ? 'icmp' : 'ipv6-icmp',
-      remoteIpPrefix: peer.cidr,
       description: `ICMP from ${peer}`,
     });
   }
 
-  private addRule(rule: Omit<networkingSecgroupRuleV2.NetworkingSecgroupRuleV2Config, 'direction' | 'securityGroupId'>): void {
+  private addRule(peer: Peer, rule: Omit<networkingSecgroupRuleV2.NetworkingSecgroupRuleV2Config,
+    'direction' | 'securityGroupId' | 'remoteIpPrefix' | 'remoteGroupId'>): void {
     // Neutron refuses a second identical rule (409), e.g. a peer listed twice.
-    const key = [rule.ethertype, rule.protocol, rule.portRangeMin, rule.portRangeMax, rule.remoteIpPrefix].join('|');
+    const key = [rule.ethertype, rule.protocol, rule.portRangeMin, rule.portRangeMax, peer.ruleKey].join('|');
     if (this.ruleKeys.has(key)) return;
     this.ruleKeys.add(key);
     // Named by content, not position: adding or removing a peer leaves the other rules alone
@@ -132,6 +156,9 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
       direction: 'ingress',
       securityGroupId: this.securityGroupId,
       ...rule,
+      // One or the other: the provider's schema makes remote_group_id and remote_ip_prefix
+      // ConflictsWith each other (resourceNetworkingSecGroupRuleV2, v3.4.0).
+      ...(peer.group ? { remoteGroupId: peer.group.securityGroupId } : { remoteIpPrefix: peer.cidr }),
     });
   }
 }

@@ -29,6 +29,7 @@ export const GPU_NODE_PROPS: PropSchema = {
   keyPair: opt(KEY_PAIR),
   securityGroups: opt({ arrayOf: SECURITY_GROUP }),
   sshFrom: opt(PEERS),
+  ingress: opt(INGRESS),
   floatingIp: opt('boolean'),
   rootVolumeSizeGiB: opt('number'),
   dataVolume: opt({ props: DATA_VOLUME_OPTIONS, name: 'DataVolumeOptions' }),
@@ -55,7 +56,7 @@ export const GPU_NETWORK_PROPS: PropSchema = {
 export const EXISTING_NETWORK_OPTIONS: PropSchema = { subnetName: opt('string') };
 
 export const SECURITY_GROUP_PROPS: PropSchema = {
-  securityGroupName: opt('string'), sshFrom: opt(PEERS), ingress: opt(INGRESS), allowIcmp: opt('boolean'), description: opt('string'),
+  securityGroupName: opt('string'), sshFrom: opt(PEERS), ingress: opt(INGRESS), allowIcmp: opt('boolean'), allowMembers: opt('boolean'), description: opt('string'),
 };
 
 export const KEY_PAIR_PROPS: PropSchema = {
