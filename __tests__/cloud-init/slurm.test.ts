@@ -175,3 +175,78 @@ describe('slurm_compose_nodes', () => {
     expect(r.stderr).toContain('no hardware report from w2');
   });
 });
+
+describe('slurm-head-setup and slurm-worker-setup', () => {
+  const HW = (n: string) => `NodeName=${n} CPUs=8 Boards=1 SocketsPerBoard=1 CoresPerSocket=4 ThreadsPerCore=2 RealMemory=31000\n`;
+
+  function headBox() {
+    const box = makeBox(MODEL, { sinfo: ALL_IDLE, 'srun.out': GPU_LINES + GPU_LINES });
+    const root = box.env.SLURM_CLUSTER_ROOT;
+    const files = renderSlurmConfig(MODEL);
+    fs.mkdirSync(path.join(root, 'etc/slurm'), { recursive: true });
+    const etc = (f: string, t: string) => fs.writeFileSync(path.join(root, 'etc/slurm', f), t);
+    etc('slurm.conf', files.slurmConf); etc('gres.conf', files.gresConf); etc('cgroup.conf', files.cgroupConf);
+    etc('nodes.conf.in', files.nodesConfTemplate);
+    // The workers' reports, as slurm-worker-setup writes them into the share.
+    fs.mkdirSync(path.join(root, 'srv/gpu-cluster/nodes'), { recursive: true });
+    for (const n of ['w1', 'w2']) fs.writeFileSync(path.join(root, `srv/gpu-cluster/nodes/${n}.hw`), HW(n));
+    return { box, root };
+  }
+
+  test('head: makes the munge key once, exports to the workers only, composes nodes.conf, starts slurmctld, then READY', () => {
+    const { box, root } = headBox();
+    const r = run(box, path.join(DIR, 'slurm-head-setup'));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('GPU-CLUSTER-READY cluster=lab workers=2 gpus=4 partitions="gpu=2:2"\n');
+    const key = path.join(root, 'srv/gpu-cluster/secret/munge.key');
+    expect(fs.statSync(key).size).toBe(1024);
+    expect(fs.statSync(path.join(root, 'srv/gpu-cluster/secret')).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.join(root, 'etc/munge/munge.key')).mode & 0o777).toBe(0o400);
+    expect(fs.readFileSync(path.join(root, 'etc/exports.d/gpu-cluster.exports'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'))).toEqual([
+      '/srv/gpu-cluster 10.0.0.11(rw,sync,no_subtree_check,no_root_squash)',
+      '/shared 10.0.0.11(rw,sync,no_subtree_check,root_squash)',
+      '/srv/gpu-cluster 10.0.0.12(rw,sync,no_subtree_check,no_root_squash)',
+      '/shared 10.0.0.12(rw,sync,no_subtree_check,root_squash)',
+    ]);
+    const nodes = fs.readFileSync(path.join(root, 'srv/gpu-cluster/slurm/nodes.conf'), 'utf8');
+    expect(nodes).toContain('NodeName=w2 CPUs=8 Boards=1 SocketsPerBoard=1 CoresPerSocket=4 ThreadsPerCore=2 RealMemory=31000 NodeAddr=10.0.0.12');
+    expect(fs.readFileSync(path.join(root, 'srv/gpu-cluster/slurm/slurm.conf'), 'utf8')).toBe(renderSlurmConfig(MODEL).slurmConf);
+    expect(fs.existsSync(path.join(root, 'srv/gpu-cluster/slurm/ready'))).toBe(true);
+    expect(calls(box, 'systemctl')).toEqual([
+      'systemctl restart munge', 'systemctl enable --now nfs-server', 'systemctl enable slurmctld', 'systemctl restart slurmctld',
+    ]);
+    expect(calls(box, 'exportfs')).toEqual(['exportfs -ra']);
+    // A second boot keeps the key: the workers already have it.
+    const before = fs.readFileSync(key);
+    expect(run(box, path.join(DIR, 'slurm-head-setup')).status).toBe(0);
+    expect(fs.readFileSync(key).equals(before)).toBe(true);
+  });
+
+  test('worker: mounts the head\'s shares, reports slurmd -C, takes config and key, starts slurmd as its node name', () => {
+    const box = makeBox(MODEL);
+    const root = box.env.SLURM_CLUSTER_ROOT;
+    const share = path.join(root, 'srv/gpu-cluster');
+    // What the head published.
+    for (const d of ['slurm', 'nodes', 'secret']) fs.mkdirSync(path.join(share, d), { recursive: true });
+    for (const f of ['slurm.conf', 'gres.conf', 'cgroup.conf', 'nodes.conf', 'ready']) fs.writeFileSync(path.join(share, 'slurm', f), `${f}\n`);
+    fs.writeFileSync(path.join(share, 'secret/munge.key'), 'k'.repeat(1024));
+    const r = run(box, path.join(DIR, 'slurm-worker-setup'), { SLURM_NODE_NAME: 'w2' });
+    expect(r.status).toBe(0);
+    expect(fs.readFileSync(path.join(root, 'etc/fstab'), 'utf8')).toBe(
+      '10.0.0.10:/srv/gpu-cluster /srv/gpu-cluster nfs defaults,_netdev,nofail 0 0\n10.0.0.10:/shared /shared nfs defaults,_netdev,nofail 0 0\n');
+    expect(calls(box, 'mount')).toEqual([`mount ${root}/srv/gpu-cluster`, `mount ${root}/shared`]);
+    expect(fs.readFileSync(path.join(share, 'nodes/w2.hw'), 'utf8')).toMatch(/^NodeName=\S+ CPUs=8 /);
+    expect(fs.readFileSync(path.join(root, 'etc/slurm/gres.conf'), 'utf8')).toBe('gres.conf\n');
+    expect(fs.statSync(path.join(root, 'etc/munge/munge.key')).mode & 0o777).toBe(0o400);
+    expect(fs.readFileSync(path.join(root, 'etc/default/slurmd'), 'utf8')).toBe('SLURMD_OPTIONS="-N w2"\n');
+    expect(calls(box, 'systemctl')).toEqual(['systemctl restart munge', 'systemctl enable slurmd', 'systemctl restart slurmd']);
+  });
+
+  test('worker: a head that never shares its configuration fails the setup after the timeout', () => {
+    const box = makeBox(MODEL);
+    const r = run(box, path.join(DIR, 'slurm-worker-setup'), { SLURM_NODE_NAME: 'w1', SLURM_CLUSTER_MOUNT_TIMEOUT: '1' });
+    expect(r.status).toBe(1);
+    expect(r.out).toContain('the head never published its configuration');
+    expect(calls(box, 'systemctl')).toEqual([]);
+  });
+});
