@@ -69,7 +69,7 @@ test('shellcheck -x passes on every Slurm script', () => {
     return;
   }
   const files = fs.readdirSync(DIR).map((f) => path.join(DIR, f));
-  expect(files.length).toBe(4);
+  expect(files.length).toBe(5);
   const r = spawnSync('shellcheck', ['-x', ...files], { encoding: 'utf8', cwd: DIR });
   expect(r.stdout + r.stderr).toBe('');
 });
@@ -248,5 +248,21 @@ describe('slurm-head-setup and slurm-worker-setup', () => {
     expect(r.status).toBe(1);
     expect(r.out).toContain('the head never published its configuration');
     expect(calls(box, 'systemctl')).toEqual([]);
+  });
+});
+
+describe('gpu-cluster-torchrun.sh (profile.d)', () => {
+  const TORCHRUN = path.join(DIR, 'gpu-cluster-torchrun.sh');
+  const source = (box: Box, env: Record<string, string>) => spawnSync('bash', ['-c',
+    `. "${TORCHRUN}"; echo "$MASTER_ADDR $MASTER_PORT $NNODES $NPROC_PER_NODE"`], { env: { ...box.env, ...env }, encoding: 'utf8' });
+
+  test('inside a job: the first node as master, node count and GPUs per node from Slurm', () => {
+    const r = source(makeBox(), { SLURM_JOB_NODELIST: 'lab-w1,lab-w2', SLURM_JOB_NUM_NODES: '2', SLURM_GPUS_ON_NODE: '2' });
+    expect(r.stdout).toBe('lab-w1 29500 2 2\n');
+  });
+
+  test('outside a job: sets nothing', () => {
+    const r = source(makeBox(), {});
+    expect(r.stdout).toBe('   \n');
   });
 });
