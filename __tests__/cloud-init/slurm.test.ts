@@ -195,7 +195,7 @@ describe('slurm-head-setup and slurm-worker-setup', () => {
 
   test('head: makes the munge key once, exports to the workers only, composes nodes.conf, starts slurmctld, then READY', () => {
     const { box, root } = headBox();
-    const r = run(box, path.join(DIR, 'slurm-head-setup'));
+    const r = run(box, path.join(DIR, 'slurm-head-setup'), { SLURM_CLUSTER_HOSTNAME: 'head' });
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('GPU-CLUSTER-READY cluster=lab workers=2 gpus=4 partitions="gpu=2:2"\n');
     const key = path.join(root, 'srv/gpu-cluster/secret/munge.key');
@@ -218,8 +218,16 @@ describe('slurm-head-setup and slurm-worker-setup', () => {
     expect(calls(box, 'exportfs')).toEqual(['exportfs -ra']);
     // A second boot keeps the key: the workers already have it.
     const before = fs.readFileSync(key);
-    expect(run(box, path.join(DIR, 'slurm-head-setup')).status).toBe(0);
+    expect(run(box, path.join(DIR, 'slurm-head-setup'), { SLURM_CLUSTER_HOSTNAME: 'head' }).status).toBe(0);
     expect(fs.readFileSync(key).equals(before)).toBe(true);
+  });
+
+  test('head: a host name that slurm.conf does not name fails at once, before anything is installed', () => {
+    const { box } = headBox();
+    const r = run(box, path.join(DIR, 'slurm-head-setup'), { SLURM_CLUSTER_HOSTNAME: 'ubuntu' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('GPU-CLUSTER-FAILED cluster=lab reason="head host name is ubuntu, slurm.conf names head"\n');
+    expect(calls(box, 'systemctl')).toEqual([]);
   });
 
   test('worker: mounts the head\'s shares, reports slurmd -C, takes config and key, starts slurmd as its node name', () => {
