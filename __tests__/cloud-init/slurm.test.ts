@@ -1,0 +1,276 @@
+// Tests for cloud-init/slurm/*: shellcheck, the head's readiness logic and the head/worker setup,
+// run in a temp dir with stand-in sinfo/srun/systemctl/... (fixtures/slurm-fakebin) first on PATH.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { renderSlurmConfig, SlurmClusterModel } from '../../src/private/slurm-config';
+
+const DIR = path.resolve(__dirname, '../../cloud-init/slurm');
+const FAKEBIN = path.join(__dirname, 'fixtures', 'slurm-fakebin');
+const LIB = path.join(DIR, 'slurm-cluster-lib.sh');
+const READY = path.join(DIR, 'slurm-cluster-ready');
+
+const MODEL: SlurmClusterModel = {
+  clusterName: 'lab',
+  head: { name: 'head', address: '10.0.0.10' },
+  groups: [{
+    partition: 'gpu', gpuType: 'rtx_2080_ti', gpusPerNode: 2,
+    nodes: [{ name: 'w1', address: '10.0.0.11' }, { name: 'w2', address: '10.0.0.12' }],
+  }],
+  slurmVersion: '23.11',
+  readyTimeoutSeconds: 2,
+};
+
+let tmpRoot: string;
+beforeAll(() => { tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'slurm-scripts-')); });
+afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
+
+interface Box { dir: string; fake: string; console: string; env: Record<string, string> }
+let counter = 0;
+function makeBox(model: SlurmClusterModel = MODEL, files: Record<string, string> = {}): Box {
+  const dir = path.join(tmpRoot, `b${++counter}`);
+  const fake = path.join(dir, 'fake');
+  fs.mkdirSync(fake, { recursive: true });
+  fs.mkdirSync(path.join(dir, 'root'));
+  fs.writeFileSync(path.join(fake, 'calls.log'), '');
+  fs.writeFileSync(path.join(dir, 'console'), '');
+  fs.writeFileSync(path.join(dir, 'cluster.env'), renderSlurmConfig(model).clusterEnv);
+  for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(fake, f), text);
+  return {
+    dir, fake, console: path.join(dir, 'console'),
+    env: {
+      PATH: `${FAKEBIN}:/usr/bin:/bin`,
+      FAKE_DIR: fake,
+      SLURM_CLUSTER_ENV: path.join(dir, 'cluster.env'),
+      SLURM_CLUSTER_CONSOLE: path.join(dir, 'console'),
+      SLURM_CLUSTER_LOG: path.join(dir, 'cluster.log'),
+      SLURM_CLUSTER_POLL: '0.2',
+      SLURM_CLUSTER_ROOT: path.join(dir, 'root'),
+      SLURM_CLUSTER_SKIP_INSTALL: '1',
+    },
+  };
+}
+function run(box: Box, file: string, env: Record<string, string> = {}) {
+  const r = spawnSync('bash', [file], { env: { ...box.env, ...env }, encoding: 'utf8', timeout: 20000 });
+  return { status: r.status, stdout: r.stdout, out: r.stdout + r.stderr };
+}
+const calls = (box: Box, cmd: string) =>
+  fs.readFileSync(path.join(box.fake, 'calls.log'), 'utf8').split('\n').filter((c) => c.startsWith(`${cmd} `));
+const consoleText = (box: Box) => fs.readFileSync(box.console, 'utf8');
+const GPU_LINES = 'GPU 0: NVIDIA GeForce RTX 2080 Ti (UUID: GPU-a)\nGPU 1: NVIDIA GeForce RTX 2080 Ti (UUID: GPU-b)\n';
+const ALL_IDLE = 'w1 idle gpu:rtx_2080_ti:2(S:0)\nw2 idle gpu:rtx_2080_ti:2(S:0)\n';
+
+test('shellcheck -x passes on every Slurm script', () => {
+  const probe = spawnSync('shellcheck', ['--version']);
+  if (probe.error) {
+    if (process.env.CI) throw new Error('shellcheck is not installed (apt-get install shellcheck)');
+    console.warn('skipping shellcheck test: shellcheck is not installed');
+    return;
+  }
+  const files = fs.readdirSync(DIR).map((f) => path.join(DIR, f));
+  expect(files.length).toBe(5);
+  const r = spawnSync('shellcheck', ['-x', ...files], { encoding: 'utf8', cwd: DIR });
+  expect(r.stdout + r.stderr).toBe('');
+});
+
+describe('slurm-cluster-ready (the head readiness logic)', () => {
+  test('every worker idle with its GPUs and the test job lists them all: one READY line', () => {
+    const box = makeBox(MODEL, { sinfo: ALL_IDLE, 'srun.out': GPU_LINES + GPU_LINES });
+    const r = run(box, READY);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('GPU-CLUSTER-READY cluster=lab workers=2 gpus=4 partitions="gpu=2:2"\n');
+    expect(consoleText(box)).toBe(r.stdout);
+    expect(calls(box, 'srun')).toEqual(['srun -p gpu -N 2 --gres=gpu:2 nvidia-smi -L']);
+  });
+
+  test('a worker that registers on a later poll: READY then', () => {
+    const box = makeBox({ ...MODEL, readyTimeoutSeconds: 10 }, {
+      'sinfo.1': 'w1 idle gpu:rtx_2080_ti:2\nw2 unk* gpu:rtx_2080_ti:2\n',
+      'sinfo.2': 'w1 idle gpu:rtx_2080_ti:2\nw2 idle* gpu:rtx_2080_ti:2\n',
+      sinfo: ALL_IDLE, 'srun.out': GPU_LINES + GPU_LINES,
+    });
+    const r = run(box, READY);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^GPU-CLUSTER-READY cluster=lab workers=2 gpus=4 /);
+    expect(calls(box, 'sinfo').length).toBe(3);
+    expect(r.out).toContain('waiting: worker w2 is not registered (state unk*)');
+  });
+
+  test('a worker missing after the timeout: FAILED naming it, no test job', () => {
+    const box = makeBox(MODEL, { sinfo: 'w1 idle gpu:rtx_2080_ti:2\n' });
+    const t0 = Date.now();
+    const r = run(box, READY);
+    expect(r.status).toBe(1);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000); // a 2 s timeout counted in whole seconds
+    expect(r.stdout).toBe('GPU-CLUSTER-FAILED cluster=lab reason="worker w2 is not in the cluster"\n');
+    expect(consoleText(box)).toBe(r.stdout);
+    expect(calls(box, 'srun')).toEqual([]);
+  });
+
+  test('a worker that stopped answering (down*): FAILED naming it and its state', () => {
+    const box = makeBox(MODEL, { sinfo: 'w1 idle gpu:rtx_2080_ti:2\nw2 down* gpu:rtx_2080_ti:2\n' });
+    const r = run(box, READY);
+    expect(r.stdout).toBe('GPU-CLUSTER-FAILED cluster=lab reason="worker w2 is not registered (state down*)"\n');
+  });
+
+  test('a worker with fewer GPUs than its group: FAILED with both gres', () => {
+    const box = makeBox(MODEL, { sinfo: 'w1 idle gpu:rtx_2080_ti:1\nw2 idle gpu:rtx_2080_ti:2\n' });
+    const r = run(box, READY);
+    expect(r.stdout).toBe('GPU-CLUSTER-FAILED cluster=lab reason="worker w1 has gres gpu:rtx_2080_ti:1, expected gpu:rtx_2080_ti:2"\n');
+  });
+
+  test('no controller: FAILED with what sinfo said', () => {
+    const box = makeBox(MODEL);
+    const r = run(box, READY);
+    expect(r.stdout).toMatch(/^GPU-CLUSTER-FAILED cluster=lab reason="sinfo failed: slurm_load_partitions: Unable to contact/);
+  });
+
+  test('the test job fails: FAILED with its last line', () => {
+    const box = makeBox(MODEL, { sinfo: ALL_IDLE, 'srun.out': 'srun: error: Unable to allocate resources: Invalid generic resource (gres) specification\n', 'srun.rc': '1' });
+    const r = run(box, READY);
+    expect(r.stdout).toBe('GPU-CLUSTER-FAILED cluster=lab reason="test job on partition gpu failed: srun: error: Unable to allocate resources: Invalid generic resource (gres) specification"\n');
+  });
+
+  test('the test job sees fewer GPUs than asked for: FAILED', () => {
+    const box = makeBox(MODEL, { sinfo: ALL_IDLE, 'srun.out': GPU_LINES });
+    const r = run(box, READY);
+    expect(r.stdout).toBe('GPU-CLUSTER-FAILED cluster=lab reason="test job on partition gpu saw 2 GPUs, expected 4"\n');
+  });
+
+  test('two worker groups: one test job per partition, with each group\'s GPU count', () => {
+    const model: SlurmClusterModel = {
+      ...MODEL,
+      groups: [
+        MODEL.groups[0],
+        { partition: 'big', gpuType: 'rtx_2060_super', gpusPerNode: 4, nodes: [{ name: 'b1', address: '10.0.0.21' }] },
+      ],
+    };
+    const box = makeBox(model, {
+      sinfo: `${ALL_IDLE}b1 idle gpu:rtx_2060_super:4\n`,
+      'srun.out': GPU_LINES + GPU_LINES, // 4 lines: enough for both jobs
+    });
+    const r = run(box, READY);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('GPU-CLUSTER-READY cluster=lab workers=3 gpus=8 partitions="gpu=2:2 big=1:4"\n');
+    expect(calls(box, 'srun')).toEqual(['srun -p gpu -N 2 --gres=gpu:2 nvidia-smi -L', 'srun -p big -N 1 --gres=gpu:4 nvidia-smi -L']);
+  });
+});
+
+describe('slurm_compose_nodes', () => {
+  test('inserts the slurmd -C hardware after NodeName; a worker without a report keeps the defaults', () => {
+    const box = makeBox();
+    const files = renderSlurmConfig(MODEL);
+    fs.writeFileSync(path.join(box.dir, 'nodes.conf.in'), files.nodesConfTemplate);
+    fs.mkdirSync(path.join(box.dir, 'reports'));
+    fs.writeFileSync(path.join(box.dir, 'reports', 'w1.hw'),
+      'NodeName=w1 CPUs=8 Boards=1 SocketsPerBoard=1 CoresPerSocket=4 ThreadsPerCore=2 RealMemory=31000\nUpTime=0-00:01:02\n');
+    const r = spawnSync('bash', ['-c', `. "${LIB}"; slurm_compose_nodes "$1/nodes.conf.in" "$1/reports" "$1/nodes.conf"`, '_', box.dir],
+      { env: box.env, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(fs.readFileSync(path.join(box.dir, 'nodes.conf'), 'utf8').split('\n').filter((l) => l.startsWith('NodeName='))).toEqual([
+      'NodeName=w1 CPUs=8 Boards=1 SocketsPerBoard=1 CoresPerSocket=4 ThreadsPerCore=2 RealMemory=31000 NodeAddr=10.0.0.11 Gres=gpu:rtx_2080_ti:2 State=UNKNOWN',
+      'NodeName=w2 NodeAddr=10.0.0.12 Gres=gpu:rtx_2080_ti:2 State=UNKNOWN',
+    ]);
+    expect(r.stderr).toContain('no hardware report from w2');
+  });
+});
+
+describe('slurm-head-setup and slurm-worker-setup', () => {
+  const HW = (n: string) => `NodeName=${n} CPUs=8 Boards=1 SocketsPerBoard=1 CoresPerSocket=4 ThreadsPerCore=2 RealMemory=31000\n`;
+
+  function headBox() {
+    const box = makeBox(MODEL, { sinfo: ALL_IDLE, 'srun.out': GPU_LINES + GPU_LINES });
+    const root = box.env.SLURM_CLUSTER_ROOT;
+    const files = renderSlurmConfig(MODEL);
+    fs.mkdirSync(path.join(root, 'etc/slurm'), { recursive: true });
+    const etc = (f: string, t: string) => fs.writeFileSync(path.join(root, 'etc/slurm', f), t);
+    etc('slurm.conf', files.slurmConf); etc('gres.conf', files.gresConf); etc('cgroup.conf', files.cgroupConf);
+    etc('nodes.conf.in', files.nodesConfTemplate);
+    // The workers' reports, as slurm-worker-setup writes them into the share.
+    fs.mkdirSync(path.join(root, 'srv/gpu-cluster/nodes'), { recursive: true });
+    for (const n of ['w1', 'w2']) fs.writeFileSync(path.join(root, `srv/gpu-cluster/nodes/${n}.hw`), HW(n));
+    return { box, root };
+  }
+
+  test('head: makes the munge key once, exports to the workers only, composes nodes.conf, starts slurmctld, then READY', () => {
+    const { box, root } = headBox();
+    const r = run(box, path.join(DIR, 'slurm-head-setup'), { SLURM_CLUSTER_HOSTNAME: 'head' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('GPU-CLUSTER-READY cluster=lab workers=2 gpus=4 partitions="gpu=2:2"\n');
+    const key = path.join(root, 'srv/gpu-cluster/secret/munge.key');
+    expect(fs.statSync(key).size).toBe(1024);
+    expect(fs.statSync(path.join(root, 'srv/gpu-cluster/secret')).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.join(root, 'etc/munge/munge.key')).mode & 0o777).toBe(0o400);
+    expect(fs.readFileSync(path.join(root, 'etc/exports.d/gpu-cluster.exports'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'))).toEqual([
+      '/srv/gpu-cluster 10.0.0.11(rw,sync,no_subtree_check,no_root_squash)',
+      '/shared 10.0.0.11(rw,sync,no_subtree_check,root_squash)',
+      '/srv/gpu-cluster 10.0.0.12(rw,sync,no_subtree_check,no_root_squash)',
+      '/shared 10.0.0.12(rw,sync,no_subtree_check,root_squash)',
+    ]);
+    const nodes = fs.readFileSync(path.join(root, 'srv/gpu-cluster/slurm/nodes.conf'), 'utf8');
+    expect(nodes).toContain('NodeName=w2 CPUs=8 Boards=1 SocketsPerBoard=1 CoresPerSocket=4 ThreadsPerCore=2 RealMemory=31000 NodeAddr=10.0.0.12');
+    expect(fs.readFileSync(path.join(root, 'srv/gpu-cluster/slurm/slurm.conf'), 'utf8')).toBe(renderSlurmConfig(MODEL).slurmConf);
+    expect(fs.existsSync(path.join(root, 'srv/gpu-cluster/slurm/ready'))).toBe(true);
+    expect(calls(box, 'systemctl')).toEqual([
+      'systemctl restart munge', 'systemctl enable --now nfs-server', 'systemctl enable slurmctld', 'systemctl restart slurmctld',
+    ]);
+    expect(calls(box, 'exportfs')).toEqual(['exportfs -ra']);
+    // A second boot keeps the key: the workers already have it.
+    const before = fs.readFileSync(key);
+    expect(run(box, path.join(DIR, 'slurm-head-setup'), { SLURM_CLUSTER_HOSTNAME: 'head' }).status).toBe(0);
+    expect(fs.readFileSync(key).equals(before)).toBe(true);
+  });
+
+  test('head: a host name that slurm.conf does not name fails at once, before anything is installed', () => {
+    const { box } = headBox();
+    const r = run(box, path.join(DIR, 'slurm-head-setup'), { SLURM_CLUSTER_HOSTNAME: 'ubuntu' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('GPU-CLUSTER-FAILED cluster=lab reason="head host name is ubuntu, slurm.conf names head"\n');
+    expect(calls(box, 'systemctl')).toEqual([]);
+  });
+
+  test('worker: mounts the head\'s shares, reports slurmd -C, takes config and key, starts slurmd as its node name', () => {
+    const box = makeBox(MODEL);
+    const root = box.env.SLURM_CLUSTER_ROOT;
+    const share = path.join(root, 'srv/gpu-cluster');
+    // What the head published.
+    for (const d of ['slurm', 'nodes', 'secret']) fs.mkdirSync(path.join(share, d), { recursive: true });
+    for (const f of ['slurm.conf', 'gres.conf', 'cgroup.conf', 'nodes.conf', 'ready']) fs.writeFileSync(path.join(share, 'slurm', f), `${f}\n`);
+    fs.writeFileSync(path.join(share, 'secret/munge.key'), 'k'.repeat(1024));
+    const r = run(box, path.join(DIR, 'slurm-worker-setup'), { SLURM_NODE_NAME: 'w2' });
+    expect(r.status).toBe(0);
+    expect(fs.readFileSync(path.join(root, 'etc/fstab'), 'utf8')).toBe(
+      '10.0.0.10:/srv/gpu-cluster /srv/gpu-cluster nfs defaults,_netdev,nofail 0 0\n10.0.0.10:/shared /shared nfs defaults,_netdev,nofail 0 0\n');
+    expect(calls(box, 'mount')).toEqual([`mount ${root}/srv/gpu-cluster`, `mount ${root}/shared`]);
+    expect(fs.readFileSync(path.join(share, 'nodes/w2.hw'), 'utf8')).toMatch(/^NodeName=\S+ CPUs=8 /);
+    expect(fs.readFileSync(path.join(root, 'etc/slurm/gres.conf'), 'utf8')).toBe('gres.conf\n');
+    expect(fs.statSync(path.join(root, 'etc/munge/munge.key')).mode & 0o777).toBe(0o400);
+    expect(fs.readFileSync(path.join(root, 'etc/default/slurmd'), 'utf8')).toBe('SLURMD_OPTIONS="-N w2"\n');
+    expect(calls(box, 'systemctl')).toEqual(['systemctl restart munge', 'systemctl enable slurmd', 'systemctl restart slurmd']);
+  });
+
+  test('worker: a head that never shares its configuration fails the setup after the timeout', () => {
+    const box = makeBox(MODEL);
+    const r = run(box, path.join(DIR, 'slurm-worker-setup'), { SLURM_NODE_NAME: 'w1', SLURM_CLUSTER_MOUNT_TIMEOUT: '1' });
+    expect(r.status).toBe(1);
+    expect(r.out).toContain('the head never published its configuration');
+    expect(calls(box, 'systemctl')).toEqual([]);
+  });
+});
+
+describe('gpu-cluster-torchrun.sh (profile.d)', () => {
+  const TORCHRUN = path.join(DIR, 'gpu-cluster-torchrun.sh');
+  const source = (box: Box, env: Record<string, string>) => spawnSync('bash', ['-c',
+    `. "${TORCHRUN}"; echo "$MASTER_ADDR $MASTER_PORT $NNODES $NPROC_PER_NODE"`], { env: { ...box.env, ...env }, encoding: 'utf8' });
+
+  test('inside a job: the first node as master, node count and GPUs per node from Slurm', () => {
+    const r = source(makeBox(), { SLURM_JOB_NODELIST: 'lab-w1,lab-w2', SLURM_JOB_NUM_NODES: '2', SLURM_GPUS_ON_NODE: '2' });
+    expect(r.stdout).toBe('lab-w1 29500 2 2\n');
+  });
+
+  test('outside a job: sets nothing', () => {
+    const r = source(makeBox(), {});
+    expect(r.stdout).toBe('   \n');
+  });
+});

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Test helper (root): starts munged, slurmctld and slurmd on 127.0.0.1 with the configuration in
+# $1 (rendered by src/private/slurm-config.ts with sandbox paths, ports and plugins), runs the
+# checks the test asserts on, prints them as KEY=VALUE lines, and always stops the daemons.
+# Usage: real-slurm.sh DIR WORKER
+set -euo pipefail
+dir=$1 worker=$2
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=../../cloud-init/slurm/slurm-cluster-lib.sh
+SLURM_CLUSTER_ENV=/nonexistent SLURM_CLUSTER_LOG="$dir/cluster.log" . "$here/../../cloud-init/slurm/slurm-cluster-lib.sh"
+
+pids=()
+stop() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap stop EXIT
+
+export SLURM_CONF="$dir/etc/slurm.conf"
+# What the worker's setup does at boot: report its hardware; the head composes nodes.conf from it.
+mkdir -p "$dir/reports"
+slurmd -C >"$dir/reports/$worker.hw"
+slurm_compose_nodes "$dir/etc/nodes.conf.in" "$dir/reports" "$dir/etc/nodes.conf"
+echo "NODES_CONF=$(grep '^NodeName=' "$dir/etc/nodes.conf")"
+
+# munge: a fresh key for this run, its own socket (no clash with a munged the machine may run).
+dd if=/dev/urandom of="$dir/munge/munge.key" bs=1024 count=1 status=none
+chmod 0400 "$dir/munge/munge.key"
+munged --force -S "$dir/munge/munge.socket" --key-file="$dir/munge/munge.key" \
+  --pid-file="$dir/munge/munged.pid" --log-file="$dir/munge/munged.log" --seed-file="$dir/munge/seed"
+pids+=("$(cat "$dir/munge/munged.pid")")
+
+slurmctld -D -f "$SLURM_CONF" >"$dir/log/slurmctld.out" 2>&1 &
+pids+=("$!")
+slurmd -D -N "$worker" -f "$SLURM_CONF" >"$dir/log/slurmd.out" 2>&1 &
+pids+=("$!")
+
+state=''
+for _ in $(seq 1 60); do
+  state=$(sinfo -N -h -n "$worker" -o '%t %G' 2>/dev/null || true)
+  case $state in idle\ *) break ;; esac
+  sleep 0.5
+done
+echo "SINFO=$state"
+echo "CUDA=$(timeout 30 srun -N 1 --gres=gpu:2 printenv CUDA_VISIBLE_DEVICES 2>&1 | tail -n 1)"
+timeout 30 srun -N 1 --gres=gpu:2 env >"$dir/log/job.env" 2>&1 || true
+set +e
+too_many=$(timeout 30 srun -N 1 --gres=gpu:3 true 2>&1)
+echo "TOO_MANY_RC=$?"
+set -e
+echo "TOO_MANY=$(printf '%s' "$too_many" | tr '\n' ' ')"
+# The head's readiness logic against the real daemons (nvidia-smi is a stand-in on PATH).
+set +e
+ready=$(PATH="$dir/fakebin:$PATH" SLURM_CLUSTER_ENV="$dir/etc/cluster.env" SLURM_CLUSTER_POLL=1 \
+  SLURM_CLUSTER_CONSOLE=/dev/null bash "$here/../../cloud-init/slurm/slurm-cluster-ready" 2>>"$dir/log/ready.err")
+echo "READY_RC=$?"
+set -e
+echo "READY=$ready"

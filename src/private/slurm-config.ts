@@ -1,0 +1,241 @@
+// Pure model -> text renderer for a Slurm GPU cluster's slurm.conf, gres.conf, cgroup.conf and the
+// node-side scripts' cluster.env. No cdktf imports: the text is rendered at synth time from plain values.
+//
+// Option names checked against the Slurm man pages (slurm.conf(5), gres.conf(5), cgroup.conf(5),
+// https://slurm.schedmd.com/) and run against real Slurm 22.05 daemons in __tests__/slurm/real-slurm.test.ts.
+
+/** Slurm releases the renderer knows; Ubuntu 22.04 ships 21.08, Debian 12 22.05, Ubuntu 24.04 23.11. */
+export const SLURM_VERSIONS = ['21.08', '22.05', '23.11'] as const;
+
+/** Where the head shares the cluster's plumbing (munge key, config, node reports) over NFS. */
+export const CLUSTER_SHARE_DIR = '/srv/gpu-cluster';
+/** The users' shared directory, exported by the head and mounted at the same path on every worker. */
+export const SHARED_DATA_DIR = '/shared';
+
+export interface SlurmNodeModel {
+  /** Slurm NodeName; also the node's hostname (slurmd is started with `-N <name>`). */
+  readonly name: string;
+  /** The address the head and the other nodes reach this node at. */
+  readonly address: string;
+}
+
+export interface SlurmWorkerGroupModel {
+  /** The partition name (one partition per worker group). */
+  readonly partition: string;
+  readonly nodes: SlurmNodeModel[];
+  /** The GRES type, e.g. `rtx2080ti` (see gresTypeOf). */
+  readonly gpuType: string;
+  /** GPUs per node. */
+  readonly gpusPerNode: number;
+}
+
+/** Paths, ports and plugins; only tests running daemons in a sandbox change them. */
+export interface SlurmSiteOverrides {
+  readonly confDir?: string;
+  readonly stateSaveLocation?: string;
+  readonly slurmdSpoolDir?: string;
+  readonly logDir?: string;
+  readonly pidDir?: string;
+  readonly slurmctldPort?: number;
+  readonly slurmdPort?: number;
+  /** munge socket (AuthInfo=socket=...). */
+  readonly mungeSocket?: string;
+  readonly slurmUser?: string;
+  readonly proctrackType?: string;
+  readonly taskPlugin?: string;
+  /** Prefix of the GPU device files; gres.conf lists `<prefix><i>`. */
+  readonly gpuDevicePrefix?: string;
+}
+
+export interface SlurmClusterModel {
+  readonly clusterName: string;
+  readonly head: SlurmNodeModel;
+  readonly groups: SlurmWorkerGroupModel[];
+  /** The Slurm release on the nodes' image: decides the cgroup settings. */
+  readonly slurmVersion: string;
+  /** Seconds the head waits for every worker before it reports GPU-CLUSTER-FAILED. */
+  readonly readyTimeoutSeconds?: number;
+  readonly site?: SlurmSiteOverrides;
+}
+
+export interface SlurmConfigFiles {
+  /** /etc/slurm/slurm.conf: the same on every node; includes nodes.conf. */
+  readonly slurmConf: string;
+  /**
+   * /etc/slurm/nodes.conf.in: one NodeName line per worker without its hardware; the head's setup
+   * script inserts what `slurmd -C` reported on that worker (CPUs, sockets, cores, threads, RealMemory)
+   * and writes nodes.conf (cloud-init/slurm/slurm-head-setup).
+   */
+  readonly nodesConfTemplate: string;
+  /** /etc/slurm/gres.conf: the GPU device files of each worker group. */
+  readonly gresConf: string;
+  /** /etc/slurm/cgroup.conf. */
+  readonly cgroupConf: string;
+  /** /etc/gpu-cluster/cluster.env: what the node-side scripts read (sourced by bash). */
+  readonly clusterEnv: string;
+}
+
+const NAME = /^[a-z][a-z0-9-]{0,62}$/;
+const PARTITION = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
+const GRES_TYPE = /^[a-z0-9_]{1,32}$/;
+
+/** A GRES type name from a GPU model id: `RTX_2080_TI` -> `rtx_2080_ti`. */
+export function gresTypeOf(modelId: string): string {
+  const t = modelId.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  return t || 'gpu';
+}
+
+/** The "major.minor" of a Slurm version as a comparable number, e.g. 21.08 -> 2108. */
+function versionNumber(v: string): number {
+  const m = /^(\d{2})\.(\d{2})/.exec(v);
+  if (!m) throw new Error(`slurmVersion must look like 21.08, 22.05 or 23.11, got '${v}'`);
+  return Number(m[1]) * 100 + Number(m[2]);
+}
+
+/** Slurm before 22.05 has no cgroup v2 plugin, and Ubuntu 22.04 boots with the unified (v2) hierarchy only. */
+export function slurmHasCgroupV2(version: string): boolean {
+  return versionNumber(version) >= 2205;
+}
+
+/** `/dev/nvidia0`, or `/dev/nvidia[0-3]` for several. */
+function deviceFiles(prefix: string, n: number): string {
+  return n === 1 ? `${prefix}0` : `${prefix}[0-${n - 1}]`;
+}
+
+function validate(m: SlurmClusterModel): void {
+  const where = `SlurmCluster ${m.clusterName}`;
+  if (!/^[a-z][a-z0-9_]{0,39}$/.test(m.clusterName)) {
+    throw new Error(`${where}: clusterName must be lower-case letters, digits and '_' (Slurm lower-cases it), got '${m.clusterName}'`);
+  }
+  versionNumber(m.slurmVersion);
+  if (m.groups.length === 0) throw new Error(`${where}: needs at least one worker group`);
+  const names = new Set<string>();
+  const partitions = new Set<string>();
+  for (const n of [m.head, ...m.groups.flatMap((g) => g.nodes)]) {
+    if (!NAME.test(n.name)) {
+      throw new Error(`${where}: node name must be a host name (lower-case letters, digits, '-'), got '${n.name}'`);
+    }
+    if (names.has(n.name)) throw new Error(`${where}: node name '${n.name}' is used twice`);
+    names.add(n.name);
+    if (!n.address || /\s/.test(n.address)) throw new Error(`${where}: node ${n.name} needs an address, got '${n.address}'`);
+  }
+  for (const g of m.groups) {
+    if (!PARTITION.test(g.partition)) throw new Error(`${where}: partition must be letters, digits, '_' and '-', got '${g.partition}'`);
+    if (partitions.has(g.partition)) throw new Error(`${where}: partition '${g.partition}' is used twice`);
+    partitions.add(g.partition);
+    if (g.nodes.length === 0) throw new Error(`${where}: worker group ${g.partition} has no nodes`);
+    if (!GRES_TYPE.test(g.gpuType)) throw new Error(`${where}: gpuType must be lower-case letters, digits and '_', got '${g.gpuType}'`);
+    if (!Number.isInteger(g.gpusPerNode) || g.gpusPerNode < 1) {
+      throw new Error(`${where}: worker group ${g.partition} must have at least 1 GPU per node, got ${g.gpusPerNode}`);
+    }
+  }
+  const t = m.readyTimeoutSeconds;
+  if (t !== undefined && !(Number.isInteger(t) && t > 0)) {
+    throw new Error(`${where}: readyTimeoutSeconds must be a whole number above 0, got ${t}`);
+  }
+}
+
+/** Renders every file of the cluster's Slurm configuration. */
+export function renderSlurmConfig(m: SlurmClusterModel): SlurmConfigFiles {
+  validate(m);
+  const s = m.site ?? {};
+  const confDir = s.confDir ?? '/etc/slurm';
+  const logDir = s.logDir ?? '/var/log/slurm';
+  const pidDir = s.pidDir ?? '/run';
+  const cgroupV2 = slurmHasCgroupV2(m.slurmVersion);
+  // Ubuntu 22.04 (Slurm 21.08) has only cgroup v2, which 21.08 cannot drive: track processes through
+  // /proc there, and rely on CUDA_VISIBLE_DEVICES (set by the gpu GRES) instead of device cgroups.
+  const proctrack = s.proctrackType ?? (cgroupV2 ? 'proctrack/cgroup' : 'proctrack/linuxproc');
+  const task = s.taskPlugin ?? (cgroupV2 ? 'task/cgroup,task/affinity' : 'task/affinity');
+  const allWorkers = m.groups.flatMap((g) => g.nodes);
+
+  const slurmConf = [
+    `# slurm.conf for cluster ${m.clusterName}, rendered by cdktf-openstack-gpu (Slurm ${m.slurmVersion}).`,
+    '# The same file on every node. Node hardware is in nodes.conf, written by the head at boot.',
+    `ClusterName=${m.clusterName}`,
+    `SlurmctldHost=${m.head.name}(${m.head.address})`,
+    `SlurmUser=${s.slurmUser ?? 'slurm'}`,
+    `SlurmctldPort=${s.slurmctldPort ?? 6817}`,
+    `SlurmdPort=${s.slurmdPort ?? 6818}`,
+    'AuthType=auth/munge',
+    ...(s.mungeSocket ? [`AuthInfo=socket=${s.mungeSocket}`] : []),
+    'CryptoType=crypto/munge',
+    `StateSaveLocation=${s.stateSaveLocation ?? '/var/lib/slurm/slurmctld'}`,
+    `SlurmdSpoolDir=${s.slurmdSpoolDir ?? '/var/lib/slurm/slurmd'}`,
+    `SlurmctldPidFile=${pidDir}/slurmctld.pid`,
+    `SlurmdPidFile=${pidDir}/slurmd.pid`,
+    `SlurmctldLogFile=${logDir}/slurmctld.log`,
+    `SlurmdLogFile=${logDir}/slurmd.log`,
+    `ProctrackType=${proctrack}`,
+    `TaskPlugin=${task}`,
+    'MpiDefault=none',
+    'SchedulerType=sched/backfill',
+    // cons_tres schedules GPUs as trackable resources (--gres, --gpus-per-node).
+    'SelectType=select/cons_tres',
+    // Memory is not a consumable: a job without --mem would otherwise take a whole node's memory.
+    'SelectTypeParameters=CR_Core',
+    'GresTypes=gpu',
+    // A worker that rebooted (a shelve and unshelve) comes back into service on its own.
+    'ReturnToService=2',
+    'SlurmdTimeout=300',
+    'JobAcctGatherType=jobacct_gather/none',
+    'AccountingStorageType=accounting_storage/none',
+    `Include ${confDir}/nodes.conf`,
+    ...m.groups.map((g, i) =>
+      `PartitionName=${g.partition} Nodes=${g.nodes.map((n) => n.name).join(',')} Default=${i === 0 ? 'YES' : 'NO'} ` +
+      'MaxTime=INFINITE State=UP'),
+    '',
+  ].join('\n');
+
+  const nodesConfTemplate = [
+    '# One line per worker; the head inserts the hardware `slurmd -C` reported after NodeName.',
+    ...m.groups.flatMap((g) =>
+      g.nodes.map((n) => `NodeName=${n.name} NodeAddr=${n.address} Gres=gpu:${g.gpuType}:${g.gpusPerNode} State=UNKNOWN`)),
+    '',
+  ].join('\n');
+
+  const prefix = s.gpuDevicePrefix ?? '/dev/nvidia';
+  const gresConf = [
+    '# gres.conf: the GPU device files of each worker group (File= works on every Slurm build;',
+    '# AutoDetect=nvml needs a Slurm built against NVML, which the Ubuntu packages are not on every release).',
+    ...m.groups.map((g) =>
+      `NodeName=${g.nodes.map((n) => n.name).join(',')} Name=gpu Type=${g.gpuType} File=${deviceFiles(prefix, g.gpusPerNode)}`),
+    '',
+  ].join('\n');
+
+  const cgroupConf = cgroupV2
+    ? [
+      '# cgroup.conf (Slurm 22.05 and later: cgroup v2).',
+      'CgroupPlugin=autodetect',
+      'ConstrainCores=yes',
+      // Jobs see only the GPUs they were given.
+      'ConstrainDevices=yes',
+      'ConstrainRAMSpace=no',
+      '',
+    ].join('\n')
+    : [
+      // Left empty: 21.08's only cgroup plugin is v1, which a cgroup v2 host cannot load.
+      '# cgroup.conf (Slurm 21.08 on a cgroup v2 host: no cgroup plugin is used, see slurm.conf).',
+      '',
+    ].join('\n');
+
+  const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+  const clusterEnv = [
+    '# Read by cloud-init/slurm/* (bash); rendered by cdktf-openstack-gpu.',
+    `SLURM_CLUSTER_NAME=${q(m.clusterName)}`,
+    `SLURM_CLUSTER_HEAD=${q(m.head.name)}`,
+    `SLURM_CLUSTER_HEAD_ADDRESS=${q(m.head.address)}`,
+    `SLURM_CLUSTER_CONF_DIR=${q(confDir)}`,
+    `SLURM_CLUSTER_SHARE_DIR=${q(CLUSTER_SHARE_DIR)}`,
+    `SLURM_CLUSTER_SHARED_DIR=${q(SHARED_DATA_DIR)}`,
+    // name=gres pairs: what the head's readiness check expects `sinfo` to show for each worker.
+    `SLURM_CLUSTER_WORKERS=${q(m.groups.flatMap((g) => g.nodes.map((n) => `${n.name}=gpu:${g.gpuType}:${g.gpusPerNode}`)).join(' '))}`,
+    `SLURM_CLUSTER_WORKER_ADDRESSES=${q(allWorkers.map((n) => n.address).join(' '))}`,
+    // partition=nodes:gpusPerNode: one test job per partition (a job runs in one partition).
+    `SLURM_CLUSTER_PARTITIONS=${q(m.groups.map((g) => `${g.partition}=${g.nodes.length}:${g.gpusPerNode}`).join(' '))}`,
+    `SLURM_CLUSTER_READY_TIMEOUT=${m.readyTimeoutSeconds ?? 1800}`,
+    '',
+  ].join('\n');
+
+  return { slurmConf, nodesConfTemplate, gresConf, cgroupConf, clusterEnv };
+}
