@@ -5,6 +5,7 @@
 //   npx cdktf destroy gpu-node   # what terminate-nvidia-openstack-instance.py did
 //   npx cdktf deploy bake        # bake the recipe into an image, once per recipe key
 //   npx cdktf deploy workers     # nodes that boot from the newest bake (or install on first boot)
+//   npx cdktf deploy gpu-fleet   # three equal nodes in one server group that reach each other
 //
 // Settings (environment variables, all optional):
 //   OS_CLOUD             clouds.yaml entry to use (default: openstack)
@@ -16,6 +17,7 @@ import { Construct } from 'constructs';
 import {
   CloudProfile,
   GpuFlavor,
+  GpuFleet,
   GpuModel,
   GpuNetwork,
   GpuNode,
@@ -29,6 +31,7 @@ import {
   Peer,
   Port,
   PowerState,
+  ServerGroupPolicy,
   SnapshotImage,
   UbuntuRelease,
   VolumeRemovalPolicy,
@@ -149,9 +152,26 @@ class WorkersStack extends OpenStackStack {
   }
 }
 
+/** A pool of three equal RTX 2080 Ti nodes for a course: spread over GPU hosts where the cloud can, open to each other. */
+class GpuFleetStack extends OpenStackStack {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    new GpuFleet(this, 'Pool', {
+      ...this.nodeAccess(),
+      cloudProfile: profile,
+      count: 3,
+      flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 1), // g1-1x2080.medium each
+      policy: ServerGroupPolicy.SOFT_ANTI_AFFINITY,
+      keyPair: this.keyPair(),
+      recipe: new GpuRecipe({ name: 'course-pool', packages: ['python3-venv'] }),
+    });
+  }
+}
+
 const app = new App();
 new GpuNodeStack(app, 'gpu-node');
 new BurnInStack(app, 'gpu-burn-in');
 new BakeStack(app, 'bake');
 new WorkersStack(app, 'workers');
+new GpuFleetStack(app, 'gpu-fleet');
 app.synth();

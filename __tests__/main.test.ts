@@ -28,7 +28,7 @@ const stacks = () => fs.readdirSync(path.join(outdir, 'stacks')).sort();
 const stackJson = (name: string) => JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', name, 'cdk.tf.json'), 'utf8'));
 
 test('the example app synthesizes its stacks', () => {
-  expect(stacks()).toEqual(['bake', 'gpu-burn-in', 'gpu-node', 'workers']);
+  expect(stacks()).toEqual(['bake', 'gpu-burn-in', 'gpu-fleet', 'gpu-node', 'workers']);
 });
 
 test('synth runs no terraform; stacks with terraform_data require Terraform 1.4 instead', () => {
@@ -90,8 +90,22 @@ test('bake and workers share the recipe key: the workers boot what bake made', (
   expect(bakeData.provisioner[0]['local-exec'].environment.BAKE_RECIPE_KEY).toBe(key);
 });
 
+test('the gpu-fleet stack: three g1-1x2080.medium in one soft-anti-affinity group, members open to each other, one SSH config', () => {
+  const json = stackJson('gpu-fleet');
+  const servers = Object.values<any>(json.resource.openstack_compute_instance_v2);
+  expect(servers.map((s) => s.flavor_name)).toEqual(Array(3).fill('g1-1x2080.medium'));
+  const [[groupId, group]] = Object.entries<any>(json.resource.openstack_compute_servergroup_v2);
+  expect(group.policies).toEqual(['soft-anti-affinity']);
+  for (const s of servers) expect(s.scheduler_hints).toEqual([{ group: `\${openstack_compute_servergroup_v2.${groupId}.id}` }]);
+  expect(new Set(servers.map((s) => s.user_data)).size).toBe(1);
+  const rules = Object.values<any>(json.resource.openstack_networking_secgroup_rule_v2);
+  expect(rules.filter((r) => r.remote_group_id && r.remote_group_id === r.security_group_id && r.protocol === undefined)).toHaveLength(1);
+  const config = Object.entries<any>(json.output).find(([k]) => /SshConfig/.test(k))![1].value;
+  expect(config.match(/^Host /gm)).toHaveLength(3);
+});
+
 describe('offline checks of every stack (validate.mjs and terraform plan)', () => {
-  test.each(['gpu-node', 'gpu-burn-in', 'bake', 'workers'])('%s', (name) => {
+  test.each(['gpu-node', 'gpu-burn-in', 'bake', 'workers', 'gpu-fleet'])('%s', (name) => {
     // The stand-in's quota is 0 instances, which the preflight rightly refuses: give it a real one.
     expectStackPassesChecks(withQuotaInDir(path.join(outdir, 'stacks', name)));
   });

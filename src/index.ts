@@ -1,6 +1,7 @@
 export * as openstack from '../.gen/providers/openstack';
 export * from './constructs/cloud-profile';
 export * from './constructs/gpu-flavor';
+export * from './constructs/gpu-fleet';
 export * from './constructs/gpu-model';
 export * from './constructs/gpu-network';
 export * from './constructs/gpu-node';
@@ -11,4 +12,5 @@ export * from './constructs/node-outputs';
 export * from './constructs/peer';
 export * from './constructs/power-state';
 export * from './constructs/security-group';
+export * from './constructs/server-group';
 export * from './constructs/snapshot-image';

@@ -28,6 +28,7 @@ import { INodeImage, NodeImage, NodeImageConfig } from './node-image';
 import { NodeOutputs } from './node-outputs';
 import { Peer } from './peer';
 import { PowerState } from './power-state';
+import { IServerGroup } from './server-group';
 import { IngressRule, ISecurityGroup, SecurityGroup } from './security-group';
 
 /** What happens to a data volume when its node or stack is destroyed. */
@@ -137,6 +138,12 @@ export interface GpuNodeProps {
    * @default - none
    */
   readonly ingress?: IngressRule[];
+  /**
+   * The Nova server group the node joins at creation (the `group` scheduler hint; changing it
+   * replaces the server).
+   * @default - none
+   */
+  readonly serverGroup?: IServerGroup;
   /**
    * Give the node a floating IP from the profile's external network. A network without a router to the
    * external network (`GpuNetwork` with `router: false`) cannot carry one: asking for it there is an error.
@@ -393,6 +400,7 @@ export class GpuNode extends Construct {
       imageId: rootDisk === undefined ? this.image.imageId : undefined,
       keyPair: props.keyPair?.keyPairName,
       availabilityZone: tfLiteral(props.availabilityZone),
+      schedulerHints: props.serverGroup ? [{ group: props.serverGroup.serverGroupId }] : undefined,
       userData: userDataArgument(this, this.userData.text),
       powerState: (props.powerState ?? PowerState.RUNNING).providerValue,
       network: [{ port: this.port.id }],

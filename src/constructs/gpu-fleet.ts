@@ -1,0 +1,230 @@
+import { TerraformOutput, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { nameOrDefault } from '../private/names';
+import { checkProps } from '../private/validation-props';
+import { GPU_FLEET_PROPS } from '../private/validation-schemas';
+import { CloudProfile } from './cloud-profile';
+import { GpuFlavor } from './gpu-flavor';
+import { INetwork } from './gpu-network';
+import { DataVolumeOptions, GpuNode, PreflightOptions, ReadyWaitOptions } from './gpu-node';
+import { GpuRecipe } from './gpu-recipe';
+import { IKeyPair } from './key-pair';
+import { INodeImage } from './node-image';
+import { NodeOutputs } from './node-outputs';
+import { Peer } from './peer';
+import { PowerState } from './power-state';
+import { IngressRule, ISecurityGroup, SecurityGroup } from './security-group';
+import { ServerGroup, ServerGroupPolicy } from './server-group';
+
+/** The most nodes one fleet makes (a guard against a typo such as 100 for 10). */
+const MAX_FLEET_NODES = 64;
+
+export interface GpuFleetProps {
+  /** The flavor of every node: `GpuFlavor.of(GpuModel.RTX_2080_TI, 2)`. */
+  readonly flavor: GpuFlavor;
+  /** The network all nodes attach to. */
+  readonly network: INetwork;
+  /**
+   * How many nodes, named `<fleetName>-1` ... `<fleetName>-<count>`. Give `count` or `nodeNames`.
+   * @default - the length of `nodeNames`
+   */
+  readonly count?: number;
+  /**
+   * The nodes' server names; removing one leaves the others alone (they are keyed by name, not position).
+   * @default - `count` nodes named `<fleetName>-<n>`
+   */
+  readonly nodeNames?: string[];
+  /**
+   * The prefix of node names and the name of the server group and security group.
+   * @default - derived from the construct path
+   */
+  readonly fleetName?: string;
+  /**
+   * Where Nova places the nodes.
+   * @default ServerGroupPolicy.SOFT_ANTI_AFFINITY - spread over hosts where it can (GPU hosts are few)
+   */
+  readonly policy?: ServerGroupPolicy;
+  /**
+   * With `ServerGroupPolicy.ANTI_AFFINITY` only: at most this many nodes on one host.
+   * @default - 1
+   */
+  readonly maxServerPerHost?: number;
+  /**
+   * Peers that may SSH to the nodes, when the network brings no security group.
+   * @default - no SSH rule
+   */
+  readonly sshFrom?: Peer[];
+  /**
+   * Further ports open on every node, in the fleet's security group.
+   * @default - none
+   */
+  readonly ingress?: IngressRule[];
+  /**
+   * The cloud the nodes run on.
+   * @default CloudProfile.HFD_NETLAB
+   */
+  readonly cloudProfile?: CloudProfile;
+  /**
+   * The image every node boots.
+   * @default - the profile's Ubuntu 22.04 image
+   */
+  readonly image?: INodeImage;
+  /**
+   * The keypair for SSH.
+   * @default - none (a warning per node)
+   */
+  readonly keyPair?: IKeyPair;
+  /**
+   * The recipe of every node, rendered once for all.
+   * @default - `new GpuRecipe()`
+   */
+  readonly recipe?: GpuRecipe;
+  /**
+   * A floating IP per node.
+   * @default true
+   */
+  readonly floatingIp?: boolean;
+  /**
+   * Boot every node from a new root volume of this size (GiB).
+   * @default - the flavor's root disk
+   */
+  readonly rootVolumeSizeGiB?: number;
+  /**
+   * A data volume per node (named `<node>-data` unless `volumeName`, which a fleet refuses).
+   * @default - none
+   */
+  readonly dataVolume?: DataVolumeOptions;
+  /**
+   * The power state of every node.
+   * @default PowerState.RUNNING
+   */
+  readonly powerState?: PowerState;
+  /**
+   * Hours until the cloud shelves the nodes.
+   * @default - the profile's limit
+   */
+  readonly lifetimeHours?: number;
+  /**
+   * Wait in `cdktf deploy` for every node's ready line (see `GpuNodeProps.waitForReady`).
+   * @default false
+   */
+  readonly waitForReady?: boolean | ReadyWaitOptions;
+  /**
+   * Plan-time checks per node (see `GpuNodeProps.preflight`).
+   * @default true
+   */
+  readonly preflight?: boolean | PreflightOptions;
+  /**
+   * Per-node outputs, or one `gpu_nodes` map for the stack.
+   * @default NodeOutputs.PER_NODE
+   */
+  readonly outputs?: NodeOutputs;
+}
+
+/**
+ * N identical GPU nodes: one recipe rendered once, one Nova server group (soft-anti-affinity by
+ * default) that every node joins, and one security group whose members reach each other on every
+ * port (for NCCL, MPI, Slurm), with SSH from `sshFrom` or the network's group. Outputs: each
+ * node's own, plus `SshConfig`, an `~/.ssh/config` block for all nodes.
+ */
+export class GpuFleet extends Construct {
+  public readonly nodes: GpuNode[];
+  public readonly serverGroup: ServerGroup;
+  /** The fleet's own group: member-to-member traffic, SSH and `ingress`. */
+  public readonly securityGroup: SecurityGroup;
+  public readonly fleetName: string;
+  /** `Host` blocks for every node, for `~/.ssh/config`. */
+  public readonly sshConfig: string;
+
+  constructor(scope: Construct, id: string, props: GpuFleetProps) {
+    super(scope, id);
+    const path = this.node.path;
+    checkProps(path, 'GpuFleetProps', props, GPU_FLEET_PROPS);
+    this.fleetName = nameOrDefault(path, 'fleetName', props.fleetName);
+    const names = fleetNodeNames(path, this.fleetName, props.count, props.nodeNames);
+    if (props.dataVolume?.volumeName !== undefined) {
+      throw new Error(`${path}: dataVolume.volumeName would give every node's volume the same name, got '${props.dataVolume.volumeName}'; ` +
+        'leave it out (each volume is named <node>-data)');
+    }
+    const networkGroup = props.network.securityGroup;
+    if (networkGroup && props.sshFrom) {
+      throw new Error(`${path}: sshFrom applies only when the network brings no security group, but it brings one; ` +
+        'give sshFrom to the GpuNetwork, or leave it out here');
+    }
+
+    this.serverGroup = new ServerGroup(this, 'ServerGroup', {
+      serverGroupName: this.fleetName,
+      policy: props.policy,
+      maxServerPerHost: props.maxServerPerHost,
+    });
+    this.securityGroup = new SecurityGroup(this, 'SecurityGroup', {
+      securityGroupName: `${this.fleetName}-members`,
+      description: `GPU fleet members, managed by cdktf (${path})`,
+      sshFrom: props.sshFrom,
+      ingress: props.ingress,
+      allowMembers: true,
+    });
+    const securityGroups: ISecurityGroup[] = [...(networkGroup ? [networkGroup] : []), this.securityGroup];
+
+    this.nodes = names.map((nodeName) => new GpuNode(this, nodeName.replace(/\//g, '-'), {
+      nodeName,
+      flavor: props.flavor,
+      network: props.network,
+      cloudProfile: props.cloudProfile,
+      image: props.image,
+      keyPair: props.keyPair,
+      recipe: props.recipe,
+      securityGroups,
+      serverGroup: this.serverGroup,
+      floatingIp: props.floatingIp,
+      rootVolumeSizeGiB: props.rootVolumeSizeGiB,
+      dataVolume: props.dataVolume,
+      powerState: props.powerState,
+      lifetimeHours: props.lifetimeHours,
+      waitForReady: props.waitForReady,
+      preflight: props.preflight,
+      outputs: props.outputs,
+    }));
+
+    const identity = props.keyPair?.privateKeyHint;
+    this.sshConfig = this.nodes.map((n) => [
+      `Host ${n.nodeName}`,
+      `  HostName ${n.address}`,
+      `  User ${n.loginUser}`,
+      ...(identity ? [`  IdentityFile ${identity}`] : []),
+      '',
+    ].join('\n')).join('\n');
+    new TerraformOutput(this, 'SshConfig', {
+      value: this.sshConfig,
+      description: `~/.ssh/config entries for the ${this.nodes.length} nodes of ${this.fleetName}: terraform output -raw <this> >> ~/.ssh/config`,
+    });
+  }
+}
+
+function fleetNodeNames(path: string, fleetName: string, count: number | undefined, nodeNames: string[] | undefined): string[] {
+  if ((count === undefined) === (nodeNames === undefined)) {
+    throw new Error(`${path}: give exactly one of count and nodeNames, got ${count === undefined ? 'neither' : 'both'}; ` +
+      "e.g. count: 2, or nodeNames: ['train-a', 'train-b']");
+  }
+  if (count !== undefined) {
+    if (Token.isUnresolved(count) || !Number.isInteger(count) || count < 1 || count > MAX_FLEET_NODES) {
+      throw new Error(`${path}: count must be a whole number from 1 to ${MAX_FLEET_NODES} (known at synth time), got ${count}`);
+    }
+    return Array.from({ length: count }, (_, i) => `${fleetName}-${i + 1}`);
+  }
+  const names = nodeNames!;
+  if (names.length < 1 || names.length > MAX_FLEET_NODES) {
+    throw new Error(`${path}: nodeNames must list 1 to ${MAX_FLEET_NODES} names, got ${names.length}`);
+  }
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (Token.isUnresolved(name)) {
+      throw new Error(`${path}: nodeNames must be plain strings known at synth time (they key the nodes), got a token`);
+    }
+    if (seen.has(name)) {
+      throw new Error(`${path}: nodeNames lists '${name}' twice; server names of a fleet must differ`);
+    }
+    seen.add(name);
+  }
+  return names;
+}
