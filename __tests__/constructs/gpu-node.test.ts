@@ -34,7 +34,8 @@ class NodeStack extends TerraformStack {
     new openstack.provider.OpenstackProvider(this, 'openstack', { cloud: 'openstack' });
     const network = existingNetwork
       ? GpuNetwork.forUser(this, 'Net', 'alice')
-      : new GpuNetwork(this, 'Net', { sshFrom: [Peer.ipv4('10.0.0.0/8')] });
+      // The network is made for the node's cloud, as a node must agree with its network.
+      : new GpuNetwork(this, 'Net', { sshFrom: [Peer.ipv4('10.0.0.0/8')], cloudProfile: options.cloudProfile });
     this.gpuNode = new GpuNode(this, 'Node', {
       flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2),
       network,

@@ -195,9 +195,9 @@ const network: Case[] = [
   ['dnsNameservers as a string', () => new GpuNetwork(stack(), 'Net2', any({ dnsNameservers: '9.9.9.9' })), ['t/Net2: dnsNameservers must be an array of strings', "got '9.9.9.9'", 'Check the GpuNetworkProps']],
   ['a typo in GpuNetworkProps', () => new GpuNetwork(stack(), 'Net2', any({ cidrBlock: '10.0.0.0/24' })), ['t/Net2: cidrBlock must be a prop of GpuNetworkProps', "got '10.0.0.0/24'", 'Known props: networkName, cidr']],
   ['router as a string', () => new GpuNetwork(stack(), 'Net2', any({ router: 'yes' })), ['t/Net2: router must be true or false', "got 'yes'", 'Check']],
-  ['ingress without port', () => new GpuNetwork(stack(), 'Net2', any({ ingress: [{ from: [Peer.anyIpv4()] }] })), ['t/Net2: ingress[0].port must be given (a Port)', 'got undefined', 'required in IngressRule']],
+  ['ingress without port', () => new GpuNetwork(stack(), 'Net2', any({ ingress: [{ peers: [Peer.anyIpv4()] }] })), ['t/Net2: ingress[0].port must be given (a Port)', 'got undefined', 'required in IngressRule']],
   ['ingress port as a number', () => new GpuNetwork(stack(), 'Net2', any({ ingress: [{ port: 8888 }] })), ['t/Net2: ingress[0].port must be a Port', 'got 8888', 'Check the IngressRule']],
-  ['ingress with a typo', () => new GpuNetwork(stack(), 'Net2', any({ ingress: [{ port: Port.JUPYTER, peers: [] }] })), ['t/Net2: ingress[0].peers must be a prop of IngressRule', 'got an array of 0', 'Known props: port, from']],
+  ['ingress with a typo', () => new GpuNetwork(stack(), 'Net2', any({ ingress: [{ port: Port.JUPYTER, from: [] }] })), ['t/Net2: ingress[0].from must be a prop of IngressRule', 'got an array of 0', 'Known props: port, peers']],
   ['fromName with options typo', () => GpuNetwork.fromName(stack(), 'N', 'net', any({ subnet: 'a' })), ['t/N: subnet must be a prop of ExistingNetworkOptions', "got 'a'", 'Known props: subnetName']],
   ['fromName with a number', () => GpuNetwork.fromName(stack(), 'N', any(7)), ['t/N: networkName must be a string', 'got number', "Pass the network's name"]],
   ['forUser with a space', () => GpuNetwork.forUser(stack(), 'N', 'al ice'), ['t/N: user must be an OpenStack user name', "got 'al ice'"]],
@@ -216,7 +216,7 @@ const securityGroup: Case[] = [
   ['port range reversed', () => new SecurityGroup(stack(), 'Sg', { sshFrom: [Peer.anyIpv4()], ingress: [{ port: Port.tcpRange(9000, 8000) }] }), ['t/Sg: port range 9000-8000 is invalid', 'lowest first']],
   ['Peer.ipv4 with a number', () => Peer.ipv4(any(10)), ['Peer.ipv4: cidr must be a string', 'got 10', "Peer.ipv4('10.0.0.0/8')"]],
   ['Peer.ipv6 with undefined', () => Peer.ipv6(any(undefined)), ['Peer.ipv6: cidr must be a string', 'got undefined', "Peer.ipv6('2001:db8::/32')"]],
-  ['ingress with no peers', () => new SecurityGroup(stack(), 'Sg', { ingress: [{ port: Port.HTTPS }] }), ['t/Sg: ingress rule tcp/443 has no peers', "give it 'from'"]],
+  ['ingress with no peers', () => new SecurityGroup(stack(), 'Sg', { ingress: [{ port: Port.HTTPS }] }), ['t/Sg: ingress rule tcp/443 has no peers', "give it 'peers'"]],
 ];
 
 const keyPair: Case[] = [

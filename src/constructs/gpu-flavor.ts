@@ -7,6 +7,7 @@ import { GpuModel } from './gpu-model';
 export interface GpuFlavorSpec {
   /** The flavor name in the cloud, e.g. `g1-2x2080.medium`. */
   readonly flavorName: string;
+  /** The GPU model the flavor passes through. */
   readonly model: GpuModel;
   /** How many GPUs of `model` the flavor passes through. */
   readonly gpuCount: number;
@@ -28,18 +29,22 @@ export interface NamedGpuFlavorOptions {
 
 /** A flavor with all its facts known, in the context of one cloud profile. */
 export interface ResolvedGpuFlavor {
+  /** The flavor's name in the cloud. */
   readonly flavorName: string;
   /**
    * The GPU model, when the profile or the flavor's options name it.
    * @default - unknown: the readiness check counts GPUs without checking their model
    */
   readonly model?: GpuModel;
+  /** How many GPUs the flavor passes through to a server. */
   readonly gpuCount: number;
 }
 
 /** Where a flavor is resolved: the flavor catalog of a cloud. */
 export interface IGpuFlavorCatalog {
+  /** The catalog's name, used in messages. */
   readonly name: string;
+  /** The GPU flavors the cloud offers. */
   readonly flavors: GpuFlavorSpec[];
 }
 

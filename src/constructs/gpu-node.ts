@@ -1,4 +1,4 @@
-import { Annotations, Fn, TerraformOutput, Token } from 'cdktf';
+import { Annotations, Fn, TerraformOutput, TerraformResource, Token } from 'cdktf';
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import {
@@ -21,6 +21,7 @@ import { watchScript } from '../private/watch-script';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
 import { INetwork } from './gpu-network';
+import { nodeProfile } from '../private/profiles';
 import { GpuRecipe, RenderedUserData } from './gpu-recipe';
 import { IKeyPair } from './key-pair';
 import { INodeImage, NodeImage, NodeImageConfig } from './node-image';
@@ -97,6 +98,7 @@ export interface PreflightOptions {
   readonly quota?: boolean;
 }
 
+/** Properties of a `GpuNode`. */
 export interface GpuNodeProps {
   /** The flavor: `GpuFlavor.of(GpuModel.RTX_2080_TI, 1)` or `GpuFlavor.named(...)`. */
   readonly flavor: GpuFlavor;
@@ -104,7 +106,8 @@ export interface GpuNodeProps {
   readonly network: INetwork;
   /**
    * The cloud the node runs on: flavors, images, login user, floating IP pool, lifetime.
-   * @default CloudProfile.HFD_NETLAB
+   * A network made for another cloud is an error.
+   * @default - the network's profile (a `GpuNetwork`, or `GpuNetwork.forUser`), else CloudProfile.HFD_NETLAB
    */
   readonly cloudProfile?: CloudProfile;
   /**
@@ -128,8 +131,9 @@ export interface GpuNodeProps {
    */
   readonly sshFrom?: Peer[];
   /**
-   * Give the node a floating IP from the profile's external network.
-   * @default true
+   * Give the node a floating IP from the profile's external network. A network without a router to the
+   * external network (`GpuNetwork` with `router: false`) cannot carry one: asking for it there is an error.
+   * @default - true, unless the network has no router to the external network
    */
   readonly floatingIp?: boolean;
   /**
@@ -237,29 +241,40 @@ export interface GpuNodeProps {
 export class GpuNode extends Construct {
   /** The server (escape hatch). */
   public readonly instance: computeInstanceV2.ComputeInstanceV2;
+  /** The L1 port on the node's network, as an escape hatch. */
   public readonly port: networkingPortV2.NetworkingPortV2;
+  /** The L1 floating IP, where the node has one. */
   public readonly floatingIp?: networkingFloatingipV2.NetworkingFloatingipV2;
+  /** The L1 data volume, where the node has one. */
   public readonly dataVolume?: blockstorageVolumeV3.BlockstorageVolumeV3;
+  /** The flavor the node boots with, resolved against the cloud profile. */
   public readonly flavor: ResolvedGpuFlavor;
+  /** The recipe the node installs at first boot (nothing is installed when it boots from a bake of it). */
   public readonly recipe: GpuRecipe;
   /** The content key of the recipe on this node's base image. */
   public readonly recipeKey: string;
+  /** The cloud-config the node boots with, and its sizes. */
   public readonly userData: RenderedUserData;
+  /** The image the node boots from. */
   public readonly image: NodeImageConfig;
+  /** The server's name in the cloud. */
   public readonly nodeName: string;
+  /** The user to SSH in as. */
   public readonly loginUser: string;
   /** The address to SSH to: the floating IP, or else the fixed IP. */
   public readonly address: string;
+  /** The `ssh` command that reaches the node, as a Terraform expression. */
   public readonly sshCommand: string;
+  /** The node's lifetime, after which it powers itself off; undefined for no limit. */
   public readonly lifetimeHours?: number;
   /** The `terraform_data` that waits for the ready line, with `waitForReady`. */
-  public readonly readyWait?: TerraformData;
+  public readonly readyWait?: TerraformResource;
 
   constructor(scope: Construct, id: string, props: GpuNodeProps) {
     super(scope, id);
     const path = this.node.path;
     validateGpuNode(path, props, { removal: VolumeRemovalPolicy, outputs: NodeOutputs });
-    const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
+    const profile = nodeProfile(path, props.cloudProfile, props.network);
     this.flavor = props.flavor.resolve(path, profile);
     this.loginUser = profile.loginUser;
     this.nodeName = nameOrDefault(path, 'nodeName', props.nodeName);
@@ -370,7 +385,11 @@ export class GpuNode extends Construct {
       },
     });
 
-    if (props.floatingIp ?? true) {
+    if (props.floatingIp === true && props.network.routesToExternalNetwork === false) {
+      throw new Error(`${path}: floatingIp needs a router from network '${props.network.networkName}' to the external network, ` +
+        'and it has none; give the GpuNetwork router: true, or set floatingIp: false and reach the node from inside the network');
+    }
+    if (props.floatingIp ?? props.network.routesToExternalNetwork !== false) {
       if (!profile.externalNetworkName) {
         throw new Error(`${path}: cloud profile '${profile.name}' names no external network for floating IPs; ` +
           `use profile.withExternalNetwork('<name>') or set floatingIp: false`);

@@ -10,6 +10,7 @@ import { validateKeyPair } from '../private/validation-constructs';
 
 /** A Nova keypair that nodes boot with. */
 export interface IKeyPair {
+  /** The key pair's name in Nova. */
   readonly keyPairName: string;
   /**
    * How to name the private key in an `ssh -i` command.
@@ -18,6 +19,7 @@ export interface IKeyPair {
   readonly privateKeyHint: string;
 }
 
+/** Properties of a `KeyPair`. */
 export interface KeyPairProps {
   /**
    * The keypair's name in the cloud.

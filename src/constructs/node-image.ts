@@ -38,9 +38,13 @@ export interface INodeImage {
 
 /** Who may see an image. */
 export enum ImageVisibility {
+  /** Only the project that owns it. */
   PRIVATE = 'private',
+  /** The owner and the projects it is shared with. */
   SHARED = 'shared',
+  /** Every project, not listed by default. */
   COMMUNITY = 'community',
+  /** Every project (usually needs an admin). */
   PUBLIC = 'public',
 }
 

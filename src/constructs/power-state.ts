@@ -29,6 +29,7 @@ export class PowerState {
     public readonly providerValue: string,
   ) {}
 
+  /** The provider's `power_state` value. */
   public toString(): string {
     return this.providerValue;
   }

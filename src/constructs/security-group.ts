@@ -8,20 +8,24 @@ import { Peer, Port } from './peer';
 
 /** A security group, created here or looked up. */
 export interface ISecurityGroup {
+  /** The group's ID. */
   readonly securityGroupId: string;
+  /** The group's name in the cloud. */
   readonly securityGroupName: string;
 }
 
 /** An extra port to open, and from where. */
 export interface IngressRule {
+  /** The port or port range to open. */
   readonly port: Port;
   /**
-   * Where the traffic may come from.
+   * Where the traffic may come from. (Named `peers`, not `from`, which is reserved in Python.)
    * @default - the same peers as SSH (`sshFrom`)
    */
-  readonly from?: Peer[];
+  readonly peers?: Peer[];
 }
 
+/** Properties of a `SecurityGroup`. */
 export interface SecurityGroupProps {
   /**
    * The group's name in the cloud.
@@ -83,9 +87,9 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
       for (const peer of sshFrom) this.addIcmp(peer);
     }
     for (const rule of props.ingress ?? []) {
-      const peers = rule.from ?? sshFrom;
+      const peers = rule.peers ?? sshFrom;
       if (peers.length === 0) {
-        throw new Error(`${this.node.path}: ingress rule ${rule.port} has no peers; give it 'from' (e.g. [Peer.ipv4('10.0.0.0/8')]) or set sshFrom`);
+        throw new Error(`${this.node.path}: ingress rule ${rule.port} has no peers; give it 'peers' (e.g. [Peer.ipv4('10.0.0.0/8')]) or set sshFrom`);
       }
       for (const peer of peers) this.addIngress(peer, rule.port);
     }

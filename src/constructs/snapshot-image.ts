@@ -10,12 +10,14 @@ import { TerraformData } from '../private/terraform-data';
 import { userDataArgument } from '../private/user-data';
 import { watchScript } from '../private/watch-script';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
+import { nodeProfile } from '../private/profiles';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
 import { INetwork } from './gpu-network';
 import { GpuRecipe } from './gpu-recipe';
 import { IKeyPair } from './key-pair';
 import { ImageVisibility, INodeImage, NodeImage } from './node-image';
 
+/** Properties of a `SnapshotImage`. */
 export interface SnapshotImageProps {
   /** The recipe to bake. */
   readonly recipe: GpuRecipe;
@@ -82,6 +84,7 @@ export interface SnapshotImageProps {
 export class SnapshotImage extends Construct {
   /** The recipe's content key, recorded as the image property `gpu_node_recipe_key`. */
   public readonly recipeKey: string;
+  /** The name the baked image gets: the recipe's name and key. */
   public readonly imageName: string;
   /** The image for nodes in any stack: the newest bake of this recipe, else the base image. */
   public readonly image: INodeImage;
@@ -94,13 +97,14 @@ export class SnapshotImage extends Construct {
   public readonly bake: TerraformResource;
   /** The lookup of images already baked for the key. */
   public readonly existingImages: dataOpenstackImagesImageIdsV2.DataOpenstackImagesImageIdsV2;
+  /** The flavor the builder boots with. */
   public readonly flavor: ResolvedGpuFlavor;
 
   constructor(scope: Construct, id: string, props: SnapshotImageProps) {
     super(scope, id);
     const p = this.node.path;
     validateSnapshotImage(p, props, ImageVisibility);
-    const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
+    const profile = nodeProfile(p, props.cloudProfile, props.network);
     const baseImage = props.baseImage ?? NodeImage.ubuntu(UbuntuRelease.JAMMY_22_04);
     const timeout = props.timeoutMinutes ?? 60;
     if (!Number.isInteger(timeout) || timeout < 5 || timeout > 24 * 60) {

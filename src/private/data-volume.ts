@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { blockstorageVolumeV3, computeInstanceV2 } from '../../.gen/providers/openstack';
 import { validateName } from './names';
 import { tfLiteral } from './validation';
-import { TERRAFORM_DATA_MIN_VERSION } from './terraform-data';
+import { requireTerraformVersion } from './terraform-version';
 
 /** What `createDataVolume` needs to know; the public options live in gpu-node.ts. */
 export interface DataVolumeSpec {
@@ -83,24 +83,7 @@ function forgetLegacyAttachment(scope: Construct): void {
     legacyAttachments.set(stack, list);
     const entries = list;
     stack.addOverride('removed', Lazy.anyValue({ produce: () => entries.map((from) => ({ from, lifecycle: { destroy: false } })) }));
-    raiseTerraformVersion(stack, '>= 1.7');
+    requireTerraformVersion(stack, 7); // `removed` blocks
   }
   list.push(address);
-}
-
-/**
- * Raises `terraform.required_version` to `minimum` where it is unset or the library's own
- * terraform_data floor; a version the stack's author set is kept.
- */
-export function raiseTerraformVersion(stack: TerraformStack, minimum: string): void {
-  const own = (stack as unknown as { rawOverrides?: { terraform?: { required_version?: string } } }).rawOverrides;
-  const current = own?.terraform?.required_version;
-  if (current !== undefined && current !== TERRAFORM_DATA_MIN_VERSION && !/^>= 1\.\d+$/.test(current)) return;
-  if (current !== undefined && versionOf(current) >= versionOf(minimum)) return;
-  stack.addOverride('terraform.required_version', minimum);
-}
-
-function versionOf(constraint: string): number {
-  const m = /^>= 1\.(\d+)$/.exec(constraint);
-  return m ? Number(m[1]) : 0;
 }

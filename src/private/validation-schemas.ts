@@ -12,7 +12,7 @@ const PROFILE = instance('CloudProfile');
 const FLAVOR = instance('GpuFlavor');
 const RECIPE = instance('GpuRecipe');
 
-export const INGRESS_RULE: PropSchema = { port: req(instance('Port')), from: opt(PEERS) };
+export const INGRESS_RULE: PropSchema = { port: req(instance('Port')), peers: opt(PEERS) };
 const INGRESS: PropKind = { arrayOf: { props: INGRESS_RULE, name: 'IngressRule' } };
 
 export const DATA_VOLUME_OPTIONS: PropSchema = {
