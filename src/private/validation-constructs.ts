@@ -142,6 +142,12 @@ const DRIVER_PACKAGE = /^(nvidia-driver-|nvidia-dkms-|nvidia-kernel-|nvidia-head
 
 let bashChecked: boolean | undefined;
 
+/** Whether `bash` runs on the synthesizing machine (for `bash -n` of recipe commands). */
+export function bashAvailable(): boolean {
+  if (bashChecked === undefined) bashChecked = spawnSync('bash', ['-c', 'true'], { env: process.env }).status === 0;
+  return bashChecked;
+}
+
 export function validateGpuRecipe(where: string, props: GpuRecipeProps): void {
   checkProps(where, 'GpuRecipeProps', props, GPU_RECIPE_PROPS);
   for (const p of props.packages ?? []) {
@@ -167,9 +173,8 @@ export function validateGpuRecipe(where: string, props: GpuRecipeProps): void {
   }
   const commands = props.commands ?? [];
   if (commands.length > 0 && !commands.some((c) => Token.isUnresolved(c))) {
-    if (bashChecked === undefined) bashChecked = spawnSync('bash', ['-c', 'true']).status === 0;
-    // Without bash on the synthesizing machine the syntax is first checked on the node (README).
-    if (bashChecked) {
+    // Without bash on the synthesizing machine the syntax is first checked on the node; nodes say so (checkSoftware).
+    if (bashAvailable()) {
       const r = spawnSync('bash', ['-n'], { input: commands.join('\n') + '\n', encoding: 'utf8' });
       if (r.status !== 0) {
         const first = (r.stderr || '').split('\n')[0].replace(/^bash: (line \d+:)?\s*/, '');
@@ -247,6 +252,10 @@ export function checkSoftware(scope: Construct, recipe: GpuRecipe, model: GpuMod
   } else if (!DRIVER_BRANCHES.includes(branch)) {
     fail(path, 'recipe.nvidiaDriver', `a released driver branch (${DRIVER_BRANCHES.filter((b) => b >= 525).join(', ')}, ...)`, branch,
       `NVIDIA has no branch ${branch}; use e.g. NvidiaDriver.R570_OPEN`);
+  }
+  if (recipe.commands.length > 0 && !bashAvailable()) {
+    Annotations.of(scope).addWarning(`${path}: the recipe's commands were not checked with 'bash -n', as bash is not on this machine; ` +
+      'a syntax error shows only on the node');
   }
   const cuda = recipe.cuda?.versionString;
   if (cuda !== undefined) {
