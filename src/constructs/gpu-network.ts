@@ -217,9 +217,9 @@ class ExistingNetwork extends Construct implements INetwork {
 
   constructor(scope: Construct, id: string, networkName: string, options: ExistingNetworkOptions, profile?: CloudProfile) {
     super(scope, id);
+    this.cloudProfile = profile;
     checkProps(this.node.path, 'ExistingNetworkOptions', options, EXISTING_NETWORK_OPTIONS);
     if (typeof networkName !== 'string') throw new Error(`${this.node.path}: networkName must be a string, got ${typeof networkName}. Pass the network's name`);
-    this.cloudProfile = profile;
     this.networkName = validateName(this.node.path, 'networkName', networkName)!;
     validateName(this.node.path, 'subnetName', options.subnetName);
     const network = new dataOpenstackNetworkingNetworkV2.DataOpenstackNetworkingNetworkV2(this, 'Network', { name: tfLiteral(networkName) });
