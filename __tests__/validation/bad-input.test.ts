@@ -108,6 +108,7 @@ const gpuNode: Case[] = [
   ['rolloutToken of 256 characters', () => node({ rolloutToken: 'r'.repeat(256) }), [N, 'rolloutToken must be at most 255 characters', "got 'rrr", 'Use a short version']],
   ['lifetimeHours as a variable', () => { const s = stack(); return new GpuNode(s, 'Node', { flavor: GpuFlavor.of(GpuModel.T4, 1), network: GpuNetwork.forUser(s, 'Net', 'a'), cloudProfile: CloudProfile.HFD_NETLAB.withFlavor({ flavorName: 't4', model: GpuModel.T4, gpuCount: 1 }), lifetimeHours: new TerraformVariable(s, 'h', { type: 'number' }).numberValue }); },
     ['t/Node: lifetimeHours', 'token']],
+  ['waitForReady timeout as a variable', () => node({ waitForReady: { timeoutMinutes: new TerraformVariable(stack(), 'm', { type: 'number' }).numberValue } }), [N, 'waitForReady.timeoutMinutes must be a plain value known at synth', 'got <unresolved token>', 'converted to seconds']],
   ['a node name with a control character', () => node({ nodeName: 'a\u0007b' }), [N, 'nodeName must be 1-255 printable characters', 'got']],
   ['a node name too long for its suffixes', () => node({ nodeName: 'n'.repeat(250) }), [N, 'nodeName must be at most 248 characters', "'-access' is appended", 'got 250 characters']],
   ['a data volume name with spaces around', () => node({ dataVolume: { sizeGiB: 1, volumeName: ' d ' } }), [N, 'dataVolume.volumeName must be 1-255 printable characters', "got ' d '"]],
@@ -248,6 +249,8 @@ const snapshots: Case[] = [
   ['empty tag', () => snapshot({ tags: [''] }), ['t/Image: tags entry', "got ''", 'Rename the tag']],
   ['a cloud with a space', () => snapshot({ cloud: 'my cloud' }), ["t/Image: cloud must be a clouds.yaml entry name", "got 'my cloud'"]],
   ['a short timeout', () => snapshot({ timeoutMinutes: 1 }), ['t/Image: timeoutMinutes must be a whole number from 5 to 1440', 'got 1']],
+  ['an image name too long for the builder', () => snapshot({ imageName: 'i'.repeat(248) }), ["t/Image: imageName must be at most 247 characters, as '-builder' is appended", "got 'iii", 'Shorten the name']],
+  ['a timeout variable', () => snapshot({ timeoutMinutes: new TerraformVariable(stack(), 'm', { type: 'number' }).numberValue }), ['t/Image: timeoutMinutes must be a plain value known at synth', 'got <unresolved token>', 'converted to seconds at synth']],
   ['an image name with spaces around', () => snapshot({ imageName: ' img' }), ['t/Image: imageName must be 1-255 printable characters', "got ' img'"]],
 ];
 
@@ -273,6 +276,8 @@ const profiles: Case[] = [
   ['a network pattern without {user}', () => profile({ userNetworkPattern: 'shared-net' }), [P, "userNetworkPattern must be a name pattern with '{user}' in it", "got 'shared-net'", "'{user}-net'"]],
   ['an external network with a trailing space', () => profile({ externalNetworkName: 'public ' }), [P, 'externalNetworkName must be 1-255 characters without leading or trailing spaces', "got 'public '", 'openstack network list --external']],
   ['withExternalNetwork empty', () => CloudProfile.HFD_NETLAB.withExternalNetwork(''), ['CloudProfile hfd-netlab: externalNetworkName', "got ''", '--external']],
+  ['a login user variable', () => profile({ loginUser: new TerraformVariable(stack(), 'u', {}).stringValue }), [P, 'loginUser must be a plain value known at synth', 'got <unresolved token>', 'written into user_data']],
+  ['a flavor count variable', () => profile({ flavors: [{ flavorName: 'f', model: GpuModel.T4, gpuCount: new TerraformVariable(stack(), 'c', { type: 'number' }).numberValue }] }), [P, 'gpuCount of flavor f must be a plain value known at synth', 'got <unresolved token>', 'readiness check']],
   ['a typo in CloudProfileProps', () => profile({ flavours: [] }), [P, 'flavours must be a prop of CloudProfileProps', 'got an array of 0', "Did you mean 'flavors'?"]],
   ['maxLifetimeHours as a string', () => profile({ maxLifetimeHours: '168' }), [P, 'maxLifetimeHours must be a number', "got '168'", 'Check the CloudProfileProps']],
   ['profile name missing', () => CloudProfile.custom(any({})), ['CloudProfile: name must be given (a string)', 'got undefined', 'required in CloudProfileProps']],
@@ -287,6 +292,7 @@ const models: Case[] = [
   ['a product name with a quote', () => model({ productName: "NVIDIA 'X'" }), ['GpuModel X: productName must be the name nvidia-smi reports', "got 'NVIDIA 'X''", "'NVIDIA L4'"]],
   ['an empty product name', () => model({ productName: '' }), ['GpuModel X: productName', "got ''", "'NVIDIA L4'"]],
   ['an empty nvidia-smi match', () => model({ nvidiaSmiMatch: ' ' }), ['GpuModel X: nvidiaSmiMatch must be a non-empty text', "got ' '", "'A100'"]],
+  ['a product name variable', () => model({ productName: new TerraformVariable(stack(), 'p', {}).stringValue }), ['GpuModel X: productName must be a plain value known at synth', 'got <unresolved token>', 'readiness check']],
   ['a typo in GpuModelProps', () => model({ memoryGb: 8 }), ['GpuModel X: memoryGb must be a prop of GpuModelProps', 'got 8', "Did you mean 'memoryGiB'?"]],
   ['a model id with a dash', () => model({ id: 'RTX-5090' }), ["GpuModel: id must be letters, digits and '_'", "got 'RTX-5090'"]],
   ['a compute capability without minor', () => model({ computeCapability: '9' }), ["GpuModel X: computeCapability must look like '7.5'", "got '9'"]],

@@ -59,3 +59,26 @@ test('every CUDA of a release synthesizes with its minimum branch', () => {
     }
   }
 });
+
+test('without bash on the synthesizing machine, a node says its commands were not syntax-checked', () => {
+  const saved = process.env.PATH;
+  let warned: string[] = [];
+  jest.isolateModules(() => {
+    process.env.PATH = '/nonexistent';
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const lib = require('../../src');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const cdktf = require('cdktf');
+      const stack = new cdktf.TerraformStack(cdktf.Testing.app(), 't');
+      const node = new lib.GpuNode(stack, 'Node', {
+        flavor: lib.GpuFlavor.of(lib.GpuModel.RTX_2080_TI, 1), network: lib.GpuNetwork.forUser(stack, 'Net', 'a'),
+        recipe: new lib.GpuRecipe({ commands: ["echo 'unclosed"] }),
+      });
+      warned = node.node.metadata.filter((m: any) => /warn/i.test(m.type)).map((m: any) => String(m.data));
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+  expect(warned).toEqual(expect.arrayContaining([expect.stringMatching(/t\/Node: the recipe's commands were not checked with 'bash -n', as bash is not on this machine/)]));
+});

@@ -1,4 +1,4 @@
-import { Annotations, Fn, TerraformOutput, TerraformResource, Token } from 'cdktf';
+import { Annotations, Fn, Op, TerraformOutput, TerraformResource, Token } from 'cdktf';
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import {
@@ -413,6 +413,12 @@ export class GpuNode extends Construct {
         ignoreChanges: ['user_data', 'image_id', 'image_name', 'key_pair', 'block_device', ...SET_AT_CREATION],
         // A bare address: Terraform reads replace_triggered_by entries as references, not templates.
         replaceTriggeredBy: rollout ? [`${rollout.terraformResourceType}.${rollout.friendlyUniqueId}`] : undefined,
+        // A root volume smaller than the image's min_disk fails in Nova after the plan; say so at plan.
+        precondition: rootDisk !== undefined && this.image.minDiskGiB !== undefined ? [{
+          condition: Op.gte(rootDisk, this.image.minDiskGiB),
+          errorMessage: tfLiteral(`${path}: rootVolumeSizeGiB must be at least the image's min_disk, got ${rootDisk} GiB; ` +
+            'raise rootVolumeSizeGiB or boot a smaller image'),
+        }] : undefined,
       },
     });
 

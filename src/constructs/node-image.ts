@@ -26,6 +26,11 @@ export interface NodeImageConfig {
    * @default - unknown (an image by id, or a name that names no release): a warning at synth
    */
   readonly ubuntuRelease?: UbuntuRelease;
+  /**
+   * The image's `min_disk` in GiB (often a token of the lookup), for the root volume check at plan.
+   * @default - unknown: not checked (images by id, baked snapshots)
+   */
+  readonly minDiskGiB?: number;
 }
 
 /** An image that GPU nodes boot from. */
@@ -155,6 +160,7 @@ class RecipeImage extends NodeImage {
       (parent, id) => lookupBakedImages(parent, id, recipeKey, visibility));
     // The newest baked image, else the base image (the same recipe then installs on first boot).
     const imageId = Fn.conditional(Op.gte(Fn.lengthOf(baked.ids), 1), Fn.element(baked.ids, 0), base.imageId) as string;
+    // No minDiskGiB: a snapshot's min_disk is its builder's disk, which the lookup does not know here.
     return { imageId, baseImageKey, recipeKey, ubuntuRelease: base.ubuntuRelease };
   }
 
@@ -177,5 +183,5 @@ function lookupByName(scope: Construct, imageName: string, baseImageKey: string)
     : `ByName-${createHash('sha256').update(imageName).digest('hex').slice(0, 12)}`;
   const data = sharedChild(stackShared(scope, 'NodeImages'), id,
     (parent, childId) => new dataOpenstackImagesImageV2.DataOpenstackImagesImageV2(parent, childId, { name: tfLiteral(imageName), mostRecent: true }));
-  return { imageId: data.id, baseImageKey };
+  return { imageId: data.id, baseImageKey, minDiskGiB: data.minDiskGb };
 }

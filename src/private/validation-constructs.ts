@@ -18,7 +18,7 @@ import {
   CLOUD_PROFILE_PROPS, GPU_MODEL_PROPS, GPU_NETWORK_PROPS, GPU_NODE_PROPS, GPU_RECIPE_PROPS, KEY_PAIR_PROPS,
   SECURITY_GROUP_PROPS, SNAPSHOT_IMAGE_PROPS,
 } from './validation-schemas';
-import { check, checkEnum, isToken, duplicates, fail, isUnixUserName, NOVA_METADATA, NOVA_TAGS } from './validation';
+import { check, checkEnum, isToken, requireKnown, duplicates, fail, isUnixUserName, NOVA_METADATA, NOVA_TAGS } from './validation';
 
 /** Nova and Cinder availability zones: a name without whitespace. */
 export function checkZone(path: string, prop: string, zone: string | undefined): void {
@@ -45,6 +45,12 @@ export function validateGpuNode(path: string, props: GpuNodeProps, members: { re
   }
   if (props.outputs !== undefined) checkEnum(path, 'outputs', props.outputs, members.outputs, 'NodeOutputs');
   checkZone(path, 'availabilityZone', props.availabilityZone);
+  if (typeof props.waitForReady === 'object') {
+    // Turned into seconds and an interval at synth, for the watcher's environment.
+    requireKnown(path, 'waitForReady.timeoutMinutes', props.waitForReady.timeoutMinutes, 'converted to seconds at synth');
+    requireKnown(path, 'waitForReady.pollIntervalSeconds', props.waitForReady.pollIntervalSeconds, 'checked and written at synth');
+    requireKnown(path, 'waitForReady.cloud', props.waitForReady.cloud, 'checked as a clouds.yaml entry name at synth');
+  }
   checkZone(path, 'dataVolume.availabilityZone', props.dataVolume?.availabilityZone);
   if (props.dataVolume?.volumeType !== undefined) {
     check(/^\S(.{0,253}\S)?$/.test(props.dataVolume.volumeType), path, 'dataVolume.volumeType', 'a Cinder volume type name (1-255 characters)',
@@ -115,6 +121,12 @@ export function validateKeyPair(scope: Construct, props: KeyPairProps, name: str
 export function validateSnapshotImage(path: string, props: SnapshotImageProps, visibility: { [k: string]: string }): void {
   checkProps(path, 'SnapshotImageProps', props, SNAPSHOT_IMAGE_PROPS);
   if (props.visibility !== undefined) checkEnum(path, 'visibility', props.visibility, visibility, 'ImageVisibility');
+  requireKnown(path, 'timeoutMinutes', props.timeoutMinutes, 'converted to seconds at synth');
+  requireKnown(path, 'pollIntervalSeconds', props.pollIntervalSeconds, 'checked and written at synth');
+  requireKnown(path, 'cloud', props.cloud, 'checked as a clouds.yaml entry name at synth');
+  // The builder is named `<imageName>-builder`.
+  check(props.imageName === undefined || props.imageName.length <= 255 - '-builder'.length, path, 'imageName',
+    `at most ${255 - '-builder'.length} characters, as '-builder' is appended for the builder server`, props.imageName, 'Shorten the name');
   if (props.tags) {
     for (const tag of props.tags) {
       check(tag.length >= 1 && tag.length <= 255 && !/[,/\u0000-\u001f]/.test(tag), path, 'tags entry',
@@ -129,6 +141,12 @@ const OWN_PREFIXES = ['/opt/gpu-node/', '/etc/gpu-node/'];
 const DRIVER_PACKAGE = /^(nvidia-driver-|nvidia-dkms-|nvidia-kernel-|nvidia-headless-|nvidia-open|cuda-drivers|libnvidia-compute-|xserver-xorg-video-nvidia|nvidia-utils-|linux-modules-nvidia-)/;
 
 let bashChecked: boolean | undefined;
+
+/** Whether `bash` runs on the synthesizing machine (for `bash -n` of recipe commands). */
+export function bashAvailable(): boolean {
+  if (bashChecked === undefined) bashChecked = spawnSync('bash', ['-c', 'true'], { env: process.env }).status === 0;
+  return bashChecked;
+}
 
 export function validateGpuRecipe(where: string, props: GpuRecipeProps): void {
   checkProps(where, 'GpuRecipeProps', props, GPU_RECIPE_PROPS);
@@ -155,9 +173,8 @@ export function validateGpuRecipe(where: string, props: GpuRecipeProps): void {
   }
   const commands = props.commands ?? [];
   if (commands.length > 0 && !commands.some((c) => Token.isUnresolved(c))) {
-    if (bashChecked === undefined) bashChecked = spawnSync('bash', ['-c', 'true']).status === 0;
-    // Without bash on the synthesizing machine the syntax is first checked on the node (README).
-    if (bashChecked) {
+    // Without bash on the synthesizing machine the syntax is first checked on the node; nodes say so (checkSoftware).
+    if (bashAvailable()) {
       const r = spawnSync('bash', ['-n'], { input: commands.join('\n') + '\n', encoding: 'utf8' });
       if (r.status !== 0) {
         const first = (r.stderr || '').split('\n')[0].replace(/^bash: (line \d+:)?\s*/, '');
@@ -172,6 +189,9 @@ export function validateCloudProfile(props: CloudProfileProps, releases: { [k: s
   const path = `CloudProfile ${typeof props?.name === 'string' ? props.name : ''}`.trim();
   checkProps(path, 'CloudProfileProps', props, CLOUD_PROFILE_PROPS);
   const flavors = props.flavors ?? [];
+  // Profiles are data: their flavor counts and login user are rendered into user_data.
+  for (const f of flavors) requireKnown(path, `gpuCount of flavor ${f.flavorName}`, f.gpuCount, 'written into user_data for the readiness check');
+  requireKnown(path, 'loginUser', props.loginUser, 'written into user_data (burn-in log, docker group)');
   const twice = duplicates(flavors.map((f) => f.flavorName));
   check(twice.length === 0, path, 'flavors', 'flavors with distinct names', twice[0], 'List each flavor once (withFlavor() replaces one by name)');
   for (const f of flavors) {
@@ -206,6 +226,8 @@ export function validateGpuModel(props: GpuModelProps, architectures: { [k: stri
   const path = `GpuModel ${typeof props?.id === 'string' ? props.id : ''}`.trim();
   checkProps(path, 'GpuModelProps', props, GPU_MODEL_PROPS);
   checkEnum(path, 'architecture', props.architecture, architectures, 'GpuArchitecture');
+  requireKnown(path, 'productName', props.productName, 'matched by the readiness check in user_data');
+  requireKnown(path, 'nvidiaSmiMatch', props.nvidiaSmiMatch, 'matched by the readiness check in user_data');
   check(props.memoryGiB > 0 && props.memoryGiB <= 4096, path, 'memoryGiB', 'a number above 0 (GiB of GPU memory)', props.memoryGiB, 'Give the card\'s memory, e.g. 24');
   check(props.productName.trim().length > 0 && !/[\u0000-\u001f'"\\]/.test(props.productName), path, 'productName',
     "the name nvidia-smi reports (no quotes, backslashes or control characters)", props.productName, "e.g. 'NVIDIA L4'");
@@ -230,6 +252,10 @@ export function checkSoftware(scope: Construct, recipe: GpuRecipe, model: GpuMod
   } else if (!DRIVER_BRANCHES.includes(branch)) {
     fail(path, 'recipe.nvidiaDriver', `a released driver branch (${DRIVER_BRANCHES.filter((b) => b >= 525).join(', ')}, ...)`, branch,
       `NVIDIA has no branch ${branch}; use e.g. NvidiaDriver.R570_OPEN`);
+  }
+  if (recipe.commands.length > 0 && !bashAvailable()) {
+    Annotations.of(scope).addWarning(`${path}: the recipe's commands were not checked with 'bash -n', as bash is not on this machine; ` +
+      'a syntax error shows only on the node');
   }
   const cuda = recipe.cuda?.versionString;
   if (cuda !== undefined) {
