@@ -6,7 +6,7 @@ import { PROJECT_ROOT } from './support/checks';
 let files: string[] = [];
 
 beforeAll(() => {
-  // prepack builds lib/ (tsc), as a publish would.
+  // prepack builds lib/ and .jsii (jsii), as a publish would.
   const r = spawnSync('npm', ['pack', '--dry-run', '--json'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`npm pack failed:\n${r.stderr}`);
   const json = JSON.parse(r.stdout.slice(r.stdout.indexOf('[')));
@@ -27,6 +27,8 @@ test('the package has the compiled library, the bindings, the cloud-init scripts
     'assets/gpu-node-watch.sh',
     'README.md',
     'LICENSE',
+    // The jsii assembly: what jsii-pacmak and Construct Hub read.
+    '.jsii',
   ]));
   expect(files.filter((f) => /^(__tests__|src|main\.ts|provider-schema|scripts)\b/.test(f))).toEqual([]);
 });

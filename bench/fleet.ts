@@ -48,7 +48,7 @@ function rawFleet(app: App, n: number): void {
     const name = `node-${i}`;
     const port = new networkingPortV2.NetworkingPortV2(stack, `Port${i}`, {
       name: `${name}-port`, networkId: network.networkId, adminStateUp: true,
-      fixedIp: [{ subnetId: network.subnetId }], securityGroupIds: [network.securityGroup.securityGroupId],
+      fixedIp: [{ subnetId: network.subnetId }], securityGroupIds: [network.nodeSecurityGroup.securityGroupId],
     });
     const started = new TerraformResource(stack, `StartedAt${i}`, { terraformResourceType: 'terraform_data', lifecycle: { ignoreChanges: ['input'] } });
     started.addOverride('input', { time: Fn.timestamp() });

@@ -100,8 +100,10 @@ describe('GpuFlavor.named', () => {
     });
   });
 
-  test('an unknown flavor has no model and expects 1 GPU', () => {
-    expect(resolve(GpuFlavor.named('x'))).toEqual({ flavorName: 'x', model: undefined, gpuCount: 1 });
+  test('an unknown flavor needs its GPU count: the readiness check never silently expects 1', () => {
+    expect(() => resolve(GpuFlavor.named('x'))).toThrow(inOrder(PATH, "gpuCount must be given for flavor 'x', which cloud profile 'hfd-netlab' does not list",
+      'got undefined', "GpuFlavor.named('x', { gpuCount: <GPUs it passes through> })"));
+    expect(resolve(GpuFlavor.named('x', { gpuCount: 1 }))).toEqual({ flavorName: 'x', model: undefined, gpuCount: 1 });
   });
 
   test('options that contradict the profile are refused at synth, not found at boot', () => {
@@ -119,7 +121,7 @@ describe('GpuFlavor.named', () => {
   });
 
   test.each(['a.b-c_d:e', 'x'.repeat(255)])('accepts the flavor name %p', (name) => {
-    expect(resolve(GpuFlavor.named(name)).flavorName).toBe(name);
+    expect(resolve(GpuFlavor.named(name, { gpuCount: 1 })).flavorName).toBe(name);
   });
 
   test.each(['', 'g1 2x2080', 'x'.repeat(256), 'flavor/1', 'ümlaut'])('rejects the flavor name %p with path, value and rule', (name) => {
@@ -138,6 +140,6 @@ describe('GpuFlavor.named', () => {
       name: 'other', flavors: [{ flavorName: 'shared', model: GpuModel.H100, gpuCount: 8 }],
     });
     expect(resolve(flavor, other)).toEqual({ flavorName: 'shared', model: GpuModel.H100, gpuCount: 8 });
-    expect(resolve(flavor)).toEqual({ flavorName: 'shared', model: undefined, gpuCount: 1 });
+    expect(() => resolve(flavor)).toThrow(/gpuCount must be given for flavor 'shared', which cloud profile 'hfd-netlab' does not list/);
   });
 });

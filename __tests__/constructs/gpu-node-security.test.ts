@@ -38,7 +38,7 @@ describe('GpuNode security group', () => {
   test('ingress opens extra ports: to the SSH peers by default, or to a group\'s members', () => {
     const { json } = synth({
       sshFrom: [LAB],
-      ingress: [{ port: Port.JUPYTER }, { port: Port.tcp(29500), from: [Peer.securityGroup({ securityGroupId: 'sg-1', securityGroupName: 'trainers' })] }],
+      ingress: [{ port: Port.JUPYTER }, { port: Port.tcp(29500), peers: [Peer.securityGroup({ securityGroupId: 'sg-1', securityGroupName: 'trainers' })] }],
     });
     const shown = rules(json).map(([, r]) => `${r.protocol} ${r.port_range_min ?? '-'} ${r.remote_ip_prefix ?? r.remote_group_id}`).sort();
     expect(shown).toEqual(['icmp - 10.0.0.0/8', 'tcp 22 10.0.0.0/8', 'tcp 29500 sg-1', 'tcp 8888 10.0.0.0/8']);
@@ -69,9 +69,9 @@ describe('GpuNode security group', () => {
   });
 
   test.each<[string, Options, boolean, string[]]>([
-    ['ingress with the network\'s group', { ingress: [{ port: Port.JUPYTER, from: [LAB] }] }, true,
+    ['ingress with the network\'s group', { ingress: [{ port: Port.JUPYTER, peers: [LAB] }] }, true,
       ['test/Node: ingress applies only to a security group the node makes itself', 'the network brings one', 'give ingress to the GpuNetwork']],
-    ['ingress with given groups', { ingress: [{ port: Port.JUPYTER, from: [LAB] }], securityGroups: [{ securityGroupId: 'x', securityGroupName: 'x' }] }, false,
+    ['ingress with given groups', { ingress: [{ port: Port.JUPYTER, peers: [LAB] }], securityGroups: [{ securityGroupId: 'x', securityGroupName: 'x' }] }, false,
       ['test/Node: ingress applies only', 'securityGroups are given', 'leave securityGroups out']],
     ['sshFrom with given groups', { sshFrom: [LAB], securityGroups: [{ securityGroupId: 'x', securityGroupName: 'x' }] }, false,
       ['test/Node: sshFrom applies only', 'securityGroups are given']],

@@ -34,7 +34,8 @@ class NodeStack extends TerraformStack {
     new openstack.provider.OpenstackProvider(this, 'openstack', { cloud: 'openstack' });
     const network = existingNetwork
       ? GpuNetwork.forUser(this, 'Net', 'alice')
-      : new GpuNetwork(this, 'Net', { sshFrom: [Peer.ipv4('10.0.0.0/8')] });
+      // The network is made for the node's cloud, as a node must agree with its network.
+      : new GpuNetwork(this, 'Net', { sshFrom: [Peer.ipv4('10.0.0.0/8')], cloudProfile: options.cloudProfile });
     this.gpuNode = new GpuNode(this, 'Node', {
       flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2),
       network,
@@ -269,7 +270,7 @@ describe('GpuNode bad input', () => {
       /^test\/Node: lifetimeWarningHours must be a whole number from 0 to below the lifetime \(24 h\), got 30$/],
     ['a tiny root volume', { rootVolumeSizeGiB: 5 }, /^test\/Node: rootVolumeSizeGiB must be a whole number from 10 to 16384.*got 5$/],
     ['a fractional data volume', { dataVolume: { sizeGiB: 1.5 } }, /^test\/Node: dataVolume.sizeGiB must be a whole number from 1 to 65536, got 1.5$/],
-    ['a bad tag', { tags: ['a/b'] }, /^test\/Node: tag 'a\/b' must be 1-60 characters without ',' or '\/'$/],
+    ['a bad tag', { tags: ['a/b'] }, /^test\/Node: tags entry must be 1-60 characters without ',', '\/' or control characters, got 'a\/b'\. Shorten or rename the tag$/],
     ['a bad node name', { nodeName: ' spaced ' }, /^test\/Node: nodeName must be 1-255 printable characters.*got ' spaced '$/],
     ['sshFrom with a network security group', { sshFrom: [Peer.ipv4('10.0.0.0/8')] },
       /^test\/Node: sshFrom applies only to a security group the node makes itself.*give sshFrom to the GpuNetwork/],

@@ -41,5 +41,5 @@ test('two nodes of one name in the map, or an unknown kind, fail with the path a
   expect(() => stackWith(NodeOutputs.STACK_MAP, ['same', 'same']))
     .toThrow(/^outputs\/Node1: another node of this stack is already named 'same' in the gpu_nodes output; give it another nodeName$/);
   expect(() => stackWith('every' as NodeOutputs))
-    .toThrow(/^outputs\/Node0: outputs must be NodeOutputs.PER_NODE or NodeOutputs.STACK_MAP, got 'every'$/);
+    .toThrow(/^outputs\/Node0: outputs must be one of NodeOutputs.PER_NODE, NodeOutputs.STACK_MAP .*got 'every'\. Use NodeOutputs.PER_NODE/);
 });

@@ -71,7 +71,7 @@ describe('SecurityGroup resources', () => {
   });
 
   test('no world-open rule unless Peer.anyIpv4() is given', () => {
-    const closed = synthGroup({ sshFrom: [OFFICE], ingress: [{ port: Port.JUPYTER }, { port: Port.HTTPS, from: [VPN] }] });
+    const closed = synthGroup({ sshFrom: [OFFICE], ingress: [{ port: Port.JUPYTER }, { port: Port.HTTPS, peers: [VPN] }] });
     expect(JSON.stringify(closed.json)).not.toContain('0.0.0.0/0');
     const open = synthGroup({ sshFrom: [Peer.anyIpv4()] });
     expect(summary(open.rules)).toEqual(['IPv4 icmp from 0.0.0.0/0', 'IPv4 tcp 22-22 from 0.0.0.0/0']);
@@ -100,7 +100,7 @@ describe('SecurityGroup resources', () => {
     const { rules } = synthGroup({
       sshFrom: [OFFICE],
       allowIcmp: false,
-      ingress: [{ port: Port.JUPYTER }, { port: Port.udpRange(60000, 61000), from: [VPN, Peer.anyIpv6()] }],
+      ingress: [{ port: Port.JUPYTER }, { port: Port.udpRange(60000, 61000), peers: [VPN, Peer.anyIpv6()] }],
     });
     expect(summary(rules)).toEqual([
       'IPv4 tcp 22-22 from 192.0.2.0/24',
@@ -111,7 +111,7 @@ describe('SecurityGroup resources', () => {
   });
 
   test('extra ports work without SSH when they name their peers', () => {
-    const { rules } = synthGroup({ ingress: [{ port: Port.HTTPS, from: [VPN] }] });
+    const { rules } = synthGroup({ ingress: [{ port: Port.HTTPS, peers: [VPN] }] });
     expect(summary(rules)).toEqual(['IPv4 tcp 443-443 from 10.8.0.0/16']);
   });
 
@@ -145,7 +145,7 @@ describe('SecurityGroup resources', () => {
       new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
       new SecurityGroup(stack, 'sg', {
         sshFrom: [OFFICE, Peer.ipv6('2001:db8::/32')],
-        ingress: [{ port: Port.JUPYTER }, { port: Port.udpRange(60000, 61000), from: [VPN] }],
+        ingress: [{ port: Port.JUPYTER }, { port: Port.udpRange(60000, 61000), peers: [VPN] }],
       });
       return stack;
     });
@@ -190,7 +190,7 @@ describe('security-group peers', () => {
       const head = new SecurityGroup(stack, 'head');
       new SecurityGroup(stack, 'workers', {
         sshFrom: [Peer.securityGroup(head)],
-        ingress: [{ port: Port.tcp(6818), from: [Peer.securityGroup(SecurityGroup.fromName(stack, 'lab', 'lab-default'))] }],
+        ingress: [{ port: Port.tcp(6818), peers: [Peer.securityGroup(SecurityGroup.fromName(stack, 'lab', 'lab-default'))] }],
       });
     });
     const rules = Object.values<any>(json.resource[RULE_TYPE]);
@@ -255,7 +255,7 @@ describe('bad input', () => {
   });
 
   test('a bad CIDR of an extra port is refused too', () => {
-    expect(build({ ingress: [{ port: Port.JUPYTER, from: [Peer.ipv6('2001:db8::/200')] }] })).toThrow(
+    expect(build({ ingress: [{ port: Port.JUPYTER, peers: [Peer.ipv6('2001:db8::/200')] }] })).toThrow(
       inOrder('test/sg', "'2001:db8::/200' is not an IPv6 CIDR block", "Peer.ipv6('2001:db8::/32')"));
   });
 
@@ -271,7 +271,7 @@ describe('bad input', () => {
 
   test('an extra port without any peer names the path, the port and both fixes', () => {
     expect(build({ ingress: [{ port: Port.JUPYTER }] })).toThrow(
-      inOrder('test/sg', 'ingress rule tcp/8888 has no peers', "give it 'from'", 'or set sshFrom'));
+      inOrder('test/sg', 'ingress rule tcp/8888 has no peers', "give it 'peers'", 'or set sshFrom'));
   });
 
   test.each([
@@ -284,7 +284,7 @@ describe('bad input', () => {
 });
 
 test('the same rule given twice is made once (Neutron refuses duplicates with 409)', () => {
-  const { rules } = synthGroup({ sshFrom: [OFFICE, OFFICE], ingress: [{ port: Port.SSH }, { port: Port.JUPYTER, from: [VPN, VPN] }] });
+  const { rules } = synthGroup({ sshFrom: [OFFICE, OFFICE], ingress: [{ port: Port.SSH }, { port: Port.JUPYTER, peers: [VPN, VPN] }] });
   expect(summary(rules)).toEqual([
     'IPv4 icmp from 192.0.2.0/24',
     'IPv4 tcp 22-22 from 192.0.2.0/24',

@@ -123,7 +123,7 @@ describe('SnapshotImage', () => {
   test.each<[string, Partial<SnapshotImageProps>, RegExp]>([
     ['a timeout too short', { timeoutMinutes: 1 }, /^bake\/Image: timeoutMinutes must be a whole number from 5 to 1440.*got 1$/],
     ['a bad clouds.yaml entry', { cloud: 'my cloud' }, /^bake\/Image: cloud must be a clouds.yaml entry name such as 'openstack', got 'my cloud'$/],
-    ['a bad tag', { tags: ['a,b'] }, /^bake\/Image: image tag 'a,b' must be 1-255 characters without ',' or '\/'$/],
+    ['a bad tag', { tags: ['a,b'] }, /^bake\/Image: tags entry must be 1-255 characters without ',', '\/' or control characters, got 'a,b'\. Rename the tag$/],
     ['a bad poll interval', { pollIntervalSeconds: 0 }, /^bake\/Image: pollIntervalSeconds must be a whole number from 1 to 600, got 0$/],
     ['an impossible builder flavor', { flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 4) }, /^bake\/Image: gpuCount must be 1 or 2 for RTX_2080_TI/],
   ])('rejects %s', (_what, options, message) => {

@@ -53,11 +53,37 @@ test('one image lookup per image name in the stack', () => {
   ]);
 });
 
+// A command with both of Terraform's template openers, which bash uses for itself.
+const TEMPLATE_LOOKALIKE = 'printf "%s %s\\n" "%{literal}" "${HOME}"';
+
+test('the local escapes both template openers, so Terraform evaluates neither', () => {
+  const { json } = synthToDir((app) => {
+    const stack = new TerraformStack(app, 'escape');
+    new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
+    new GpuNode(stack, 'Node', {
+      flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 1), network: GpuNetwork.fromName(stack, 'Net', 'alice-net'),
+      sshFrom: [Peer.ipv4('10.0.0.0/8')], recipe: new GpuRecipe({ name: 'escape', commands: [TEMPLATE_LOOKALIKE] }),
+    });
+    return stack;
+  });
+  const [local] = Object.entries<string>(json.locals).filter(([name]) => name.startsWith('user_data_')).map(([, text]) => text);
+  expect(local).toContain('"%%{literal}" "$${HOME}"');
+  expect(local).not.toMatch(/(^|[^%])%\{|(^|[^$])\$\{/);
+});
+
 test('Terraform\'s base64gzip of the local gives back the cloud-config, within the size we measured', () => {
-  const { json } = fleet();
+  const { json } = synthToDir((app) => {
+    const stack = new TerraformStack(app, 'console');
+    new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
+    new GpuNode(stack, 'Node', {
+      flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 1), network: GpuNetwork.fromName(stack, 'Net', 'alice-net'),
+      sshFrom: [Peer.ipv4('10.0.0.0/8')], recipe: new GpuRecipe({ name: 'shared', commands: [TEMPLATE_LOOKALIKE] }),
+    });
+    return stack;
+  });
   const [, server] = servers(json)[0];
   const localName = /local\.(\w+)/.exec(server.user_data)![1];
-  const recipeText = new GpuRecipe({ name: 'shared' }).render({
+  const recipeText = new GpuRecipe({ name: 'shared', commands: [TEMPLATE_LOOKALIKE] }).render({
     expectedGpus: 1, expectedModel: GpuModel.RTX_2080_TI, lifetimeHours: 168, recipeKey: 'x',
   });
   if (spawnSync('bash', ['-c', 'command -v terraform']).status !== 0) {
@@ -76,6 +102,8 @@ test('Terraform\'s base64gzip of the local gives back the cloud-config, within t
   expect(text).toMatch(/^#cloud-config\n/);
   expect(text).toContain('"${GPU_NODE_ROOT:=}"');
   expect(text).not.toContain('$${');
+  expect(text).not.toContain('%%{');
+  expect(text).toContain(TEMPLATE_LOOKALIKE);
   // Go's gzip and Node's zlib differ a little; the margin in GpuRecipe covers it.
   expect(Math.abs(sent.length - recipeText.base64Bytes)).toBeLessThan(1024);
 });

@@ -1,14 +1,18 @@
 import { GpuFlavorSpec, IGpuFlavorCatalog } from './gpu-flavor';
+import { validateCloudProfile } from '../private/validation-constructs';
 import { GpuModel } from './gpu-model';
 
 /** Ubuntu releases with cloud images that the GPU recipes support. */
 export enum UbuntuRelease {
+  /** Ubuntu 22.04 LTS (Jammy Jellyfish). */
   JAMMY_22_04 = '22.04',
+  /** Ubuntu 24.04 LTS (Noble Numbat). */
   NOBLE_24_04 = '24.04',
 }
 
 /** A base image a cloud offers for one Ubuntu release. */
 export interface UbuntuImageSpec {
+  /** The Ubuntu release of the image. */
   readonly release: UbuntuRelease;
   /** The image name in the cloud. */
   readonly imageName: string;
@@ -85,17 +89,23 @@ export class CloudProfile implements IGpuFlavorCatalog {
     return new CloudProfile(props);
   }
 
+  /** The profile's name, used in messages. */
   public readonly name: string;
   /** The GPU flavors (frozen; extend with `withFlavor()`). */
   public readonly flavors: GpuFlavorSpec[];
   /** The Ubuntu images (frozen; extend with `withUbuntuImage()`). */
   public readonly ubuntuImages: UbuntuImageSpec[];
+  /** The user that the cloud's Ubuntu images let in with the key pair (`ubuntu`). */
   public readonly loginUser: string;
+  /** The external network that routers and floating IPs use; undefined where the cloud has none. */
   public readonly externalNetworkName?: string;
+  /** How the cloud names each user's project network; `{user}` stands for the user name. */
   public readonly userNetworkPattern: string;
+  /** How long the cloud lets a node run before it shelves it; undefined where it does not. */
   public readonly maxLifetimeHours?: number;
 
   private constructor(props: CloudProfileProps) {
+    validateCloudProfile(props, UbuntuRelease);
     if (!/^[a-z0-9][a-z0-9-]*$/.test(props.name)) {
       throw new Error(`CloudProfile: name must be lower-case letters, digits and '-', got '${props.name}'`);
     }

@@ -1,9 +1,13 @@
+import { fail, requireKnown } from '../private/validation';
+import { checkProps } from '../private/validation-props';
+import { NAMED_GPU_FLAVOR_OPTIONS } from '../private/validation-schemas';
 import { GpuModel } from './gpu-model';
 
 /** A flavor of a cloud that carries GPUs, as a cloud profile lists it. */
 export interface GpuFlavorSpec {
   /** The flavor name in the cloud, e.g. `g1-2x2080.medium`. */
   readonly flavorName: string;
+  /** The GPU model the flavor passes through. */
   readonly model: GpuModel;
   /** How many GPUs of `model` the flavor passes through. */
   readonly gpuCount: number;
@@ -17,26 +21,30 @@ export interface NamedGpuFlavorOptions {
    */
   readonly model?: GpuModel;
   /**
-   * How many GPUs the flavor passes through.
-   * @default - looked up in the cloud profile by flavor name; without a match the readiness check expects at least 1
+   * How many GPUs the flavor passes through; the readiness check expects exactly this many.
+   * @default - looked up in the cloud profile by flavor name; a flavor the profile does not list needs it given
    */
   readonly gpuCount?: number;
 }
 
 /** A flavor with all its facts known, in the context of one cloud profile. */
 export interface ResolvedGpuFlavor {
+  /** The flavor's name in the cloud. */
   readonly flavorName: string;
   /**
    * The GPU model, when the profile or the flavor's options name it.
    * @default - unknown: the readiness check counts GPUs without checking their model
    */
   readonly model?: GpuModel;
+  /** How many GPUs the flavor passes through to a server. */
   readonly gpuCount: number;
 }
 
 /** Where a flavor is resolved: the flavor catalog of a cloud. */
 export interface IGpuFlavorCatalog {
+  /** The catalog's name, used in messages. */
   readonly name: string;
+  /** The GPU flavors the cloud offers. */
   readonly flavors: GpuFlavorSpec[];
 }
 
@@ -47,11 +55,17 @@ export interface IGpuFlavorCatalog {
 export class GpuFlavor {
   /** `count` GPUs of `model`; the cloud profile names the flavor. */
   public static of(model: GpuModel, count: number): GpuFlavor {
+    if (!(model instanceof GpuModel)) fail('GpuFlavor.of', 'model', 'a GpuModel such as GpuModel.RTX_2080_TI', model, 'Pass a GpuModel constant or GpuModel.custom(...)');
+    requireKnown('GpuFlavor.of', 'count', count, 'written into user_data for the readiness check and picks the flavor at synth');
+    if (typeof count !== 'number') fail('GpuFlavor.of', 'count', 'a number of GPUs', count, 'Pass e.g. 1, 2 or 4');
     return new GpuFlavor(undefined, model, count);
   }
 
   /** A flavor by its name in the cloud. */
   public static named(flavorName: string, options: NamedGpuFlavorOptions = {}): GpuFlavor {
+    checkProps('GpuFlavor.named', 'NamedGpuFlavorOptions', options, NAMED_GPU_FLAVOR_OPTIONS);
+    requireKnown('GpuFlavor.named', 'gpuCount', options.gpuCount, 'written into user_data for the readiness check');
+    if (typeof flavorName !== 'string') fail('GpuFlavor.named', 'flavorName', 'a string', flavorName, 'Pass the flavor name as `openstack flavor list` shows it');
     return new GpuFlavor(flavorName, options.model, options.gpuCount);
   }
 
@@ -78,7 +92,12 @@ export class GpuFlavor {
         `'${catalog.name}', got ${this.gpuCount ?? known.gpuCount} x ${this.model?.id ?? known.model.id}; leave out model and gpuCount ` +
         `or fix the profile with withFlavor()`);
     }
-    const gpuCount = this.gpuCount ?? known?.gpuCount ?? 1;
+    // Never a silent 1: the readiness check would fail a node with more GPUs, or pass one with fewer.
+    if (this.gpuCount === undefined && !known) {
+      fail(path, 'gpuCount', `given for flavor '${this.flavorName}', which cloud profile '${catalog.name}' does not list`, undefined,
+        `Use GpuFlavor.named('${this.flavorName}', { gpuCount: <GPUs it passes through> }), or add it to the profile with withFlavor()`);
+    }
+    const gpuCount = this.gpuCount ?? known!.gpuCount;
     if (!Number.isInteger(gpuCount) || gpuCount < 1) {
       throw new Error(`${path}: gpuCount of flavor '${this.flavorName}' must be a whole number of at least 1, got ${gpuCount}`);
     }

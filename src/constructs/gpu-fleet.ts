@@ -1,6 +1,8 @@
 import { TerraformOutput, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { nameOrDefault } from '../private/names';
+import { checkProps } from '../private/validation-props';
+import { GPU_FLEET_PROPS } from '../private/validation-schemas';
 import { CloudProfile } from './cloud-profile';
 import { GpuFlavor } from './gpu-flavor';
 import { INetwork } from './gpu-network';
@@ -137,6 +139,7 @@ export class GpuFleet extends Construct {
   constructor(scope: Construct, id: string, props: GpuFleetProps) {
     super(scope, id);
     const path = this.node.path;
+    checkProps(path, 'GpuFleetProps', props, GPU_FLEET_PROPS);
     this.fleetName = nameOrDefault(path, 'fleetName', props.fleetName);
     const names = fleetNodeNames(path, this.fleetName, props.count, props.nodeNames);
     if (props.dataVolume?.volumeName !== undefined) {

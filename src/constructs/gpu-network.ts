@@ -10,6 +10,10 @@ import {
 } from '../../.gen/providers/openstack';
 import { isCidr, isIpAddress } from '../private/ip';
 import { nameOrDefault, validateName } from '../private/names';
+import { isToken, tfLiteral } from '../private/validation';
+import { validateGpuNetwork } from '../private/validation-constructs';
+import { checkProps } from '../private/validation-props';
+import { EXISTING_NETWORK_OPTIONS } from '../private/validation-schemas';
 import { CloudProfile } from './cloud-profile';
 import { IngressRule, ISecurityGroup, SecurityGroup } from './security-group';
 import { Peer } from './peer';
@@ -18,14 +22,27 @@ const LONGEST_SUFFIX = '-gpu-nodes';
 
 /** A network that GPU nodes attach to. */
 export interface INetwork {
+  /** The network's ID (a Terraform reference where the network is made or looked up in the stack). */
   readonly networkId: string;
+  /** The network's name in the cloud. */
   readonly networkName: string;
+  /** The subnet that nodes get their fixed IPs from. */
   readonly subnetId: string;
   /**
    * A security group that belongs to the network, used by nodes that name none of their own.
    * @default - none (networks looked up by name): nodes make their own from `sshFrom`
    */
   readonly securityGroup?: ISecurityGroup;
+  /**
+   * The cloud the network was made for; nodes on it take this profile when they name none.
+   * @default - unknown (networks looked up by name)
+   */
+  readonly cloudProfile?: CloudProfile;
+  /**
+   * Whether the network has a router to the external network, which floating IPs need.
+   * @default - unknown (networks looked up by name): assumed to have one
+   */
+  readonly routesToExternalNetwork?: boolean;
 }
 
 /** Options for looking up an existing network. */
@@ -37,6 +54,7 @@ export interface ExistingNetworkOptions {
   readonly subnetName?: string;
 }
 
+/** Properties of a `GpuNetwork`. */
 export interface GpuNetworkProps {
   /**
    * The network's name in the cloud.
@@ -91,33 +109,49 @@ export class GpuNetwork extends Construct implements INetwork {
     return new ExistingNetwork(scope, id, networkName, options);
   }
 
-  /** The per-user project network of a cloud, e.g. `alice-net` on HFD NetLab. */
-  public static forUser(scope: Construct, id: string, user: string, profile: CloudProfile = CloudProfile.HFD_NETLAB): INetwork {
+  /**
+   * The per-user project network of a cloud, e.g. `alice-net` on HFD NetLab. Nodes on it take `profile`
+   * when they name none. `options.subnetName` picks the subnet where the network has several.
+   */
+  public static forUser(scope: Construct, id: string, user: string, profile: CloudProfile = CloudProfile.HFD_NETLAB,
+    options: ExistingNetworkOptions = {}): INetwork {
     if (!Token.isUnresolved(user) && !/^[\w.@-]+$/.test(user)) {
       throw new Error(`${scope.node.path}/${id}: user must be an OpenStack user name (letters, digits, '.', '_', '-', '@'), got '${user}'`);
     }
-    return GpuNetwork.fromName(scope, id, profile.userNetworkName(user));
+    return new ExistingNetwork(scope, id, profile.userNetworkName(user), options, profile);
   }
 
   public readonly networkId: string;
   public readonly networkName: string;
   public readonly subnetId: string;
-  public readonly securityGroup: SecurityGroup;
+  /** The group for this network's nodes, typed as `INetwork` declares it (always set here: see `nodeSecurityGroup`). */
+  public readonly securityGroup?: ISecurityGroup;
+  /** The security group this network made for its nodes (SSH from `sshFrom`), as the concrete construct. */
+  public readonly nodeSecurityGroup: SecurityGroup;
+  /** The cloud the network was made for. */
+  public readonly cloudProfile?: CloudProfile;
+  /** Whether the network has a router to the external network (`router`). */
+  public readonly routesToExternalNetwork?: boolean;
   /** The L1 network resource, as an escape hatch. */
   public readonly resource: networkingNetworkV2.NetworkingNetworkV2;
+  /** The L1 subnet resource, as an escape hatch. */
   public readonly subnet: networkingSubnetV2.NetworkingSubnetV2;
+  /** The L1 router resource, where the network has a router to the external network. */
   public readonly routerResource?: networkingRouterV2.NetworkingRouterV2;
 
   constructor(scope: Construct, id: string, props: GpuNetworkProps = {}) {
     super(scope, id);
     const path = this.node.path;
+    validateGpuNetwork(path, props);
     const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
+    this.cloudProfile = profile;
+    this.routesToExternalNetwork = props.router ?? true;
     const cidr = props.cidr ?? '10.42.0.0/24';
     if (!Token.isUnresolved(cidr) && !isCidr(cidr, 4)) {
       throw new Error(`${path}: cidr '${cidr}' is not an IPv4 CIDR block with zero host bits; write it like '10.42.0.0/24'`);
     }
     for (const ns of props.dnsNameservers ?? []) {
-      if (!Token.isUnresolved(ns) && !isIpAddress(ns)) {
+      if (!isToken(ns) && !isIpAddress(ns)) {
         throw new Error(`${path}: dnsNameservers must be IP addresses (e.g. '9.9.9.9'), got '${ns}'`);
       }
     }
@@ -129,12 +163,12 @@ export class GpuNetwork extends Construct implements INetwork {
     }
 
     this.resource = new networkingNetworkV2.NetworkingNetworkV2(this, 'Resource', {
-      name: this.networkName,
+      name: tfLiteral(this.networkName),
       adminStateUp: true,
     });
     this.networkId = this.resource.id;
     this.subnet = new networkingSubnetV2.NetworkingSubnetV2(this, 'Subnet', {
-      name: `${this.networkName}-subnet`,
+      name: tfLiteral(`${this.networkName}-subnet`),
       networkId: this.networkId,
       cidr,
       ipVersion: 4,
@@ -148,11 +182,11 @@ export class GpuNetwork extends Construct implements INetwork {
           `use profile.withExternalNetwork('<name>') or set router: false`);
       }
       const external = new dataOpenstackNetworkingNetworkV2.DataOpenstackNetworkingNetworkV2(this, 'ExternalNetwork', {
-        name: profile.externalNetworkName,
+        name: tfLiteral(profile.externalNetworkName),
         external: true,
       });
       this.routerResource = new networkingRouterV2.NetworkingRouterV2(this, 'Router', {
-        name: `${this.networkName}-router`,
+        name: tfLiteral(`${this.networkName}-router`),
         adminStateUp: true,
         externalNetworkId: external.id,
       });
@@ -165,12 +199,13 @@ export class GpuNetwork extends Construct implements INetwork {
       this.subnetId = routerInterface.subnetId;
     }
 
-    this.securityGroup = new SecurityGroup(this, 'SecurityGroup', {
+    this.nodeSecurityGroup = new SecurityGroup(this, 'SecurityGroup', {
       securityGroupName: `${this.networkName}${LONGEST_SUFFIX}`,
       sshFrom: props.sshFrom,
       ingress: props.ingress,
       allowIcmp: props.allowIcmp,
     });
+    this.securityGroup = this.nodeSecurityGroup;
   }
 }
 
@@ -178,15 +213,19 @@ class ExistingNetwork extends Construct implements INetwork {
   public readonly networkId: string;
   public readonly networkName: string;
   public readonly subnetId: string;
+  public readonly cloudProfile?: CloudProfile;
 
-  constructor(scope: Construct, id: string, networkName: string, options: ExistingNetworkOptions) {
+  constructor(scope: Construct, id: string, networkName: string, options: ExistingNetworkOptions, profile?: CloudProfile) {
     super(scope, id);
+    this.cloudProfile = profile;
+    checkProps(this.node.path, 'ExistingNetworkOptions', options, EXISTING_NETWORK_OPTIONS);
+    if (typeof networkName !== 'string') throw new Error(`${this.node.path}: networkName must be a string, got ${typeof networkName}. Pass the network's name`);
     this.networkName = validateName(this.node.path, 'networkName', networkName)!;
     validateName(this.node.path, 'subnetName', options.subnetName);
-    const network = new dataOpenstackNetworkingNetworkV2.DataOpenstackNetworkingNetworkV2(this, 'Network', { name: networkName });
+    const network = new dataOpenstackNetworkingNetworkV2.DataOpenstackNetworkingNetworkV2(this, 'Network', { name: tfLiteral(networkName) });
     const subnet = new dataOpenstackNetworkingSubnetV2.DataOpenstackNetworkingSubnetV2(this, 'Subnet', {
       networkId: network.id,
-      name: options.subnetName,
+      name: tfLiteral(options.subnetName),
     });
     this.networkId = network.id;
     this.subnetId = subnet.id;

@@ -1,4 +1,4 @@
-import { Annotations, Fn, TerraformOutput, Token } from 'cdktf';
+import { Annotations, Fn, TerraformOutput, TerraformResource, Token } from 'cdktf';
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import {
@@ -12,6 +12,8 @@ import { blockDevices, createDataVolume } from '../private/data-volume';
 import { gpuSummary } from '../private/gpus';
 import { addToNodeMap } from '../private/node-map-output';
 import { nameOrDefault, requireResolved } from '../private/names';
+import { tfLiteral, tfLiteralMap } from '../private/validation';
+import { checkSoftware, validateGpuNode } from '../private/validation-constructs';
 import { addPreflight } from '../private/preflight';
 import { TerraformData } from '../private/terraform-data';
 import { userDataArgument } from '../private/user-data';
@@ -19,6 +21,7 @@ import { watchScript } from '../private/watch-script';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
 import { INetwork } from './gpu-network';
+import { nodeProfile } from '../private/profiles';
 import { GpuRecipe, RenderedUserData } from './gpu-recipe';
 import { IKeyPair } from './key-pair';
 import { INodeImage, NodeImage, NodeImageConfig } from './node-image';
@@ -96,6 +99,7 @@ export interface PreflightOptions {
   readonly quota?: boolean;
 }
 
+/** Properties of a `GpuNode`. */
 export interface GpuNodeProps {
   /** The flavor: `GpuFlavor.of(GpuModel.RTX_2080_TI, 1)` or `GpuFlavor.named(...)`. */
   readonly flavor: GpuFlavor;
@@ -103,7 +107,8 @@ export interface GpuNodeProps {
   readonly network: INetwork;
   /**
    * The cloud the node runs on: flavors, images, login user, floating IP pool, lifetime.
-   * @default CloudProfile.HFD_NETLAB
+   * A network made for another cloud is an error.
+   * @default - the network's profile (a `GpuNetwork`, or `GpuNetwork.forUser`), else CloudProfile.HFD_NETLAB
    */
   readonly cloudProfile?: CloudProfile;
   /**
@@ -129,7 +134,7 @@ export interface GpuNodeProps {
   /**
    * Further ports to open, used when the node makes its own security group (a node on an
    * existing network, e.g. `GpuNetwork.forUser`): `{ port: Port.JUPYTER }` opens to the `sshFrom`
-   * peers, `{ port, from: [Peer.securityGroup(other)] }` to the members of another group.
+   * peers, `{ port, peers: [Peer.securityGroup(other)] }` to the members of another group.
    * @default - none
    */
   readonly ingress?: IngressRule[];
@@ -140,8 +145,9 @@ export interface GpuNodeProps {
    */
   readonly serverGroup?: IServerGroup;
   /**
-   * Give the node a floating IP from the profile's external network.
-   * @default true
+   * Give the node a floating IP from the profile's external network. A network without a router to the
+   * external network (`GpuNetwork` with `router: false`) cannot carry one: asking for it there is an error.
+   * @default - true, unless the network has no router to the external network
    */
   readonly floatingIp?: boolean;
   /**
@@ -249,23 +255,34 @@ export interface GpuNodeProps {
 export class GpuNode extends Construct {
   /** The server (escape hatch). */
   public readonly instance: computeInstanceV2.ComputeInstanceV2;
+  /** The L1 port on the node's network, as an escape hatch. */
   public readonly port: networkingPortV2.NetworkingPortV2;
+  /** The L1 floating IP, where the node has one. */
   public readonly floatingIp?: networkingFloatingipV2.NetworkingFloatingipV2;
+  /** The L1 data volume, where the node has one. */
   public readonly dataVolume?: blockstorageVolumeV3.BlockstorageVolumeV3;
+  /** The flavor the node boots with, resolved against the cloud profile. */
   public readonly flavor: ResolvedGpuFlavor;
+  /** The recipe the node installs at first boot (nothing is installed when it boots from a bake of it). */
   public readonly recipe: GpuRecipe;
   /** The content key of the recipe on this node's base image. */
   public readonly recipeKey: string;
+  /** The cloud-config the node boots with, and its sizes. */
   public readonly userData: RenderedUserData;
+  /** The image the node boots from. */
   public readonly image: NodeImageConfig;
+  /** The server's name in the cloud. */
   public readonly nodeName: string;
+  /** The user to SSH in as. */
   public readonly loginUser: string;
   /** The address to SSH to: the floating IP, or else the fixed IP. */
   public readonly address: string;
+  /** The `ssh` command that reaches the node, as a Terraform expression. */
   public readonly sshCommand: string;
+  /** The node's lifetime, after which it powers itself off; undefined for no limit. */
   public readonly lifetimeHours?: number;
   /** The `terraform_data` that waits for the ready line, with `waitForReady`. */
-  public readonly readyWait?: TerraformData;
+  public readonly readyWait?: TerraformResource;
   /**
    * The security group the node made (when neither `securityGroups` nor the network gave one),
    * e.g. to add rules: `node.securityGroup?.addIngress(Peer.securityGroup(other), Port.tcp(29500))`.
@@ -277,7 +294,8 @@ export class GpuNode extends Construct {
   constructor(scope: Construct, id: string, props: GpuNodeProps) {
     super(scope, id);
     const path = this.node.path;
-    const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
+    validateGpuNode(path, props, { removal: VolumeRemovalPolicy, outputs: NodeOutputs });
+    const profile = nodeProfile(path, props.cloudProfile, props.network);
     this.flavor = props.flavor.resolve(path, profile);
     this.loginUser = profile.loginUser;
     this.nodeName = nameOrDefault(path, 'nodeName', props.nodeName);
@@ -291,6 +309,7 @@ export class GpuNode extends Construct {
     const imageSource = props.image ?? NodeImage.ubuntu(UbuntuRelease.JAMMY_22_04);
     this.image = imageSource.bind(this, profile);
     this.recipe = props.recipe ?? new GpuRecipe();
+    checkSoftware(this, this.recipe, this.flavor.model, this.image.ubuntuRelease);
     this.recipeKey = this.recipe.key(this.image.baseImageKey);
     this.userData = this.recipe.render({
       path,
@@ -326,7 +345,7 @@ export class GpuNode extends Construct {
     }
 
     this.port = new networkingPortV2.NetworkingPortV2(this, 'Port', {
-      name: `${this.nodeName}-port`,
+      name: tfLiteral(`${this.nodeName}-port`),
       networkId: props.network.networkId,
       adminStateUp: true,
       fixedIp: [{ subnetId: props.network.subnetId }],
@@ -374,25 +393,20 @@ export class GpuNode extends Construct {
       this.dataVolume = this.addDataVolume(props.dataVolume);
     }
     const tags = props.tags ?? ['gpu-node', ...(this.flavor.model ? [this.flavor.model.id.toLowerCase()] : [])];
-    for (const tag of tags) {
-      if (!Token.isUnresolved(tag) && (tag.length < 1 || tag.length > 60 || /[,/]/.test(tag))) {
-        throw new Error(`${path}: tag '${tag}' must be 1-60 characters without ',' or '/'`);
-      }
-    }
 
     this.instance = new computeInstanceV2.ComputeInstanceV2(this, 'Resource', {
-      name: this.nodeName,
+      name: tfLiteral(this.nodeName),
       flavorName: this.flavor.flavorName,
       imageId: rootDisk === undefined ? this.image.imageId : undefined,
       keyPair: props.keyPair?.keyPairName,
-      availabilityZone: props.availabilityZone,
+      availabilityZone: tfLiteral(props.availabilityZone),
       schedulerHints: props.serverGroup ? [{ group: props.serverGroup.serverGroupId }] : undefined,
       userData: userDataArgument(this, this.userData.text),
       powerState: (props.powerState ?? PowerState.RUNNING).providerValue,
       network: [{ port: this.port.id }],
       blockDevice: blockDevices(this.image.imageId, rootDisk, this.dataVolume),
-      metadata: { ...libraryMetadata, ...props.metadata },
-      tags,
+      metadata: { ...libraryMetadata, ...tfLiteralMap(props.metadata ?? {}) },
+      tags: tags.map((t) => tfLiteral(t)),
       lifecycle: {
         // The rollout trigger replaces the server instead: never the provider's in-place rebuild
         // (image) or a silent replacement (user_data, keypair, root disk) of a running node.
@@ -402,14 +416,18 @@ export class GpuNode extends Construct {
       },
     });
 
-    if (props.floatingIp ?? true) {
+    if (props.floatingIp === true && props.network.routesToExternalNetwork === false) {
+      throw new Error(`${path}: floatingIp needs a router from network '${props.network.networkName}' to the external network, ` +
+        'and it has none; give the GpuNetwork router: true, or set floatingIp: false and reach the node from inside the network');
+    }
+    if (props.floatingIp ?? props.network.routesToExternalNetwork !== false) {
       if (!profile.externalNetworkName) {
         throw new Error(`${path}: cloud profile '${profile.name}' names no external network for floating IPs; ` +
           `use profile.withExternalNetwork('<name>') or set floatingIp: false`);
       }
       this.floatingIp = new networkingFloatingipV2.NetworkingFloatingipV2(this, 'FloatingIp', {
-        pool: profile.externalNetworkName,
-        description: `${this.nodeName} (cdktf)`,
+        pool: tfLiteral(profile.externalNetworkName!),
+        description: tfLiteral(`${this.nodeName} (cdktf)`),
       });
       new networkingFloatingipAssociateV2.NetworkingFloatingipAssociateV2(this, 'FloatingIpAssociation', {
         floatingIp: this.floatingIp.address,
@@ -434,23 +452,23 @@ export class GpuNode extends Construct {
   private addOutputs(kind: NodeOutputs, fixedIp: string, shelveAt: string | undefined): void {
     if (kind === NodeOutputs.STACK_MAP) {
       addToNodeMap(this, Token.isUnresolved(this.nodeName) ? this.node.path : this.nodeName, {
-        id: this.instance.id, fixed_ip: fixedIp, floating_ip: this.floatingIp?.address, ssh: this.sshCommand, shelve_at: shelveAt,
+        id: this.instance.id, fixed_ip: fixedIp, floating_ip: this.floatingIp?.address, ssh: tfLiteral(this.sshCommand), shelve_at: shelveAt,
       });
       return;
     }
     if (kind !== NodeOutputs.PER_NODE) {
       throw new Error(`${this.node.path}: outputs must be NodeOutputs.PER_NODE or NodeOutputs.STACK_MAP, got '${kind}'`);
     }
-    new TerraformOutput(this, 'InstanceId', { value: this.instance.id, description: `Server id of ${this.nodeName}` });
-    new TerraformOutput(this, 'FixedIp', { value: fixedIp, description: `Fixed IP of ${this.nodeName}` });
+    new TerraformOutput(this, 'InstanceId', { value: this.instance.id, description: tfLiteral(`Server id of ${this.nodeName}`) });
+    new TerraformOutput(this, 'FixedIp', { value: fixedIp, description: tfLiteral(`Fixed IP of ${this.nodeName}`) });
     if (this.floatingIp) {
-      new TerraformOutput(this, 'FloatingIpAddress', { value: this.floatingIp.address, description: `Floating IP of ${this.nodeName}` });
+      new TerraformOutput(this, 'FloatingIpAddress', { value: this.floatingIp.address, description: tfLiteral(`Floating IP of ${this.nodeName}`) });
     }
-    new TerraformOutput(this, 'SshCommand', { value: this.sshCommand, description: `SSH to ${this.nodeName}` });
+    new TerraformOutput(this, 'SshCommand', { value: tfLiteral(this.sshCommand), description: tfLiteral(`SSH to ${this.nodeName}`) });
     if (shelveAt !== undefined) {
       new TerraformOutput(this, 'ShelveAt', {
         value: shelveAt,
-        description: `When the cloud shelves ${this.nodeName} (UTC); deploy with PowerState.RUNNING to unshelve`,
+        description: tfLiteral(`When the cloud shelves ${this.nodeName} (UTC); deploy with PowerState.RUNNING to unshelve`),
       });
     }
   }
@@ -491,7 +509,7 @@ export class GpuNode extends Construct {
           OS_CLOUD: cloud,
           WATCH_SERVER_ID: this.instance.id,
           WATCH_RECIPE_NAME: this.recipe.name,
-          WATCH_NODE: path,
+          WATCH_NODE: tfLiteral(path),
           WATCH_EXPECT_STATE: powerState.providerValue,
           WATCH_TIMEOUT: `${timeout * 60}`,
           WATCH_POLL_INTERVAL: `${poll}`,
@@ -505,7 +523,8 @@ export class GpuNode extends Construct {
     // or rolled out, and the volume outlives the server.
     return createDataVolume(this, this.nodeName, {
       ...options,
-      retain: (options.removalPolicy ?? VolumeRemovalPolicy.RETAIN) === VolumeRemovalPolicy.RETAIN,
+      // Fail closed: only an explicit DESTROY deletes (validateGpuNode refuses unknown values).
+      retain: options.removalPolicy !== VolumeRemovalPolicy.DESTROY,
     });
   }
 }

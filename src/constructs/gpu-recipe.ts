@@ -1,8 +1,10 @@
 import { createHash } from 'crypto';
 import * as zlib from 'zlib';
+import { Token } from 'cdktf';
 import * as YAML from 'yaml';
 import { requireResolved } from '../private/names';
 import { readPackageFile } from '../private/package-files';
+import { validateGpuRecipe } from '../private/validation-constructs';
 import { GpuModel } from './gpu-model';
 
 /** Which NVIDIA kernel modules to install. */
@@ -15,10 +17,15 @@ export enum KernelModules {
 
 /** A pinned NVIDIA driver branch from NVIDIA's apt repository. */
 export class NvidiaDriver {
+  /** Branch 535 (LTS), open kernel modules. */
   public static readonly R535_OPEN = NvidiaDriver.branch(535, KernelModules.OPEN);
+  /** Branch 550, open kernel modules. */
   public static readonly R550_OPEN = NvidiaDriver.branch(550, KernelModules.OPEN);
+  /** Branch 570, open kernel modules (the default). */
   public static readonly R570_OPEN = NvidiaDriver.branch(570, KernelModules.OPEN);
+  /** Branch 570, proprietary kernel modules (for GPUs before Turing). */
   public static readonly R570_PROPRIETARY = NvidiaDriver.branch(570, KernelModules.PROPRIETARY);
+  /** Branch 580 (LTS), open kernel modules. */
   public static readonly R580_OPEN = NvidiaDriver.branch(580, KernelModules.OPEN);
 
   /** A driver branch, e.g. `NvidiaDriver.branch(570, KernelModules.OPEN)`. */
@@ -29,8 +36,14 @@ export class NvidiaDriver {
     return new NvidiaDriver(branch, modules);
   }
 
-  private constructor(public readonly branchNumber: number, public readonly modules: KernelModules) {}
+  private constructor(
+    /** The driver branch, e.g. 570 (package `nvidia-driver-570-open`). */
+    public readonly branchNumber: number,
+    /** The kernel modules: open or proprietary. */
+    public readonly modules: KernelModules,
+  ) {}
 
+  /** The branch and modules as the image properties write them, e.g. `570-open`. */
   public toString(): string {
     return `${this.branchNumber}-${this.modules}`;
   }
@@ -38,8 +51,11 @@ export class NvidiaDriver {
 
 /** A pinned CUDA toolkit version from NVIDIA's apt repository. */
 export class CudaToolkit {
+  /** CUDA 12.4 (driver 550 or newer). */
   public static readonly V12_4 = CudaToolkit.version('12.4');
+  /** CUDA 12.6 (driver 560 or newer). */
   public static readonly V12_6 = CudaToolkit.version('12.6');
+  /** CUDA 12.8 (driver 570 or newer; the first with Blackwell). */
   public static readonly V12_8 = CudaToolkit.version('12.8');
 
   /** A CUDA version as `major.minor`, e.g. `12.8` (package `cuda-toolkit-12-8`). */
@@ -50,8 +66,12 @@ export class CudaToolkit {
     return new CudaToolkit(version);
   }
 
-  private constructor(public readonly versionString: string) {}
+  private constructor(
+    /** The version as `major.minor`, e.g. `12.8`. */
+    public readonly versionString: string,
+  ) {}
 
+  /** The version as `major.minor`. */
   public toString(): string {
     return this.versionString;
   }
@@ -61,6 +81,7 @@ export class CudaToolkit {
 export interface RecipeFile {
   /** Absolute path on the node. */
   readonly path: string;
+  /** The file's content, as text. */
   readonly content: string;
   /**
    * Octal mode.
@@ -74,6 +95,7 @@ export interface RecipeFile {
   readonly owner?: string;
 }
 
+/** Properties of a `GpuRecipe`. */
 export interface GpuRecipeProps {
   /**
    * A name for the recipe, shown in the console lines, image properties and logs.
@@ -214,20 +236,30 @@ export class GpuRecipe {
   /** Nova's limit for user_data, in bytes after base64. */
   public static readonly NOVA_USER_DATA_LIMIT = 65535;
 
+  /** The recipe's name, used in names and image properties. */
   public readonly name: string;
+  /** The NVIDIA driver branch and kernel modules. */
   public readonly nvidiaDriver: NvidiaDriver;
+  /** The CUDA toolkit; undefined for none. */
   public readonly cuda?: CudaToolkit;
+  /** Whether the NVIDIA Container Toolkit is installed. */
   public readonly containerToolkit: boolean;
+  /** The pinned container toolkit version; undefined for the newest. */
   public readonly containerToolkitVersion?: string;
+  /** How long gpu-burn runs before the node reports ready; 0 for no burn-in. */
   public readonly burnInSeconds: number;
+  /** Extra Ubuntu packages. */
   public readonly packages: string[];
+  /** Extra files written on the node. */
   public readonly files: RecipeFile[];
+  /** Extra commands run after the install, as root. */
   public readonly commands: string[];
   private readonly keys = new Map<string, string>();
   private readonly rendered = new Map<string, RenderedUserData>();
 
   constructor(props: GpuRecipeProps = {}) {
-    const where = `GpuRecipe ${props.name ?? 'gpu-base'}`;
+    const where = `GpuRecipe ${typeof props?.name === 'string' && !Token.isUnresolved(props.name) ? props.name : 'gpu-base'}`;
+    validateGpuRecipe(where, props);
     // Everything below is rendered into user_data and hashed into the key at synth time.
     for (const [prop, value] of Object.entries({
       name: props.name, containerToolkitVersion: props.containerToolkitVersion, burnInSeconds: props.burnInSeconds,

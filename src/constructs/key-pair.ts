@@ -5,9 +5,12 @@ import { TerraformOutput, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { computeKeypairV2 } from '../../.gen/providers/openstack';
 import { nameOrDefault } from '../private/names';
+import { tfLiteral } from '../private/validation';
+import { validateKeyPair } from '../private/validation-constructs';
 
 /** A Nova keypair that nodes boot with. */
 export interface IKeyPair {
+  /** The key pair's name in Nova. */
   readonly keyPairName: string;
   /**
    * How to name the private key in an `ssh -i` command.
@@ -16,6 +19,7 @@ export interface IKeyPair {
   readonly privateKeyHint: string;
 }
 
+/** Properties of a `KeyPair`. */
 export interface KeyPairProps {
   /**
    * The keypair's name in the cloud.
@@ -71,6 +75,7 @@ export class KeyPair extends Construct implements IKeyPair {
       throw new Error(`${p}: give publicKey or publicKeyFile, not both`);
     }
     const name = nameOrDefault(p, 'keyPairName', props.keyPairName);
+    validateKeyPair(this, props, name);
     let publicKey = props.publicKey;
     let hint = props.privateKeyHint;
     if (props.publicKeyFile !== undefined) {
@@ -91,7 +96,7 @@ export class KeyPair extends Construct implements IKeyPair {
       publicKey = publicKey.trim();
     }
     this.generated = publicKey === undefined;
-    this.resource = new computeKeypairV2.ComputeKeypairV2(this, 'Resource', { name, publicKey });
+    this.resource = new computeKeypairV2.ComputeKeypairV2(this, 'Resource', { name: tfLiteral(name), publicKey });
     // A reference, not the plain name: servers then wait for the keypair (Nova refuses an
     // unknown key name), and a node in another stack makes cdktf deploy this stack first.
     this.keyPairName = this.resource.name;
@@ -100,7 +105,7 @@ export class KeyPair extends Construct implements IKeyPair {
       this.privateKeyOutput = new TerraformOutput(this, 'PrivateKey', {
         value: this.resource.privateKey,
         sensitive: true,
-        description: `Private key of ${name}; save it with mode 0600 to ${this.privateKeyHint}`,
+        description: tfLiteral(`Private key of ${name}; save it with mode 0600 to ${this.privateKeyHint}`),
       });
     }
   }
@@ -124,6 +129,40 @@ function validatePublicKey(p: string, key: string): void {
   if (embeddedType !== type) {
     throw new Error(`${p}: publicKey says '${type}' but its data is ${embeddedType ? `'${embeddedType}'` : 'damaged'}; ${fix}`);
   }
+  const problem = keyBodyProblem(type, Buffer.from(body, 'base64'));
+  if (problem) {
+    throw new Error(`${p}: publicKey must be a complete ${type} key, got one whose data ${problem} (a truncated or edited paste?); ${fix}`);
+  }
+}
+
+/**
+ * What is wrong with the decoded key blob (RFC 4253 6.6, RFC 5656 3.1, RFC 8709 4, OpenSSH
+ * PROTOCOL.u2f): the fields each key type has, with nothing left over; undefined when complete.
+ */
+function keyBodyProblem(type: string, raw: Buffer): string | undefined {
+  const fields: Buffer[] = [];
+  let at = 0;
+  while (at < raw.length) {
+    if (at + 4 > raw.length) return 'ends inside a length field';
+    const len = raw.readUInt32BE(at);
+    if (at + 4 + len > raw.length) return 'ends inside a field';
+    fields.push(raw.subarray(at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  const curve = /^ecdsa-sha2-(nistp\d+)$/.exec(type)?.[1] ?? /^sk-ecdsa-sha2-(nistp256)@openssh.com$/.exec(type)?.[1];
+  const expected: { [t: string]: number } = {
+    'ssh-ed25519': 2, 'ssh-rsa': 3, 'sk-ssh-ed25519@openssh.com': 3, 'sk-ecdsa-sha2-nistp256@openssh.com': 4,
+  };
+  const count = expected[type] ?? 3;
+  if (fields.length !== count) return `has ${fields.length} fields instead of ${count}`;
+  if (type.includes('ed25519') && fields[1].length !== 32) return `holds a ${fields[1].length}-byte key instead of 32`;
+  if (curve && fields[1].toString('latin1') !== curve) return `names the curve '${fields[1].toString('latin1').slice(0, 20)}' instead of '${curve}'`;
+  if (type === 'ssh-rsa') {
+    const n = fields[2][0] === 0 ? fields[2].subarray(1) : fields[2];
+    // Nova and current OpenSSH refuse RSA keys below 1024 bits (OpenSSH: 1024 minimum).
+    if (n.length * 8 < 1024) return `has a ${n.length * 8}-bit modulus (at least 1024 needed; make a new key)`;
+  }
+  return undefined;
 }
 
 function decodeKeyType(body: string): string | undefined {

@@ -4,6 +4,9 @@ import { Construct } from 'constructs';
 import { dataOpenstackImagesImageV2 } from '../../.gen/providers/openstack';
 import { lookupBakedImages } from '../private/baked-images';
 import { sharedChild, stackShared } from '../private/stack-shared';
+import { checkProps } from '../private/validation-props';
+import { RECIPE_IMAGE_OPTIONS } from '../private/validation-schemas';
+import { checkEnum, tfLiteral } from '../private/validation';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { GpuRecipe } from './gpu-recipe';
 
@@ -18,6 +21,11 @@ export interface NodeImageConfig {
    * @default - none
    */
   readonly recipeKey?: string;
+  /**
+   * The image's Ubuntu release, where known, for the CUDA repository check.
+   * @default - unknown (an image by id, or a name that names no release): a warning at synth
+   */
+  readonly ubuntuRelease?: UbuntuRelease;
 }
 
 /** An image that GPU nodes boot from. */
@@ -30,9 +38,13 @@ export interface INodeImage {
 
 /** Who may see an image. */
 export enum ImageVisibility {
+  /** Only the project that owns it. */
   PRIVATE = 'private',
+  /** The owner and the projects it is shared with. */
   SHARED = 'shared',
+  /** Every project, not listed by default. */
   COMMUNITY = 'community',
+  /** Every project (usually needs an admin). */
   PUBLIC = 'public',
 }
 
@@ -64,7 +76,7 @@ export abstract class NodeImage implements INodeImage {
 
   /** The cloud profile's image of an Ubuntu release. */
   public static ubuntu(release: UbuntuRelease = UbuntuRelease.JAMMY_22_04): INodeImage {
-    return new UbuntuImage(release);
+    return new UbuntuImage(checkEnum('NodeImage.ubuntu', 'release', release, UbuntuRelease, 'UbuntuRelease'));
   }
 
   /**
@@ -72,6 +84,7 @@ export abstract class NodeImage implements INodeImage {
    * tag); while none exists, `baseImage` itself, where the recipe installs everything on first boot.
    */
   public static fromRecipe(recipe: GpuRecipe, options: RecipeImageOptions): INodeImage {
+    checkProps('NodeImage.fromRecipe', 'RecipeImageOptions', options, RECIPE_IMAGE_OPTIONS);
     return new RecipeImage(recipe, options);
   }
 
@@ -82,13 +95,13 @@ export abstract class NodeImage implements INodeImage {
 class NamedImage extends NodeImage {
   constructor(private readonly imageName: string) {
     super();
-    if (!Token.isUnresolved(imageName) && (imageName.trim() === '' || imageName.length > 255)) {
+    if (typeof imageName !== 'string' || (!Token.isUnresolved(imageName) && (imageName.trim() === '' || imageName.length > 255 || /[\u0000-\u001f]/.test(imageName)))) {
       throw new Error(`NodeImage.fromName: the image name must be 1-255 characters, got '${imageName}'`);
     }
   }
 
   public bind(scope: Construct): NodeImageConfig {
-    return lookupByName(scope, this.imageName, this.baseImageKey());
+    return { ...lookupByName(scope, this.imageName, this.baseImageKey()), ubuntuRelease: releaseOfName(this.imageName) };
   }
 
   public baseImageKey(): string {
@@ -99,7 +112,7 @@ class NamedImage extends NodeImage {
 class ImageById extends NodeImage {
   constructor(private readonly imageId: string) {
     super();
-    if (!Token.isUnresolved(imageId) && !/^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$/.test(imageId)) {
+    if (typeof imageId !== 'string' || !Token.isUnresolved(imageId) && !/^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$/.test(imageId)) {
       throw new Error(`NodeImage.fromId: '${imageId}' is not an image UUID; use NodeImage.fromName() for names`);
     }
   }
@@ -120,7 +133,7 @@ class UbuntuImage extends NodeImage {
 
   public bind(scope: Construct, profile: CloudProfile): NodeImageConfig {
     const name = profile.ubuntuImageName(scope.node.path, this.release);
-    return lookupByName(scope, name, this.baseImageKey(profile));
+    return { ...lookupByName(scope, name, this.baseImageKey(profile)), ubuntuRelease: this.release };
   }
 
   public baseImageKey(profile: CloudProfile): string {
@@ -142,7 +155,7 @@ class RecipeImage extends NodeImage {
       (parent, id) => lookupBakedImages(parent, id, recipeKey, visibility));
     // The newest baked image, else the base image (the same recipe then installs on first boot).
     const imageId = Fn.conditional(Op.gte(Fn.lengthOf(baked.ids), 1), Fn.element(baked.ids, 0), base.imageId) as string;
-    return { imageId, baseImageKey, recipeKey };
+    return { imageId, baseImageKey, recipeKey, ubuntuRelease: base.ubuntuRelease };
   }
 
   public baseImageKey(profile: CloudProfile): string {
@@ -150,11 +163,19 @@ class RecipeImage extends NodeImage {
   }
 }
 
+/** The Ubuntu release a cloud image's name says, e.g. 'Ubuntu 24.04 - Noble Numbat'; undefined when it says none. */
+function releaseOfName(name: string): UbuntuRelease | undefined {
+  if (Token.isUnresolved(name)) return undefined;
+  if (/22\.04|jammy/i.test(name)) return UbuntuRelease.JAMMY_22_04;
+  if (/24\.04|noble/i.test(name)) return UbuntuRelease.NOBLE_24_04;
+  return undefined;
+}
+
 /** One lookup per image name and stack, however many nodes boot it. */
 function lookupByName(scope: Construct, imageName: string, baseImageKey: string): NodeImageConfig {
   const id = Token.isUnresolved(imageName) ? `ByName-${scope.node.addr}`
     : `ByName-${createHash('sha256').update(imageName).digest('hex').slice(0, 12)}`;
   const data = sharedChild(stackShared(scope, 'NodeImages'), id,
-    (parent, childId) => new dataOpenstackImagesImageV2.DataOpenstackImagesImageV2(parent, childId, { name: imageName, mostRecent: true }));
+    (parent, childId) => new dataOpenstackImagesImageV2.DataOpenstackImagesImageV2(parent, childId, { name: tfLiteral(imageName), mostRecent: true }));
   return { imageId: data.id, baseImageKey };
 }

@@ -1,9 +1,12 @@
 import { Token } from 'cdktf';
 import { isCidr } from '../private/ip';
+import { fail } from '../private/validation';
 
 /** A security group as a peer: what `Peer.securityGroup()` needs of it. */
 export interface ISecurityGroupPeer {
+  /** The group's ID. */
   readonly securityGroupId: string;
+  /** The group's name in the cloud. */
   readonly securityGroupName: string;
 }
 
@@ -11,11 +14,13 @@ export interface ISecurityGroupPeer {
 export class Peer {
   /** An IPv4 CIDR block, e.g. `10.0.0.0/8` or `192.0.2.7/32`. */
   public static ipv4(cidr: string): Peer {
+    if (typeof cidr !== 'string') fail('Peer.ipv4', 'cidr', 'a string', cidr, "Write it like Peer.ipv4('10.0.0.0/8')");
     return new Peer(cidr, 'IPv4');
   }
 
   /** An IPv6 CIDR block, e.g. `2001:db8::/32`. */
   public static ipv6(cidr: string): Peer {
+    if (typeof cidr !== 'string') fail('Peer.ipv6', 'cidr', 'a string', cidr, "Write it like Peer.ipv6('2001:db8::/32')");
     return new Peer(cidr, 'IPv6');
   }
 
@@ -70,7 +75,9 @@ export class Peer {
 
   /** Throws an error naming `path` when the CIDR is malformed. */
   public validate(path: string): void {
+    // A token (a variable, another resource's CIDR) is checked by Neutron at apply.
     if (this.group) return;
+    if (this.cidr !== undefined && Token.isUnresolved(this.cidr)) return;
     const ok = this.cidr !== undefined && isCidr(this.cidr, this.ethertype === 'IPv4' ? 4 : 6);
     if (!ok) {
       const example = this.ethertype === 'IPv4' ? "Peer.ipv4('10.0.0.0/8')" : "Peer.ipv6('2001:db8::/32')";
@@ -78,6 +85,7 @@ export class Peer {
     }
   }
 
+  /** The CIDR block. */
   public toString(): string {
     if (this.group) {
       const name = this.group.securityGroupName;
@@ -89,50 +97,65 @@ export class Peer {
 
 /** An IP protocol for security group rules. */
 export enum Protocol {
+  /** TCP. */
   TCP = 'tcp',
+  /** UDP. */
   UDP = 'udp',
 }
 
 /** A port or port range that a security group opens. */
 export class Port {
+  /** SSH, TCP 22. */
   public static readonly SSH = Port.tcp(22);
+  /** HTTP, TCP 80. */
   public static readonly HTTP = Port.tcp(80);
+  /** HTTPS, TCP 443. */
   public static readonly HTTPS = Port.tcp(443);
   /** Jupyter Notebook / JupyterLab. */
   public static readonly JUPYTER = Port.tcp(8888);
   /** TensorBoard. */
   public static readonly TENSORBOARD = Port.tcp(6006);
 
+  /** One TCP port. */
   public static tcp(port: number): Port {
     return new Port(Protocol.TCP, port, port);
   }
 
-  public static tcpRange(from: number, to: number): Port {
-    return new Port(Protocol.TCP, from, to);
+  /** A range of TCP ports, both ends included. */
+  public static tcpRange(fromPort: number, toPort: number): Port {
+    return new Port(Protocol.TCP, fromPort, toPort);
   }
 
+  /** One UDP port. */
   public static udp(port: number): Port {
     return new Port(Protocol.UDP, port, port);
   }
 
-  public static udpRange(from: number, to: number): Port {
-    return new Port(Protocol.UDP, from, to);
+  /** A range of UDP ports, both ends included. */
+  public static udpRange(fromPort: number, toPort: number): Port {
+    return new Port(Protocol.UDP, fromPort, toPort);
   }
 
   private constructor(
+    /** The IP protocol. */
     public readonly protocol: Protocol,
+    /** The lowest port of the range. */
     public readonly fromPort: number,
+    /** The highest port of the range (equal to `fromPort` for one port). */
     public readonly toPort: number,
   ) {}
 
   /** Throws an error naming `path` when the port numbers are out of range. */
   public validate(path: string): void {
+    // Number tokens (variables) are checked by Neutron at apply.
+    if (Token.isUnresolved(this.fromPort) || Token.isUnresolved(this.toPort)) return;
     const valid = (p: number) => Number.isInteger(p) && p >= 1 && p <= 65535;
     if (!valid(this.fromPort) || !valid(this.toPort) || this.fromPort > this.toPort) {
       throw new Error(`${path}: port range ${this.fromPort}-${this.toPort} is invalid; ports are whole numbers from 1 to 65535, lowest first`);
     }
   }
 
+  /** The port as `tcp/22` or `udp/60000-61000`. */
   public toString(): string {
     const range = this.fromPort === this.toPort ? `${this.fromPort}` : `${this.fromPort}-${this.toPort}`;
     return `${this.protocol}/${range}`;

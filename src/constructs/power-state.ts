@@ -16,7 +16,7 @@ export class PowerState {
   /** A power state by the provider's name: `active`, `shutoff`, `shelved_offloaded` or `paused`. */
   public static of(providerValue: string): PowerState {
     const known = [PowerState.RUNNING, PowerState.STOPPED, PowerState.SHELVED, PowerState.PAUSED];
-    const match = known.find((s) => s.providerValue === providerValue.toLowerCase());
+    const match = typeof providerValue === 'string' ? known.find((s) => s.providerValue === providerValue.toLowerCase()) : undefined;
     if (!match) {
       throw new Error(`PowerState: '${providerValue}' is not a power state; use PowerState.RUNNING, STOPPED, SHELVED or PAUSED ` +
         `(provider values ${known.map((s) => s.providerValue).join(', ')})`);
@@ -29,6 +29,7 @@ export class PowerState {
     public readonly providerValue: string,
   ) {}
 
+  /** The provider's `power_state` value. */
   public toString(): string {
     return this.providerValue;
   }

@@ -2,24 +2,25 @@ import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import { networkingSecgroupRuleV2, networkingSecgroupV2, dataOpenstackNetworkingSecgroupV2 } from '../../.gen/providers/openstack';
 import { nameOrDefault } from '../private/names';
+import { tfLiteral } from '../private/validation';
+import { validateSecurityGroup } from '../private/validation-constructs';
 import { ISecurityGroupPeer, Peer, Port } from './peer';
 
 /** A security group, created here or looked up. */
-export interface ISecurityGroup extends ISecurityGroupPeer {
-  readonly securityGroupId: string;
-  readonly securityGroupName: string;
-}
+export interface ISecurityGroup extends ISecurityGroupPeer {}
 
 /** An extra port to open, and from where. */
 export interface IngressRule {
+  /** The port or port range to open. */
   readonly port: Port;
   /**
-   * Where the traffic may come from.
+   * Where the traffic may come from. (Named `peers`, not `from`, which is reserved in Python.)
    * @default - the same peers as SSH (`sshFrom`)
    */
-  readonly from?: Peer[];
+  readonly peers?: Peer[];
 }
 
+/** Properties of a `SecurityGroup`. */
 export interface SecurityGroupProps {
   /**
    * The group's name in the cloud.
@@ -61,7 +62,7 @@ export interface SecurityGroupProps {
 export class SecurityGroup extends Construct implements ISecurityGroup {
   /** An existing security group, looked up by name. */
   public static fromName(scope: Construct, id: string, securityGroupName: string): ISecurityGroup {
-    const data = new dataOpenstackNetworkingSecgroupV2.DataOpenstackNetworkingSecgroupV2(scope, id, { name: securityGroupName });
+    const data = new dataOpenstackNetworkingSecgroupV2.DataOpenstackNetworkingSecgroupV2(scope, id, { name: tfLiteral(securityGroupName) });
     return { securityGroupId: data.id, securityGroupName };
   }
 
@@ -73,10 +74,11 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
 
   constructor(scope: Construct, id: string, props: SecurityGroupProps = {}) {
     super(scope, id);
+    validateSecurityGroup(this.node.path, props);
     this.securityGroupName = nameOrDefault(this.node.path, 'securityGroupName', props.securityGroupName);
     this.resource = new networkingSecgroupV2.NetworkingSecgroupV2(this, 'Resource', {
-      name: this.securityGroupName,
-      description: props.description ?? `GPU node access, managed by cdktf (${this.node.path})`,
+      name: tfLiteral(this.securityGroupName),
+      description: tfLiteral(props.description ?? `GPU node access, managed by cdktf (${this.node.path})`),
     });
     this.securityGroupId = this.resource.id;
 
@@ -86,9 +88,9 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
       for (const peer of sshFrom) this.addIcmp(peer);
     }
     for (const rule of props.ingress ?? []) {
-      const peers = rule.from ?? sshFrom;
+      const peers = rule.peers ?? sshFrom;
       if (peers.length === 0) {
-        throw new Error(`${this.node.path}: ingress rule ${rule.port} has no peers; give it 'from' (e.g. [Peer.ipv4('10.0.0.0/8')]) or set sshFrom`);
+        throw new Error(`${this.node.path}: ingress rule ${rule.port} has no peers; give it 'peers' (e.g. [Peer.ipv4('10.0.0.0/8')]) or set sshFrom`);
       }
       for (const peer of peers) this.addIngress(peer, rule.port);
     }

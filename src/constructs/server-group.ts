@@ -2,6 +2,8 @@ import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { computeServergroupV2 } from '../../.gen/providers/openstack';
 import { nameOrDefault } from '../private/names';
+import { checkProps } from '../private/validation-props';
+import { SERVER_GROUP_PROPS } from '../private/validation-schemas';
 
 /**
  * Where Nova places the servers of a server group. The soft policies need compute API
@@ -67,6 +69,7 @@ export class ServerGroup extends Construct implements IServerGroup {
   constructor(scope: Construct, id: string, props: ServerGroupProps = {}) {
     super(scope, id);
     const path = this.node.path;
+    checkProps(path, 'ServerGroupProps', props, SERVER_GROUP_PROPS);
     this.serverGroupName = nameOrDefault(path, 'serverGroupName', props.serverGroupName);
     this.policy = props.policy ?? ServerGroupPolicy.SOFT_ANTI_AFFINITY;
     const policies = Object.values(ServerGroupPolicy) as string[];

@@ -4,16 +4,20 @@ import { computeInstanceV2, dataOpenstackImagesImageIdsV2 } from '../../.gen/pro
 import { lookupBakedImages } from '../private/baked-images';
 import { gpuSummary } from '../private/gpus';
 import { validateName } from '../private/names';
+import { tfLiteral } from '../private/validation';
+import { checkSoftware, validateSnapshotImage } from '../private/validation-constructs';
 import { TerraformData } from '../private/terraform-data';
 import { userDataArgument } from '../private/user-data';
 import { watchScript } from '../private/watch-script';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
+import { nodeProfile } from '../private/profiles';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
 import { INetwork } from './gpu-network';
 import { GpuRecipe } from './gpu-recipe';
 import { IKeyPair } from './key-pair';
 import { ImageVisibility, INodeImage, NodeImage } from './node-image';
 
+/** Properties of a `SnapshotImage`. */
 export interface SnapshotImageProps {
   /** The recipe to bake. */
   readonly recipe: GpuRecipe;
@@ -80,6 +84,7 @@ export interface SnapshotImageProps {
 export class SnapshotImage extends Construct {
   /** The recipe's content key, recorded as the image property `gpu_node_recipe_key`. */
   public readonly recipeKey: string;
+  /** The name the baked image gets: the recipe's name and key. */
   public readonly imageName: string;
   /** The image for nodes in any stack: the newest bake of this recipe, else the base image. */
   public readonly image: INodeImage;
@@ -92,12 +97,14 @@ export class SnapshotImage extends Construct {
   public readonly bake: TerraformResource;
   /** The lookup of images already baked for the key. */
   public readonly existingImages: dataOpenstackImagesImageIdsV2.DataOpenstackImagesImageIdsV2;
+  /** The flavor the builder boots with. */
   public readonly flavor: ResolvedGpuFlavor;
 
   constructor(scope: Construct, id: string, props: SnapshotImageProps) {
     super(scope, id);
     const p = this.node.path;
-    const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
+    validateSnapshotImage(p, props, ImageVisibility);
+    const profile = nodeProfile(p, props.cloudProfile, props.network);
     const baseImage = props.baseImage ?? NodeImage.ubuntu(UbuntuRelease.JAMMY_22_04);
     const timeout = props.timeoutMinutes ?? 60;
     if (!Number.isInteger(timeout) || timeout < 5 || timeout > 24 * 60) {
@@ -113,13 +120,11 @@ export class SnapshotImage extends Construct {
     }
     this.flavor = props.flavor.resolve(p, profile);
     const base = baseImage.bind(this, profile);
+    checkSoftware(this, props.recipe, this.flavor.model, base.ubuntuRelease);
     this.recipeKey = props.recipe.key(base.baseImageKey);
     this.imageName = validateName(p, 'imageName', props.imageName) ?? `${props.recipe.name}-${this.recipeKey}`;
     this.image = NodeImage.fromRecipe(props.recipe, { baseImage });
     const tags = props.tags ?? ['gpu-node-image', props.recipe.name];
-    for (const tag of tags) {
-      if (!/^[^,/]{1,255}$/.test(tag)) throw new Error(`${p}: image tag '${tag}' must be 1-255 characters without ',' or '/'`);
-    }
 
     this.existingImages = lookupBakedImages(this, 'ExistingImages', this.recipeKey);
     // One builder while no image carries the key; none after, so re-deploys do nothing.
@@ -135,7 +140,7 @@ export class SnapshotImage extends Construct {
     });
     this.builder = new computeInstanceV2.ComputeInstanceV2(this, 'Builder', {
       count,
-      name: `${this.imageName}-builder`,
+      name: tfLiteral(`${this.imageName}-builder`),
       flavorName: this.flavor.flavorName,
       imageId: base.imageId,
       keyPair: props.keyPair?.keyPairName,
@@ -157,18 +162,18 @@ export class SnapshotImage extends Construct {
     this.bake = new TerraformData(this, 'Bake', {
       count,
       triggersReplace: { recipeKey: this.recipeKey, builder: builderId },
-      input: { imageName: this.imageName, recipeKey: this.recipeKey },
+      input: { imageName: tfLiteral(this.imageName), recipeKey: this.recipeKey },
       provisioners: [{
         type: 'local-exec',
         command: `bash ${script.path} bake`,
         environment: {
           OS_CLOUD: cloud,
           BAKE_SERVER_ID: builderId,
-          BAKE_IMAGE_NAME: this.imageName,
+          BAKE_IMAGE_NAME: tfLiteral(this.imageName),
           BAKE_RECIPE_KEY: this.recipeKey,
           BAKE_RECIPE_NAME: props.recipe.name,
-          BAKE_PROPERTIES: Object.entries(properties).map(([k, v]) => `${k}=${v}`).join('\n'),
-          BAKE_TAGS: tags.join(','),
+          BAKE_PROPERTIES: tfLiteral(Object.entries(properties).map(([k, v]) => `${k}=${v}`).join('\n')),
+          BAKE_TAGS: tfLiteral(tags.join(',')),
           BAKE_VISIBILITY: props.visibility ?? ImageVisibility.PRIVATE,
           BAKE_TIMEOUT: `${timeout * 60}`,
           BAKE_POLL_INTERVAL: `${poll}`,
@@ -177,7 +182,7 @@ export class SnapshotImage extends Construct {
       dependsOn: [this.builder],
     });
 
-    new TerraformOutput(this, 'ImageName', { value: this.imageName, description: `Image baked from recipe ${props.recipe.name}` });
+    new TerraformOutput(this, 'ImageName', { value: tfLiteral(this.imageName), description: `Image baked from recipe ${props.recipe.name}` });
     new TerraformOutput(this, 'RecipeKey', { value: this.recipeKey, description: 'gpu_node_recipe_key of the baked image' });
     new TerraformOutput(this, 'UserDataBytes', { value: userData.base64Bytes, description: 'Builder user_data size after base64 (Nova limit 65535)' });
   }

@@ -2,7 +2,8 @@ import { Lazy, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { blockstorageVolumeV3, computeInstanceV2 } from '../../.gen/providers/openstack';
 import { validateName } from './names';
-import { TERRAFORM_DATA_MIN_VERSION } from './terraform-data';
+import { tfLiteral } from './validation';
+import { requireTerraformVersion } from './terraform-version';
 
 /** What `createDataVolume` needs to know; the public options live in gpu-node.ts. */
 export interface DataVolumeSpec {
@@ -29,12 +30,12 @@ export function createDataVolume(scope: Construct, nodeName: string, spec: DataV
     throw new Error(`${path}: dataVolume.sizeGiB must be a whole number from 1 to 65536, got ${size}`);
   }
   const volume = new blockstorageVolumeV3.BlockstorageVolumeV3(scope, 'DataVolume', {
-    name: validateName(path, 'dataVolume.volumeName', spec.volumeName) ?? `${nodeName}-data`,
+    name: tfLiteral(validateName(path, 'dataVolume.volumeName', spec.volumeName) ?? `${nodeName}-data`),
     size,
-    volumeType: spec.volumeType,
+    volumeType: tfLiteral(spec.volumeType),
     // Cinder zones are named independently of Nova's, so the node's zone is not reused.
-    availabilityZone: spec.availabilityZone,
-    description: `Data of ${nodeName}; kept when the node is replaced (cdktf)`,
+    availabilityZone: tfLiteral(spec.availabilityZone),
+    description: tfLiteral(`Data of ${nodeName}; kept when the node is replaced (cdktf)`),
     lifecycle: { preventDestroy: spec.retain },
   });
   forgetLegacyAttachment(scope);
@@ -82,24 +83,7 @@ function forgetLegacyAttachment(scope: Construct): void {
     legacyAttachments.set(stack, list);
     const entries = list;
     stack.addOverride('removed', Lazy.anyValue({ produce: () => entries.map((from) => ({ from, lifecycle: { destroy: false } })) }));
-    raiseTerraformVersion(stack, '>= 1.7');
+    requireTerraformVersion(stack, 7); // `removed` blocks
   }
   list.push(address);
-}
-
-/**
- * Raises `terraform.required_version` to `minimum` where it is unset or the library's own
- * terraform_data floor; a version the stack's author set is kept.
- */
-export function raiseTerraformVersion(stack: TerraformStack, minimum: string): void {
-  const own = (stack as unknown as { rawOverrides?: { terraform?: { required_version?: string } } }).rawOverrides;
-  const current = own?.terraform?.required_version;
-  if (current !== undefined && current !== TERRAFORM_DATA_MIN_VERSION && !/^>= 1\.\d+$/.test(current)) return;
-  if (current !== undefined && versionOf(current) >= versionOf(minimum)) return;
-  stack.addOverride('terraform.required_version', minimum);
-}
-
-function versionOf(constraint: string): number {
-  const m = /^>= 1\.(\d+)$/.exec(constraint);
-  return m ? Number(m[1]) : 0;
 }

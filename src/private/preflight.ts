@@ -1,7 +1,7 @@
 import { Lazy, TerraformLocal, TerraformResource, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { dataOpenstackComputeFlavorV2, dataOpenstackComputeLimitsV2 } from '../../.gen/providers/openstack';
-import { raiseTerraformVersion } from './data-volume';
+import { requireTerraformVersion } from './terraform-version';
 import { TerraformData } from './terraform-data';
 
 /** What the preflight of one node checks. */
@@ -48,7 +48,7 @@ export function addPreflight(scope: Construct, spec: PreflightSpec): void {
   });
   if (!spec.checkQuota) return;
   // plantimestamp() needs Terraform 1.5.
-  raiseTerraformVersion(stack, '>= 1.5');
+  requireTerraformVersion(stack, 5);
   const marker = new TerraformData(scope, 'PreflightCreated', {
     input: { at: '${plantimestamp()}' },
     lifecycle: { ignoreChanges: ['input'] },

@@ -12,9 +12,10 @@ import {
   Token,
 } from 'cdktf';
 import { Construct } from 'constructs';
+import { requireTerraformVersion } from './terraform-version';
 
 /** Terraform's built-in `terraform_data` resource (Terraform 1.4 and newer). */
-export const TERRAFORM_DATA_MIN_VERSION = '>= 1.4';
+export const TERRAFORM_DATA_MIN_MINOR = 4;
 
 export interface TerraformDataConfig {
   readonly input?: { [key: string]: unknown };
@@ -45,7 +46,7 @@ export class TerraformData extends TerraformResource {
       provisioners: config.provisioners,
     });
     this.config = config;
-    requireTerraformVersion(TerraformStack.of(this), TERRAFORM_DATA_MIN_VERSION);
+    requireTerraformVersion(TerraformStack.of(this), TERRAFORM_DATA_MIN_MINOR);
   }
 
   public get id(): string {
@@ -70,18 +71,4 @@ export class TerraformData extends TerraformResource {
       triggers_replace: hashMapperHcl(anyToHclTerraform)(this.config.triggersReplace),
     };
   }
-}
-
-const stacksWithVersion = new WeakSet<TerraformStack>();
-
-/**
- * Adds `terraform.required_version` to the stack once, unless its author set one already
- * (theirs is kept: they may pin a narrower range).
- */
-function requireTerraformVersion(stack: TerraformStack, constraint: string): void {
-  if (stacksWithVersion.has(stack)) return;
-  stacksWithVersion.add(stack);
-  const own = (stack as unknown as { rawOverrides?: { terraform?: { required_version?: string } } }).rawOverrides;
-  if (own?.terraform?.required_version !== undefined) return;
-  stack.addOverride('terraform.required_version', constraint);
 }

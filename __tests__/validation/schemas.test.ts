@@ -1,0 +1,40 @@
+// Every prop of every public props interface is in the runtime schema (validation-schemas.ts),
+// so that a valid prop is never refused as unknown, and a new prop cannot be forgotten.
+import * as fs from 'fs';
+import * as path from 'path';
+import * as ts from 'typescript';
+import { SCHEMAS } from '../../src/private/validation-schemas';
+import { PROJECT_ROOT } from '../support/checks';
+
+// Interfaces that callers do not write: results, and options the library's constructs pass itself.
+const NOT_INPUT = new Set(['NodeImageConfig', 'ResolvedGpuFlavor', 'RenderedUserData', 'RecipeRenderOptions', 'RecipeStepOptions']);
+
+function publicInterfaces(): Map<string, string[]> {
+  const dir = path.join(PROJECT_ROOT, 'src', 'constructs');
+  const found = new Map<string, string[]>();
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+    const source = ts.createSourceFile(file, fs.readFileSync(path.join(dir, file), 'utf8'), ts.ScriptTarget.ES2020, true);
+    source.forEachChild((node) => {
+      if (ts.isInterfaceDeclaration(node) && node.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) {
+        const name = node.name.text;
+        // I* are resources (INetwork, IKeyPair, ...), checked by shape where they are props.
+        if (/^I[A-Z]/.test(name) || NOT_INPUT.has(name)) return;
+        found.set(name, node.members.filter(ts.isPropertySignature).map((m) => (m.name as ts.Identifier).text));
+      }
+    });
+  }
+  return found;
+}
+
+test('every public props interface has a schema with exactly its props', () => {
+  const interfaces = publicInterfaces();
+  expect(interfaces.size).toBeGreaterThanOrEqual(15);
+  expect([...interfaces.keys()].sort()).toEqual(Object.keys(SCHEMAS).sort());
+  for (const [name, props] of interfaces) {
+    expect({ [name]: Object.keys(SCHEMAS[name]).sort() }).toEqual({ [name]: [...props].sort() });
+  }
+});
+
+test('the recent GpuNode props are in the schema', () => {
+  expect(Object.keys(SCHEMAS.GpuNodeProps)).toEqual(expect.arrayContaining(['outputs', 'waitForReady', 'preflight', 'dataVolume', 'rolloutToken']));
+});

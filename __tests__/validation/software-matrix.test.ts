@@ -1,0 +1,61 @@
+// The GPU software matrix: README table generated from the data, and the warnings where the
+// data cannot decide (unknown image release, branches or CUDA newer than the table).
+import * as fs from 'fs';
+import * as path from 'path';
+import { TerraformStack, Testing } from 'cdktf';
+import { CudaToolkit, GpuFlavor, GpuModel, GpuNetwork, GpuNode, GpuRecipe, NodeImage, NvidiaDriver, UbuntuRelease } from '../../src';
+import { CUDA_BY_UBUNTU, CUDA_MIN_DRIVER_BRANCH, DRIVER_BRANCHES, MATRIX_BEGIN, MATRIX_END, matrixMarkdown } from '../../src/private/gpu-software-matrix';
+import { PROJECT_ROOT } from '../support/checks';
+
+test('the README table is the one the data gives (npm run docs:matrix)', () => {
+  const readme = fs.readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
+  const block = readme.slice(readme.indexOf(MATRIX_BEGIN) + MATRIX_BEGIN.length, readme.indexOf(MATRIX_END)).trim();
+  expect(block).toBe(matrixMarkdown());
+});
+
+test('the data is consistent: every CUDA per release has a driver minimum, every minimum is a released branch', () => {
+  for (const versions of Object.values(CUDA_BY_UBUNTU)) {
+    for (const v of versions) expect(CUDA_MIN_DRIVER_BRANCH[v]).toBeDefined();
+  }
+  for (const branch of Object.values(CUDA_MIN_DRIVER_BRANCH)) expect(DRIVER_BRANCHES).toContain(branch);
+  expect(CUDA_BY_UBUNTU['24.04'][0]).toBe('12.5');
+});
+
+function nodeWarnings(props: { image?: any; recipe?: GpuRecipe }): string[] {
+  const stack = new TerraformStack(Testing.app(), 't');
+  const node = new GpuNode(stack, 'Node', { flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 1), network: GpuNetwork.forUser(stack, 'Net', 'a'), ...props });
+  return node.node.metadata.filter((m) => /warn/i.test(m.type)).map((m) => String(m.data));
+}
+
+test.each([
+  ['an image by id', NodeImage.fromId('0f0e0d0c-0b0a-0908-0706-050403020100')],
+  ['a name without a release', NodeImage.fromName('gpu-base-image')],
+])('%s gives a warning, not an error', (_what, image) => {
+  expect(nodeWarnings({ image })).toEqual(expect.arrayContaining([expect.stringMatching(/t\/Node: the image's Ubuntu release is unknown.*CUDA 12\.8.*NodeImage\.ubuntu\(\)/)]));
+});
+
+test.each([
+  ['the profile image', NodeImage.ubuntu(UbuntuRelease.NOBLE_24_04)],
+  ['a name with the release', NodeImage.fromName('Ubuntu 24.04 - Noble Numbat')],
+  ['a name with the code name', NodeImage.fromName('noble-server-cloudimg')],
+])('%s has a known release: no warning', (_what, image) => {
+  expect(nodeWarnings({ image }).filter((w) => /release is unknown/.test(w))).toEqual([]);
+});
+
+test('a branch or CUDA newer than the table is taken with a warning', () => {
+  const w = nodeWarnings({ recipe: new GpuRecipe({ nvidiaDriver: NvidiaDriver.branch(600), cuda: CudaToolkit.version('13.5') }) });
+  expect(w).toEqual(expect.arrayContaining([
+    expect.stringMatching(/driver branch 600 is newer than the newest this library knows \(580\)/),
+    expect.stringMatching(/CUDA 13\.5 is newer than the newest this library knows \(13\.0\)/),
+  ]));
+});
+
+test('every CUDA of a release synthesizes with its minimum branch', () => {
+  for (const [release, versions] of Object.entries(CUDA_BY_UBUNTU)) {
+    for (const v of versions) {
+      const image = NodeImage.ubuntu(release as UbuntuRelease);
+      const branch = Math.max(CUDA_MIN_DRIVER_BRANCH[v], 545);
+      expect(() => nodeWarnings({ image, recipe: new GpuRecipe({ nvidiaDriver: NvidiaDriver.branch(branch), cuda: CudaToolkit.version(v) }) })).not.toThrow();
+    }
+  }
+});

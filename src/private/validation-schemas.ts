@@ -1,0 +1,118 @@
+// The props of every public construct and factory, for checkProps (validation-props.ts).
+// Classes are named, not imported: they import this module themselves, and an app may load two
+// copies of the package (instanceof would then refuse the other copy's objects).
+import { instance, opt, PropKind, PropSchema, req, shape } from './validation-props';
+
+const NETWORK = shape('INetwork', 'networkId', 'subnetId');
+const KEY_PAIR = shape('IKeyPair', 'keyPairName');
+const NODE_IMAGE = shape('INodeImage', 'bind', 'baseImageKey');
+const SECURITY_GROUP = shape('ISecurityGroup', 'securityGroupId');
+const PEERS: PropKind = { arrayOf: instance('Peer') };
+const PROFILE = instance('CloudProfile');
+const FLAVOR = instance('GpuFlavor');
+const RECIPE = instance('GpuRecipe');
+
+export const INGRESS_RULE: PropSchema = { port: req(instance('Port')), peers: opt(PEERS) };
+const INGRESS: PropKind = { arrayOf: { props: INGRESS_RULE, name: 'IngressRule' } };
+
+export const DATA_VOLUME_OPTIONS: PropSchema = {
+  sizeGiB: req('number'), volumeName: opt('string'), volumeType: opt('string'), availabilityZone: opt('string'), removalPolicy: opt('string'),
+};
+export const READY_WAIT_OPTIONS: PropSchema = { timeoutMinutes: opt('number'), pollIntervalSeconds: opt('number'), cloud: opt('string') };
+export const PREFLIGHT_OPTIONS: PropSchema = { gpus: opt('boolean'), quota: opt('boolean') };
+
+export const GPU_NODE_PROPS: PropSchema = {
+  flavor: req(FLAVOR),
+  network: req(NETWORK),
+  cloudProfile: opt(PROFILE),
+  image: opt(NODE_IMAGE),
+  keyPair: opt(KEY_PAIR),
+  securityGroups: opt({ arrayOf: SECURITY_GROUP }),
+  sshFrom: opt(PEERS),
+  ingress: opt(INGRESS),
+  floatingIp: opt('boolean'),
+  rootVolumeSizeGiB: opt('number'),
+  dataVolume: opt({ props: DATA_VOLUME_OPTIONS, name: 'DataVolumeOptions' }),
+  nodeName: opt('string'),
+  metadata: opt('map'),
+  tags: opt('string[]'),
+  availabilityZone: opt('string'),
+  recipe: opt(RECIPE),
+  powerState: opt(instance('PowerState')),
+  lifetimeHours: opt('number'),
+  lifetimeWarningHours: opt('number'),
+  replaceOnChange: opt('boolean'),
+  rolloutToken: opt('string'),
+  outputs: opt('string'),
+  sealForSnapshot: opt('boolean'),
+  waitForReady: opt({ oneOf: ['boolean', { props: READY_WAIT_OPTIONS, name: 'ReadyWaitOptions' }] }),
+  preflight: opt({ oneOf: ['boolean', { props: PREFLIGHT_OPTIONS, name: 'PreflightOptions' }] }),
+  serverGroup: opt(shape('IServerGroup', 'serverGroupId')),
+};
+
+export const SERVER_GROUP_PROPS: PropSchema = { serverGroupName: opt('string'), policy: opt('string'), maxServerPerHost: opt('number') };
+
+export const GPU_FLEET_PROPS: PropSchema = {
+  flavor: req(FLAVOR), network: req(NETWORK), count: opt('number'), nodeNames: opt('string[]'), fleetName: opt('string'),
+  policy: opt('string'), maxServerPerHost: opt('number'), sshFrom: opt(PEERS), ingress: opt(INGRESS), cloudProfile: opt(PROFILE),
+  image: opt(NODE_IMAGE), keyPair: opt(KEY_PAIR), recipe: opt(RECIPE), floatingIp: opt('boolean'), rootVolumeSizeGiB: opt('number'),
+  dataVolume: opt({ props: DATA_VOLUME_OPTIONS, name: 'DataVolumeOptions' }), powerState: opt(instance('PowerState')),
+  lifetimeHours: opt('number'),
+  waitForReady: opt({ oneOf: ['boolean', { props: READY_WAIT_OPTIONS, name: 'ReadyWaitOptions' }] }),
+  preflight: opt({ oneOf: ['boolean', { props: PREFLIGHT_OPTIONS, name: 'PreflightOptions' }] }),
+  outputs: opt('string'),
+};
+
+export const GPU_NETWORK_PROPS: PropSchema = {
+  networkName: opt('string'), cidr: opt('string'), dnsNameservers: opt('string[]'), cloudProfile: opt(PROFILE),
+  router: opt('boolean'), sshFrom: opt(PEERS), ingress: opt(INGRESS), allowIcmp: opt('boolean'),
+};
+export const EXISTING_NETWORK_OPTIONS: PropSchema = { subnetName: opt('string') };
+
+export const SECURITY_GROUP_PROPS: PropSchema = {
+  securityGroupName: opt('string'), sshFrom: opt(PEERS), ingress: opt(INGRESS), allowIcmp: opt('boolean'), allowMembers: opt('boolean'), description: opt('string'),
+};
+
+export const KEY_PAIR_PROPS: PropSchema = {
+  keyPairName: opt('string'), publicKey: opt('string'), publicKeyFile: opt('string'), privateKeyHint: opt('string'),
+};
+
+export const SNAPSHOT_IMAGE_PROPS: PropSchema = {
+  recipe: req(RECIPE), baseImage: opt(NODE_IMAGE), flavor: req(FLAVOR), network: req(NETWORK), cloudProfile: opt(PROFILE),
+  cloud: opt('string'), imageName: opt('string'), tags: opt('string[]'), visibility: opt('string'),
+  timeoutMinutes: opt('number'), pollIntervalSeconds: opt('number'), keyPair: opt(KEY_PAIR),
+};
+
+export const RECIPE_FILE: PropSchema = { path: req('string'), content: req('string'), permissions: opt('string'), owner: opt('string') };
+export const GPU_RECIPE_PROPS: PropSchema = {
+  name: opt('string'), nvidiaDriver: opt(instance('NvidiaDriver')), cuda: opt(instance('CudaToolkit')),
+  installCuda: opt('boolean'), containerToolkit: opt('boolean'), containerToolkitVersion: opt('string'), burnInSeconds: opt('number'),
+  packages: opt('string[]'), files: opt({ arrayOf: { props: RECIPE_FILE, name: 'RecipeFile' } }), commands: opt('string[]'),
+};
+
+export const GPU_FLAVOR_SPEC: PropSchema = { flavorName: req('string'), model: req(instance('GpuModel')), gpuCount: req('number') };
+export const UBUNTU_IMAGE_SPEC: PropSchema = { release: req('string'), imageName: req('string') };
+export const CLOUD_PROFILE_PROPS: PropSchema = {
+  name: req('string'),
+  flavors: opt({ arrayOf: { props: GPU_FLAVOR_SPEC, name: 'GpuFlavorSpec' } }),
+  ubuntuImages: opt({ arrayOf: { props: UBUNTU_IMAGE_SPEC, name: 'UbuntuImageSpec' } }),
+  loginUser: opt('string'), externalNetworkName: opt('string'), userNetworkPattern: opt('string'), maxLifetimeHours: opt('number'),
+};
+
+export const NAMED_GPU_FLAVOR_OPTIONS: PropSchema = { model: opt(instance('GpuModel')), gpuCount: opt('number') };
+export const GPU_MODEL_PROPS: PropSchema = {
+  id: req('string'), productName: req('string'), architecture: req('string'), memoryGiB: req('number'), computeCapability: req('string'),
+  dataCenter: opt('boolean'), nvidiaSmiMatch: opt('string'),
+};
+export const RECIPE_IMAGE_OPTIONS: PropSchema = { baseImage: req(NODE_IMAGE), visibility: opt('string') };
+
+/** Interface name -> schema, for the test that every prop of every props interface is listed. */
+export const SCHEMAS: { [interfaceName: string]: PropSchema } = {
+  GpuNodeProps: GPU_NODE_PROPS, DataVolumeOptions: DATA_VOLUME_OPTIONS, ReadyWaitOptions: READY_WAIT_OPTIONS,
+  PreflightOptions: PREFLIGHT_OPTIONS, GpuNetworkProps: GPU_NETWORK_PROPS, ExistingNetworkOptions: EXISTING_NETWORK_OPTIONS,
+  SecurityGroupProps: SECURITY_GROUP_PROPS, IngressRule: INGRESS_RULE, KeyPairProps: KEY_PAIR_PROPS,
+  SnapshotImageProps: SNAPSHOT_IMAGE_PROPS, GpuRecipeProps: GPU_RECIPE_PROPS, RecipeFile: RECIPE_FILE,
+  CloudProfileProps: CLOUD_PROFILE_PROPS, GpuFlavorSpec: GPU_FLAVOR_SPEC, UbuntuImageSpec: UBUNTU_IMAGE_SPEC,
+  ServerGroupProps: SERVER_GROUP_PROPS, GpuFleetProps: GPU_FLEET_PROPS,
+  NamedGpuFlavorOptions: NAMED_GPU_FLAVOR_OPTIONS, GpuModelProps: GPU_MODEL_PROPS, RecipeImageOptions: RECIPE_IMAGE_OPTIONS,
+};

@@ -1,0 +1,95 @@
+// Shared input checks: one message shape, `${path}: <prop> must be <rule>, got <value>. <fix>`,
+// and value rendering that never prints a token's internal text.
+import { Token } from 'cdktf';
+
+/** Whether the value (or any string inside it) is a token that only Terraform resolves. */
+export function isToken(value: unknown): boolean {
+  // A list token's element ('#{TfToken[...]}') is not detected by Token.isUnresolved.
+  return Token.isUnresolved(value) || (typeof value === 'string' && value.includes('#{TfToken['));
+}
+
+/** A short, safe rendering of a bad value for an error message. */
+export function renderValue(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (value === null) return 'null';
+  if (isToken(value)) return '<unresolved token>';
+  if (typeof value === 'string') {
+    const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+    // Control characters are shown escaped, so the message stays on one line.
+    return `'${shown.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}'`;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === 'function') return 'a function';
+  const name = (value as object).constructor?.name;
+  return name && name !== 'Object' ? `a ${name}` : 'an object';
+}
+
+/** The message of a bad value: path, prop, rule, value, fix. */
+export function message(path: string, prop: string, rule: string, value: unknown, fix: string): string {
+  return `${path}: ${prop} must be ${rule}, got ${renderValue(value)}. ${fix}`;
+}
+
+/** Throws the message of a bad value. */
+export function fail(path: string, prop: string, rule: string, value: unknown, fix: string): never {
+  throw new Error(message(path, prop, rule, value, fix));
+}
+
+/** Throws unless `ok`; skips tokens (their value is checked by Terraform or the cloud). */
+export function check(ok: boolean, path: string, prop: string, rule: string, value: unknown, fix: string): void {
+  if (!ok && !isToken(value)) fail(path, prop, rule, value, fix);
+}
+
+/**
+ * Throws when `value` is a token although it must be known at synth (rendered into user_data or
+ * hashed into a recipe key).
+ */
+export function requireKnown(path: string, prop: string, value: unknown, why: string): void {
+  if (isToken(value)) {
+    throw new Error(`${path}: ${prop} must be a plain value known at synth, got <unresolved token>. It is ${why}; ` +
+      'pass the value itself, not a reference or a TerraformVariable');
+  }
+}
+
+/**
+ * The enum member `value` names, or an error listing the members (fail closed: a JSON config's
+ * 'RETAIN' or a typo never falls through to a default).
+ */
+export function checkEnum<T extends string>(path: string, prop: string, value: unknown, members: { [key: string]: T }, enumName: string): T {
+  const values = Object.values(members);
+  if (typeof value === 'string' && (values as string[]).includes(value)) return value as T;
+  const names = Object.keys(members).map((k) => `${enumName}.${k}`).join(', ');
+  return fail(path, prop, `one of ${names} (values ${values.map((v) => `'${v}'`).join(', ')})`, value, `Use ${enumName}.${Object.keys(members)[0]} or another member`);
+}
+
+/** Escapes Terraform template syntax in a user string, keeping cdktf's own tokens intact. */
+export function tfLiteral(text: string): string;
+export function tfLiteral(text: string | undefined): string | undefined;
+export function tfLiteral(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  // `${TfToken[...]}` is cdktf's marker of a token in a string; it becomes a real reference at synth.
+  return text.replace(/\$\{(?!TfToken\[)/g, () => '$${').replace(/%\{/g, () => '%%{');
+}
+
+/** `tfLiteral` on every value of a map. */
+export function tfLiteralMap(map: { [key: string]: string }): { [key: string]: string } {
+  return Object.fromEntries(Object.entries(map).map(([k, v]) => [k, tfLiteral(v)]));
+}
+
+/** The strings `value` holds more than once. */
+export function duplicates(values: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  for (const v of values) (seen.has(v) ? twice : seen).add(v);
+  return [...twice];
+}
+
+/** Whether `text` is a Unix login name as `useradd` accepts by default (NAME_REGEX). */
+export function isUnixUserName(text: string): boolean {
+  return /^[a-z_][a-z0-9_-]{0,31}$/.test(text);
+}
+
+/** Nova's server metadata limits (nova/api/validation/parameter_types.py `metadata`). */
+export const NOVA_METADATA = { keyPattern: /^[a-zA-Z0-9-_:. ]{1,255}$/, maxValue: 255, maxItems: 128 } as const;
+/** Nova's server tag limits (nova/api/openstack/compute/schemas/server_tags.py: 1-60 chars, no ',' '/'; 50 per server). */
+export const NOVA_TAGS = { maxLength: 60, maxItems: 50 } as const;
