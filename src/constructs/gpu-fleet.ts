@@ -19,6 +19,7 @@ import { ServerGroup, ServerGroupPolicy } from './server-group';
 /** The most nodes one fleet makes (a guard against a typo such as 100 for 10). */
 const MAX_FLEET_NODES = 64;
 
+/** Props of `GpuFleet`: the nodes' shared settings, how many, and where Nova places them. */
 export interface GpuFleetProps {
   /** The flavor of every node: `GpuFlavor.of(GpuModel.RTX_2080_TI, 2)`. */
   readonly flavor: GpuFlavor;
@@ -128,10 +129,13 @@ export interface GpuFleetProps {
  * node's own, plus `SshConfig`, an `~/.ssh/config` block for all nodes.
  */
 export class GpuFleet extends Construct {
+  /** The nodes, in the order of `nodeNames` (or 1..count). */
   public readonly nodes: GpuNode[];
+  /** The Nova server group every node joins. */
   public readonly serverGroup: ServerGroup;
   /** The fleet's own group: member-to-member traffic, SSH and `ingress`. */
   public readonly securityGroup: SecurityGroup;
+  /** The prefix of node names and the name of the server group. */
   public readonly fleetName: string;
   /** `Host` blocks for every node, for `~/.ssh/config`. */
   public readonly sshConfig: string;

@@ -23,9 +23,11 @@ export enum ServerGroupPolicy {
 
 /** A Nova server group, created here or given by id. */
 export interface IServerGroup {
+  /** The server group's id, for the `group` scheduler hint. */
   readonly serverGroupId: string;
 }
 
+/** Props of `ServerGroup`. */
 export interface ServerGroupProps {
   /**
    * The group's name in the cloud.
@@ -61,8 +63,11 @@ export class ServerGroup extends Construct implements IServerGroup {
     return { serverGroupId };
   }
 
+  /** The group's id (a reference to the resource). */
   public readonly serverGroupId: string;
+  /** The group's name in the cloud. */
   public readonly serverGroupName: string;
+  /** The placement policy. */
   public readonly policy: ServerGroupPolicy;
   /** The L1 resource, as an escape hatch. */
   public readonly resource: computeServergroupV2.ComputeServergroupV2;

@@ -11,7 +11,6 @@ const PEERS: PropKind = { arrayOf: instance('Peer') };
 const PROFILE = instance('CloudProfile');
 const FLAVOR = instance('GpuFlavor');
 const RECIPE = instance('GpuRecipe');
-const SERVER_GROUP = shape('IServerGroup', 'serverGroupId');
 
 export const INGRESS_RULE: PropSchema = { port: req(instance('Port')), peers: opt(PEERS) };
 const INGRESS: PropKind = { arrayOf: { props: INGRESS_RULE, name: 'IngressRule' } };
@@ -31,7 +30,6 @@ export const GPU_NODE_PROPS: PropSchema = {
   securityGroups: opt({ arrayOf: SECURITY_GROUP }),
   sshFrom: opt(PEERS),
   ingress: opt(INGRESS),
-  serverGroup: opt(SERVER_GROUP),
   floatingIp: opt('boolean'),
   rootVolumeSizeGiB: opt('number'),
   dataVolume: opt({ props: DATA_VOLUME_OPTIONS, name: 'DataVolumeOptions' }),
@@ -49,32 +47,21 @@ export const GPU_NODE_PROPS: PropSchema = {
   sealForSnapshot: opt('boolean'),
   waitForReady: opt({ oneOf: ['boolean', { props: READY_WAIT_OPTIONS, name: 'ReadyWaitOptions' }] }),
   preflight: opt({ oneOf: ['boolean', { props: PREFLIGHT_OPTIONS, name: 'PreflightOptions' }] }),
+  serverGroup: opt(shape('IServerGroup', 'serverGroupId')),
 };
 
+export const SERVER_GROUP_PROPS: PropSchema = { serverGroupName: opt('string'), policy: opt('string'), maxServerPerHost: opt('number') };
+
 export const GPU_FLEET_PROPS: PropSchema = {
-  flavor: req(FLAVOR),
-  network: req(NETWORK),
-  count: opt('number'),
-  nodeNames: opt('string[]'),
-  fleetName: opt('string'),
-  policy: opt('string'),
-  maxServerPerHost: opt('number'),
-  sshFrom: opt(PEERS),
-  ingress: opt(INGRESS),
-  cloudProfile: opt(PROFILE),
-  image: opt(NODE_IMAGE),
-  keyPair: opt(KEY_PAIR),
-  recipe: opt(RECIPE),
-  floatingIp: opt('boolean'),
-  rootVolumeSizeGiB: opt('number'),
-  dataVolume: opt({ props: DATA_VOLUME_OPTIONS, name: 'DataVolumeOptions' }),
-  powerState: opt(instance('PowerState')),
+  flavor: req(FLAVOR), network: req(NETWORK), count: opt('number'), nodeNames: opt('string[]'), fleetName: opt('string'),
+  policy: opt('string'), maxServerPerHost: opt('number'), sshFrom: opt(PEERS), ingress: opt(INGRESS), cloudProfile: opt(PROFILE),
+  image: opt(NODE_IMAGE), keyPair: opt(KEY_PAIR), recipe: opt(RECIPE), floatingIp: opt('boolean'), rootVolumeSizeGiB: opt('number'),
+  dataVolume: opt({ props: DATA_VOLUME_OPTIONS, name: 'DataVolumeOptions' }), powerState: opt(instance('PowerState')),
   lifetimeHours: opt('number'),
   waitForReady: opt({ oneOf: ['boolean', { props: READY_WAIT_OPTIONS, name: 'ReadyWaitOptions' }] }),
   preflight: opt({ oneOf: ['boolean', { props: PREFLIGHT_OPTIONS, name: 'PreflightOptions' }] }),
   outputs: opt('string'),
 };
-export const SERVER_GROUP_PROPS: PropSchema = { serverGroupName: opt('string'), policy: opt('string'), maxServerPerHost: opt('number') };
 
 export const GPU_NETWORK_PROPS: PropSchema = {
   networkName: opt('string'), cidr: opt('string'), dnsNameservers: opt('string[]'), cloudProfile: opt(PROFILE),
@@ -121,10 +108,11 @@ export const RECIPE_IMAGE_OPTIONS: PropSchema = { baseImage: req(NODE_IMAGE), vi
 
 /** Interface name -> schema, for the test that every prop of every props interface is listed. */
 export const SCHEMAS: { [interfaceName: string]: PropSchema } = {
-  GpuNodeProps: GPU_NODE_PROPS, GpuFleetProps: GPU_FLEET_PROPS, ServerGroupProps: SERVER_GROUP_PROPS, DataVolumeOptions: DATA_VOLUME_OPTIONS, ReadyWaitOptions: READY_WAIT_OPTIONS,
+  GpuNodeProps: GPU_NODE_PROPS, DataVolumeOptions: DATA_VOLUME_OPTIONS, ReadyWaitOptions: READY_WAIT_OPTIONS,
   PreflightOptions: PREFLIGHT_OPTIONS, GpuNetworkProps: GPU_NETWORK_PROPS, ExistingNetworkOptions: EXISTING_NETWORK_OPTIONS,
   SecurityGroupProps: SECURITY_GROUP_PROPS, IngressRule: INGRESS_RULE, KeyPairProps: KEY_PAIR_PROPS,
   SnapshotImageProps: SNAPSHOT_IMAGE_PROPS, GpuRecipeProps: GPU_RECIPE_PROPS, RecipeFile: RECIPE_FILE,
   CloudProfileProps: CLOUD_PROFILE_PROPS, GpuFlavorSpec: GPU_FLAVOR_SPEC, UbuntuImageSpec: UBUNTU_IMAGE_SPEC,
+  ServerGroupProps: SERVER_GROUP_PROPS, GpuFleetProps: GPU_FLEET_PROPS,
   NamedGpuFlavorOptions: NAMED_GPU_FLAVOR_OPTIONS, GpuModelProps: GPU_MODEL_PROPS, RecipeImageOptions: RECIPE_IMAGE_OPTIONS,
 };
