@@ -289,7 +289,7 @@ start_services() {
   start cinder-scheduler "${PYRUN[@]}" cinder.cmd.scheduler:main --config-file "$etc/cinder/cinder.conf"
   start cinder-volume "${PYRUN[@]}" cinder.cmd.volume:main --config-file "$etc/cinder/cinder.conf"
   wait_port 8778 placement
-  start nova-compute "${PYRUN[@]}" nova.cmd.compute:main --config-file "$etc/nova/nova.conf"
+  start nova-compute "${PYRUN[@]}" gpu_cloud_tier.compute:main --config-file "$etc/nova/nova.conf"
   wait_port 9292 glance; wait_port 9696 neutron; wait_port 8774 nova-api; wait_port 8776 cinder-api
 }
 
