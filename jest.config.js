@@ -2,6 +2,9 @@
 module.exports = {
   testEnvironment: 'node',
   testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
+  // The mini-cloud tier has its own config (jest.cloud.config.js, npm run test:cloud).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/cloud/'],
+  modulePathIgnorePatterns: ['<rootDir>/.cloud-tier/'],
   // Type checking is done once by `tsc` (npm run build); jest only transpiles, which keeps it quick.
   transform: { '^.+\\.ts$': 'ts-jest' },
   setupFilesAfterEnv: ['<rootDir>/__tests__/setup.ts'],

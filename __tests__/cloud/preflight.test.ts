@@ -1,0 +1,44 @@
+// Plan-time preflight with the real provider against the mini-cloud: flavor lookups and limits.
+import { TerraformStack } from 'cdktf';
+import { GpuFlavor, GpuModel, GpuNetwork, GpuNode, openstack, Peer } from '../../src';
+import { synthToDir } from '../support/checks';
+import { tf, tier } from './support';
+
+const t = tier();
+if (t.skipped) console.log(`skipped: ${t.skipped}`);
+const cloudTest = t.skipped ? test.skip : test;
+
+function planOf(flavor: GpuFlavor) {
+  const { dir } = synthToDir((app) => {
+    const stack = new TerraformStack(app, 'cloud-preflight');
+    new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
+    const network = new GpuNetwork(stack, 'Net', { sshFrom: [Peer.ipv4('10.0.0.0/8')] });
+    new GpuNode(stack, 'Node', { flavor, network });
+    return stack;
+  });
+  const init = tf(t, dir, 'init', '-input=false', '-no-color');
+  expect(init.output).toMatch(/terraform-provider-openstack\/openstack v3\.4\.0/);
+  expect(init.status).toBe(0);
+  return tf(t, dir, 'plan', '-input=false', '-no-color', '-lock=false');
+}
+
+describe('preflight on the mini-cloud (real provider v3.4.0)', () => {
+  cloudTest('a HFD NetLab flavor whose alias matches the GPUs plans cleanly', () => {
+    const plan = planOf(GpuFlavor.of(GpuModel.RTX_2080_TI, 1));
+    expect(plan.output).toMatch(/Plan: \d+ to add, 0 to change, 0 to destroy/);
+    expect(plan.status).toBe(0);
+  });
+
+  cloudTest('a flavor that does not exist fails the plan at its lookup', () => {
+    const plan = planOf(GpuFlavor.named('g1-9x9090.medium', { model: GpuModel.RTX_2080_TI, gpuCount: 1 }));
+    expect(plan.status).not.toBe(0);
+    expect(plan.output).toMatch(/PreflightFlavor/);
+    expect(plan.output).toMatch(/no results/i);
+  });
+
+  cloudTest('a flavor whose PCI alias passes through another GPU count fails with our message', () => {
+    const plan = planOf(GpuFlavor.named('g1-bad-alias.medium', { model: GpuModel.RTX_2080_TI, gpuCount: 2 }));
+    expect(plan.status).not.toBe(0);
+    expect(plan.output.replace(/\s+/g, ' ')).toMatch(/flavor g1-bad-alias\.medium passes through 3 GPUs .*but the node expects 2/);
+  });
+});
