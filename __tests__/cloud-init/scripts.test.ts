@@ -952,6 +952,14 @@ describe('steps/burn-in.sh', () => {
     expect(fs.existsSync(path.join(node.state, 'done', 'burn-in'))).toBe(false);
   });
 
+  test('builds for the catalog compute capability and fails on a worker that DIED', () => {
+    const node = burnNode('Tested 2 GPUs:\\n\\tGPU 0: OK\\n\\tGPU 1: DIED');
+    const r = run(node, step('burn-in'), [], { GPU_NODE_COMPUTE_CAPABILITY: '7.0' });
+    expect(r.status).toBe(1);
+    expect(callsOf(node, 'make')).toEqual([`make -C ${path.join(node.root, 'opt/gpu-burn')} CUDAPATH=${node.root}/usr/local/cuda-12.8 COMPUTE=70`]);
+    expect(status(node).reason).toMatch(/^a gpu-burn worker DIED; see /);
+  });
+
   test('does not rebuild an existing binary', () => {
     const node = burnNode('GPU 0: OK');
     const dir = path.join(node.root, 'opt/gpu-burn');
