@@ -14,6 +14,7 @@ const step = (name: string) => path.join(CLOUD_INIT, 'steps', `${name}.sh`);
 const USER = os.userInfo().username;
 const GPU_2080 = 'NVIDIA GeForce RTX 2080 Ti, 570.124.06';
 const GPU_2060 = 'NVIDIA GeForce RTX 2060 SUPER, 570.124.06';
+const FETCH_ERROR = 'E: Failed to fetch http://archive.ubuntu.com/ubuntu/dists/noble/InRelease 503 Service Unavailable';
 
 const scriptFiles = ['bin', 'lib', 'steps'].flatMap((d) =>
   fs.readdirSync(path.join(CLOUD_INIT, d)).map((f) => path.join(CLOUD_INIT, d, f)),
@@ -82,6 +83,10 @@ function makeNode(opts: NodeOptions = {}): Node {
       GPU_NODE_RECIPE_NAME: 'rtx-pair',
       GPU_NODE_RECIPE_KEY: 'k-123',
       GPU_NODE_APT_RETRY_SLEEP: '0',
+      // A held apt lock is waited out for 3 tries here (1 s each counted, none slept).
+      GPU_NODE_APT_LOCK_SLEEP: '0',
+      GPU_NODE_APT_LOCK_WAIT: '3',
+      GPU_NODE_BOOT_ID: 'boot-1',
       ...opts.env,
     },
   };
@@ -130,8 +135,33 @@ describe('shellcheck and size', () => {
       expect(text).toContain('set -euo pipefail');
     }
     expect(scriptFiles.length).toBe(10);
-    // They travel in every node's user_data (Nova: 65,535 bytes after base64, with everything else).
-    expect(total).toBeLessThan(21000);
+    // They travel in every node's user_data (Nova: 65,535 bytes after base64, with everything else);
+    // gzip takes them to about a third (see the recipe's size check).
+    expect(total).toBeLessThan(32000);
+  });
+});
+
+describe('systemd/gpu-node.service', () => {
+  test('systemd-analyze verify passes on the unit installed with the runner', () => {
+    const probe = spawnSync('systemd-analyze', ['--version']);
+    if (probe.error) {
+      if (process.env.CI) throw new Error('systemd-analyze is not installed (apt-get install systemd)');
+      console.warn('skipping systemd-analyze verify: systemd-analyze is not installed (apt-get install systemd)');
+      return;
+    }
+    // verify checks that ExecStart exists: point it at the runner in this checkout (the one change).
+    const original = fs.readFileSync(path.join(CLOUD_INIT, 'systemd', 'gpu-node.service'), 'utf8');
+    expect(original).toContain('\nExecStart=/opt/gpu-node/bin/gpu-node-run\n');
+    const dir = fs.mkdtempSync(path.join(tmpRoot, 'unit-'));
+    const unit = path.join(dir, 'gpu-node.service');
+    fs.writeFileSync(unit, original.replace('ExecStart=/opt/gpu-node/bin/gpu-node-run', `ExecStart=${RUNNER}`));
+    const ok = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
+    expect(ok.stdout + ok.stderr).toBe('');
+    expect(ok.status).toBe(0);
+    // The check can fail: a typo in a directive is reported.
+    fs.writeFileSync(unit, fs.readFileSync(unit, 'utf8').replace('Type=oneshot', 'Type=oneshoot'));
+    const bad = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
+    expect(bad.stdout + bad.stderr).toContain('Failed to parse service type');
   });
 });
 
@@ -176,7 +206,7 @@ describe('lib/gpu-node-common.sh', () => {
   test('gpu_apt retries a failing apt-get and succeeds on the third try', () => {
     const node = makeNode();
     fs.writeFileSync(path.join(node.fake, 'apt-updated'), ''); // lists are fresh
-    const r = withLib(node, 'gpu_apt install -y foo', { FAKE_APT_FAILS: '2' });
+    const r = withLib(node, 'gpu_apt install -y foo', { FAKE_APT_FAILS: '2', FAKE_APT_ERROR: FETCH_ERROR });
     expect(r.status).toBe(0);
     expect(callsOf(node, 'apt-get')).toEqual(Array(3).fill('apt-get -o DPkg::Lock::Timeout=300 install -y foo'));
     expect(r.stdout).toContain('retrying');
@@ -184,7 +214,7 @@ describe('lib/gpu-node-common.sh', () => {
 
   test('gpu_apt gives up with a non-zero exit after GPU_NODE_APT_RETRIES tries', () => {
     const node = makeNode();
-    const r = withLib(node, 'gpu_apt install -y foo', { FAKE_APT_FAILS: 'always', GPU_NODE_APT_RETRIES: '3' });
+    const r = withLib(node, 'gpu_apt install -y foo', { FAKE_APT_FAILS: 'always', GPU_NODE_APT_RETRIES: '3', FAKE_APT_ERROR: FETCH_ERROR });
     expect(r.status).not.toBe(0);
     expect(callsOf(node, 'apt-get')).toHaveLength(3);
     expect(r.stdout).toContain('failed 3 times');
@@ -203,10 +233,29 @@ describe('lib/gpu-node-common.sh', () => {
 
   test('gpu_apt_install fails when apt-get update keeps failing, without installing', () => {
     const node = makeNode();
-    const r = withLib(node, 'gpu_apt_install foo; echo not-reached', { FAKE_APT_FAILS: 'always', GPU_NODE_APT_RETRIES: '2' });
+    const r = withLib(node, 'gpu_apt_install foo; echo not-reached', { FAKE_APT_FAILS: 'always', GPU_NODE_APT_RETRIES: '2', FAKE_APT_ERROR: FETCH_ERROR });
     expect(r.status).not.toBe(0);
     expect(r.stdout).not.toContain('not-reached');
     expect(aptInstalls(node)).toEqual([]);
+  });
+});
+
+describe('apt lists lock (apt-daily at first boot)', () => {
+  const LISTS_LOCK = 'E: Could not get lock /var/lib/apt/lists/lock. It is held by process 812 (apt-get)';
+  test('a held lists lock is waited for without using up the retries', () => {
+    const node = makeNode();
+    const r = withLib(node, 'gpu_apt update', { FAKE_APT_FAILS: '2', FAKE_APT_ERROR: LISTS_LOCK, GPU_NODE_APT_RETRIES: '1' });
+    expect(r.status).toBe(0);
+    expect(callsOf(node, 'apt-get')).toHaveLength(3);
+    expect(r.stdout).toContain('an apt lock is held; waiting');
+  });
+
+  test('a lock held past the bound fails with a reason that names the lock', () => {
+    const node = makeNode();
+    const r = withLib(node, 'gpu_apt update; echo not-reached', { FAKE_APT_FAILS: 'always', FAKE_APT_ERROR: LISTS_LOCK });
+    expect(r.status).toBe(1);
+    expect(r.stdout).not.toContain('not-reached');
+    expect(status(node).reason).toBe('/var/lib/apt/lists/lock still held after 3s (apt-daily or unattended-upgrades?); gave up waiting');
   });
 });
 
@@ -215,7 +264,7 @@ describe('steps/nvidia-driver.sh', () => {
     const node = makeNode({ gpus: [GPU_2080] });
     const r = run(node, step('nvidia-driver'));
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('skipping driver install');
+    expect(r.stdout).toContain('nvidia-smi works on kernel 6.8.0-45-generic; nothing to do');
     expect(callsOf(node, 'apt-get')).toEqual([]);
     expect(callsOf(node, 'modprobe')).toEqual([]);
   });
@@ -235,9 +284,10 @@ describe('steps/nvidia-driver.sh', () => {
     // The keyring goes through apt-get (dpkg lock wait, retries), not dpkg -i.
     expect(callsOf(node, 'dpkg')).toEqual([]);
     const apt = callsOf(node, 'apt-get').map((c) => c.replace('apt-get -o DPkg::Lock::Timeout=300 ', ''));
-    expect(apt).toHaveLength(4);
+    expect(apt).toHaveLength(5);
     expect(apt[0]).toMatch(/^install -y \/\S+\.deb$/);
-    expect(apt.slice(1)).toEqual(['update', 'install -y linux-headers-6.8.0-45-generic', 'install -y nvidia-open-570']);
+    expect(apt.slice(1)).toEqual(['update', 'install -y linux-headers-6.8.0-45-generic', 'install -y linux-headers-generic',
+      'install -y nvidia-open-570']);
     expect(calls(node).pop()).toBe('modprobe nvidia');
   });
 
@@ -268,7 +318,8 @@ describe('steps/nvidia-driver.sh', () => {
   test('branch 590+ installs the pinning package first, then the unversioned meta package', () => {
     const node = makeNode({ env: { GPU_NODE_DRIVER_BRANCH: '590' } });
     expect(run(node, step('nvidia-driver')).status).toBe(0);
-    expect(aptInstalls(node).slice(2)).toEqual(['install -y nvidia-driver-pinning-590', 'install -y nvidia-open']);
+    expect(aptInstalls(node).slice(3)).toEqual(['install -y nvidia-driver-pinning-590', 'install -y nvidia-open']);
+    expect(callsOf(node, 'apt-mark')).toEqual(['apt-mark hold nvidia-driver-pinning-590 nvidia-open']);
   });
 
   test('an unsupported VERSION_ID fails clearly before installing anything', () => {
@@ -282,17 +333,60 @@ describe('steps/nvidia-driver.sh', () => {
     expect(callsOf(node, 'curl')).toEqual([]);
   });
 
-  test('a module that does not load fails and says a reboot is required', () => {
-    const node = makeNode({ env: { FAKE_MODPROBE_FAIL: '1' } });
+  test('a module that does not load reboots (bounded), then fails with the reason', () => {
+    const node = makeNode({ env: { FAKE_MODPROBE_FAIL: '1', GPU_NODE_MAX_REBOOTS: '1' } });
+    const r = run(node, step('nvidia-driver'));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/GPU-NODE-REBOOTING recipe=rtx-pair step=nvidia-driver reboot=1\/1 reason=".*does not load/);
+    expect(status(node)).toMatchObject({ state: 'rebooting', reboots: 1 });
+    expect(callsOf(node, 'systemctl')).toEqual(['systemctl --no-block reboot']);
+    expect(callsOf(node, 'modprobe')).toEqual(['modprobe nvidia', 'modprobe -r nouveau']);
+    // The next boot: installed already, the module still does not load, no reboot left.
+    fs.writeFileSync(path.join(node.fake, 'modules'), '6.8.0-45-generic\n');
+    const again = run(node, step('nvidia-driver'));
+    expect(again.status).toBe(1);
+    expect(status(node).reason).toBe('driver 570 installed but the nvidia module does not load on kernel 6.8.0-45-generic; still so after 1 reboots');
+    expect(callsOf(node, 'systemctl')).toHaveLength(1);
+    expect(aptInstalls(node).filter((c) => c.includes('nvidia-open'))).toHaveLength(1);
+  });
+
+  test('Secure Boot refusing the module is reported as such, without a reboot', () => {
+    const node = makeNode({ env: { FAKE_MODPROBE_FAIL: '1', FAKE_SECURE_BOOT: '1' } });
     const r = run(node, step('nvidia-driver'));
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/GPU-NODE-FAILED recipe=rtx-pair step=nvidia-driver reason=".*reboot required"/);
-    expect(status(node).reason).toContain('reboot required');
-    expect(callsOf(node, 'modprobe')).toEqual(['modprobe nvidia', 'modprobe -r nouveau']);
+    expect(status(node).reason).toMatch(/^Secure Boot is enabled and refuses the unsigned nvidia module/);
+    expect(callsOf(node, 'systemctl')).toEqual([]);
+  });
+
+  test('installs the headers metapackage of the kernel flavour, holds the driver and blacklists NVIDIA upgrades', () => {
+    const node = makeNode();
+    expect(run(node, step('nvidia-driver')).status).toBe(0);
+    expect(aptInstalls(node)).toContain('install -y linux-headers-generic');
+    expect(callsOf(node, 'apt-mark')).toEqual(['apt-mark hold nvidia-open-570']);
+    expect(fs.readFileSync(path.join(node.root, 'etc/apt/apt.conf.d/51gpu-node-hold-nvidia'), 'utf8')).toContain(
+      'Unattended-Upgrade::Package-Blacklist { "nvidia-"; "libnvidia-"; "cuda-"; };');
+    const missing = makeNode({ env: { FAKE_APT_MISSING: 'linux-headers-generic' } });
+    expect(run(missing, step('nvidia-driver')).status).toBe(0);
+    expect(aptInstalls(missing)).not.toContain('install -y linux-headers-generic');
+  });
+
+  test('after a kernel update the module is rebuilt with DKMS for the running kernel; a failed rebuild fails', () => {
+    const node = makeNode();
+    expect(run(node, step('nvidia-driver')).status).toBe(0);
+    const installs = aptInstalls(node).length;
+    // New kernel (the stand-in uname says 6.8.0-45-generic), no module for it yet.
+    const r = run(node, step('nvidia-driver'));
+    expect(r.status).toBe(0);
+    expect(callsOf(node, 'dkms')).toEqual(['dkms autoinstall -k 6.8.0-45-generic']);
+    expect(aptInstalls(node).slice(installs)).toEqual(['install -y linux-headers-6.8.0-45-generic']);
+    fs.writeFileSync(path.join(node.fake, 'modules'), '');
+    const failed = run(node, step('nvidia-driver'), [], { FAKE_DKMS_FAIL: '1' });
+    expect(failed.status).toBe(1);
+    expect(status(node)).toMatchObject({ state: 'failed', reason: expect.stringContaining('the DKMS rebuild failed') });
   });
 
   test('apt-get failing for good makes the step fail', () => {
-    const node = makeNode({ env: { FAKE_APT_FAILS: 'always', GPU_NODE_APT_RETRIES: '2' } });
+    const node = makeNode({ env: { FAKE_APT_FAILS: 'always', GPU_NODE_APT_RETRIES: '2', FAKE_APT_ERROR: FETCH_ERROR } });
     expect(run(node, step('nvidia-driver')).status).not.toBe(0);
     expect(callsOf(node, 'apt-get')).toHaveLength(2);
     // The nouveau blacklist is written before the first install, so the initramfs
@@ -331,10 +425,13 @@ describe('steps/cuda-toolkit.sh', () => {
   test('skips the install when nvcc of that version exists', () => {
     const node = makeNode({ env: { GPU_NODE_CUDA_VERSION: '12.6' } });
     fs.mkdirSync(path.join(node.root, 'usr/local/cuda-12.6/bin'), { recursive: true });
-    fs.writeFileSync(path.join(node.root, 'usr/local/cuda-12.6/bin/nvcc'), '', { mode: 0o755 });
+    // A stand-in nvcc that "builds" the device query: nvcc -o OUT SRC.
+    fs.writeFileSync(path.join(node.root, 'usr/local/cuda-12.6/bin/nvcc'),
+      '#!/bin/sh\ngrep -q cudaGetDeviceCount "$3" && printf "#!/bin/sh\\necho device 0 x sm_75\\n" >"$2" && chmod 755 "$2"\n', { mode: 0o755 });
     const r = run(node, step('cuda-toolkit'));
     expect(r.status).toBe(0);
     expect(aptInstalls(node)).toEqual([]);
+    expect(fs.existsSync(path.join(node.root, 'opt/gpu-node/libexec/device-query'))).toBe(true);
     expect(fs.readFileSync(path.join(node.root, 'etc/profile.d/cuda.sh'), 'utf8')).toContain('cuda-12.6');
   });
 
@@ -442,6 +539,9 @@ describe('steps/ready-check.sh', () => {
       model: 'NVIDIA GeForce RTX 2080 Ti',
       driver: '570.124.06',
       cuda: '12.8',
+      xid_errors: 0,
+      boot_id: 'boot-1',
+      checked_at: expect.stringMatching(/Z$/),
       time: expect.stringMatching(/Z$/),
     });
   });
@@ -529,6 +629,31 @@ describe('bin/gpu-node-run', () => {
     expect(recipeLog).toMatch(/\[second\] FAILED|GPU-NODE-FAILED/);
   });
 
+  test('at every boot: steps done on an earlier boot are skipped, every-boot steps run again, steps come from recipe.env', () => {
+    const node = makeNode();
+    const count = (name: string) => `echo x >>${path.join(node.dir, name)}`;
+    const dir = stepsDir(node, { install: count('install-ran'), flaky: `${count('flaky-ran')}; [ -e ${path.join(node.dir, 'fixed')} ]`, check: count('check-ran') });
+    fs.writeFileSync(node.env.GPU_NODE_CONFIG, "GPU_NODE_STEPS='install flaky check'\n");
+    const env = { GPU_NODE_STEPS_DIR: dir, GPU_NODE_EVERY_BOOT: 'check' };
+    expect(run(node, RUNNER, [], env).status).toBe(1); // boot 1: power loss-like failure in "flaky"
+    fs.writeFileSync(path.join(node.dir, 'fixed'), '');
+    expect(run(node, RUNNER, [], env).status).toBe(0); // boot 2 resumes
+    expect(run(node, RUNNER, [], env).status).toBe(0); // boot 3
+    const lines = (name: string) => fs.readFileSync(path.join(node.dir, name), 'utf8').split('\n').filter(Boolean).length;
+    expect([lines('install-ran'), lines('flaky-ran'), lines('check-ran')]).toEqual([1, 2, 2]);
+    expect(fs.readdirSync(path.join(node.state, 'done')).filter((f) => f.startsWith('step-')).sort()).toEqual(['step-flaky', 'step-install']);
+  });
+
+  test('a step that asks for a reboot stops the run; the later steps wait for the next boot', () => {
+    const node = makeNode();
+    const dir = stepsDir(node, { driver: `. "${LIB}"; gpu_reboot "module does not load"`, check: `touch ${path.join(node.dir, 'checked')}` });
+    const r = run(node, RUNNER, ['driver', 'check'], { GPU_NODE_STEPS_DIR: dir });
+    expect(r.status).toBe(0);
+    expect(fs.existsSync(path.join(node.dir, 'checked'))).toBe(false);
+    expect(status(node)).toMatchObject({ state: 'rebooting', reboots: 1 });
+    expect(fs.existsSync(path.join(node.state, 'done', 'step-driver'))).toBe(false);
+  });
+
   test('an unknown step fails with a reason', () => {
     const node = makeNode();
     const r = run(node, RUNNER, ['nope']);
@@ -558,13 +683,13 @@ describe('bin/gpu-node-run', () => {
 
   test('apt-get update runs once per gpu-node-run, before the first install of any step', () => {
     const node = makeNode();
-    const dir = stepsDir(node, { a: `. "${LIB}"; gpu_apt_install foo`, b: `. "${LIB}"; gpu_apt_install bar` });
+    const dir = stepsDir(node, { a: `. "${LIB}"; gpu_apt_install foo`, b: `. "${LIB}"; gpu_apt_install bar`, c: `. "${LIB}"; gpu_apt_install bar` });
     const apt = () => callsOf(node, 'apt-get').map((c) => c.replace('apt-get -o DPkg::Lock::Timeout=300 ', ''));
     expect(run(node, RUNNER, ['a', 'b'], { GPU_NODE_STEPS_DIR: dir }).status).toBe(0);
     expect(apt()).toEqual(['update', 'install -y foo', 'install -y bar']);
     // A new run (e.g. the next boot of a baked image, whose lists were deleted) updates again.
-    expect(run(node, RUNNER, ['b'], { GPU_NODE_STEPS_DIR: dir }).status).toBe(0);
-    expect(apt().slice(3)).toEqual(['update', 'install -y bar']);
+    expect(run(node, RUNNER, ['b', 'c'], { GPU_NODE_STEPS_DIR: dir }).status).toBe(0);
+    expect(apt().slice(3)).toEqual(['update', 'install -y bar']); // b: done on the earlier run
   });
 
   test('gives steps HOME, a noninteractive apt frontend and a UTF-8 locale (cloud-init final stage has no HOME)', () => {
@@ -606,6 +731,7 @@ describe('steps/seal-snapshot.sh', () => {
     fs.writeFileSync(path.join(node.logs, 'recipe.log'), 'old log');
     fs.writeFileSync(path.join(node.state, 'status.json'), '{"state":"ready"}');
     fs.mkdirSync(path.join(node.state, 'done'), { recursive: true });
+    for (const m of ['step-nvidia-driver', 'burn-in', 'driver-installed']) fs.writeFileSync(path.join(node.state, 'done', m), 'x');
     fs.writeFileSync(path.join(node.home, '.bash_history'), 'history');
     // The builder's SSH keys must not end up in the image.
     const keys = ['root/.ssh', 'home/ubuntu/.ssh', 'home/alice/.ssh'].map((d) => path.join(node.root, d, 'authorized_keys'));
@@ -627,7 +753,7 @@ describe('steps/seal-snapshot.sh', () => {
     // Truncated; only the final SEALED line is logged after that.
     expect(fs.readFileSync(path.join(node.logs, 'recipe.log'), 'utf8')).toMatch(/^\S+ GPU-NODE-SEALED recipe=rtx-pair key=k-123\n$/);
     expect(fs.readFileSync(path.join(node.state, 'status.json'), 'utf8')).toContain('ready');
-    expect(fs.existsSync(path.join(node.state, 'done'))).toBe(false);
+    expect(fs.readdirSync(path.join(node.state, 'done'))).toEqual(['driver-installed']);
     expect(fs.existsSync(path.join(node.home, '.bash_history'))).toBe(false);
     expect(callsOf(node, 'cloud-init')).toContain('cloud-init clean --logs --machine-id');
     // apt's timers would hold the lock that apt-get clean needs.
@@ -655,7 +781,19 @@ describe('steps/seal-snapshot.sh', () => {
     ]);
     expect(status(node)).toMatchObject({ state: 'failed', step: 'seal-snapshot', reason });
     expect(fs.existsSync(sshKey)).toBe(true); // stopped at the first failure
-    expect(calls(node)).toEqual(['cloud-init status --wait', 'cloud-init clean --logs --machine-id']);
+    expect(calls(node)).toEqual(['cloud-init status --wait', 'cloud-init clean --help', 'cloud-init clean --logs --machine-id']);
+  });
+
+  test('cloud-init before 22.3 (no clean --machine-id): cleans and empties the machine-id by hand', () => {
+    const node = makeNode();
+    expect(run(node, step('seal-snapshot')).status).toBe(0);
+    const cmd = fs.readFileSync(path.join(node.fake, 'systemd-run.cmd'), 'utf8');
+    fs.writeFileSync(path.join(node.root, 'etc/machine-id'), '0123456789abcdef0123456789abcdef\n');
+    const done = spawnSync('bash', ['-c', cmd], { env: { ...node.env, FAKE_CLOUD_INIT_OLD: '1' }, encoding: 'utf8' });
+    expect(done.status).toBe(0);
+    expect(callsOf(node, 'cloud-init')).toContain('cloud-init clean --logs');
+    expect(callsOf(node, 'cloud-init')).not.toContain('cloud-init clean --logs --machine-id');
+    expect(fs.readFileSync(path.join(node.root, 'etc/machine-id'), 'utf8')).toBe('');
   });
 });
 
@@ -812,6 +950,14 @@ describe('steps/burn-in.sh', () => {
     ]);
     expect(fs.readFileSync(log, 'utf8')).toContain('GPU 1: FAULTY');
     expect(fs.existsSync(path.join(node.state, 'done', 'burn-in'))).toBe(false);
+  });
+
+  test('builds for the catalog compute capability and fails on a worker that DIED', () => {
+    const node = burnNode('Tested 2 GPUs:\\n\\tGPU 0: OK\\n\\tGPU 1: DIED');
+    const r = run(node, step('burn-in'), [], { GPU_NODE_COMPUTE_CAPABILITY: '7.0' });
+    expect(r.status).toBe(1);
+    expect(callsOf(node, 'make')).toEqual([`make -C ${path.join(node.root, 'opt/gpu-burn')} CUDAPATH=${node.root}/usr/local/cuda-12.8 COMPUTE=70`]);
+    expect(status(node).reason).toMatch(/^a gpu-burn worker DIED; see /);
   });
 
   test('does not rebuild an existing binary', () => {

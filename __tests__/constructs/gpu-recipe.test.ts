@@ -64,20 +64,27 @@ describe('rendered user_data', () => {
     if (result.ran) expect(result.ok).toBe(false);
   });
 
-  test('runs the steps in order through one runcmd entry', () => {
+  test('cloud-init only writes the files and starts gpu-node.service; the steps are in recipe.env', () => {
     const config = parse(renderFull(true).text);
-    expect(config.runcmd).toEqual([[
-      '/opt/gpu-node/bin/gpu-node-run',
-      'nvidia-driver', 'cuda-toolkit', 'container-toolkit', 'user-commands', 'burn-in', 'lifetime', 'ready-check', 'seal-snapshot',
-    ]]);
+    expect(config.runcmd).toEqual([['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', '--no-block', 'gpu-node.service']]);
+    expect(fileContent(config, '/etc/gpu-node/recipe.env')).toContain(
+      "GPU_NODE_STEPS='nvidia-driver cuda-toolkit container-toolkit user-commands burn-in lifetime ready-check seal-snapshot'");
     const minimal = parse(new GpuRecipe({ installCuda: false, containerToolkit: false }).render({ expectedGpus: 1 }).text);
-    expect(minimal.runcmd).toEqual([['/opt/gpu-node/bin/gpu-node-run', 'nvidia-driver', 'ready-check']]);
+    expect(fileContent(minimal, '/etc/gpu-node/recipe.env')).toContain("GPU_NODE_STEPS='nvidia-driver ready-check'");
+    const unit = config.write_files.find((f: any) => f.path === '/etc/systemd/system/gpu-node.service');
+    expect(unit.permissions).toBe('0644');
+    expect(unit.content).toBe(require('fs').readFileSync(require('path').join(__dirname, '../../cloud-init/systemd/gpu-node.service'), 'utf8'));
+  });
+
+  test('burn-in without the CUDA toolkit is a synth-time error', () => {
+    expect(() => new GpuRecipe({ installCuda: false, burnInSeconds: 60 })).toThrow(
+      'GpuRecipe gpu-base: burnInSeconds needs the CUDA toolkit to build gpu-burn, got burnInSeconds 60 with installCuda false');
   });
 
   test('writes every script a step needs, executable, and the shipped files unchanged', () => {
     const config = parse(renderFull(true).text);
     const paths = config.write_files.map((f: any) => f.path);
-    for (const step of config.runcmd[0].slice(1)) {
+    for (const step of /GPU_NODE_STEPS='([^']*)'/.exec(fileContent(config, '/etc/gpu-node/recipe.env'))![1].split(' ')) {
       expect(paths).toContain(`/opt/gpu-node/steps/${step}.sh`);
     }
     expect(paths).toEqual(expect.arrayContaining(['/opt/gpu-node/lib/gpu-node-common.sh', '/opt/gpu-node/bin/gpu-node-run',

@@ -67,7 +67,7 @@ describe('SnapshotImage', () => {
     // is made, as Nova would leave it behind when the bake deletes the server.
     expect(builder.metadata.gpu_node_subnet).toMatch(/^\$\{data\.openstack_networking_subnet_v2\.Net_Subnet_\w+\.id\}$/);
     expect(json.resource.openstack_networking_port_v2).toBeUndefined();
-    expect(userDataOf(json, builder)).toMatch(/- ready-check\n {4}- seal-snapshot\n/);
+    expect(userDataOf(json, builder)).toMatch(/GPU_NODE_STEPS='[a-z -]* ready-check seal-snapshot'\n/);
     expect(userDataOf(json, builder)).toContain(`GPU_NODE_RECIPE_KEY='${stack.snapshot.recipeKey}'`);
     expect(json.resource.openstack_networking_floatingip_v2).toBeUndefined();
   });

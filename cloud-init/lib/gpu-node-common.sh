@@ -20,12 +20,19 @@ if [ -r "$GPU_NODE_CONFIG" ]; then . "$GPU_NODE_CONFIG"; fi
 : "${GPU_NODE_CTK_REPO_URL:=https://nvidia.github.io/libnvidia-container}"
 : "${GPU_NODE_GPU_BURN_REPO:=https://github.com/wilicc/gpu-burn}" "${GPU_NODE_GPU_BURN_DIR:=/opt/gpu-burn}"
 : "${GPU_NODE_GPU_BURN_REF:=3ead140434da9473582b68452f7115967a7a0581}" "${GPU_NODE_BURN_SECONDS:=0}"
-: "${GPU_NODE_EXPECTED_GPUS:=1}" "${GPU_NODE_EXPECTED_MODEL:=}" "${GPU_NODE_SEAL_DELAY:=20}"
+: "${GPU_NODE_COMPUTE_CAPABILITY:=}" "${GPU_NODE_EXPECTED_GPUS:=1}" "${GPU_NODE_EXPECTED_MODEL:=}" "${GPU_NODE_SEAL_DELAY:=20}"
 : "${GPU_NODE_LIFETIME_HOURS:=0}" "${GPU_NODE_WARN_HOURS:=24}"
+# Steps that check this boot's state and so run at every boot (the others run until they succeed once).
+: "${GPU_NODE_EVERY_BOOT:=nvidia-driver lifetime ready-check}" "${GPU_NODE_MAX_REBOOTS:=2}"
+: "${GPU_NODE_APT_LOCK_WAIT:=900}" "${GPU_NODE_APT_LOCK_SLEEP:=10}"
+: "${GPU_NODE_DEVICE_QUERY:=$GPU_NODE_ROOT/opt/gpu-node/libexec/device-query}"
+GPU_NODE_REBOOT_FLAG="$GPU_NODE_STATE_DIR/reboot-requested"
 GPU_NODE_STEP="${GPU_NODE_STEP:-$(basename "$0" .sh)}"
 
 gpu_now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 gpu_boot_time() { printf '%s\n' "${GPU_NODE_BOOT_TIME:-$(awk '/^btime/ {print $2}' /proc/stat)}"; }
+# Changes at every boot: status.json records which boot its verdict is about.
+gpu_boot_id() { printf '%s\n' "${GPU_NODE_BOOT_ID:-$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)}"; }
 gpu_is_uint() { [[ ${1:-} =~ ^[0-9]+$ ]]; }
 # Appends to recipe.log; a log that cannot be written must not fail a step.
 gpu_logfile() { { mkdir -p "$GPU_NODE_LOG_DIR" && printf '%s\n' "$1" >>"$GPU_NODE_LOG_DIR/recipe.log"; } 2>/dev/null || true; }
@@ -44,15 +51,31 @@ gpu_console() {
   gpu_logfile "$(gpu_now) $1"
 }
 
-# On first boot unattended-upgrades often holds the dpkg lock; mirrors flake.
+# On first boot apt-daily and unattended-upgrades hold apt's locks; mirrors flake.
+# DPkg::Lock::Timeout covers only the dpkg lock: `apt-get update` fails at once on
+# /var/lib/apt/lists/lock, so a lock error is waited out (bounded) without using a retry.
 gpu_apt() {
-  local try=1
-  until DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 "$@"; do
-    [ "$try" -lt "$GPU_NODE_APT_RETRIES" ] || { gpu_log "apt-get $* failed $try times"; return 1; }
+  local try=1 waited=0 err lock
+  err=$(mktemp)
+  until DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 "$@" 2>"$err"; do
+    cat "$err" >&2
+    if grep -q 'Could not get lock' "$err"; then
+      if [ "$waited" -ge "$GPU_NODE_APT_LOCK_WAIT" ]; then
+        lock=$(grep -m1 -o '/[^ ]*lock[a-z-]*' "$err" || echo 'an apt lock')
+        rm -f "$err"
+        gpu_fail "$lock still held after ${waited}s (apt-daily or unattended-upgrades?); gave up waiting"
+      fi
+      gpu_log "apt-get $1: an apt lock is held; waiting (${waited}s of ${GPU_NODE_APT_LOCK_WAIT}s)"
+      sleep "$GPU_NODE_APT_LOCK_SLEEP"
+      waited=$((waited + (GPU_NODE_APT_LOCK_SLEEP > 0 ? GPU_NODE_APT_LOCK_SLEEP : 1)))
+      continue
+    fi
+    [ "$try" -lt "$GPU_NODE_APT_RETRIES" ] || { rm -f "$err"; gpu_log "apt-get $* failed $try times"; return 1; }
     gpu_log "apt-get $* failed (try $try/$GPU_NODE_APT_RETRIES); retrying in ${GPU_NODE_APT_RETRY_SLEEP}s"
     sleep "$GPU_NODE_APT_RETRY_SLEEP"
     try=$((try + 1))
   done
+  rm -f "$err"
 }
 # Cloud images have empty or stale apt lists, and seal-snapshot deletes them:
 # update before the first install of each run (gpu-node-run clears the marker).
@@ -60,6 +83,17 @@ gpu_apt_update() { gpu_apt update && gpu_mark_done apt-updated; }
 gpu_apt_install() {
   gpu_done apt-updated || gpu_apt_update || return
   gpu_apt install -y "$@"
+}
+
+# gpu_hold PKG...: pinned packages stay as installed; unattended-upgrades also skips
+# every NVIDIA/CUDA package, so a security upgrade never mixes driver and userspace versions.
+gpu_hold() {
+  local conf="$GPU_NODE_ROOT/etc/apt/apt.conf.d/51gpu-node-hold-nvidia"
+  apt-mark hold "$@" >/dev/null
+  mkdir -p "${conf%/*}"
+  printf '%s\n' '// Written by gpu-node: driver, CUDA and container toolkit move only with the recipe.' \
+    'Unattended-Upgrade::Package-Blacklist { "nvidia-"; "libnvidia-"; "cuda-"; };' >"$conf"
+  gpu_log "held $*; unattended-upgrades skips nvidia-*, libnvidia-*, cuda-*"
 }
 
 gpu_done() { [ -e "$GPU_NODE_STATE_DIR/done/$1" ]; }
@@ -102,6 +136,23 @@ gpu_fail() {
   gpu_console "GPU-NODE-FAILED recipe=$GPU_NODE_RECIPE_NAME step=$GPU_NODE_STEP reason=\"$reason\""
   if [ -n "${GPU_NODE_FAIL_FLAG:-}" ]; then : >"$GPU_NODE_FAIL_FLAG"; fi
   exit 1
+}
+
+# gpu_reboot REASON: reboot so the next boot resumes at this step, at most
+# GPU_NODE_MAX_REBOOTS times per instance; then fail with REASON.
+gpu_reboot() {
+  local count
+  count=$(cat "$GPU_NODE_STATE_DIR/reboots" 2>/dev/null || echo 0)
+  gpu_is_uint "$count" || count=0
+  [ "$count" -lt "$GPU_NODE_MAX_REBOOTS" ] || gpu_fail "$1; still so after $count reboots" reboots="$count"
+  count=$((count + 1))
+  printf '%s\n' "$count" >"$GPU_NODE_STATE_DIR/reboots"
+  gpu_write_status rebooting step="$GPU_NODE_STEP" reason="$1" reboots="$count"
+  gpu_console "GPU-NODE-REBOOTING recipe=$GPU_NODE_RECIPE_NAME step=$GPU_NODE_STEP reboot=$count/$GPU_NODE_MAX_REBOOTS reason=\"$1\""
+  : >"$GPU_NODE_REBOOT_FLAG"
+  # --no-block: the reboot job waits for this unit to finish instead of deadlocking on it.
+  systemctl --no-block reboot
+  exit 0
 }
 
 gpu_download() { curl -fsSL --retry 5 --retry-delay 3 -o "$2" "$1"; } # URL DEST

@@ -26,7 +26,10 @@ if [ ! -x "$dir/gpu_burn" ]; then
   rm -rf "$dir"
   git clone --quiet "$GPU_NODE_GPU_BURN_REPO" "$dir"
   git -C "$dir" checkout --quiet --detach "$GPU_NODE_GPU_BURN_REF"
-  make -C "$dir" CUDAPATH="$cuda"
+  # gpu-burn's Makefile builds for COMPUTE (default 75): older GPUs (V100 is 7.0)
+  # cannot run that, so build for the GPU the catalog names.
+  cc=${GPU_NODE_COMPUTE_CAPABILITY//./}
+  make -C "$dir" CUDAPATH="$cuda" ${cc:+COMPUTE="$cc"}
 fi
 
 out="$GPU_NODE_HOME/gpu-burn-$(date -u +%Y%m%dT%H%M%SZ).log"
@@ -37,6 +40,8 @@ rc=0
 chown "$GPU_NODE_USER:" "$out" || true
 grep -E 'GPU [0-9]+: ' "$out" | tail -n 16 || true
 ! grep -q FAULTY "$out" || gpu_fail "gpu-burn reports a FAULTY GPU; see $out"
+# A worker that died (CUDA error, GPU fell off the bus) tests nothing.
+! grep -q DIED "$out" || gpu_fail "a gpu-burn worker DIED; see $out"
 [ "$rc" -eq 0 ] || gpu_fail "gpu_burn exited $rc; see $out"
 gpu_mark_done burn-in
 gpu_log "burn-in passed"

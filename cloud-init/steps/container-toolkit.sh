@@ -24,6 +24,7 @@ else
   if [ -n "$v" ]; then
     gpu_apt_install "nvidia-container-toolkit=$v" "nvidia-container-toolkit-base=$v" \
       "libnvidia-container-tools=$v" "libnvidia-container1=$v"
+    gpu_hold nvidia-container-toolkit nvidia-container-toolkit-base libnvidia-container-tools libnvidia-container1
   else
     gpu_apt_install nvidia-container-toolkit
   fi

@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Final verdict: the driver sees exactly the expected GPUs (and model).
+# Every boot: the driver sees exactly the expected GPUs (and model), CUDA
+# initialises on each, and the verdict of this boot goes to status.json and the console.
 set -euo pipefail
 # shellcheck source=../lib/gpu-node-common.sh
 . "$(dirname "$0")/../lib/gpu-node-common.sh"
 
+boot="boot_id=$(gpu_boot_id)"
 want=$GPU_NODE_EXPECTED_GPUS
-gpu_is_uint "$want" || gpu_fail "GPU_NODE_EXPECTED_GPUS must be an integer, got '$want'"
-command -v nvidia-smi >/dev/null || gpu_fail "nvidia-smi not found; is the NVIDIA driver installed?"
-if ! out=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>&1); then
-  gpu_fail "nvidia-smi failed: $(printf '%s' "$out" | head -n 1 | cut -c 1-160)"
+gpu_is_uint "$want" || gpu_fail "GPU_NODE_EXPECTED_GPUS must be an integer, got '$want'" "$boot"
+command -v nvidia-smi >/dev/null || gpu_fail "nvidia-smi not found; is the NVIDIA driver installed?" "$boot"
+# stdout only: a warning on stderr must never be counted as a GPU row.
+err=$(mktemp)
+if ! out=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>"$err"); then
+  msg=$( (printf '%s\n' "$out"; cat "$err") | grep -m1 . | cut -c 1-160)
+  rm -f "$err"
+  gpu_fail "nvidia-smi failed: $msg" "$boot"
 fi
+[ ! -s "$err" ] || gpu_log "nvidia-smi stderr: $(tr '\n' ' ' <"$err" | cut -c 1-200)"
+rm -f "$err"
 gpu_log "nvidia-smi lists: $(printf '%s' "$out" | tr '\n' ';')"
 
 n=0 model='' driver=''
@@ -19,14 +27,26 @@ while IFS= read -r row; do
   ver=${row##*,}; ver=${ver//[[:space:]]/}
   m=$GPU_NODE_EXPECTED_MODEL # a whole word of the name: A10 must not match A100, nor L4 L40S
   if [ -n "$m" ] && [[ " $name " != *" $m "* && " $name" != *" $m-"* ]]; then
-    gpu_fail "expected model '$m', GPU $n is '$name'"
+    gpu_fail "expected model '$m', GPU $n is '$name'" "$boot"
   fi
   [ -n "$model" ] || { model=$name; driver=$ver; }
   n=$((n + 1))
 done <<<"$out"
-[ "$n" -eq "$want" ] || gpu_fail "expected $want GPUs, nvidia-smi lists $n"
+[ "$n" -eq "$want" ] || gpu_fail "expected $want GPUs, nvidia-smi lists $n" "$boot"
+
+# Keeps the driver initialised between jobs; a failure here is not a verdict.
+nvidia-smi -pm 1 >/dev/null 2>&1 || gpu_log "could not enable persistence mode"
+# CUDA initialisation on each GPU, with the device query the cuda-toolkit step built.
+query=$GPU_NODE_DEVICE_QUERY
+if [ -x "$query" ]; then
+  q=$("$query" 2>&1) || gpu_fail "CUDA does not initialise: $(printf '%s' "$q" | grep -m1 . | cut -c 1-160)" "$boot"
+  seen=$(printf '%s\n' "$q" | grep -c '^device ' || true)
+  [ "$seen" -eq "$want" ] || gpu_fail "CUDA sees $seen GPUs, expected $want" "$boot"
+fi
+# Xid lines: the driver's own report of GPU faults since this boot.
+xids=$(dmesg 2>/dev/null | grep -c 'NVRM: Xid' || true)
 
 cuda=''
 if [ -n "$GPU_NODE_CUDA_VERSION" ] && [ -x "$(gpu_cuda_home)/bin/nvcc" ]; then cuda=$GPU_NODE_CUDA_VERSION; fi
-gpu_write_status ready gpus="$n" model="$model" driver="$driver" cuda="$cuda"
+gpu_write_status ready gpus="$n" model="$model" driver="$driver" cuda="$cuda" xid_errors="$xids" "$boot" checked_at="$(gpu_now)"
 gpu_console "GPU-NODE-READY recipe=$GPU_NODE_RECIPE_NAME key=$GPU_NODE_RECIPE_KEY gpus=$n model=\"$model\" driver=$driver"

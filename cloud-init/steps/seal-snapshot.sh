@@ -16,14 +16,24 @@ fi
 # Stop and report at the first failure: an unsealed disk must not power off.
 trap 'gpu_fail "seal cleanup failed: $BASH_COMMAND"' ERR
 cloud-init status --wait >/dev/null 2>&1 || true
-cloud-init clean --logs --machine-id
 r=$GPU_NODE_ROOT
+# --machine-id needs cloud-init 22.3+; older images get the same by hand (an
+# empty machine-id, so systemd makes a new one at the next boot).
+if cloud-init clean --help 2>&1 | grep -q -- --machine-id; then
+  cloud-init clean --logs --machine-id
+else
+  cloud-init clean --logs
+  : >"$r/etc/machine-id"
+  rm -f "$r/var/lib/dbus/machine-id"
+fi
 rm -f "$r"/etc/ssh/ssh_host_*
 # The builder's SSH keys must not reach the image; cloud-init adds the node's.
 for h in "$r/root" "$r"/home/*/ "$GPU_NODE_HOME"; do rm -f "$h/.bash_history" "$h/.ssh/authorized_keys"; done
 find "$GPU_NODE_LOG_DIR" -type f ! -name status.json -exec truncate -s 0 {} +
-# Instances booted from the image redo their (cheap) checks.
-rm -rf "$GPU_NODE_STATE_DIR/done" "$GPU_NODE_STATE_DIR/failure-reported"
+# Instances booted from the image redo their (cheap) checks; the image keeps the
+# record that its driver is installed, so a new kernel there gets a DKMS rebuild.
+find "$GPU_NODE_STATE_DIR/done" -type f ! -name driver-installed -delete 2>/dev/null || true
+rm -f "$GPU_NODE_STATE_DIR/failure-reported" "$GPU_NODE_STATE_DIR/reboots"
 # Cache and lists are only space: apt's timers may hold the lock, so this may not fail the seal.
 systemctl stop apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service || true
 apt-get -o DPkg::Lock::Timeout=120 clean || gpu_log "apt-get clean failed; image keeps the apt cache"

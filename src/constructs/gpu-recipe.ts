@@ -222,6 +222,9 @@ export interface RenderedUserData {
 const NODE_ROOT = '/opt/gpu-node';
 const CONFIG_PATH = '/etc/gpu-node/recipe.env';
 const SHARED_FILES = ['lib/gpu-node-common.sh', 'bin/gpu-node-run'];
+// The unit that runs the steps at every boot (cloud-init runs `runcmd` only once per instance).
+const UNIT_NAME = 'gpu-node.service';
+const UNIT_FILE = `systemd/${UNIT_NAME}`;
 // Bytes kept free below Nova's limit for the difference between Node's and Go's gzip output.
 const GZIP_SIZE_MARGIN = 1024;
 const PACKAGE_PATTERN = /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+:~-]+)?$/;
@@ -283,6 +286,10 @@ export class GpuRecipe {
     if (!Number.isInteger(this.burnInSeconds) || this.burnInSeconds < 0 || this.burnInSeconds > 86400) {
       throw new Error(`${where}: burnInSeconds must be a whole number from 0 to 86400, got ${this.burnInSeconds}`);
     }
+    if (this.burnInSeconds > 0 && !this.cuda) {
+      throw new Error(`${where}: burnInSeconds needs the CUDA toolkit to build gpu-burn, got burnInSeconds ${this.burnInSeconds} ` +
+        'with installCuda false. Set installCuda: true (the default) or burnInSeconds: 0');
+    }
     // Frozen: keys and rendered texts are computed once, so the recipe must not change afterwards.
     this.packages = Object.freeze([...(props.packages ?? [])]) as string[];
     for (const p of this.packages) {
@@ -331,7 +338,7 @@ export class GpuRecipe {
     const content = {
       format: 1,
       baseImage,
-      scripts: Object.fromEntries([...SHARED_FILES, ...installSteps.map((s) => `steps/${s}.sh`)]
+      scripts: Object.fromEntries([...SHARED_FILES, UNIT_FILE, ...installSteps.map((s) => `steps/${s}.sh`)]
         .map((f) => [f, sha256(readPackageFile(`cloud-init/${f}`))])),
       nvidiaDriver: this.nvidiaDriver.toString(),
       cuda: this.cuda?.versionString ?? null,
@@ -407,8 +414,11 @@ export class GpuRecipe {
       ['GPU_NODE_BURN_SECONDS', this.burnInSeconds],
       ['GPU_NODE_EXPECTED_GPUS', options.expectedGpus],
       ['GPU_NODE_EXPECTED_MODEL', options.expectedModel?.nvidiaSmiMatch ?? ''],
+      ['GPU_NODE_COMPUTE_CAPABILITY', options.expectedModel?.computeCapability ?? ''],
       ['GPU_NODE_LIFETIME_HOURS', lifetime ? options.lifetimeHours! : 0],
       ['GPU_NODE_WARN_HOURS', options.lifetimeWarningHours ?? 24],
+      // What gpu-node.service runs at every boot.
+      ['GPU_NODE_STEPS', steps.join(' ')],
     ];
     const envText = '# Written by cdktf-openstack-gpu; read by /opt/gpu-node/lib/gpu-node-common.sh\n' +
       '# shellcheck disable=SC2034  # the variables are used by the scripts that source this file\n' +
@@ -428,6 +438,7 @@ export class GpuRecipe {
         permissions: '0755',
       }] : []),
       { path: CONFIG_PATH, content: envText, permissions: '0644' },
+      { path: `/etc/systemd/system/${UNIT_NAME}`, content: readPackageFile(`cloud-init/${UNIT_FILE}`), permissions: '0644' },
       ...this.files,
     ];
 
@@ -445,7 +456,9 @@ export class GpuRecipe {
       entry.content = f.content;
       return entry;
     });
-    config.runcmd = [[`${NODE_ROOT}/bin/gpu-node-run`, ...steps]];
+    // cloud-init only writes the files and starts the unit on the first boot; --no-block because
+    // the unit runs after cloud-final.service, which is running this very command.
+    config.runcmd = [['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', '--no-block', UNIT_NAME]];
 
     const header = `#cloud-config\n# GPU node recipe '${this.name}' (cdktf-openstack-gpu); progress: ${'/var/log/gpu-node/recipe.log'}\n`;
     return header + YAML.stringify(config, { lineWidth: 0, blockQuote: 'literal' });
