@@ -14,3 +14,4 @@ export * from './constructs/power-state';
 export * from './constructs/security-group';
 export * from './constructs/server-group';
 export * from './constructs/snapshot-image';
+export * from './constructs/slurm-cluster';

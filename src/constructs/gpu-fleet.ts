@@ -36,6 +36,17 @@ export interface GpuFleetProps {
    */
   readonly nodeNames?: string[];
   /**
+   * One fixed address per node, in node order (see `GpuNetwork.fixedAddresses()`).
+   * @default - Neutron picks each node's address
+   */
+  readonly fixedIpAddresses?: string[];
+  /**
+   * Further security groups for every node, besides the fleet's own and the network's (a
+   * `SlurmCluster` adds the group that its head and all its workers share).
+   * @default - none
+   */
+  readonly securityGroups?: ISecurityGroup[];
+  /**
    * The prefix of node names and the name of the server group and security group.
    * @default - derived from the construct path
    */
@@ -168,10 +179,14 @@ export class GpuFleet extends Construct {
       ingress: props.ingress,
       allowMembers: true,
     });
-    const securityGroups: ISecurityGroup[] = [...(networkGroup ? [networkGroup] : []), this.securityGroup];
+    const securityGroups: ISecurityGroup[] = [...(networkGroup ? [networkGroup] : []), this.securityGroup, ...(props.securityGroups ?? [])];
 
-    this.nodes = names.map((nodeName) => new GpuNode(this, nodeName.replace(/\//g, '-'), {
+    if (props.fixedIpAddresses !== undefined && props.fixedIpAddresses.length !== names.length) {
+      throw new Error(`${path}: fixedIpAddresses must give one address per node (${names.length}), got ${props.fixedIpAddresses.length}`);
+    }
+    this.nodes = names.map((nodeName, i) => new GpuNode(this, nodeName.replace(/\//g, '-'), {
       nodeName,
+      fixedIpAddress: props.fixedIpAddresses?.[i],
       flavor: props.flavor,
       network: props.network,
       cloudProfile: props.cloudProfile,

@@ -8,7 +8,7 @@ import {
   networkingRouterV2,
   networkingSubnetV2,
 } from '../../.gen/providers/openstack';
-import { isCidr, isIpAddress } from '../private/ip';
+import { isCidr, isIpAddress, parseIpv4 } from '../private/ip';
 import { nameOrDefault, validateName } from '../private/names';
 import { isToken, tfLiteral } from '../private/validation';
 import { validateGpuNetwork } from '../private/validation-constructs';
@@ -97,6 +97,13 @@ export interface GpuNetworkProps {
    * @default true
    */
   readonly allowIcmp?: boolean;
+  /**
+   * Keep the highest `fixedAddressCount` addresses of the subnet out of Neutron's allocation pool, so
+   * ports can be given fixed addresses there (`fixedAddresses()`) that no automatic allocation takes
+   * (a `SlurmCluster` does this for its nodes).
+   * @default 0 - the whole subnet is in the pool
+   */
+  readonly fixedAddressCount?: number;
 }
 
 /**
@@ -130,6 +137,10 @@ export class GpuNetwork extends Construct implements INetwork {
   public readonly nodeSecurityGroup: SecurityGroup;
   /** The cloud the network was made for. */
   public readonly cloudProfile?: CloudProfile;
+  /** The subnet's CIDR block. */
+  public readonly cidr: string;
+  /** How many addresses at the top of the subnet are kept for fixed addresses. */
+  public readonly fixedAddressCount: number;
   /** Whether the network has a router to the external network (`router`). */
   public readonly routesToExternalNetwork?: boolean;
   /** The L1 network resource, as an escape hatch. */
@@ -147,6 +158,10 @@ export class GpuNetwork extends Construct implements INetwork {
     this.cloudProfile = profile;
     this.routesToExternalNetwork = props.router ?? true;
     const cidr = props.cidr ?? '10.42.0.0/24';
+    const fixed = props.fixedAddressCount ?? 0;
+    if (!Token.isUnresolved(fixed) && (!Number.isInteger(fixed) || fixed < 0 || fixed > 1000)) {
+      throw new Error(`${path}: fixedAddressCount must be a whole number from 0 to 1000, got ${fixed}`);
+    }
     if (!Token.isUnresolved(cidr) && !isCidr(cidr, 4)) {
       throw new Error(`${path}: cidr '${cidr}' is not an IPv4 CIDR block with zero host bits; write it like '10.42.0.0/24'`);
     }
@@ -173,8 +188,11 @@ export class GpuNetwork extends Construct implements INetwork {
       cidr,
       ipVersion: 4,
       dnsNameservers: props.dnsNameservers,
+      allocationPool: fixed > 0 && !Token.isUnresolved(cidr) ? [allocationPoolBelow(path, cidr, fixed)] : undefined,
     });
     this.subnetId = this.subnet.id;
+    this.cidr = cidr;
+    this.fixedAddressCount = fixed;
 
     if (props.router ?? true) {
       if (!profile.externalNetworkName) {
@@ -207,6 +225,19 @@ export class GpuNetwork extends Construct implements INetwork {
     });
     this.securityGroup = this.nodeSecurityGroup;
   }
+
+  /**
+   * The addresses kept out of the allocation pool (`fixedAddressCount`), lowest first: give them to
+   * nodes as `fixedIpAddress`.
+   */
+  public fixedAddresses(): string[] {
+    if (Token.isUnresolved(this.cidr)) {
+      throw new Error(`${this.node.path}: fixedAddresses() needs a cidr known at synth time, got a token`);
+    }
+    const [base, prefix] = this.cidr.split('/');
+    const top = parseIpv4(base)! + 2 ** (32 - Number(prefix)) - 2; // the last host address
+    return Array.from({ length: this.fixedAddressCount }, (_, i) => ipv4Text(top - this.fixedAddressCount + 1 + i));
+  }
 }
 
 class ExistingNetwork extends Construct implements INetwork {
@@ -230,4 +261,20 @@ class ExistingNetwork extends Construct implements INetwork {
     this.networkId = network.id;
     this.subnetId = subnet.id;
   }
+}
+
+/** The pool from the address after the gateway up to below the fixed addresses. */
+function allocationPoolBelow(path: string, cidr: string, fixed: number): { start: string; end: string } {
+  const [base, prefix] = cidr.split('/');
+  const first = parseIpv4(base)!;
+  const hosts = 2 ** (32 - Number(prefix)) - 2;
+  // .1 is the gateway; keep at least 8 addresses for DHCP ports, routers and other ports.
+  if (hosts - 1 - fixed < 8) {
+    throw new Error(`${path}: fixedAddressCount ${fixed} leaves fewer than 8 pool addresses in ${cidr}; use a larger cidr`);
+  }
+  return { start: ipv4Text(first + 2), end: ipv4Text(first + hosts - fixed) };
+}
+
+function ipv4Text(value: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
 }

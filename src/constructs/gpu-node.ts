@@ -22,6 +22,7 @@ import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
 import { INetwork } from './gpu-network';
 import { nodeProfile } from '../private/profiles';
+import { isIpAddress } from '../private/ip';
 import { GpuRecipe, RenderedUserData } from './gpu-recipe';
 import { IKeyPair } from './key-pair';
 import { INodeImage, NodeImage, NodeImageConfig } from './node-image';
@@ -144,6 +145,12 @@ export interface GpuNodeProps {
    * @default - none
    */
   readonly serverGroup?: IServerGroup;
+  /**
+   * The node's address on the network's subnet, e.g. one of `GpuNetwork.fixedAddresses()`; nodes that
+   * must know each other's addresses at synth (a `SlurmCluster`) use it.
+   * @default - Neutron picks one from the subnet's allocation pool
+   */
+  readonly fixedIpAddress?: string;
   /**
    * Give the node a floating IP from the profile's external network. A network without a router to the
    * external network (`GpuNetwork` with `router: false`) cannot carry one: asking for it there is an error.
@@ -296,6 +303,9 @@ export class GpuNode extends Construct {
     const path = this.node.path;
     validateGpuNode(path, props, { removal: VolumeRemovalPolicy, outputs: NodeOutputs });
     const profile = nodeProfile(path, props.cloudProfile, props.network);
+    if (props.fixedIpAddress !== undefined && !Token.isUnresolved(props.fixedIpAddress) && !isIpAddress(props.fixedIpAddress)) {
+      throw new Error(`${path}: fixedIpAddress must be an IPv4 or IPv6 address, got '${props.fixedIpAddress}'; e.g. '10.42.0.250'`);
+    }
     this.flavor = props.flavor.resolve(path, profile);
     this.loginUser = profile.loginUser;
     this.nodeName = nameOrDefault(path, 'nodeName', props.nodeName);
@@ -348,7 +358,7 @@ export class GpuNode extends Construct {
       name: tfLiteral(`${this.nodeName}-port`),
       networkId: props.network.networkId,
       adminStateUp: true,
-      fixedIp: [{ subnetId: props.network.subnetId }],
+      fixedIp: [{ subnetId: props.network.subnetId, ipAddress: props.fixedIpAddress }],
       securityGroupIds: securityGroups.map((g) => g.securityGroupId),
     });
 

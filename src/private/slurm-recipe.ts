@@ -48,3 +48,16 @@ export function slurmRecipeParts(model: SlurmClusterModel, nodeName: string): Sl
     : [`SLURM_NODE_NAME=${nodeName} ${CLUSTER_BIN_DIR}/slurm-worker-setup`];
   return { files, commands };
 }
+
+/**
+ * The recipe parts that every worker of the cluster shares: the same files, and a command that takes the
+ * Slurm node name from the host name, which cloud-init sets from the server name (so one recipe, rendered
+ * once, serves a whole worker group).
+ */
+export function slurmWorkerRecipeParts(model: SlurmClusterModel): SlurmRecipeParts {
+  const first = model.groups[0]?.nodes[0];
+  if (!first) throw new Error(`SlurmCluster ${model.clusterName}: a cluster needs at least one worker`);
+  const parts = slurmRecipeParts(model, first.name);
+  return { files: parts.files, commands: [`SLURM_NODE_NAME="$(hostname -s)" ${CLUSTER_BIN_DIR}/slurm-worker-setup`] };
+}
+

@@ -48,11 +48,14 @@ export const GPU_NODE_PROPS: PropSchema = {
   waitForReady: opt({ oneOf: ['boolean', { props: READY_WAIT_OPTIONS, name: 'ReadyWaitOptions' }] }),
   preflight: opt({ oneOf: ['boolean', { props: PREFLIGHT_OPTIONS, name: 'PreflightOptions' }] }),
   serverGroup: opt(shape('IServerGroup', 'serverGroupId')),
+  fixedIpAddress: opt('string'),
 };
 
 export const SERVER_GROUP_PROPS: PropSchema = { serverGroupName: opt('string'), policy: opt('string'), maxServerPerHost: opt('number') };
 
 export const GPU_FLEET_PROPS: PropSchema = {
+  fixedIpAddresses: opt('string[]'),
+  securityGroups: opt({ arrayOf: SECURITY_GROUP }),
   flavor: req(FLAVOR), network: req(NETWORK), count: opt('number'), nodeNames: opt('string[]'), fleetName: opt('string'),
   policy: opt('string'), maxServerPerHost: opt('number'), sshFrom: opt(PEERS), ingress: opt(INGRESS), cloudProfile: opt(PROFILE),
   image: opt(NODE_IMAGE), keyPair: opt(KEY_PAIR), recipe: opt(RECIPE), floatingIp: opt('boolean'), rootVolumeSizeGiB: opt('number'),
@@ -63,9 +66,16 @@ export const GPU_FLEET_PROPS: PropSchema = {
   outputs: opt('string'),
 };
 
+export const SLURM_WORKER_GROUP_OPTIONS: PropSchema = { partition: req('string'), flavor: req(FLAVOR), count: req('number') };
+export const SLURM_CLUSTER_PROPS: PropSchema = {
+  workerGroups: req({ arrayOf: { props: SLURM_WORKER_GROUP_OPTIONS, name: 'SlurmWorkerGroupOptions' } }),
+  clusterName: opt('string'), headFlavor: opt(FLAVOR), cidr: opt('string'), sshFrom: opt(PEERS), cloudProfile: opt(PROFILE),
+  release: opt('string'), recipe: opt(RECIPE), keyPair: opt(KEY_PAIR), waitForReady: opt('boolean'), readyTimeoutMinutes: opt('number'),
+};
+
 export const GPU_NETWORK_PROPS: PropSchema = {
   networkName: opt('string'), cidr: opt('string'), dnsNameservers: opt('string[]'), cloudProfile: opt(PROFILE),
-  router: opt('boolean'), sshFrom: opt(PEERS), ingress: opt(INGRESS), allowIcmp: opt('boolean'),
+  router: opt('boolean'), sshFrom: opt(PEERS), ingress: opt(INGRESS), allowIcmp: opt('boolean'), fixedAddressCount: opt('number'),
 };
 export const EXISTING_NETWORK_OPTIONS: PropSchema = { subnetName: opt('string') };
 
@@ -114,5 +124,6 @@ export const SCHEMAS: { [interfaceName: string]: PropSchema } = {
   SnapshotImageProps: SNAPSHOT_IMAGE_PROPS, GpuRecipeProps: GPU_RECIPE_PROPS, RecipeFile: RECIPE_FILE,
   CloudProfileProps: CLOUD_PROFILE_PROPS, GpuFlavorSpec: GPU_FLAVOR_SPEC, UbuntuImageSpec: UBUNTU_IMAGE_SPEC,
   ServerGroupProps: SERVER_GROUP_PROPS, GpuFleetProps: GPU_FLEET_PROPS,
+  SlurmClusterProps: SLURM_CLUSTER_PROPS, SlurmWorkerGroupOptions: SLURM_WORKER_GROUP_OPTIONS,
   NamedGpuFlavorOptions: NAMED_GPU_FLAVOR_OPTIONS, GpuModelProps: GPU_MODEL_PROPS, RecipeImageOptions: RECIPE_IMAGE_OPTIONS,
 };

@@ -1,0 +1,252 @@
+import { TerraformOutput, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { gresTypeOf, SlurmClusterModel } from '../private/slurm-config';
+import { checkProps } from '../private/validation-props';
+import { SLURM_CLUSTER_PROPS } from '../private/validation-schemas';
+import { slurmRecipeParts, slurmWorkerRecipeParts, SlurmRecipeParts } from '../private/slurm-recipe';
+import { CloudProfile, UbuntuRelease } from './cloud-profile';
+import { GpuFlavor } from './gpu-flavor';
+import { GpuFleet } from './gpu-fleet';
+import { GpuModel } from './gpu-model';
+import { GpuNetwork } from './gpu-network';
+import { GpuNode } from './gpu-node';
+import { GpuRecipe } from './gpu-recipe';
+import { IKeyPair } from './key-pair';
+import { NodeImage } from './node-image';
+import { Peer } from './peer';
+import { SecurityGroup } from './security-group';
+
+/** One group of identical GPU workers: a Slurm partition and a `GpuFleet`. */
+export interface SlurmWorkerGroupOptions {
+  /** The partition's name, e.g. `gpu`; also part of the workers' names. */
+  readonly partition: string;
+  /** The workers' flavor, e.g. `GpuFlavor.of(GpuModel.RTX_2080_TI, 2)`. */
+  readonly flavor: GpuFlavor;
+  /** How many workers. */
+  readonly count: number;
+}
+
+/** Properties of a `SlurmCluster`. */
+export interface SlurmClusterProps {
+  /** The worker groups, one partition each. */
+  readonly workerGroups: SlurmWorkerGroupOptions[];
+  /**
+   * The cluster's name: Slurm's `ClusterName` and the prefix of every node's name (lower-case, it
+   * becomes host names).
+   * @default - derived from the construct id
+   */
+  readonly clusterName?: string;
+  /**
+   * The head's flavor. The head runs slurmctld, munge and the NFS server; its GPU is not in Slurm.
+   * @default GpuFlavor.of(GpuModel.RTX_2060_SUPER, 1) - the smallest flavor of HFD NetLab, whose profile lists GPU flavors only
+   */
+  readonly headFlavor?: GpuFlavor;
+  /**
+   * The cluster network's subnet. The highest addresses are the nodes' fixed addresses (the head's is
+   * the lowest of them); Neutron's pool keeps the rest.
+   * @default '10.42.0.0/24'
+   */
+  readonly cidr?: string;
+  /**
+   * Who may SSH to the head (the only node with a floating IP); workers are reached through it.
+   * @default - no SSH rule
+   */
+  readonly sshFrom?: Peer[];
+  /**
+   * The cloud.
+   * @default CloudProfile.HFD_NETLAB
+   */
+  readonly cloudProfile?: CloudProfile;
+  /**
+   * The Ubuntu release of every node; decides the Slurm release (21.08 on 22.04, 23.11 on 24.04).
+   * @default UbuntuRelease.JAMMY_22_04
+   */
+  readonly release?: UbuntuRelease;
+  /**
+   * The GPU software of every node (driver, CUDA, container toolkit, packages); the cluster adds the
+   * Slurm files and the setup command to it.
+   * @default new GpuRecipe()
+   */
+  readonly recipe?: GpuRecipe;
+  /**
+   * The key pair for every node.
+   * @default - none (no SSH login)
+   */
+  readonly keyPair?: IKeyPair;
+  /**
+   * Make `cdktf deploy` wait for the head's ready line, which comes after `GPU-CLUSTER-READY`.
+   * @default false
+   */
+  readonly waitForReady?: boolean;
+  /**
+   * How long the head waits for every worker and the test job before it reports `GPU-CLUSTER-FAILED`.
+   * @default 30
+   */
+  readonly readyTimeoutMinutes?: number;
+}
+
+/** Slurm's release in each Ubuntu archive (packages slurmctld/slurmd). */
+const SLURM_OF_RELEASE: { [release: string]: string } = {
+  [UbuntuRelease.JAMMY_22_04]: '21.08',
+  [UbuntuRelease.NOBLE_24_04]: '23.11',
+};
+const NAME = /^[a-z][a-z0-9-]{0,40}$/;
+
+/**
+ * A Slurm GPU cluster: a head node (slurmctld, munge, NFS server for `/shared`, the only floating IP)
+ * and worker groups (a `GpuFleet` each: slurmd, NFS client, one partition each) on a new network.
+ * The head prints `GPU-CLUSTER-READY ...` on its console when every worker is idle with its GPUs and a
+ * test job ran, or `GPU-CLUSTER-FAILED ... reason="..."`. The munge key is made by the head at boot:
+ * it is in no synthesized file and no Terraform state.
+ */
+export class SlurmCluster extends Construct {
+  /** The cluster's network. */
+  public readonly network: GpuNetwork;
+  /** The head node. */
+  public readonly head: GpuNode;
+  /** The worker groups, in the order of `workerGroups`. */
+  public readonly workerFleets: GpuFleet[];
+  /** The group every node of the cluster is in: all traffic between them (slurmctld, slurmd, srun, NFS). */
+  public readonly membersGroup: SecurityGroup;
+  /** The cluster's name. */
+  public readonly clusterName: string;
+  /** The Slurm release the nodes' image ships. */
+  public readonly slurmVersion: string;
+  /** `Host` blocks for `~/.ssh/config`: the head, and every worker through the head (`ProxyJump`). */
+  public readonly sshConfig: string;
+
+  constructor(scope: Construct, id: string, props: SlurmClusterProps) {
+    super(scope, id);
+    const path = this.node.path;
+    checkProps(path, 'SlurmClusterProps', props, SLURM_CLUSTER_PROPS);
+    this.clusterName = props.clusterName ?? id.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+    if (Token.isUnresolved(this.clusterName) || !NAME.test(this.clusterName)) {
+      throw new Error(`${path}: clusterName must be 1-41 lower-case letters, digits and '-', starting with a letter (it prefixes host names), ` +
+        `got '${this.clusterName}'`);
+    }
+    const groups = props.workerGroups ?? [];
+    if (groups.length === 0) throw new Error(`${path}: workerGroups must list at least one group, e.g. [{ partition: 'gpu', flavor, count: 2 }]`);
+    const partitions = new Set<string>();
+    for (const [i, g] of groups.entries()) {
+      if (!/^[a-z][a-z0-9]{0,15}$/.test(g.partition ?? '')) {
+        throw new Error(`${path}: workerGroups[${i}].partition must be 1-16 lower-case letters and digits, starting with a letter, got '${g.partition}'`);
+      }
+      if (partitions.has(g.partition)) throw new Error(`${path}: workerGroups lists partition '${g.partition}' twice; give each group its own`);
+      partitions.add(g.partition);
+      if (Token.isUnresolved(g.count) || !Number.isInteger(g.count) || g.count < 1 || g.count > 64) {
+        throw new Error(`${path}: workerGroups[${i}].count must be a whole number from 1 to 64 known at synth (it sizes slurm.conf), got ${g.count}`);
+      }
+    }
+    const release = props.release ?? UbuntuRelease.JAMMY_22_04;
+    this.slurmVersion = SLURM_OF_RELEASE[release];
+    if (!this.slurmVersion) throw new Error(`${path}: release must be an UbuntuRelease, got '${release}'`);
+    const timeout = props.readyTimeoutMinutes ?? 30;
+    if (Token.isUnresolved(timeout) || !Number.isInteger(timeout) || timeout < 1 || timeout > 720) {
+      throw new Error(`${path}: readyTimeoutMinutes must be a whole number from 1 to 720 known at synth, got ${timeout}`);
+    }
+    const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
+    const headFlavor = props.headFlavor ?? GpuFlavor.of(GpuModel.RTX_2060_SUPER, 1);
+    const resolved = groups.map((g) => g.flavor.resolve(`${path}/${g.partition}`, profile));
+
+    const workerCount = groups.reduce((n, g) => n + g.count, 0);
+    this.network = new GpuNetwork(this, 'Network', {
+      networkName: `${this.clusterName}-net`,
+      cidr: props.cidr,
+      cloudProfile: profile,
+      sshFrom: props.sshFrom,
+      fixedAddressCount: 1 + workerCount,
+    });
+    const [headAddress, ...workerAddresses] = this.network.fixedAddresses();
+    this.membersGroup = new SecurityGroup(this, 'Members', {
+      securityGroupName: `${this.clusterName}-members`,
+      description: `Slurm cluster ${this.clusterName}: head and workers reach each other, managed by cdktf (${path})`,
+      allowMembers: true,
+    });
+
+    let next = 0;
+    const model: SlurmClusterModel = {
+      clusterName: this.clusterName,
+      head: { name: `${this.clusterName}-head`, address: headAddress },
+      slurmVersion: this.slurmVersion,
+      readyTimeoutSeconds: timeout * 60,
+      groups: groups.map((g, i) => {
+        const model = resolved[i].model;
+        if (!model) {
+          throw new Error(`${path}: workerGroups[${i}].flavor must name its GPU model (GpuFlavor.of, or named with a model), ` +
+            'as Slurm lists GPUs by type');
+        }
+        return {
+          partition: g.partition,
+          gpuType: gresTypeOf(model.id),
+          gpusPerNode: resolved[i].gpuCount,
+          nodes: Array.from({ length: g.count }, (_, k) => ({ name: `${this.clusterName}-${g.partition}-${k + 1}`, address: workerAddresses[next++] })),
+        };
+      }),
+    };
+    const base = props.recipe ?? new GpuRecipe();
+    const image = NodeImage.ubuntu(release);
+
+    this.head = new GpuNode(this, 'Head', {
+      nodeName: model.head.name,
+      flavor: headFlavor,
+      network: this.network,
+      cloudProfile: profile,
+      image,
+      keyPair: props.keyPair,
+      recipe: withParts(base, `${base.name}-slurm-head`, slurmRecipeParts(model, model.head.name)),
+      securityGroups: [this.network.nodeSecurityGroup, this.membersGroup],
+      fixedIpAddress: headAddress,
+      waitForReady: props.waitForReady,
+    });
+    const workerRecipe = withParts(base, `${base.name}-slurm-worker`, slurmWorkerRecipeParts(model));
+    this.workerFleets = groups.map((g, i) => new GpuFleet(this, `Workers-${g.partition}`, {
+      fleetName: `${this.clusterName}-${g.partition}`,
+      nodeNames: model.groups[i].nodes.map((n) => n.name),
+      fixedIpAddresses: model.groups[i].nodes.map((n) => n.address),
+      flavor: g.flavor,
+      network: this.network,
+      cloudProfile: profile,
+      image,
+      keyPair: props.keyPair,
+      recipe: workerRecipe,
+      securityGroups: [this.membersGroup],
+      floatingIp: false,
+    }));
+
+    const identity = props.keyPair?.privateKeyHint;
+    const hostBlock = (name: string, address: string, jump: boolean) => [
+      `Host ${name}`, `  HostName ${address}`, `  User ${this.head.loginUser}`,
+      ...(identity ? [`  IdentityFile ${identity}`] : []), ...(jump ? [`  ProxyJump ${model.head.name}`] : []), '',
+    ].join('\n');
+    this.sshConfig = [
+      hostBlock(model.head.name, this.head.address, false),
+      ...model.groups.flatMap((g) => g.nodes.map((n) => hostBlock(n.name, n.address, true))),
+    ].join('\n');
+    new TerraformOutput(this, 'SshConfig', {
+      value: this.sshConfig,
+      description: `~/.ssh/config entries for ${this.clusterName}: the head, and the workers through it`,
+    });
+    new TerraformOutput(this, 'HeadSsh', { value: this.head.sshCommand, description: `ssh to the head of ${this.clusterName}` });
+    const first = model.groups[0];
+    new TerraformOutput(this, 'ExampleSbatch', {
+      value: `sbatch -p ${first.partition} -N ${first.nodes.length} --gres=gpu:${first.gpusPerNode} --wrap 'srun nvidia-smi -L'`,
+      description: 'an example job, run on the head',
+    });
+  }
+}
+
+/** The base recipe with the cluster's files and setup command added. */
+function withParts(base: GpuRecipe, name: string, parts: SlurmRecipeParts): GpuRecipe {
+  return new GpuRecipe({
+    name: name.length <= 63 ? name : name.slice(0, 63),
+    nvidiaDriver: base.nvidiaDriver,
+    cuda: base.cuda,
+    installCuda: base.cuda !== undefined,
+    containerToolkit: base.containerToolkit,
+    containerToolkitVersion: base.containerToolkitVersion,
+    burnInSeconds: base.burnInSeconds,
+    packages: base.packages,
+    files: [...base.files, ...parts.files],
+    commands: [...base.commands, ...parts.commands],
+  });
+}
