@@ -26,6 +26,7 @@ describe('preflight on the mini-cloud (real provider v3.4.0)', () => {
   cloudTest('a HFD NetLab flavor whose alias matches the GPUs plans cleanly', () => {
     const plan = planOf(GpuFlavor.of(GpuModel.RTX_2080_TI, 1));
     expect(plan.output).toMatch(/Plan: \d+ to add, 0 to change, 0 to destroy/);
+    if (plan.status !== 0) console.log(plan.output.slice(-3000));
     expect(plan.status).toBe(0);
   });
 
