@@ -5,6 +5,7 @@
 //   npx cdktf destroy gpu-node   # what terminate-nvidia-openstack-instance.py did
 //   npx cdktf deploy bake        # bake the recipe into an image, once per recipe key
 //   npx cdktf deploy workers     # nodes that boot from the newest bake (or install on first boot)
+//   npx cdktf deploy gpu-cluster # a Slurm head and two 2-GPU workers; ssh to the head, then sinfo, sbatch
 //   npx cdktf deploy gpu-fleet   # three equal nodes in one server group that reach each other
 //
 // Settings (environment variables, all optional):
@@ -32,6 +33,7 @@ import {
   Port,
   PowerState,
   ServerGroupPolicy,
+  SlurmCluster,
   SnapshotImage,
   UbuntuRelease,
   VolumeRemovalPolicy,
@@ -168,10 +170,26 @@ class GpuFleetStack extends OpenStackStack {
   }
 }
 
+/** A Slurm cluster: a head and two g1-2x2080.medium workers on a new network; `sinfo`, `sbatch` on the head. */
+class GpuClusterStack extends OpenStackStack {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    new SlurmCluster(this, 'Cluster', {
+      clusterName: 'gpu-cluster',
+      cloudProfile: profile,
+      sshFrom,
+      keyPair: this.keyPair(),
+      workerGroups: [{ partition: 'gpu', flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2), count: 2 }],
+      recipe: new GpuRecipe({ name: 'cluster', packages: ['python3-venv'] }),
+    });
+  }
+}
+
 const app = new App();
 new GpuNodeStack(app, 'gpu-node');
 new BurnInStack(app, 'gpu-burn-in');
 new BakeStack(app, 'bake');
 new WorkersStack(app, 'workers');
 new GpuFleetStack(app, 'gpu-fleet');
+new GpuClusterStack(app, 'gpu-cluster');
 app.synth();

@@ -28,7 +28,7 @@ const stacks = () => fs.readdirSync(path.join(outdir, 'stacks')).sort();
 const stackJson = (name: string) => JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', name, 'cdk.tf.json'), 'utf8'));
 
 test('the example app synthesizes its stacks', () => {
-  expect(stacks()).toEqual(['bake', 'gpu-burn-in', 'gpu-fleet', 'gpu-node', 'workers']);
+  expect(stacks()).toEqual(['bake', 'gpu-burn-in', 'gpu-cluster', 'gpu-fleet', 'gpu-node', 'workers']);
 });
 
 test('synth runs no terraform; stacks with terraform_data require Terraform 1.4 instead', () => {
@@ -105,7 +105,7 @@ test('the gpu-fleet stack: three g1-1x2080.medium in one soft-anti-affinity grou
 });
 
 describe('offline checks of every stack (validate.mjs and terraform plan)', () => {
-  test.each(['gpu-node', 'gpu-burn-in', 'bake', 'workers', 'gpu-fleet'])('%s', (name) => {
+  test.each(['gpu-node', 'gpu-burn-in', 'bake', 'workers', 'gpu-fleet', 'gpu-cluster'])('%s', (name) => {
     // The stand-in's quota is 0 instances, which the preflight rightly refuses: give it a real one.
     expectStackPassesChecks(withQuotaInDir(path.join(outdir, 'stacks', name)));
   });

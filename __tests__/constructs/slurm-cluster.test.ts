@@ -1,6 +1,6 @@
 // SlurmCluster: a head and GpuFleet worker groups on a new network with fixed addresses, the Slurm
 // files rendered into the recipes, no secret in the JSON, and both offline checks.
-import { TerraformStack, Testing } from 'cdktf';
+import { TerraformStack } from 'cdktf';
 import { GpuFlavor, GpuModel, KeyPair, openstack, Peer, SlurmCluster, UbuntuRelease } from '../../src';
 import { withQuotaInDir } from '../support/cloud-facts';
 import { expectStackPassesChecks, synthToDir, userDataOf } from '../support/checks';

@@ -165,7 +165,8 @@ export class SlurmCluster extends Construct {
 
     let next = 0;
     const model: SlurmClusterModel = {
-      clusterName: this.clusterName,
+      // Slurm's ClusterName names accounting tables: '_' where host names have '-'.
+      clusterName: this.clusterName.replace(/-/g, '_'),
       head: { name: `${this.clusterName}-head`, address: headAddress },
       slurmVersion: this.slurmVersion,
       readyTimeoutSeconds: timeout * 60,
