@@ -86,6 +86,9 @@ class GpuNodeStack extends OpenStackStack {
       // Like the terminate script, `cdktf destroy gpu-node` removes everything, this volume too.
       // (The default, VolumeRemovalPolicy.RETAIN, keeps a volume until you let it go; see workers.)
       dataVolume: { sizeGiB: 50, removalPolicy: VolumeRemovalPolicy.DESTROY },
+      // `cdktf deploy gpu-node` returns when the GPUs passed the readiness check (needs the OpenStack CLI);
+      // the plan-time preflight (flavor, its PCI alias GPU count, the project's quota) is on by default.
+      waitForReady: { timeoutMinutes: 45 },
     });
   }
 }

@@ -64,6 +64,13 @@ test('the gpu-node stack boots a g1-1x2080.medium with a floating IP and prints 
   expect(Object.keys(json.resource.openstack_networking_floatingip_v2)).toHaveLength(1);
   const ssh = Object.entries<any>(json.output).find(([k]) => /SshCommand/.test(k));
   expect(ssh?.[1].value).toMatch(/^ssh -i \S+ ubuntu@\$\{openstack_networking_floatingip_v2\.\S+\.address\}$/);
+
+  // The deploy waits for the ready line (one watcher, run by local-exec), and the plan checks flavor and quota first.
+  const waits = Object.entries<any>(json.resource.terraform_data).filter(([k]) => k.includes('WaitForReady'));
+  expect(waits).toHaveLength(1);
+  expect(JSON.stringify(waits[0][1].provisioner)).toContain('gpu-node-watch.sh');
+  expect(Object.keys(json.data.openstack_compute_flavor_v2).some((k) => k.includes('PreflightFlavor'))).toBe(true);
+  expect(json.data.openstack_compute_limits_v2).toBeDefined();
 });
 
 test('the burn-in stack runs gpu-burn on four RTX 2060 SUPER', () => {
