@@ -150,7 +150,7 @@ describe('gpu-node-watch.sh bake: happy path', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines[lines.length - 1]).toBe(`bake: image ${CREATED_IMAGE_ID} ${IMAGE_NAME} ready for recipe key ${KEY}`);
     // Progress lines carry the elapsed time.
-    expect(r.stdout).toMatch(/^bake: \[0m0\ds\] node ready: .*GPU-NODE-READY/m);
+    expect(r.stdout).toMatch(/^bake: \[\dm\d\ds\] node ready: .*GPU-NODE-READY/m);
   });
 
   test('authenticates, snapshots the builder with the requested name and waits', () => {
@@ -237,7 +237,7 @@ describe('gpu-node-watch.sh bake: waiting for the node', () => {
     const lines = Array.from({ length: 30 }, (_, i) => `boot-msg-${i + 1}`);
     const r = run({ console: [lines], status: ['ACTIVE'] });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/timed out after 0m0\ds \(BAKE_TIMEOUT=0s\)/);
+    expect(r.stderr).toMatch(/timed out after \dm\d\ds \(BAKE_TIMEOUT=0s\)/);
     expect(r.stderr).toContain('boot-msg-11\n');
     expect(r.stderr).toContain('boot-msg-30\n');
     expect(r.stderr).not.toContain('boot-msg-10\n');
@@ -480,7 +480,7 @@ describe('gpu-node-watch.sh ready (waitForReady)', () => {
     const earlier = [...BOOTING, READY_2, '[ 9000.0] reboot: Power down'];
     const r = run({ mode: 'ready', console: [[...earlier, ...BOOTING]], status: ['ACTIVE'] });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/timed out after 0m0\ds \(WATCH_TIMEOUT=0s\) waiting for 'GPU-NODE-READY recipe=l4-cuda' on workers\/Node/);
+    expect(r.stderr).toMatch(/timed out after \dm\d\ds \(WATCH_TIMEOUT=0s\) waiting for 'GPU-NODE-READY recipe=l4-cuda' on workers\/Node/);
   });
 
   test('the latest verdict of this boot wins, and another recipe is not this node', () => {
