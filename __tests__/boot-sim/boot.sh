@@ -3,8 +3,10 @@
 #
 # SCENARIO_DIR holds user-data (the user_data text of a synthesized stack), meta-data
 # (NoCloud: instance-id; a new id is a new instance, e.g. one booted from a snapshot),
-# hw-gpus (the GPUs the hypervisor passes through this boot, nvidia-smi CSV rows) and
-# optionally env (settings for the stand-ins from the script tests' fakebin).
+# hw-gpus (the GPUs the hypervisor passes through this boot, nvidia-smi CSV rows), and
+# optionally kernel (the release this boot runs), env (settings for the stand-ins from
+# the script tests' fakebin) and once/ (files moved into the chroot's /sim for this boot:
+# power-loss-on, lists-lock-until; see standins/apt-get).
 # The first boot copies the cached chroot (build-chroot.sh) to SCENARIO_DIR/root; later
 # boots reuse it, so a reboot is the same sequence again on the same disk.
 # A boot: the four cloud-init stages, then the units the recipe enabled, as systemd
@@ -25,11 +27,14 @@ if [ ! -d "$root" ]; then
   # Debian's own distro settings from /etc/cloud/cloud.cfg.
   rm -f "$root/etc/os-release"
   printf '%s\n' 'NAME="Ubuntu"' 'VERSION_ID="22.04"' 'VERSION_CODENAME=jammy' 'ID=ubuntu' 'ID_LIKE=debian' >"$root/etc/os-release"
-  mkdir -p "$root/sim/fakebin" "$root/usr/local/sbin"
+  mkdir -p "$root/sim/fakebin" "$root/sim/bin" "$root/usr/local/sbin"
   cp -a "$project/__tests__/cloud-init/fixtures/fakebin/." "$root/sim/fakebin/"
-  # Stand-ins for the GPU world, first on PATH. cloud-init itself, bash and coreutils are real.
-  cp -a "$here/standins/apt-get" "$here/standins/dpkg" "$here/standins/nvidia-smi" "$here/standins/systemctl" "$root/usr/local/sbin/"
-  for c in apt-cache apt-mark curl dkms dmesg gpg git make modinfo modprobe mokutil nvidia-ctk poweroff systemd-run uname usermod wall; do
+  # Stand-ins for the GPU world, first on PATH; nvidia-smi, nvcc and nvidia-ctk appear
+  # when their packages are "installed". cloud-init itself, bash and coreutils are real.
+  cp -a "$here/standins/apt-get" "$here/standins/dpkg" "$here/standins/systemctl" "$here/standins/uname" "$root/usr/local/sbin/"
+  cp -a "$here/standins/nvidia-smi" "$here/standins/nvcc" "$root/sim/bin/"
+  cp -a "$here/standins/fake-wrap" "$root/sim/"
+  for c in apt-cache apt-mark curl dkms dmesg gpg git make modinfo modprobe mokutil poweroff systemd-run usermod wall; do
     cp -a "$here/standins/fake-wrap" "$root/usr/local/sbin/$c"
   done
   # NoCloud only, and no network configuration (the chroot has the host's network).
@@ -45,6 +50,8 @@ cp "$dir/user-data" "$seed/user-data"
 cp "$dir/meta-data" "$seed/meta-data"
 cp "$dir/hw-gpus" "$root/sim/hw-gpus"
 if [ -f "$dir/env" ]; then cp "$dir/env" "$root/sim/env"; else rm -f "$root/sim/env"; fi
+if [ -f "$dir/kernel" ]; then cp "$dir/kernel" "$root/sim/kernel"; fi
+if [ -d "$dir/once" ]; then cp -a "$dir/once/." "$root/sim/" && rm -rf "$dir/once"; fi
 rm -f "$root/sim/reboot-requested"
 console=$dir/console-$n.log
 log=$dir/boot-$n.log
@@ -53,11 +60,15 @@ log=$dir/boot-$n.log
 
 cleanup() {
   umount "$root/dev/console" 2>/dev/null || true
+  umount "$root/proc/sys/kernel/random/boot_id" 2>/dev/null || true
   umount "$root/proc" 2>/dev/null || true
 }
 trap cleanup EXIT
 mount --bind "$console" "$root/dev/console"
 mount -t proc proc "$root/proc"
+# A boot id of this boot's own, as the kernel gives each boot one (status.json records it).
+cat /proc/sys/kernel/random/uuid >"$dir/boot-id-$n"
+mount --bind "$dir/boot-id-$n" "$root/proc/sys/kernel/random/boot_id"
 
 in_root() {
   chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"
@@ -88,5 +99,15 @@ for link in "$root"/etc/systemd/system/multi-user.target.wants/*.service; do
   if [ -e "$root/sim/power-lost" ]; then rm -f "$root/sim/power-lost"; result='power-loss'; break; fi
   [ "$rc" = 0 ] || result='unit-failed'
 done
+# What the units scheduled with systemd-run (the seal's cleanup), once they are done.
+if [ "$result" = ok ] && [ -f "$root/sim/systemd-run.cmd" ]; then
+  cmd=$(cat "$root/sim/systemd-run.cmd")
+  rm -f "$root/sim/systemd-run.cmd"
+  echo "== systemd-run unit: $cmd" >>"$log"
+  rc=0
+  in_root setsid --wait bash -c "$cmd" >>"$console" 2>&1 || rc=$?
+  echo "== systemd-run unit exited $rc" >>"$log"
+  [ "$rc" = 0 ] || result='unit-failed'
+fi
 [ ! -e "$root/sim/reboot-requested" ] || result=reboot
 echo "BOOT-SIM boot=$n result=$result"

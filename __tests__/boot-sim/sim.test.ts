@@ -71,6 +71,20 @@ class Node {
     this.setGpus(gpus);
   }
   public setInstance(id: string) { fs.writeFileSync(path.join(this.dir, 'meta-data'), `instance-id: ${id}\nlocal-hostname: ${id}\n`); }
+  /** Settings for the fakebin stand-ins (FAKE_*), from the next boot on; none when empty. */
+  public setEnv(env: Record<string, string>) {
+    const f = path.join(this.dir, 'env');
+    if (Object.keys(env).length === 0) fs.rmSync(f, { force: true });
+    else fs.writeFileSync(f, Object.entries(env).map(([k, v]) => `${k}='${v}'\n`).join(''));
+  }
+  public setKernel(release: string) { fs.writeFileSync(path.join(this.dir, 'kernel'), `${release}\n`); }
+  /** A file for the chroot's /sim, for the next boot only (power-loss-on, lists-lock-until). */
+  public once(name: string, text: string) {
+    fs.mkdirSync(path.join(this.dir, 'once'), { recursive: true });
+    fs.writeFileSync(path.join(this.dir, 'once', name), text);
+  }
+  public calls(): string[] { return this.file('sim/calls.log').split('\n').filter(Boolean); }
+  public bootId(n: number): string { return fs.readFileSync(path.join(this.dir, `boot-id-${n}`), 'utf8').trim(); }
   public setGpus(gpus: string[]) { fs.writeFileSync(path.join(this.dir, 'hw-gpus'), gpus.map((g) => `${g}\n`).join('')); }
   /** One boot: cloud-init's stages, then the enabled units. */
   public boot(): Boot {
@@ -116,5 +130,97 @@ simTest('(a) first boot: cloud-init writes the recipe, the unit installs the pin
   }
   // cloud-init's own package module ran through apt too (the recipe's packages).
   expect(installs).toEqual(expect.arrayContaining(['htop', 'nvtop']));
+  node.removeDisk();
+}), 900_000);
+
+const READY = /^GPU-NODE-READY recipe=cuda-base key=\S+ gpus=1 model="NVIDIA GeForce RTX 2080 Ti" driver=570\.172\.08$/m;
+const count = (list: string[], item: string) => list.filter((x) => x === item).length;
+
+simTest('(b) power loss after the driver step: the next boot resumes the install, without reinstalling the driver', () => timed('b', () => {
+  const node = new Node('b-power-loss', 'gpu-node', [GPU_2080]);
+  node.once('power-loss-on', 'cuda-toolkit-12-8'); // the step after nvidia-driver
+  const lost = node.boot();
+  expect(lost.result).toBe('power-loss');
+  expect(lost.console).not.toMatch(/GPU-NODE-(READY|FAILED)/);
+  expect(node.status()).toMatchObject({ state: 'running' });
+  const second = node.boot();
+  expect(second.result).toBe('ok');
+  expect(second.console).toMatch(READY);
+  expect(node.status()).toMatchObject({ state: 'ready', boot_id: node.bootId(2) });
+  const installs = node.installs();
+  expect(count(installs, 'nvidia-open-570')).toBe(1);
+  expect(count(installs, 'cuda-toolkit-12-8')).toBe(1); // the cut install, done again
+  // Same instance: cloud-init did not run runcmd again; the enabled unit did the work.
+  expect(node.calls().filter((c) => c.startsWith('systemctl enable'))).toHaveLength(1);
+  node.removeDisk();
+}), 900_000);
+
+simTest('(c) the driver module does not load: the runner reboots once, the next boot is READY', () => timed('c', () => {
+  const node = new Node('c-reboot', 'gpu-node', [GPU_2080]);
+  node.setEnv({ FAKE_MODPROBE_FAIL: '1' }); // loads only after a reboot
+  const first = node.boot();
+  expect(first.result).toBe('reboot');
+  expect(first.console).toMatch(/^GPU-NODE-REBOOTING recipe=cuda-base step=nvidia-driver reboot=1\/2 reason=".+"$/m);
+  expect(node.status()).toMatchObject({ state: 'rebooting' });
+  node.setEnv({});
+  const second = node.boot();
+  expect(second.result).toBe('ok');
+  expect(second.console).toMatch(READY);
+  expect(count(node.installs(), 'nvidia-open-570')).toBe(1);
+  node.removeDisk();
+}), 900_000);
+
+simTest('(d) kernel update: the next boot rebuilds the module for the new kernel; a failed rebuild is FAILED, never a stale READY', () => timed('d', () => {
+  const node = new Node('d-kernel', 'gpu-node', [GPU_2080]);
+  expect(node.boot().console).toMatch(READY);
+  node.setKernel('6.8.0-50-generic');
+  const rebuilt = node.boot();
+  expect(rebuilt.console).toMatch(READY);
+  expect(node.calls()).toContain('dkms autoinstall -k 6.8.0-50-generic');
+  expect(count(node.installs(), 'linux-headers-6.8.0-50-generic')).toBe(1);
+  expect(count(node.installs(), 'nvidia-open-570')).toBe(1);
+  node.setKernel('6.8.0-51-generic');
+  node.setEnv({ FAKE_DKMS_FAIL: '1' });
+  const failed = node.boot();
+  expect(failed.result).toBe('unit-failed');
+  expect(failed.console).not.toMatch(/GPU-NODE-READY/);
+  expect(failed.console).toMatch(/^GPU-NODE-FAILED recipe=cuda-base step=nvidia-driver reason="no nvidia module for kernel 6\.8\.0-51-generic, and the DKMS rebuild failed/m);
+  expect(node.status()).toMatchObject({ state: 'failed', step: 'nvidia-driver' });
+  node.removeDisk();
+}), 900_000);
+
+simTest('(e) unshelve (same instance-id) without the GPU: FAILED on that boot; READY again when it is back', () => timed('e', () => {
+  const node = new Node('e-unshelve', 'gpu-node', [GPU_2080]);
+  expect(node.boot().console).toMatch(READY);
+  node.setGpus([]);
+  const missing = node.boot();
+  expect(missing.console).not.toMatch(/GPU-NODE-READY/);
+  expect(missing.console).toMatch(/^GPU-NODE-FAILED recipe=cuda-base step=ready-check reason="nvidia-smi failed: No devices were found"$/m);
+  expect(node.status()).toMatchObject({ state: 'failed', step: 'ready-check', boot_id: node.bootId(2) });
+  node.setGpus([GPU_2080]);
+  expect(node.boot().console).toMatch(READY);
+  expect(node.status()).toMatchObject({ state: 'ready', boot_id: node.bootId(3) });
+  expect(count(node.installs(), 'nvidia-open-570')).toBe(1);
+  node.removeDisk();
+}), 900_000);
+
+simTest('(g) the apt lists lock is held when the unit starts: it waits, then installs, READY', () => timed('g', () => {
+  const node = new Node('g-apt-lock', 'gpu-node', [GPU_2080]);
+  node.once('lists-lock-until', `${Math.floor(Date.now() / 1000) + 40}\n`);
+  const boot = node.boot();
+  expect(boot.console).toMatch(READY);
+  expect(node.file('var/log/gpu-node/recipe.log')).toMatch(/an apt lock is held; waiting/);
+  expect(count(node.installs(), 'nvidia-open-570')).toBe(1);
+  node.removeDisk();
+}), 900_000);
+
+simTest('(h) Secure Boot refuses the unsigned module: FAILED with the Secure Boot reason, no reboot', () => timed('h', () => {
+  const node = new Node('h-secure-boot', 'gpu-node', [GPU_2080]);
+  node.setEnv({ FAKE_MODPROBE_FAIL: '1', FAKE_SECURE_BOOT: '1' });
+  const boot = node.boot();
+  expect(boot.result).toBe('unit-failed');
+  expect(boot.console).toMatch(/^GPU-NODE-FAILED recipe=cuda-base step=nvidia-driver reason=".*Secure Boot.*"$/m);
+  expect(boot.console).not.toMatch(/GPU-NODE-REBOOTING/);
+  expect(node.status()).toMatchObject({ state: 'failed', step: 'nvidia-driver' });
   node.removeDisk();
 }), 900_000);
