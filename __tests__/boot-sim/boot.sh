@@ -39,8 +39,30 @@ if [ ! -d "$root" ]; then
   done
   # NoCloud only, and no network configuration (the chroot has the host's network).
   printf '%s\n' 'datasource_list: [ NoCloud, None ]' 'network: {config: disabled}' >"$root/etc/cloud/cloud.cfg.d/99-boot-sim.cfg"
+  # pip from a local folder with a stand-in torch wheel (the example's user command).
+  mkdir -p "$root/sim/wheels"
+  printf '[global]\nno-index = true\nfind-links = /sim/wheels\n' >"$root/etc/pip.conf"
+  chroot "$root" python3 - <<'WHEEL'
+import base64, hashlib, zipfile
+files = {
+    "torch/__init__.py": "__version__ = '2.7.0'  # boot-sim stand-in\n",
+    "torch-2.7.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: torch\nVersion: 2.7.0\n",
+    "torch-2.7.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: boot-sim\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+}
+def digest(text):
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+record = "".join(f"{name},{digest(text)},{len(text.encode())}\n" for name, text in files.items())
+record += "torch-2.7.0.dist-info/RECORD,,\n"
+with zipfile.ZipFile("/sim/wheels/torch-2.7.0-py3-none-any.whl", "w") as z:
+    for name, text in files.items():
+        z.writestr(name, text)
+    z.writestr("torch-2.7.0.dist-info/RECORD", record)
+WHEEL
   echo 0 >"$root/sim/boots"
 fi
+# A boot starts with an empty /run and /tmp (tmpfs, systemd-tmpfiles), as on Ubuntu.
+find "$root/run" "$root/tmp" -mindepth 1 -delete
+mkdir -p "$root/run/lock"
 
 n=$(( $(cat "$root/sim/boots") + 1 ))
 echo "$n" >"$root/sim/boots"

@@ -12,7 +12,9 @@ rootfs=$cache/rootfs
 mirror=${BOOT_SIM_MIRROR:-http://deb.debian.org/debian}
 # cloud-init (the subject) with python3 and iproute2; what an Ubuntu cloud image also has
 # and cloud-init's modules use: locales (cc_locale), openssh-client (ssh-keygen for host keys).
-packages=(cloud-init python3 iproute2 ca-certificates locales openssh-client)
+# python3-venv: the example's user commands make a venv (the recipe asks apt for it, which
+# the simulator's apt-get stand-in only records).
+packages=(cloud-init python3 iproute2 ca-certificates locales openssh-client python3-venv)
 
 if [ "$(id -u)" != 0 ]; then echo "boot-sim: skipped: needs root for debootstrap/chroot" >&2; exit 3; fi
 if ! command -v debootstrap >/dev/null; then echo "boot-sim: skipped: debootstrap not installed (apt-get install debootstrap)" >&2; exit 3; fi

@@ -50,7 +50,7 @@ beforeAll(() => {
   });
   if (r.status !== 0) throw new Error(`main.ts failed:\n${r.stdout}\n${r.stderr}`);
   times.synth = `${((Date.now() - t) / 1000).toFixed(1)} s`;
-  userData = { 'gpu-node': stackUserData('gpu-node') };
+  userData = { 'gpu-node': stackUserData('gpu-node'), 'bake': stackUserData('bake'), 'workers': stackUserData('workers') };
 }, 1_500_000);
 
 afterAll(() => {
@@ -85,6 +85,7 @@ class Node {
   }
   public calls(): string[] { return this.file('sim/calls.log').split('\n').filter(Boolean); }
   public bootId(n: number): string { return fs.readFileSync(path.join(this.dir, `boot-id-${n}`), 'utf8').trim(); }
+  public setStack(stack: string) { fs.writeFileSync(path.join(this.dir, 'user-data'), userData[stack]); }
   public setGpus(gpus: string[]) { fs.writeFileSync(path.join(this.dir, 'hw-gpus'), gpus.map((g) => `${g}\n`).join('')); }
   /** One boot: cloud-init's stages, then the enabled units. */
   public boot(): Boot {
@@ -222,5 +223,34 @@ simTest('(h) Secure Boot refuses the unsigned module: FAILED with the Secure Boo
   expect(boot.console).toMatch(/^GPU-NODE-FAILED recipe=cuda-base step=nvidia-driver reason=".*Secure Boot.*"$/m);
   expect(boot.console).not.toMatch(/GPU-NODE-REBOOTING/);
   expect(node.status()).toMatchObject({ state: 'failed', step: 'nvidia-driver' });
+  node.removeDisk();
+}), 900_000);
+
+const GPU_2060 = 'NVIDIA GeForce RTX 2060 SUPER, 570.172.08';
+
+simTest('(f) bake, seal, then a worker boots the snapshot (new instance-id): zero installs, READY with its 2 GPUs', () => timed('f', () => {
+  const node = new Node('f-snapshot', 'bake', [GPU_2060], 'i-builder');
+  const bake = node.boot();
+  expect(bake.result).toBe('ok');
+  expect(bake.console).toMatch(/^GPU-NODE-READY recipe=pytorch-worker key=(\S+) gpus=1 /m);
+  const key = /^GPU-NODE-READY recipe=pytorch-worker key=(\S+)/m.exec(bake.console)![1];
+  // The seal's cleanup (scheduled with systemd-run) ran to its end: the bake script's proof.
+  expect(bake.console).toMatch(new RegExp(`^GPU-NODE-SEALED recipe=pytorch-worker key=${key}$`, 'm'));
+  expect(node.calls()).toContain('poweroff ');
+  expect(fs.existsSync(path.join(node.dir, 'root', 'var/lib/cloud/instances'))).toBe(false); // cloud-init clean
+  const baked = node.installs();
+  expect(count(baked, 'nvidia-open-570')).toBe(1);
+  // The image: the same disk, booted by the workers stack as a new instance with 2 GPUs.
+  node.setStack('workers');
+  node.setInstance('i-worker1');
+  node.setGpus([GPU_2060, GPU_2060]);
+  const worker = node.boot();
+  expect(worker.result).toBe('ok');
+  expect(node.cloudInitErrors()).toEqual([]);
+  expect(worker.console).toMatch(new RegExp(`^GPU-NODE-READY recipe=pytorch-worker key=${key} gpus=2 model="NVIDIA GeForce RTX 2060 SUPER" driver=570\\.172\\.08$`, 'm'));
+  expect(node.installs()).toEqual(baked); // no package installed on the snapshot boot
+  expect(node.status()).toMatchObject({ state: 'ready', gpus: 2, boot_id: node.bootId(2) });
+  // cloud-init saw a new instance: runcmd enabled the unit again.
+  expect(node.calls().filter((c) => c.startsWith('systemctl enable'))).toHaveLength(2);
   node.removeDisk();
 }), 900_000);
