@@ -5,5 +5,5 @@ module.exports = {
   transform: { '^.+\\.ts$': 'ts-jest' },
   testTimeout: 900000,
   maxWorkers: 1,
-  modulePathIgnorePatterns: ['<rootDir>/.cloud-tier/'],
+  modulePathIgnorePatterns: ['<rootDir>/.cloud-tier/', '<rootDir>/.boot-sim/'],
 };

@@ -1,0 +1,256 @@
+// The boot simulator: the synthesized user_data of the example app booted with the real cloud-init
+// in a Debian bookworm chroot (build-chroot.sh, boot.sh), with stand-ins for the GPU world.
+// Run by `npm run test:boot` (not part of the default jest run: it needs root and a cold chroot
+// build takes minutes). Skips with a printed reason where it cannot run, except under CI as root.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { PROJECT_ROOT, userDataOf } from '../support/checks';
+
+const SIM = path.join(PROJECT_ROOT, '__tests__', 'boot-sim');
+const GPU_2080 = 'NVIDIA GeForce RTX 2080 Ti, 570.172.08';
+
+function whyNot(): string | undefined {
+  if (process.platform !== 'linux') return 'not Linux';
+  if (process.getuid?.() !== 0) return 'not root (debootstrap, chroot and mount need root)';
+  for (const tool of ['debootstrap', 'chroot', 'mount']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `no ${tool} on PATH (apt-get install debootstrap)`;
+  }
+  return undefined;
+}
+const reason = whyNot();
+if (reason && process.env.CI) throw new Error(`boot simulator must run in CI, but: ${reason}`);
+if (reason) console.log(`boot-sim: skipped: ${reason}`);
+const simTest = reason ? test.skip : test;
+
+const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'boot-sim-synth-'));
+const scenarioRoot = path.join(PROJECT_ROOT, '.boot-sim', 'scenarios');
+const times: Record<string, string> = {};
+let userData: Record<string, string> = {};
+
+/** The user_data text of a stack's (first) server, with Terraform's template escapes undone. */
+function stackUserData(stack: string): string {
+  const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8'));
+  const server = Object.values(json.resource.openstack_compute_instance_v2 as Record<string, any>)[0];
+  return userDataOf(json, server).replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{');
+}
+
+beforeAll(() => {
+  if (reason) return;
+  let t = Date.now();
+  const built = spawnSync('bash', [path.join(SIM, 'build-chroot.sh')], { encoding: 'utf8', timeout: 1_200_000 });
+  if (built.status !== 0) throw new Error(`build-chroot.sh exited ${built.status}:\n${built.stdout}\n${built.stderr}`);
+  times.chroot = `${((Date.now() - t) / 1000).toFixed(1)} s (${/reusing/.test(built.stdout) ? 'cached' : 'cold'})`;
+  t = Date.now();
+  const env: NodeJS.ProcessEnv = { ...process.env, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: '1' };
+  for (const name of ['GPU_USER', 'SSH_PUBLIC_KEY_FILE', 'SSH_ALLOWED_CIDR', 'OS_CLOUD']) delete env[name];
+  const r = spawnSync(process.execPath, [require.resolve('ts-node/dist/bin'), '--transpile-only', 'main.ts'], {
+    cwd: PROJECT_ROOT, env, encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`main.ts failed:\n${r.stdout}\n${r.stderr}`);
+  times.synth = `${((Date.now() - t) / 1000).toFixed(1)} s`;
+  userData = { 'gpu-node': stackUserData('gpu-node'), 'bake': stackUserData('bake'), 'workers': stackUserData('workers') };
+}, 1_500_000);
+
+afterAll(() => {
+  fs.rmSync(outdir, { recursive: true, force: true });
+  if (!reason) console.log(`boot-sim times: ${JSON.stringify(times)}`);
+});
+
+interface Boot { readonly result: string; readonly console: string; readonly log: string }
+
+class Node {
+  public readonly dir: string;
+  constructor(name: string, stack: string, gpus: string[], instanceId = `i-${name}`) {
+    this.dir = path.join(scenarioRoot, name);
+    this.removeDisk();
+    fs.mkdirSync(this.dir, { recursive: true });
+    fs.writeFileSync(path.join(this.dir, 'user-data'), userData[stack]);
+    this.setInstance(instanceId);
+    this.setGpus(gpus);
+  }
+  public setInstance(id: string) { fs.writeFileSync(path.join(this.dir, 'meta-data'), `instance-id: ${id}\nlocal-hostname: ${id}\n`); }
+  /** Settings for the fakebin stand-ins (FAKE_*), from the next boot on; none when empty. */
+  public setEnv(env: Record<string, string>) {
+    const f = path.join(this.dir, 'env');
+    if (Object.keys(env).length === 0) fs.rmSync(f, { force: true });
+    else fs.writeFileSync(f, Object.entries(env).map(([k, v]) => `${k}='${v}'\n`).join(''));
+  }
+  public setKernel(release: string) { fs.writeFileSync(path.join(this.dir, 'kernel'), `${release}\n`); }
+  /** A file for the chroot's /sim, for the next boot only (power-loss-on, lists-lock-until). */
+  public once(name: string, text: string) {
+    fs.mkdirSync(path.join(this.dir, 'once'), { recursive: true });
+    fs.writeFileSync(path.join(this.dir, 'once', name), text);
+  }
+  public calls(): string[] { return this.file('sim/calls.log').split('\n').filter(Boolean); }
+  public bootId(n: number): string { return fs.readFileSync(path.join(this.dir, `boot-id-${n}`), 'utf8').trim(); }
+  public setStack(stack: string) { fs.writeFileSync(path.join(this.dir, 'user-data'), userData[stack]); }
+  public setGpus(gpus: string[]) { fs.writeFileSync(path.join(this.dir, 'hw-gpus'), gpus.map((g) => `${g}\n`).join('')); }
+  /** One boot: cloud-init's stages, then the enabled units. */
+  public boot(): Boot {
+    const r = spawnSync('bash', [path.join(SIM, 'boot.sh'), this.dir], { encoding: 'utf8', timeout: 600_000 });
+    const result = /BOOT-SIM boot=(\d+) result=(\S+)/.exec(r.stdout);
+    if (r.status !== 0 || !result) throw new Error(`boot.sh exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+    const read = (f: string) => fs.readFileSync(path.join(this.dir, `${f}-${result[1]}.log`), 'utf8');
+    return { result: result[2], console: read('console'), log: read('boot') };
+  }
+  public file(p: string): string { return fs.readFileSync(path.join(this.dir, 'root', p), 'utf8'); }
+  public status(): any { return JSON.parse(this.file('var/lib/gpu-node/status.json')); }
+  /** The errors cloud-init recorded in this boot's stages (its result.json). */
+  public cloudInitErrors(): string[] { return JSON.parse(this.file('run/cloud-init/result.json')).v1.errors; }
+  public installs(): string[] {
+    const f = path.join(this.dir, 'root', 'sim', 'installs.log');
+    return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter(Boolean) : [];
+  }
+  /** Deletes the scenario's disk, never while boot.sh still has something mounted in it. */
+  public removeDisk() {
+    const mounts = fs.readFileSync('/proc/mounts', 'utf8');
+    if (mounts.includes(` ${this.dir}/`)) throw new Error(`${this.dir} still has mounts:\n${mounts}`);
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs a scenario and records its time for the report. */
+function timed<T>(name: string, body: () => T): T {
+  const t = Date.now();
+  try { return body(); } finally { times[name] = `${((Date.now() - t) / 1000).toFixed(1)} s`; }
+}
+
+simTest('(a) first boot: cloud-init writes the recipe, the unit installs the pinned packages, console says READY', () => timed('a', () => {
+  const node = new Node('a-first-boot', 'gpu-node', [GPU_2080]);
+  const boot = node.boot();
+  expect(boot.result).toBe('ok');
+  expect(node.cloudInitErrors()).toEqual([]);
+  expect(boot.console).toMatch(/^GPU-NODE-READY recipe=cuda-base key=\S+ gpus=1 model="NVIDIA GeForce RTX 2080 Ti" driver=570\.172\.08$/m);
+  expect(node.status()).toMatchObject({ state: 'ready', recipe: 'cuda-base', gpus: 1, model: 'NVIDIA GeForce RTX 2080 Ti', driver: '570.172.08' });
+  // The exact pinned packages, each installed once: driver branch 570 (open), CUDA 12.8, the container toolkit.
+  const installs = node.installs();
+  for (const pkg of ['nvidia-open-570', 'cuda-toolkit-12-8', 'linux-headers-6.8.0-45-generic', 'nvidia-container-toolkit']) {
+    expect(installs.filter((p) => p === pkg)).toEqual([pkg]);
+  }
+  // cloud-init's own package module ran through apt too (the recipe's packages).
+  expect(installs).toEqual(expect.arrayContaining(['htop', 'nvtop']));
+  node.removeDisk();
+}), 900_000);
+
+const READY = /^GPU-NODE-READY recipe=cuda-base key=\S+ gpus=1 model="NVIDIA GeForce RTX 2080 Ti" driver=570\.172\.08$/m;
+const count = (list: string[], item: string) => list.filter((x) => x === item).length;
+
+simTest('(b) power loss after the driver step: the next boot resumes the install, without reinstalling the driver', () => timed('b', () => {
+  const node = new Node('b-power-loss', 'gpu-node', [GPU_2080]);
+  node.once('power-loss-on', 'cuda-toolkit-12-8'); // the step after nvidia-driver
+  const lost = node.boot();
+  expect(lost.result).toBe('power-loss');
+  expect(lost.console).not.toMatch(/GPU-NODE-(READY|FAILED)/);
+  expect(node.status()).toMatchObject({ state: 'running' });
+  const second = node.boot();
+  expect(second.result).toBe('ok');
+  expect(second.console).toMatch(READY);
+  expect(node.status()).toMatchObject({ state: 'ready', boot_id: node.bootId(2) });
+  const installs = node.installs();
+  expect(count(installs, 'nvidia-open-570')).toBe(1);
+  expect(count(installs, 'cuda-toolkit-12-8')).toBe(1); // the cut install, done again
+  // Same instance: cloud-init did not run runcmd again; the enabled unit did the work.
+  expect(node.calls().filter((c) => c.startsWith('systemctl enable'))).toHaveLength(1);
+  node.removeDisk();
+}), 900_000);
+
+simTest('(c) the driver module does not load: the runner reboots once, the next boot is READY', () => timed('c', () => {
+  const node = new Node('c-reboot', 'gpu-node', [GPU_2080]);
+  node.setEnv({ FAKE_MODPROBE_FAIL: '1' }); // loads only after a reboot
+  const first = node.boot();
+  expect(first.result).toBe('reboot');
+  expect(first.console).toMatch(/^GPU-NODE-REBOOTING recipe=cuda-base step=nvidia-driver reboot=1\/2 reason=".+"$/m);
+  expect(node.status()).toMatchObject({ state: 'rebooting' });
+  node.setEnv({});
+  const second = node.boot();
+  expect(second.result).toBe('ok');
+  expect(second.console).toMatch(READY);
+  expect(count(node.installs(), 'nvidia-open-570')).toBe(1);
+  node.removeDisk();
+}), 900_000);
+
+simTest('(d) kernel update: the next boot rebuilds the module for the new kernel; a failed rebuild is FAILED, never a stale READY', () => timed('d', () => {
+  const node = new Node('d-kernel', 'gpu-node', [GPU_2080]);
+  expect(node.boot().console).toMatch(READY);
+  node.setKernel('6.8.0-50-generic');
+  const rebuilt = node.boot();
+  expect(rebuilt.console).toMatch(READY);
+  expect(node.calls()).toContain('dkms autoinstall -k 6.8.0-50-generic');
+  expect(count(node.installs(), 'linux-headers-6.8.0-50-generic')).toBe(1);
+  expect(count(node.installs(), 'nvidia-open-570')).toBe(1);
+  node.setKernel('6.8.0-51-generic');
+  node.setEnv({ FAKE_DKMS_FAIL: '1' });
+  const failed = node.boot();
+  expect(failed.result).toBe('unit-failed');
+  expect(failed.console).not.toMatch(/GPU-NODE-READY/);
+  expect(failed.console).toMatch(/^GPU-NODE-FAILED recipe=cuda-base step=nvidia-driver reason="no nvidia module for kernel 6\.8\.0-51-generic, and the DKMS rebuild failed/m);
+  expect(node.status()).toMatchObject({ state: 'failed', step: 'nvidia-driver' });
+  node.removeDisk();
+}), 900_000);
+
+simTest('(e) unshelve (same instance-id) without the GPU: FAILED on that boot; READY again when it is back', () => timed('e', () => {
+  const node = new Node('e-unshelve', 'gpu-node', [GPU_2080]);
+  expect(node.boot().console).toMatch(READY);
+  node.setGpus([]);
+  const missing = node.boot();
+  expect(missing.console).not.toMatch(/GPU-NODE-READY/);
+  expect(missing.console).toMatch(/^GPU-NODE-FAILED recipe=cuda-base step=ready-check reason="nvidia-smi failed: No devices were found"$/m);
+  expect(node.status()).toMatchObject({ state: 'failed', step: 'ready-check', boot_id: node.bootId(2) });
+  node.setGpus([GPU_2080]);
+  expect(node.boot().console).toMatch(READY);
+  expect(node.status()).toMatchObject({ state: 'ready', boot_id: node.bootId(3) });
+  expect(count(node.installs(), 'nvidia-open-570')).toBe(1);
+  node.removeDisk();
+}), 900_000);
+
+simTest('(g) the apt lists lock is held when the unit starts: it waits, then installs, READY', () => timed('g', () => {
+  const node = new Node('g-apt-lock', 'gpu-node', [GPU_2080]);
+  node.once('lists-lock-until', `${Math.floor(Date.now() / 1000) + 40}\n`);
+  const boot = node.boot();
+  expect(boot.console).toMatch(READY);
+  expect(node.file('var/log/gpu-node/recipe.log')).toMatch(/an apt lock is held; waiting/);
+  expect(count(node.installs(), 'nvidia-open-570')).toBe(1);
+  node.removeDisk();
+}), 900_000);
+
+simTest('(h) Secure Boot refuses the unsigned module: FAILED with the Secure Boot reason, no reboot', () => timed('h', () => {
+  const node = new Node('h-secure-boot', 'gpu-node', [GPU_2080]);
+  node.setEnv({ FAKE_MODPROBE_FAIL: '1', FAKE_SECURE_BOOT: '1' });
+  const boot = node.boot();
+  expect(boot.result).toBe('unit-failed');
+  expect(boot.console).toMatch(/^GPU-NODE-FAILED recipe=cuda-base step=nvidia-driver reason=".*Secure Boot.*"$/m);
+  expect(boot.console).not.toMatch(/GPU-NODE-REBOOTING/);
+  expect(node.status()).toMatchObject({ state: 'failed', step: 'nvidia-driver' });
+  node.removeDisk();
+}), 900_000);
+
+const GPU_2060 = 'NVIDIA GeForce RTX 2060 SUPER, 570.172.08';
+
+simTest('(f) bake, seal, then a worker boots the snapshot (new instance-id): zero installs, READY with its 2 GPUs', () => timed('f', () => {
+  const node = new Node('f-snapshot', 'bake', [GPU_2060], 'i-builder');
+  const bake = node.boot();
+  expect(bake.result).toBe('ok');
+  expect(bake.console).toMatch(/^GPU-NODE-READY recipe=pytorch-worker key=(\S+) gpus=1 /m);
+  const key = /^GPU-NODE-READY recipe=pytorch-worker key=(\S+)/m.exec(bake.console)![1];
+  // The seal's cleanup (scheduled with systemd-run) ran to its end: the bake script's proof.
+  expect(bake.console).toMatch(new RegExp(`^GPU-NODE-SEALED recipe=pytorch-worker key=${key}$`, 'm'));
+  expect(node.calls()).toContain('poweroff ');
+  expect(fs.existsSync(path.join(node.dir, 'root', 'var/lib/cloud/instances'))).toBe(false); // cloud-init clean
+  const baked = node.installs();
+  expect(count(baked, 'nvidia-open-570')).toBe(1);
+  // The image: the same disk, booted by the workers stack as a new instance with 2 GPUs.
+  node.setStack('workers');
+  node.setInstance('i-worker1');
+  node.setGpus([GPU_2060, GPU_2060]);
+  const worker = node.boot();
+  expect(worker.result).toBe('ok');
+  expect(node.cloudInitErrors()).toEqual([]);
+  expect(worker.console).toMatch(new RegExp(`^GPU-NODE-READY recipe=pytorch-worker key=${key} gpus=2 model="NVIDIA GeForce RTX 2060 SUPER" driver=570\\.172\\.08$`, 'm'));
+  expect(node.installs()).toEqual(baked); // no package installed on the snapshot boot
+  expect(node.status()).toMatchObject({ state: 'ready', gpus: 2, boot_id: node.bootId(2) });
+  // cloud-init saw a new instance: runcmd enabled the unit again.
+  expect(node.calls().filter((c) => c.startsWith('systemctl enable'))).toHaveLength(2);
+  node.removeDisk();
+}), 900_000);
