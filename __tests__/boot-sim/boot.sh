@@ -6,7 +6,7 @@
 # hw-gpus (the GPUs the hypervisor passes through this boot, nvidia-smi CSV rows), and
 # optionally kernel (the release this boot runs), env (settings for the stand-ins from
 # the script tests' fakebin) and once/ (files moved into the chroot's /sim for this boot:
-# power-loss-on, lists-lock-until; see standins/apt-get).
+# power-loss-on, lists-lock-for; see standins/apt-get).
 # The first boot copies the cached chroot (build-chroot.sh) to SCENARIO_DIR/root; later
 # boots reuse it, so a reboot is the same sequence again on the same disk.
 # A boot: the four cloud-init stages, then the units the recipe enabled, as systemd
@@ -86,6 +86,7 @@ cleanup() {
   umount "$root/proc" 2>/dev/null || true
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT # so that a killed boot still unmounts
 mount --bind "$console" "$root/dev/console"
 mount -t proc proc "$root/proc"
 # A boot id of this boot's own, as the kernel gives each boot one (status.json records it).

@@ -62,6 +62,7 @@ interface Boot { readonly result: string; readonly console: string; readonly log
 
 class Node {
   public readonly dir: string;
+  // A failed scenario keeps its disk under .boot-sim/scenarios/<name> to look at; the next run replaces it.
   constructor(name: string, stack: string, gpus: string[], instanceId = `i-${name}`) {
     this.dir = path.join(scenarioRoot, name);
     this.removeDisk();
@@ -78,7 +79,7 @@ class Node {
     else fs.writeFileSync(f, Object.entries(env).map(([k, v]) => `${k}='${v}'\n`).join(''));
   }
   public setKernel(release: string) { fs.writeFileSync(path.join(this.dir, 'kernel'), `${release}\n`); }
-  /** A file for the chroot's /sim, for the next boot only (power-loss-on, lists-lock-until). */
+  /** A file for the chroot's /sim, for the next boot only (power-loss-on, lists-lock-for). */
   public once(name: string, text: string) {
     fs.mkdirSync(path.join(this.dir, 'once'), { recursive: true });
     fs.writeFileSync(path.join(this.dir, 'once', name), text);
@@ -207,7 +208,7 @@ simTest('(e) unshelve (same instance-id) without the GPU: FAILED on that boot; R
 
 simTest('(g) the apt lists lock is held when the unit starts: it waits, then installs, READY', () => timed('g', () => {
   const node = new Node('g-apt-lock', 'gpu-node', [GPU_2080]);
-  node.once('lists-lock-until', `${Math.floor(Date.now() / 1000) + 40}\n`);
+  node.once('lists-lock-for', '15\n'); // seconds, from the unit's first apt-get call
   const boot = node.boot();
   expect(boot.console).toMatch(READY);
   expect(node.file('var/log/gpu-node/recipe.log')).toMatch(/an apt lock is held; waiting/);
