@@ -56,31 +56,26 @@ test('one image lookup per image name in the stack', () => {
 // A command with both of Terraform's template openers, which bash uses for itself.
 const TEMPLATE_LOOKALIKE = 'printf "%s %s\\n" "%{literal}" "${HOME}"';
 
-test('the local escapes both template openers, so Terraform evaluates neither', () => {
-  const { json } = synthToDir((app) => {
-    const stack = new TerraformStack(app, 'escape');
-    new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
-    new GpuNode(stack, 'Node', {
-      flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 1), network: GpuNetwork.fromName(stack, 'Net', 'alice-net'),
-      sshFrom: [Peer.ipv4('10.0.0.0/8')], recipe: new GpuRecipe({ name: 'escape', commands: [TEMPLATE_LOOKALIKE] }),
-    });
-    return stack;
+/** One node whose recipe runs TEMPLATE_LOOKALIKE. */
+const lookalikeNode = (recipeName: string) => synthToDir((app) => {
+  const stack = new TerraformStack(app, 'lookalike');
+  new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
+  new GpuNode(stack, 'Node', {
+    flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 1), network: GpuNetwork.fromName(stack, 'Net', 'alice-net'),
+    sshFrom: [Peer.ipv4('10.0.0.0/8')], recipe: new GpuRecipe({ name: recipeName, commands: [TEMPLATE_LOOKALIKE] }),
   });
+  return stack;
+});
+
+test('the local escapes both template openers, so Terraform evaluates neither', () => {
+  const { json } = lookalikeNode('escape');
   const [local] = Object.entries<string>(json.locals).filter(([name]) => name.startsWith('user_data_')).map(([, text]) => text);
   expect(local).toContain('"%%{literal}" "$${HOME}"');
   expect(local).not.toMatch(/(^|[^%])%\{|(^|[^$])\$\{/);
 });
 
 test('Terraform\'s base64gzip of the local gives back the cloud-config, within the size we measured', () => {
-  const { json } = synthToDir((app) => {
-    const stack = new TerraformStack(app, 'console');
-    new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
-    new GpuNode(stack, 'Node', {
-      flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 1), network: GpuNetwork.fromName(stack, 'Net', 'alice-net'),
-      sshFrom: [Peer.ipv4('10.0.0.0/8')], recipe: new GpuRecipe({ name: 'shared', commands: [TEMPLATE_LOOKALIKE] }),
-    });
-    return stack;
-  });
+  const { json } = lookalikeNode('shared');
   const [, server] = servers(json)[0];
   const localName = /local\.(\w+)/.exec(server.user_data)![1];
   const recipeText = new GpuRecipe({ name: 'shared', commands: [TEMPLATE_LOOKALIKE] }).render({
