@@ -1,6 +1,7 @@
 import { TerraformOutput, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { nameOrDefault } from '../private/names';
+import { sshConfig } from '../private/ssh-config';
 import { checkProps } from '../private/validation-props';
 import { GPU_FLEET_PROPS } from '../private/validation-schemas';
 import { CloudProfile } from './cloud-profile';
@@ -206,13 +207,7 @@ export class GpuFleet extends Construct {
     }));
 
     const identity = props.keyPair?.privateKeyHint;
-    this.sshConfig = this.nodes.map((n) => [
-      `Host ${n.nodeName}`,
-      `  HostName ${n.address}`,
-      `  User ${n.loginUser}`,
-      ...(identity ? [`  IdentityFile ${identity}`] : []),
-      '',
-    ].join('\n')).join('\n');
+    this.sshConfig = sshConfig(this.nodes.map((n) => ({ name: n.nodeName, address: n.address, user: n.loginUser, identityFile: identity })));
     new TerraformOutput(this, 'SshConfig', {
       value: this.sshConfig,
       description: `~/.ssh/config entries for the ${this.nodes.length} nodes of ${this.fleetName}: terraform output -raw <this> >> ~/.ssh/config`,

@@ -1,6 +1,7 @@
 import { TerraformOutput, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { gresTypeOf, SlurmClusterModel } from '../private/slurm-config';
+import { sshConfig } from '../private/ssh-config';
 import { checkProps } from '../private/validation-props';
 import { SLURM_CLUSTER_PROPS } from '../private/validation-schemas';
 import { slurmRecipeParts, slurmWorkerRecipeParts, SlurmRecipeParts } from '../private/slurm-recipe';
@@ -215,14 +216,11 @@ export class SlurmCluster extends Construct {
     }));
 
     const identity = props.keyPair?.privateKeyHint;
-    const hostBlock = (name: string, address: string, jump: boolean) => [
-      `Host ${name}`, `  HostName ${address}`, `  User ${this.head.loginUser}`,
-      ...(identity ? [`  IdentityFile ${identity}`] : []), ...(jump ? [`  ProxyJump ${model.head.name}`] : []), '',
-    ].join('\n');
-    this.sshConfig = [
-      hostBlock(model.head.name, this.head.address, false),
-      ...model.groups.flatMap((g) => g.nodes.map((n) => hostBlock(n.name, n.address, true))),
-    ].join('\n');
+    const user = this.head.loginUser;
+    this.sshConfig = sshConfig([
+      { name: model.head.name, address: this.head.address, user, identityFile: identity },
+      ...model.groups.flatMap((g) => g.nodes.map((n) => ({ name: n.name, address: n.address, user, identityFile: identity, jumpHost: model.head.name }))),
+    ]);
     new TerraformOutput(this, 'SshConfig', {
       value: this.sshConfig,
       description: `~/.ssh/config entries for ${this.clusterName}: the head, and the workers through it`,
