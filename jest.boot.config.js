@@ -1,9 +1,10 @@
-/** The boot simulator (npm run test:boot): real cloud-init in a Debian chroot; needs root; one test at a time. */
+/** The boot simulator (npm run test:boot): real cloud-init in a Debian chroot; needs root; one test at a time. The rest as in jest.config.js. */
+const base = require('./jest.config');
+
 module.exports = {
-  testEnvironment: 'node',
+  ...base,
   testMatch: ['<rootDir>/__tests__/boot-sim/**/*.test.ts'],
-  transform: { '^.+\\.ts$': 'ts-jest' },
+  testPathIgnorePatterns: ['/node_modules/'],
   testTimeout: 900000,
   maxWorkers: 1,
-  modulePathIgnorePatterns: ['<rootDir>/.cloud-tier/', '<rootDir>/.boot-sim/'],
 };

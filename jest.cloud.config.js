@@ -1,9 +1,10 @@
-/** The mini-cloud tier (npm run test:cloud): real provider, real OpenStack APIs; one test at a time. */
+/** The mini-cloud tier (npm run test:cloud): real provider, real OpenStack APIs; one test at a time. The rest as in jest.config.js. */
+const base = require('./jest.config');
+
 module.exports = {
-  testEnvironment: 'node',
+  ...base,
   testMatch: ['<rootDir>/__tests__/cloud/**/*.test.ts'],
-  transform: { '^.+\\.ts$': 'ts-jest' },
+  testPathIgnorePatterns: ['/node_modules/'],
   testTimeout: 900000,
   maxWorkers: 1,
-  modulePathIgnorePatterns: ['<rootDir>/.cloud-tier/', '<rootDir>/.boot-sim/'],
 };
