@@ -14,11 +14,28 @@ export const SLURM_VERSIONS = ['21.08', '22.05', '23.11'] as const;
 export const CLUSTER_SHARE_DIR = '/srv/gpu-cluster';
 /** The users' shared directory, exported by the head and mounted at the same path on every worker. */
 export const SHARED_DATA_DIR = '/shared';
+/**
+ * On an existing network: the server metadata key prefix of each node's address (`<prefix><node name>`,
+ * a Terraform reference to the node's port), and `@<key>@` is its placeholder in the rendered files,
+ * which the setup scripts replace at boot (slurm_resolve_addresses in cloud-init/slurm/slurm-cluster-lib.sh,
+ * which takes the prefix from cluster.env).
+ */
+export const ADDRESS_METADATA_PREFIX = 'gpu_cluster_address_';
+
+/** The metadata key of a node's address. */
+export function addressMetadataKey(nodeName: string): string {
+  return `${ADDRESS_METADATA_PREFIX}${nodeName}`;
+}
+
+/** The placeholder that stands for a node's address until its boot (see ADDRESS_METADATA_PREFIX). */
+export function addressPlaceholder(nodeName: string): string {
+  return `@${addressMetadataKey(nodeName)}@`;
+}
 
 export interface SlurmNodeModel {
   /** Slurm NodeName; also the node's hostname (slurmd is started with `-N <name>`). */
   readonly name: string;
-  /** The address the head and the other nodes reach this node at. */
+  /** The address the head and the other nodes reach this node at, or its addressPlaceholder. */
   readonly address: string;
 }
 
@@ -247,6 +264,7 @@ export function renderSlurmConfig(m: SlurmClusterModel): SlurmConfigFiles {
     // partition=nodes:gpusPerNode: one test job per partition (a job runs in one partition).
     `SLURM_CLUSTER_PARTITIONS=${q(m.groups.map((g) => `${g.partition}=${g.nodes.length}:${g.gpusPerNode}`).join(' '))}`,
     `SLURM_CLUSTER_READY_TIMEOUT=${m.readyTimeoutSeconds ?? 1800}`,
+    `SLURM_CLUSTER_ADDRESS_METADATA_PREFIX=${q(ADDRESS_METADATA_PREFIX)}`,
     '',
   ].join('\n');
 
