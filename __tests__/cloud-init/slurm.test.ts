@@ -391,15 +391,21 @@ describe('waitForReady: the head\'s cluster verdict reaches the deploy', () => {
 describe('gpu-cluster-torchrun.sh (profile.d)', () => {
   const TORCHRUN = path.join(DIR, 'gpu-cluster-torchrun.sh');
   const source = (box: Box, env: Record<string, string>) => spawnSync('bash', ['-c',
-    `. "${TORCHRUN}"; echo "$MASTER_ADDR $MASTER_PORT $NNODES $NPROC_PER_NODE"`], { env: { ...box.env, ...env }, encoding: 'utf8' });
+    `. "${TORCHRUN}"; echo "$MASTER_ADDR $MASTER_PORT $NNODES $NODE_RANK $NPROC_PER_NODE"`], { env: { ...box.env, ...env }, encoding: 'utf8' });
+  const JOB = { SLURM_JOB_NODELIST: 'lab-w1,lab-w2', SLURM_JOB_NUM_NODES: '2', SLURM_NODEID: '1', SLURM_GPUS_ON_NODE: '2' };
 
-  test('inside a job: the first node as master, node count and GPUs per node from Slurm', () => {
-    const r = source(makeBox(), { SLURM_JOB_NODELIST: 'lab-w1,lab-w2', SLURM_JOB_NUM_NODES: '2', SLURM_GPUS_ON_NODE: '2' });
-    expect(r.stdout).toBe('lab-w1 29500 2 2\n');
+  test('inside a job: the first node\'s NodeAddr as master, node count, this node\'s rank, GPUs on the node', () => {
+    const box = makeBox(MODEL, { 'nodeaddr.lab-w1': '10.0.0.11\n' });
+    expect(source(box, JOB).stdout).toBe('10.0.0.11 29500 2 1 2\n');
+    expect(calls(box, 'scontrol')).toEqual(['scontrol show hostnames lab-w1,lab-w2', 'scontrol -o show node lab-w1']);
+  });
+
+  test('a node scontrol does not know: its name as master; MASTER_PORT kept when set', () => {
+    expect(source(makeBox(), { ...JOB, MASTER_PORT: '29600' }).stdout).toBe('lab-w1 29600 2 1 2\n');
   });
 
   test('outside a job: sets nothing', () => {
     const r = source(makeBox(), {});
-    expect(r.stdout).toBe('   \n');
+    expect(r.stdout).toBe('    \n');
   });
 });
