@@ -241,7 +241,7 @@ describe('slurm-head-setup and slurm-worker-setup', () => {
     const r = run(box, path.join(DIR, 'slurm-worker-setup'), { SLURM_NODE_NAME: 'w2' });
     expect(r.status).toBe(0);
     expect(fs.readFileSync(path.join(root, 'etc/fstab'), 'utf8')).toBe(
-      '10.0.0.10:/srv/gpu-cluster /srv/gpu-cluster nfs defaults,_netdev,nofail 0 0\n10.0.0.10:/shared /shared nfs defaults,_netdev,nofail 0 0\n');
+      '10.0.0.10:/srv/gpu-cluster /srv/gpu-cluster nfs defaults,_netdev,nofail,x-systemd.automount 0 0\n10.0.0.10:/shared /shared nfs defaults,_netdev,nofail,x-systemd.automount 0 0\n');
     expect(calls(box, 'mount')).toEqual([`mount ${root}/srv/gpu-cluster`, `mount ${root}/shared`]);
     expect(fs.readFileSync(path.join(share, 'nodes/w2.hw'), 'utf8')).toMatch(/^NodeName=\S+ CPUs=8 /);
     expect(fs.readFileSync(path.join(root, 'etc/slurm/gres.conf'), 'utf8')).toBe('gres.conf\n');
@@ -326,7 +326,7 @@ describe('on an existing network: addresses from the server metadata at boot', (
     const r = run(box, path.join(DIR, 'slurm-worker-setup'), { SLURM_NODE_NAME: 'w1', SLURM_CLUSTER_INSTANCE_DATA: metaData });
     expect(r.status).toBe(0);
     expect(fs.readFileSync(path.join(root, 'etc/fstab'), 'utf8')).toBe(
-      '192.168.7.10:/srv/gpu-cluster /srv/gpu-cluster nfs defaults,_netdev,nofail 0 0\n192.168.7.10:/shared /shared nfs defaults,_netdev,nofail 0 0\n');
+      '192.168.7.10:/srv/gpu-cluster /srv/gpu-cluster nfs defaults,_netdev,nofail,x-systemd.automount 0 0\n192.168.7.10:/shared /shared nfs defaults,_netdev,nofail,x-systemd.automount 0 0\n');
   });
 });
 
