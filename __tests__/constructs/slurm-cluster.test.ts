@@ -75,6 +75,13 @@ test('Ubuntu 24.04 nodes get the 23.11 settings', () => {
   expect(userDataOf(json, head)).toContain('ProctrackType=proctrack/cgroup');
 });
 
+test('waitForReady: the deploy watches the head for its install plus the cluster\'s wait', () => {
+  const { json } = build({ waitForReady: true, readyTimeoutMinutes: 20 });
+  const waits = Object.values<any>(json.resource.terraform_data).filter((d) => d.provisioner?.[0]?.['local-exec']?.environment?.WATCH_RECIPE_NAME);
+  expect(waits.map((w) => [w.provisioner[0]['local-exec'].environment.WATCH_RECIPE_NAME, w.provisioner[0]['local-exec'].environment.WATCH_TIMEOUT]))
+    .toEqual([['gpu-base-slurm-head', `${(45 + 20) * 60}`]]);
+});
+
 test('bad input names the path, the value and the fix', () => {
   const flavor = GpuFlavor.of(GpuModel.RTX_2080_TI, 2);
   expect(() => build({ workerGroups: [] })).toThrow(/^gpu-cluster\/Lab: workerGroups must list at least one group/);

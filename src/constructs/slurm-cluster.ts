@@ -83,7 +83,8 @@ export interface SlurmClusterProps {
    */
   readonly keyPair?: IKeyPair;
   /**
-   * Make `cdktf deploy` wait for the head's ready line, which comes after `GPU-CLUSTER-READY`.
+   * Make `cdktf deploy` wait for the head's ready line, which comes after `GPU-CLUSTER-READY` (for up to
+   * 45 minutes plus `readyTimeoutMinutes`); a `GPU-CLUSTER-FAILED` fails the deploy with its reason.
    * @default false
    */
   readonly waitForReady?: boolean;
@@ -243,7 +244,8 @@ export class SlurmCluster extends Construct {
       securityGroups: [headGroup, this.membersGroup],
       fixedIpAddress: fixed ? headAddress : undefined,
       metadata: addressMetadata,
-      waitForReady: props.waitForReady,
+      // The head's ready line comes after its own install (a node's usual 45 min) and the cluster's wait.
+      waitForReady: props.waitForReady ? { timeoutMinutes: 45 + timeout } : undefined,
     });
     const workerRecipe = withParts(base, `${base.name}-slurm-worker`, slurmWorkerRecipeParts(model));
     this.workerFleets = groups.map((g, i) => new GpuFleet(this, `Workers-${g.partition}`, {
