@@ -102,8 +102,10 @@ slurm_worker_names() {
   for w in $SLURM_CLUSTER_WORKERS; do printf '%s\n' "${w%%=*}"; done
 }
 
-# The server's metadata (Nova's "meta"), as key=value lines: from cloud-init's instance-data.json
-# (ds.meta_data.meta), else from the metadata service's meta_data.json.
+# The server's metadata (Nova's "meta"), as key=value lines: from cloud-init's instance-data.json, else
+# from the metadata service's meta_data.json. cloud-init's DataSource.persist_instance_data
+# (cloudinit/sources/__init__.py) writes the OpenStack and ConfigDrive datasources' meta_data.json as
+# ds.meta_data, keys unchanged (it rewrites '-' to '_' only for jinja templates).
 slurm_metadata() {
   local pick='import json, sys
 d = json.load(sys.stdin)
