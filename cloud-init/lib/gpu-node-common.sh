@@ -24,6 +24,10 @@ if [ -r "$GPU_NODE_CONFIG" ]; then . "$GPU_NODE_CONFIG"; fi
 : "${GPU_NODE_LIFETIME_HOURS:=0}" "${GPU_NODE_WARN_HOURS:=24}"
 # Steps that check this boot's state and so run at every boot (the others run until they succeed once).
 : "${GPU_NODE_EVERY_BOOT:=nvidia-driver lifetime ready-check}" "${GPU_NODE_MAX_REBOOTS:=2}"
+# Install steps whose work a baked image keeps: the seal keeps their done markers, so a
+# node booted from the image skips them (burn-in and the checks run again per instance).
+: "${GPU_NODE_IMAGE_STEPS:=cuda-toolkit container-toolkit fabric-manager packages user-commands}"
+: "${GPU_NODE_PACKAGES:=}" "${GPU_NODE_CONTAINER_TOOLKIT:=0}" "${GPU_NODE_FABRIC_MANAGER:=0}"
 : "${GPU_NODE_APT_LOCK_WAIT:=900}" "${GPU_NODE_APT_LOCK_SLEEP:=10}"
 : "${GPU_NODE_DEVICE_QUERY:=$GPU_NODE_ROOT/opt/gpu-node/libexec/device-query}"
 GPU_NODE_REBOOT_FLAG="$GPU_NODE_STATE_DIR/reboot-requested"
@@ -97,7 +101,8 @@ gpu_hold() {
 }
 
 gpu_done() { [ -e "$GPU_NODE_STATE_DIR/done/$1" ]; }
-gpu_mark_done() { mkdir -p "$GPU_NODE_STATE_DIR/done" && gpu_now >"$GPU_NODE_STATE_DIR/done/$1"; }
+# gpu_mark_done NAME [NOTE]: the marker holds the time (and NOTE, e.g. key=<recipe key>).
+gpu_mark_done() { mkdir -p "$GPU_NODE_STATE_DIR/done" && printf '%s\n' "$(gpu_now)${2:+ $2}" >"$GPU_NODE_STATE_DIR/done/$1"; }
 
 gpu_json_str() {
   local s=$1 out='' ch i
