@@ -338,14 +338,15 @@ describe('steps/nvidia-driver.sh', () => {
     const r = run(node, step('nvidia-driver'));
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/GPU-NODE-REBOOTING recipe=rtx-pair step=nvidia-driver reboot=1\/1 reason=".*does not load/);
-    expect(status(node)).toMatchObject({ state: 'rebooting', reboots: 1 });
+    expect(status(node)).toMatchObject({ state: 'rebooting', reboots: 1, boot_id: 'boot-1' });
     expect(callsOf(node, 'systemctl')).toEqual(['systemctl --no-block reboot']);
     expect(callsOf(node, 'modprobe')).toEqual(['modprobe nvidia', 'modprobe -r nouveau']);
     // The next boot: installed already, the module still does not load, no reboot left.
     fs.writeFileSync(path.join(node.fake, 'modules'), '6.8.0-45-generic\n');
-    const again = run(node, step('nvidia-driver'));
+    const again = run(node, step('nvidia-driver'), [], { GPU_NODE_BOOT_ID: 'boot-2' });
     expect(again.status).toBe(1);
     expect(status(node).reason).toBe('driver 570 installed but the nvidia module does not load on kernel 6.8.0-45-generic; still so after 1 reboots');
+    expect(status(node).boot_id).toBe('boot-2'); // every verdict names its boot
     expect(callsOf(node, 'systemctl')).toHaveLength(1);
     expect(aptInstalls(node).filter((c) => c.includes('nvidia-open'))).toHaveLength(1);
   });
@@ -678,6 +679,10 @@ describe('steps/ready-check.sh', () => {
     expect(run(node, step('ready-check')).status).toBe(1);
     expect(consoleLines(node)).toEqual(['GPU-NODE-FAILED recipe=rtx-pair step=ready-check reason="containers cannot reach the GPUs: ' +
       'nvidia-container-cli: initialization error: nvml error: driver/library version mismatch"']);
+    // A long error report: the reason is still its first line (the boot simulator caught a SIGPIPE here).
+    const noisy = makeNode({ gpus: [GPU_2080, GPU_2080], env: { ...env, FAKE_CONTAINER_CLI_ERROR: 'load library failed', FAKE_CONTAINER_CLI_NOISE: '5000' } });
+    expect(run(noisy, step('ready-check')).status).toBe(1);
+    expect(status(noisy).reason).toBe('containers cannot reach the GPUs: nvidia-container-cli: load library failed');
     const fewer = makeNode({ gpus: [GPU_2080, GPU_2080], env });
     const one = path.join(fewer.dir, 'one-gpu');
     fs.writeFileSync(one, `${GPU_2080}\n`);

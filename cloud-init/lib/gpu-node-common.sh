@@ -34,6 +34,9 @@ GPU_NODE_REBOOT_FLAG="$GPU_NODE_STATE_DIR/reboot-requested"
 GPU_NODE_STEP="${GPU_NODE_STEP:-$(basename "$0" .sh)}"
 
 gpu_now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+# The first non-empty line of stdin, cut to 160 characters. It reads all of its input: a reader
+# that exits early (grep -m1, head) can kill the writer with SIGPIPE, which pipefail makes fatal.
+gpu_first_line() { awk 'NF && !n++ { print substr($0, 1, 160) }'; }
 gpu_boot_time() { printf '%s\n' "${GPU_NODE_BOOT_TIME:-$(awk '/^btime/ {print $2}' /proc/stat)}"; }
 # Changes at every boot: status.json records which boot its verdict is about.
 gpu_boot_id() { printf '%s\n' "${GPU_NODE_BOOT_ID:-$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)}"; }
@@ -134,10 +137,12 @@ gpu_write_status() {
 # gpu_fail REASON [name=value...]: status "failed", one console line, exit 1.
 # The flag file tells bin/gpu-node-run that the failure is already reported.
 gpu_fail() {
-  local reason=${1//\"/\'}
+  local reason=${1//\"/\'} kv boot=boot_id
   reason=${reason//$'\n'/ }
   shift
-  gpu_write_status failed step="$GPU_NODE_STEP" reason="$reason" "$@"
+  # Every verdict names its boot (ready-check passes its own boot_id).
+  for kv in "$@"; do [[ $kv != boot_id=* ]] || boot=''; done
+  gpu_write_status failed step="$GPU_NODE_STEP" reason="$reason" ${boot:+"boot_id=$(gpu_boot_id)"} "$@"
   gpu_console "GPU-NODE-FAILED recipe=$GPU_NODE_RECIPE_NAME step=$GPU_NODE_STEP reason=\"$reason\""
   if [ -n "${GPU_NODE_FAIL_FLAG:-}" ]; then : >"$GPU_NODE_FAIL_FLAG"; fi
   exit 1
@@ -152,7 +157,7 @@ gpu_reboot() {
   [ "$count" -lt "$GPU_NODE_MAX_REBOOTS" ] || gpu_fail "$1; still so after $count reboots" reboots="$count"
   count=$((count + 1))
   printf '%s\n' "$count" >"$GPU_NODE_STATE_DIR/reboots"
-  gpu_write_status rebooting step="$GPU_NODE_STEP" reason="$1" reboots="$count"
+  gpu_write_status rebooting step="$GPU_NODE_STEP" reason="$1" reboots="$count" boot_id="$(gpu_boot_id)"
   gpu_console "GPU-NODE-REBOOTING recipe=$GPU_NODE_RECIPE_NAME step=$GPU_NODE_STEP reboot=$count/$GPU_NODE_MAX_REBOOTS reason=\"$1\""
   : >"$GPU_NODE_REBOOT_FLAG"
   # --no-block: the reboot job waits for this unit to finish instead of deadlocking on it.

@@ -9,7 +9,8 @@ set -euo pipefail
 branch=$GPU_NODE_DRIVER_BRANCH
 gpu_is_uint "$branch" || gpu_fail "GPU_NODE_DRIVER_BRANCH must be a number like 570, got '$branch'"
 # Fabric Manager refuses to start next to another driver version, so pin the one nvidia-smi reports.
-ver=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -n1 | tr -d '[:space:]') || ver=''
+# (awk reads all rows: head would end nvidia-smi with SIGPIPE on a board of 8.)
+ver=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | awk 'NR == 1 { gsub(/[[:space:]]/, ""); print }') || ver=''
 [[ $ver =~ ^$branch\.[0-9]+(\.[0-9]+)?$ ]] ||
   gpu_fail "cannot read the driver $branch version from nvidia-smi (got '${ver:-nothing}'); Fabric Manager must match it"
 # NVIDIA's CUDA repo names it nvidia-fabricmanager-<branch>_<driver version>-1 (NVIDIA's

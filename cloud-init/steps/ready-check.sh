@@ -12,7 +12,7 @@ command -v nvidia-smi >/dev/null || gpu_fail "nvidia-smi not found; is the NVIDI
 # stdout only: a warning on stderr must never be counted as a GPU row.
 err=$(mktemp)
 if ! out=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>"$err"); then
-  msg=$( (printf '%s\n' "$out"; cat "$err") | grep -m1 . | cut -c 1-160)
+  msg=$( (printf '%s\n' "$out"; cat "$err") | gpu_first_line)
   rm -f "$err"
   gpu_fail "nvidia-smi failed: $msg" "$boot"
 fi
@@ -43,7 +43,7 @@ fi
 # CUDA initialisation on each GPU, with the device query the cuda-toolkit step built.
 query=$GPU_NODE_DEVICE_QUERY
 if [ -x "$query" ]; then
-  q=$("$query" 2>&1) || gpu_fail "CUDA does not initialise: $(printf '%s' "$q" | grep -m1 . | cut -c 1-160)" "$boot"
+  q=$("$query" 2>&1) || gpu_fail "CUDA does not initialise: $(printf '%s\n' "$q" | gpu_first_line)" "$boot"
   seen=$(printf '%s\n' "$q" | grep -c '^device ' || true)
   [ "$seen" -eq "$want" ] || gpu_fail "CUDA sees $seen GPUs, expected $want" "$boot"
 fi
@@ -55,7 +55,7 @@ if [ "$GPU_NODE_CONTAINER_TOOLKIT" = 1 ]; then
     gpu_fail "nvidia-container-cli not found; is the NVIDIA container toolkit installed?" "$boot"
   err=$(mktemp)
   if ! c=$(nvidia-container-cli --load-kmods info --csv 2>"$err"); then
-    msg=$( (cat "$err"; printf '%s\n' "$c") | grep -m1 . | cut -c 1-160)
+    msg=$( (cat "$err"; printf '%s\n' "$c") | gpu_first_line)
     rm -f "$err"
     gpu_fail "containers cannot reach the GPUs: $msg" "$boot"
   fi
