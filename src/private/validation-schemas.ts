@@ -112,7 +112,7 @@ export const CLOUD_PROFILE_PROPS: PropSchema = {
 export const NAMED_GPU_FLAVOR_OPTIONS: PropSchema = { model: opt(instance('GpuModel')), gpuCount: opt('number') };
 export const GPU_MODEL_PROPS: PropSchema = {
   id: req('string'), productName: req('string'), architecture: req('string'), memoryGiB: req('number'), computeCapability: req('string'),
-  dataCenter: opt('boolean'), nvidiaSmiMatch: opt('string'),
+  dataCenter: opt('boolean'), nvidiaSmiMatch: opt('string'), nvSwitch: opt('boolean'),
 };
 export const RECIPE_IMAGE_OPTIONS: PropSchema = { baseImage: req(NODE_IMAGE), visibility: opt('string') };
 
