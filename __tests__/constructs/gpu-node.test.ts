@@ -224,10 +224,13 @@ describe('GpuNode', () => {
     expect(server).toMatchObject({ name: 'alice-gpu', availability_zone: 'nova', tags: ['course-ml'], metadata: expect.objectContaining({ owner: 'alice' }) });
   });
 
-  test('the instance is a public escape hatch', () => {
+  test('the server is a public escape hatch, `resource`, also the node\'s default child', () => {
     const { stack, json } = synth();
-    stack.gpuNode.instance.addOverride('config_drive', true);
-    expect(stack.gpuNode.instance.terraformResourceType).toBe('openstack_compute_instance_v2');
+    stack.gpuNode.resource.addOverride('config_drive', true);
+    expect(stack.gpuNode.resource.terraformResourceType).toBe('openstack_compute_instance_v2');
+    expect(stack.gpuNode.node.defaultChild).toBe(stack.gpuNode.resource);
+    // The old name stays as a deprecated alias of the same object.
+    expect(stack.gpuNode.instance).toBe(stack.gpuNode.resource);
     expect(JSON.parse(Testing.synth(stack)).resource.openstack_compute_instance_v2).not.toEqual(json.resource.openstack_compute_instance_v2);
   });
 

@@ -260,13 +260,13 @@ export interface GpuNodeProps {
  * network, a floating IP and outputs for SSH.
  */
 export class GpuNode extends Construct {
-  /** The server (escape hatch). */
-  public readonly instance: computeInstanceV2.ComputeInstanceV2;
-  /** The L1 port on the node's network, as an escape hatch. */
+  /** The L1 server (`openstack_compute_instance_v2`), as an escape hatch. */
+  public readonly resource: computeInstanceV2.ComputeInstanceV2;
+  /** The L1 port on the node's network (`openstack_networking_port_v2`), as an escape hatch. */
   public readonly port: networkingPortV2.NetworkingPortV2;
-  /** The L1 floating IP, where the node has one. */
+  /** The L1 floating IP (`openstack_networking_floatingip_v2`), where the node has one. */
   public readonly floatingIp?: networkingFloatingipV2.NetworkingFloatingipV2;
-  /** The L1 data volume, where the node has one. */
+  /** The L1 data volume (`openstack_blockstorage_volume_v3`), where the node has one. */
   public readonly dataVolume?: blockstorageVolumeV3.BlockstorageVolumeV3;
   /** The flavor the node boots with, resolved against the cloud profile. */
   public readonly flavor: ResolvedGpuFlavor;
@@ -404,7 +404,7 @@ export class GpuNode extends Construct {
     }
     const tags = props.tags ?? ['gpu-node', ...(this.flavor.model ? [this.flavor.model.id.toLowerCase()] : [])];
 
-    this.instance = new computeInstanceV2.ComputeInstanceV2(this, 'Resource', {
+    this.resource = new computeInstanceV2.ComputeInstanceV2(this, 'Resource', {
       name: tfLiteral(this.nodeName),
       flavorName: this.flavor.flavorName,
       imageId: rootDisk === undefined ? this.image.imageId : undefined,
@@ -465,17 +465,25 @@ export class GpuNode extends Construct {
     this.addOutputs(props.outputs ?? NodeOutputs.PER_NODE, fixedIp, libraryMetadata.gpu_node_shelve_at);
   }
 
+  /**
+   * The L1 server.
+   * @deprecated use `resource`, the name every construct of this library gives its main L1 resource
+   */
+  public get instance(): computeInstanceV2.ComputeInstanceV2 {
+    return this.resource;
+  }
+
   private addOutputs(kind: NodeOutputs, fixedIp: string, shelveAt: string | undefined): void {
     if (kind === NodeOutputs.STACK_MAP) {
       addToNodeMap(this, Token.isUnresolved(this.nodeName) ? this.node.path : this.nodeName, {
-        id: this.instance.id, fixed_ip: fixedIp, floating_ip: this.floatingIp?.address, ssh: tfLiteral(this.sshCommand), shelve_at: shelveAt,
+        id: this.resource.id, fixed_ip: fixedIp, floating_ip: this.floatingIp?.address, ssh: tfLiteral(this.sshCommand), shelve_at: shelveAt,
       });
       return;
     }
     if (kind !== NodeOutputs.PER_NODE) {
       throw new Error(`${this.node.path}: outputs must be NodeOutputs.PER_NODE or NodeOutputs.STACK_MAP, got '${kind}'`);
     }
-    new TerraformOutput(this, 'InstanceId', { value: this.instance.id, description: tfLiteral(`Server id of ${this.nodeName}`) });
+    new TerraformOutput(this, 'InstanceId', { value: this.resource.id, description: tfLiteral(`Server id of ${this.nodeName}`) });
     new TerraformOutput(this, 'FixedIp', { value: fixedIp, description: tfLiteral(`Fixed IP of ${this.nodeName}`) });
     if (this.floatingIp) {
       new TerraformOutput(this, 'FloatingIpAddress', { value: this.floatingIp.address, description: tfLiteral(`Floating IP of ${this.nodeName}`) });
@@ -494,7 +502,7 @@ export class GpuNode extends Construct {
       flavorName: this.flavor.flavorName,
       gpuCount: this.flavor.gpuCount,
       modelId: this.flavor.model?.id,
-      instance: this.instance,
+      instance: this.resource,
       checkGpus: options.gpus ?? true,
       checkQuota: options.quota ?? true,
     });
@@ -517,13 +525,13 @@ export class GpuNode extends Construct {
     const script = watchScript(this);
     return new TerraformData(this, 'WaitForReady', {
       // A new server or a new power state is a new boot to wait for; a plan without either runs nothing.
-      triggersReplace: { server: this.instance.id, powerState: powerState.providerValue },
+      triggersReplace: { server: this.resource.id, powerState: powerState.providerValue },
       provisioners: [{
         type: 'local-exec',
         command: `bash ${script.path} ready`,
         environment: {
           OS_CLOUD: cloud,
-          WATCH_SERVER_ID: this.instance.id,
+          WATCH_SERVER_ID: this.resource.id,
           WATCH_RECIPE_NAME: this.recipe.name,
           WATCH_NODE: tfLiteral(path),
           WATCH_EXPECT_STATE: powerState.providerValue,

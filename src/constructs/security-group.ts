@@ -68,7 +68,7 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
 
   public readonly securityGroupId: string;
   public readonly securityGroupName: string;
-  /** The L1 resource, as an escape hatch. */
+  /** The L1 security group (`openstack_networking_secgroup_v2`), as an escape hatch. */
   public readonly resource: networkingSecgroupV2.NetworkingSecgroupV2;
   private readonly ruleKeys = new Set<string>();
 
