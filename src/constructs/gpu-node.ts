@@ -19,6 +19,7 @@ import { TerraformData } from '../private/terraform-data';
 import { userDataArgument } from '../private/user-data';
 import { watchScript } from '../private/watch-script';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
+import { DataVolumeOptions, VolumeRemovalPolicy } from './data-volume';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
 import { INetwork } from './gpu-network';
 import { nodeProfile } from '../private/profiles';
@@ -31,40 +32,6 @@ import { Peer } from './peer';
 import { PowerState } from './power-state';
 import { IServerGroup } from './server-group';
 import { IngressRule, ISecurityGroup, SecurityGroup } from './security-group';
-
-/** What happens to a data volume when its node or stack is destroyed. */
-export enum VolumeRemovalPolicy {
-  /** Keep the volume: Terraform refuses to destroy it (`prevent_destroy`). */
-  RETAIN = 'retain',
-  /** Delete the volume with the stack. */
-  DESTROY = 'destroy',
-}
-
-/** A data volume that outlives the node. */
-export interface DataVolumeOptions {
-  /** Size in GiB. */
-  readonly sizeGiB: number;
-  /**
-   * The volume's name in the cloud.
-   * @default - the node name with `-data`
-   */
-  readonly volumeName?: string;
-  /**
-   * The Cinder volume type.
-   * @default - the cloud's default type
-   */
-  readonly volumeType?: string;
-  /**
-   * The Cinder availability zone (changing it later replaces the volume).
-   * @default - the cloud's choice
-   */
-  readonly availabilityZone?: string;
-  /**
-   * What happens to the volume on destroy.
-   * @default VolumeRemovalPolicy.RETAIN
-   */
-  readonly removalPolicy?: VolumeRemovalPolicy;
-}
 
 /** How `cdktf deploy` waits for a node's GPUs (`GpuNodeProps.waitForReady`). */
 export interface ReadyWaitOptions {

@@ -4,7 +4,8 @@ import { networkingSecgroupRuleV2, networkingSecgroupV2, dataOpenstackNetworking
 import { nameOrDefault } from '../private/names';
 import { tfLiteral } from '../private/validation';
 import { validateSecurityGroup } from '../private/validation-constructs';
-import { ISecurityGroupPeer, Peer, Port } from './peer';
+import { ISecurityGroupPeer, Peer } from './peer';
+import { Port } from './port';
 
 /** A security group, created here or looked up. */
 export interface ISecurityGroup extends ISecurityGroupPeer {}
