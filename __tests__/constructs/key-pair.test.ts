@@ -194,6 +194,11 @@ describe('KeyPair.fromName', () => {
     expect(() => KeyPair.fromName(stack, 'Key', name)).toThrow(`test/Key: keyPairName must be 1-255 letters, digits, spaces, '_', '-', '.' or '@' without leading or trailing spaces, got '${name}'`);
   });
 
+  test('refuses an unknown option, as every props check does', () => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    expect(() => KeyPair.fromName(stack, 'Key', 'alice', { privateKeyFile: '~/.ssh/id' } as any)).toThrow(/test\/Key: .*privateKeyFile/);
+  });
+
   test('passes a token through for Nova to check', () => {
     const stack = new TerraformStack(Testing.app(), 'test');
     const name = new TerraformVariable(stack, 'KeyName', { type: 'string' }).stringValue;

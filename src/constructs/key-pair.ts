@@ -7,6 +7,8 @@ import { computeKeypairV2 } from '../../.gen/providers/openstack';
 import { nameOrDefault } from '../private/names';
 import { tfLiteral } from '../private/validation';
 import { validateKeyPair } from '../private/validation-constructs';
+import { checkProps } from '../private/validation-props';
+import { EXISTING_KEY_PAIR_OPTIONS } from '../private/validation-schemas';
 
 /** A Nova keypair that nodes boot with. */
 export interface IKeyPair {
@@ -130,6 +132,7 @@ class ExistingKeyPair extends Construct implements IKeyPair {
   constructor(scope: Construct, id: string, keyPairName: string, options: ExistingKeyPairOptions) {
     super(scope, id);
     const p = this.node.path;
+    checkProps(p, 'ExistingKeyPairOptions', options, EXISTING_KEY_PAIR_OPTIONS);
     if (typeof keyPairName !== 'string') {
       throw new Error(`${p}: keyPairName must be a string, got ${typeof keyPairName}. Pass the name 'openstack keypair list' shows`);
     }
