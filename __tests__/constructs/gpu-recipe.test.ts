@@ -27,7 +27,7 @@ const fullRecipe = () => new GpuRecipe({
   commands: ['echo "hello from ${HOSTNAME}"', 'mkdir -p /data'],
 });
 
-const renderFull = (seal = false) => fullRecipe().render({
+const renderFull = (seal = false) => fullRecipe()._render({
   expectedGpus: 2,
   expectedModel: GpuModel.RTX_2080_TI,
   lifetimeHours: 168,
@@ -45,11 +45,11 @@ const fileContent = (config: any, path: string): string => {
 describe('rendered user_data', () => {
   test('is a #cloud-config that the real cloud-init schema validator accepts, in every variant', () => {
     const variants = [
-      new GpuRecipe().render({ expectedGpus: 1 }),
+      new GpuRecipe()._render({ expectedGpus: 1 }),
       renderFull(false),
       renderFull(true),
-      new GpuRecipe({ installCuda: false, containerToolkit: false }).render({ expectedGpus: 4, expectedModel: GpuModel.RTX_2060_SUPER }),
-      bigRecipe(40_000).render({ expectedGpus: 1 }),
+      new GpuRecipe({ installCuda: false, containerToolkit: false })._render({ expectedGpus: 4, expectedModel: GpuModel.RTX_2060_SUPER }),
+      bigRecipe(40_000)._render({ expectedGpus: 1 }),
     ];
     for (const v of variants) {
       expect(v.text.startsWith('#cloud-config\n')).toBe(true);
@@ -69,7 +69,7 @@ describe('rendered user_data', () => {
     expect(config.runcmd).toEqual([['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', '--no-block', 'gpu-node.service']]);
     expect(fileContent(config, '/etc/gpu-node/recipe.env')).toContain(
       "GPU_NODE_STEPS='nvidia-driver cuda-toolkit container-toolkit user-commands burn-in lifetime ready-check seal-snapshot'");
-    const minimal = parse(new GpuRecipe({ installCuda: false, containerToolkit: false }).render({ expectedGpus: 1 }).text);
+    const minimal = parse(new GpuRecipe({ installCuda: false, containerToolkit: false })._render({ expectedGpus: 1 }).text);
     expect(fileContent(minimal, '/etc/gpu-node/recipe.env')).toContain("GPU_NODE_STEPS='nvidia-driver ready-check'");
     const unit = config.write_files.find((f: any) => f.path === '/etc/systemd/system/gpu-node.service');
     expect(unit.permissions).toBe('0644');
@@ -143,12 +143,12 @@ describe("Nova's 65,535-byte user_data limit", () => {
   });
 
   test('the default recipe takes at most 16 KiB after gzip and base64, a quarter of the limit', () => {
-    const r = new GpuRecipe().render({ expectedGpus: 1, lifetimeHours: 168 });
+    const r = new GpuRecipe()._render({ expectedGpus: 1, lifetimeHours: 168 });
     expect(r.base64Bytes).toBeLessThanOrEqual(16 * 1024);
   });
 
   test('a large but compressible file fits, and is written as plain text', () => {
-    const r = bigRecipe(60_000).render({ expectedGpus: 1 });
+    const r = bigRecipe(60_000)._render({ expectedGpus: 1 });
     expect(r.bytes).toBeGreaterThan(GpuRecipe.NOVA_USER_DATA_LIMIT);
     expect(r.base64Bytes).toBeLessThanOrEqual(GpuRecipe.NOVA_USER_DATA_LIMIT);
     expect(fileContent(parse(r.text), '/opt/data/blob.txt')).toMatch(/^GPU dataset line/);
@@ -156,7 +156,7 @@ describe("Nova's 65,535-byte user_data limit", () => {
   });
 
   test('a recipe that does not fit even compressed fails with the sizes and a fix', () => {
-    expect(() => bigRecipe(80_000, true).render({ expectedGpus: 1, path: 'Stack/Node' }))
+    expect(() => bigRecipe(80_000, true)._render({ expectedGpus: 1, path: 'Stack/Node' }))
       .toThrow(/^Stack\/Node: user_data of recipe 'gpu-base' is \d+ bytes gzip-compressed and base64-encoded \(plain: \d+\); Nova accepts at most 65535.*download them/);
   });
 });
@@ -164,9 +164,9 @@ describe("Nova's 65,535-byte user_data limit", () => {
 describe('rendered once', () => {
   test('equal options give the same rendered object; other options another', () => {
     const recipe = fullRecipe();
-    const a = recipe.render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI, path: 'A' });
-    expect(recipe.render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI, path: 'B' })).toBe(a);
-    const other = recipe.render({ expectedGpus: 1, expectedModel: GpuModel.RTX_2080_TI });
+    const a = recipe._render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI, path: 'A' });
+    expect(recipe._render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI, path: 'B' })).toBe(a);
+    const other = recipe._render({ expectedGpus: 1, expectedModel: GpuModel.RTX_2080_TI });
     expect(other).not.toBe(a);
     expect(other.text).toContain("GPU_NODE_EXPECTED_GPUS='1'");
   });
@@ -181,12 +181,12 @@ describe('rendered once', () => {
 
 describe('content key', () => {
   test('equal recipes give equal keys; the key is 16 hex digits', () => {
-    expect(fullRecipe().key(BASE)).toBe(fullRecipe().key(BASE));
-    expect(fullRecipe().key(BASE)).toMatch(/^[0-9a-f]{16}$/);
+    expect(fullRecipe()._key(BASE)).toBe(fullRecipe()._key(BASE));
+    expect(fullRecipe()._key(BASE)).toMatch(/^[0-9a-f]{16}$/);
   });
 
   test('any change to what gets installed changes the key', () => {
-    const key = fullRecipe().key(BASE);
+    const key = fullRecipe()._key(BASE);
     const variants: GpuRecipe[] = [
       new GpuRecipe({ ...props(), nvidiaDriver: NvidiaDriver.R580_OPEN }),
       new GpuRecipe({ ...props(), nvidiaDriver: NvidiaDriver.R570_PROPRIETARY }),
@@ -197,17 +197,17 @@ describe('content key', () => {
       new GpuRecipe({ ...props(), files: [{ path: '/etc/motd.d/99-lab', content: 'changed\n' }] }),
       new GpuRecipe({ ...props(), burnInSeconds: 0 }),
     ];
-    const keys = variants.map((v) => v.key(BASE));
+    const keys = variants.map((v) => v._key(BASE));
     expect(keys).not.toContain(key);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(fullRecipe().key('name:Ubuntu 24.04 - Noble Numbat - 64-bit - Cloud Based Image')).not.toBe(key);
+    expect(fullRecipe()._key('name:Ubuntu 24.04 - Noble Numbat - 64-bit - Cloud Based Image')).not.toBe(key);
   });
 
   test('node facts (GPU count, lifetime, sealing) do not change the key', () => {
     const recipe = fullRecipe();
-    const key = recipe.key(BASE);
-    recipe.render({ expectedGpus: 4, lifetimeHours: 24, sealForSnapshot: true });
-    expect(recipe.key(BASE)).toBe(key);
+    const key = recipe._key(BASE);
+    recipe._render({ expectedGpus: 4, lifetimeHours: 24, sealForSnapshot: true });
+    expect(recipe._key(BASE)).toBe(key);
   });
 
   const keyWithEditedScript = (edited: string): string => {
@@ -218,7 +218,7 @@ describe('content key', () => {
         return { ...actual, readPackageFile: (f: string) => actual.readPackageFile(f) + (f === edited ? '# edited\n' : '') };
       });
       const { GpuRecipe: IsolatedRecipe } = require('../../src/constructs/gpu-recipe');
-      key = new IsolatedRecipe(props()).key(BASE);
+      key = new IsolatedRecipe(props())._key(BASE);
     });
     return key;
   };
@@ -227,17 +227,17 @@ describe('content key', () => {
     'a change in the shipped %s changes the key', (file) => {
       const changed = keyWithEditedScript(file);
       expect(changed).toMatch(/^[0-9a-f]{16}$/);
-      expect(changed).not.toBe(fullRecipe().key(BASE));
+      expect(changed).not.toBe(fullRecipe()._key(BASE));
     });
 
   test('the per-boot readiness check is not part of the key', () => {
-    expect(keyWithEditedScript('cloud-init/steps/ready-check.sh')).toBe(fullRecipe().key(BASE));
+    expect(keyWithEditedScript('cloud-init/steps/ready-check.sh')).toBe(fullRecipe()._key(BASE));
   });
 
   test('is stable across runs and machines (snapshot of a known key)', () => {
     // Changes only when a shipped script or the key format changes; update with `npx jest -u` then.
-    expect(fullRecipe().key(BASE)).toMatchSnapshot();
-    expect(new GpuRecipe().key(BASE)).toMatchSnapshot();
+    expect(fullRecipe()._key(BASE)).toMatchSnapshot();
+    expect(new GpuRecipe()._key(BASE)).toMatchSnapshot();
   });
 });
 
@@ -266,17 +266,17 @@ describe('bad input', () => {
   });
 
   test('open kernel modules on a GPU that needs the proprietary ones name the node and the fix', () => {
-    expect(() => new GpuRecipe().render({ expectedGpus: 1, expectedModel: GpuModel.V100, path: 'App/Node' }))
+    expect(() => new GpuRecipe()._render({ expectedGpus: 1, expectedModel: GpuModel.V100, path: 'App/Node' }))
       .toThrow(/^App\/Node: V100 \(Volta\) needs the proprietary kernel modules, but the recipe uses 570-open; use NvidiaDriver.branch\(570, KernelModules.PROPRIETARY\)/);
     expect(() => new GpuRecipe({ nvidiaDriver: NvidiaDriver.branch(570, KernelModules.PROPRIETARY) })
-      .render({ expectedGpus: 1, expectedModel: GpuModel.V100 })).not.toThrow();
+      ._render({ expectedGpus: 1, expectedModel: GpuModel.V100 })).not.toThrow();
   });
 
   test('open modules before 545 on a GeForce card are refused; data center cards and 570 are fine', () => {
-    expect(() => new GpuRecipe({ nvidiaDriver: NvidiaDriver.R535_OPEN }).render({ expectedGpus: 1, expectedModel: GpuModel.RTX_2080_TI, path: 'App/Node' }))
+    expect(() => new GpuRecipe({ nvidiaDriver: NvidiaDriver.R535_OPEN })._render({ expectedGpus: 1, expectedModel: GpuModel.RTX_2080_TI, path: 'App/Node' }))
       .toThrow(/^App\/Node: RTX_2080_TI is not a data center GPU, and open kernel modules before 545 refuse it, but the recipe uses 535-open; use NvidiaDriver.R570_OPEN or KernelModules.PROPRIETARY$/);
-    expect(() => new GpuRecipe({ nvidiaDriver: NvidiaDriver.R535_OPEN }).render({ expectedGpus: 1, expectedModel: GpuModel.T4 })).not.toThrow();
-    expect(() => new GpuRecipe().render({ expectedGpus: 1, expectedModel: GpuModel.RTX_2060_SUPER })).not.toThrow();
+    expect(() => new GpuRecipe({ nvidiaDriver: NvidiaDriver.R535_OPEN })._render({ expectedGpus: 1, expectedModel: GpuModel.T4 })).not.toThrow();
+    expect(() => new GpuRecipe()._render({ expectedGpus: 1, expectedModel: GpuModel.RTX_2060_SUPER })).not.toThrow();
   });
 
   test('values rendered into user_data must not be tokens', () => {

@@ -28,7 +28,7 @@ describe('Port', () => {
   test.each([
     ['1', Port.tcp(1)], ['65535', Port.udp(65535)], ['1-65535', Port.tcpRange(1, 65535)], ['equal ends', Port.udpRange(7, 7)],
   ])('%s is valid', (_name, port) => {
-    expect(() => port.validate(PATH)).not.toThrow();
+    expect(() => port._validate(PATH)).not.toThrow();
   });
 
   test.each([
@@ -40,7 +40,7 @@ describe('Port', () => {
     ['a range ending above 65535', Port.tcpRange(60000, 70000), '60000-70000'],
     ['a range lowest last', Port.udpRange(9000, 8000), '9000-8000'],
   ])('%s is refused with path, range and the rule', (_name, port, range) => {
-    expect(() => port.validate(PATH)).toThrow(
+    expect(() => port._validate(PATH)).toThrow(
       inOrder(`${PATH}: port range ${range} is invalid`, 'whole numbers from 1 to 65535, lowest first'));
   });
 });

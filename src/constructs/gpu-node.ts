@@ -273,7 +273,7 @@ export class GpuNode extends Construct {
     if (props.fixedIpAddress !== undefined && !Token.isUnresolved(props.fixedIpAddress) && !isIpAddress(props.fixedIpAddress)) {
       throw new Error(`${path}: fixedIpAddress must be an IPv4 or IPv6 address, got '${props.fixedIpAddress}'; e.g. '10.42.0.250'`);
     }
-    this.flavor = props.flavor.resolve(path, profile);
+    this.flavor = props.flavor._resolve(path, profile);
     this.loginUser = profile.loginUser;
     this.nodeName = nameOrDefault(path, 'nodeName', props.nodeName);
     // Port, security group and volume are named after the node with a suffix.
@@ -287,8 +287,8 @@ export class GpuNode extends Construct {
     this.image = imageSource.bind(this, profile);
     this.recipe = props.recipe ?? new GpuRecipe();
     checkSoftware(this, this.recipe, this.flavor.model, this.image.ubuntuRelease);
-    this.recipeKey = this.recipe.key(this.image.baseImageKey);
-    this.userData = this.recipe.render({
+    this.recipeKey = this.recipe._key(this.image.baseImageKey);
+    this.userData = this.recipe._render({
       path,
       expectedGpus: this.flavor.gpuCount,
       expectedModel: this.flavor.model,

@@ -64,8 +64,9 @@ export class Peer {
   /**
    * What identifies the peer in a rule's key: the CIDR, or `group:<name>` (a name stays the
    * same across synths where a token's text would not).
+   * @internal
    */
-  public get ruleKey(): string {
+  public get _ruleKey(): string {
     if (this.group) {
       const name = this.group.securityGroupName;
       return `group:${Token.isUnresolved(name) ? this.group.securityGroupId : name}`;
@@ -73,8 +74,11 @@ export class Peer {
     return this.cidr ?? '';
   }
 
-  /** Throws an error naming `path` when the CIDR is malformed. */
-  public validate(path: string): void {
+  /**
+   * Throws an error naming `path` when the CIDR is malformed; the security group that uses the peer calls it.
+   * @internal
+   */
+  public _validate(path: string): void {
     // A token (a variable, another resource's CIDR) is checked by Neutron at apply.
     if (this.group) return;
     if (this.cidr !== undefined && Token.isUnresolved(this.cidr)) return;

@@ -50,8 +50,11 @@ export class Port {
     public readonly toPort: number,
   ) {}
 
-  /** Throws an error naming `path` when the port numbers are out of range. */
-  public validate(path: string): void {
+  /**
+   * Throws an error naming `path` when the port numbers are out of range; the security group that uses the port calls it.
+   * @internal
+   */
+  public _validate(path: string): void {
     // Number tokens (variables) are checked by Neutron at apply.
     if (Token.isUnresolved(this.fromPort) || Token.isUnresolved(this.toPort)) return;
     const valid = (p: number) => Number.isInteger(p) && p >= 1 && p <= 65535;

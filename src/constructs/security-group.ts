@@ -113,7 +113,7 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
 
   /** Allows every port and protocol from `peer` (a rule without a protocol). */
   public allowAllFrom(peer: Peer): void {
-    peer.validate(this.node.path);
+    peer._validate(this.node.path);
     if (peer.isAnywhere) {
       throw new Error(`${this.node.path}: allowAllFrom(${peer}) would open every port to the whole internet; ` +
         'name the ports with addIngress() instead');
@@ -123,8 +123,8 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
 
   /** Opens `port` to `peer`. */
   public addIngress(peer: Peer, port: Port): void {
-    peer.validate(this.node.path);
-    port.validate(this.node.path);
+    peer._validate(this.node.path);
+    port._validate(this.node.path);
     this.addRule(peer, {
       ethertype: peer.ethertype,
       protocol: port.protocol,
@@ -136,7 +136,7 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
 
   /** Allows ICMP from `peer`. */
   public addIcmp(peer: Peer): void {
-    peer.validate(this.node.path);
+    peer._validate(this.node.path);
     this.addRule(peer, {
       ethertype: peer.ethertype,
       protocol: peer.ethertype === 'IPv4' ? 'icmp' : 'ipv6-icmp',
@@ -147,7 +147,7 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
   private addRule(peer: Peer, rule: Omit<networkingSecgroupRuleV2.NetworkingSecgroupRuleV2Config,
     'direction' | 'securityGroupId' | 'remoteIpPrefix' | 'remoteGroupId'>): void {
     // Neutron refuses a second identical rule (409), e.g. a peer listed twice.
-    const key = [rule.ethertype, rule.protocol, rule.portRangeMin, rule.portRangeMax, peer.ruleKey].join('|');
+    const key = [rule.ethertype, rule.protocol, rule.portRangeMin, rule.portRangeMax, peer._ruleKey].join('|');
     if (this.ruleKeys.has(key)) return;
     this.ruleKeys.add(key);
     // Named by content, not position: adding or removing a peer leaves the other rules alone

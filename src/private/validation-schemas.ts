@@ -5,7 +5,7 @@ import { instance, opt, PropKind, PropSchema, req, shape } from './validation-pr
 
 const NETWORK = shape('INetwork', 'networkId', 'subnetId');
 const KEY_PAIR = shape('IKeyPair', 'keyPairName');
-const NODE_IMAGE = shape('INodeImage', 'bind', 'baseImageKey');
+const NODE_IMAGE = shape('INodeImage', 'bind');
 const SECURITY_GROUP = shape('ISecurityGroup', 'securityGroupId');
 const PEERS: PropKind = { arrayOf: instance('Peer') };
 const PROFILE = instance('CloudProfile');
