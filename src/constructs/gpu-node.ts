@@ -267,29 +267,92 @@ export class GpuNode extends Construct {
 
   constructor(scope: Construct, id: string, props: GpuNodeProps) {
     super(scope, id);
+    const profile = this.validate(props);
+    this.flavor = props.flavor._resolve(this.node.path, profile);
+    this.loginUser = profile.loginUser;
+    this.nodeName = this.validNodeName(props.nodeName);
+    this.lifetimeHours = resolveLifetime(this.node.path, profile, props.lifetimeHours, props.lifetimeWarningHours);
+    this.image = (props.image ?? NodeImage.ubuntu(UbuntuRelease.JAMMY_22_04)).bind(this, profile);
+    this.recipe = props.recipe ?? new GpuRecipe();
+    checkSoftware(this, this.recipe, this.flavor.model, this.image.ubuntuRelease);
+    this.recipeKey = this.recipe._key(this.image.baseImageKey);
+    this.userData = this.renderUserData(props);
+
+    const access = this.createAccess(props);
+    this.securityGroup = access.securityGroup;
+    this.securityGroups = access.securityGroups;
+    this.port = access.port;
+    const triggers = this.createReplacementTriggers(props);
+    if (props.dataVolume) {
+      this.dataVolume = this.addDataVolume(props.dataVolume);
+    }
+    this.resource = this.createServer(props, triggers);
+    this.floatingIp = this.createAddresses(props, profile);
+    if (props.preflight !== false) {
+      this.addPreflight(props.preflight === true || props.preflight === undefined ? {} : props.preflight);
+    }
+    if (props.waitForReady) {
+      this.readyWait = this.addReadyWait(props.waitForReady === true ? {} : props.waitForReady, props.powerState ?? PowerState.RUNNING);
+    }
+
+    const fixedIp = Fn.element(this.port.allFixedIps, 0);
+    this.address = this.floatingIp ? this.floatingIp.address : fixedIp;
+    this.sshCommand = `ssh -i ${props.keyPair?.privateKeyHint ?? '<no keypair>'} ${this.loginUser}@${this.address}`;
+    this.addOutputs(props.outputs ?? NodeOutputs.PER_NODE, fixedIp, triggers.metadata.gpu_node_shelve_at);
+  }
+
+  /**
+   * The L1 server.
+   * @deprecated use `resource`, the name every construct of this library gives its main L1 resource
+   */
+  public get instance(): computeInstanceV2.ComputeInstanceV2 {
+    return this.resource;
+  }
+
+  /** Checks the props that need nothing resolved, and returns the node's cloud profile. */
+  private validate(props: GpuNodeProps): CloudProfile {
     const path = this.node.path;
     validateGpuNode(path, props, { removal: VolumeRemovalPolicy, outputs: NodeOutputs });
     const profile = nodeProfile(path, props.cloudProfile, props.network);
     if (props.fixedIpAddress !== undefined && !Token.isUnresolved(props.fixedIpAddress) && !isIpAddress(props.fixedIpAddress)) {
       throw new Error(`${path}: fixedIpAddress must be an IPv4 or IPv6 address, got '${props.fixedIpAddress}'; e.g. '10.42.0.250'`);
     }
-    this.flavor = props.flavor._resolve(path, profile);
-    this.loginUser = profile.loginUser;
-    this.nodeName = nameOrDefault(path, 'nodeName', props.nodeName);
-    // Port, security group and volume are named after the node with a suffix.
-    if (!Token.isUnresolved(this.nodeName) && this.nodeName.length > 255 - '-access'.length) {
-      throw new Error(`${path}: nodeName must be at most ${255 - '-access'.length} characters, as '-access' is appended for ` +
-        `its security group; got ${this.nodeName.length} characters`);
+    for (const [prop, given] of [['sshFrom', props.sshFrom], ['ingress', props.ingress]] as const) {
+      if (given && !makesOwnGroup(props)) {
+        const why = props.securityGroups ? 'securityGroups are given' : 'the network brings one';
+        throw new Error(`${path}: ${prop} applies only to a security group the node makes itself, but ${why}; ` +
+          `give ${prop} to the GpuNetwork or add rules to your SecurityGroup, or leave securityGroups out`);
+      }
     }
-    this.lifetimeHours = resolveLifetime(path, profile, props.lifetimeHours, props.lifetimeWarningHours);
+    const rootDisk = props.rootVolumeSizeGiB;
+    if (rootDisk !== undefined && !Token.isUnresolved(rootDisk) && !(Number.isInteger(rootDisk) && rootDisk >= 10 && rootDisk <= 16384)) {
+      throw new Error(`${path}: rootVolumeSizeGiB must be a whole number from 10 to 16384 (CUDA alone needs ~10 GiB), got ${rootDisk}`);
+    }
+    if (props.floatingIp === true && props.network.routesToExternalNetwork === false) {
+      throw new Error(`${path}: floatingIp needs a router from network '${props.network.networkName}' to the external network, ` +
+        'and it has none; give the GpuNetwork router: true, or set floatingIp: false and reach the node from inside the network');
+    }
+    if (wantsFloatingIp(props) && !profile.externalNetworkName) {
+      throw new Error(`${path}: cloud profile '${profile.name}' names no external network for floating IPs; ` +
+        `use profile.withExternalNetwork('<name>') or set floatingIp: false`);
+    }
+    return profile;
+  }
 
-    const imageSource = props.image ?? NodeImage.ubuntu(UbuntuRelease.JAMMY_22_04);
-    this.image = imageSource.bind(this, profile);
-    this.recipe = props.recipe ?? new GpuRecipe();
-    checkSoftware(this, this.recipe, this.flavor.model, this.image.ubuntuRelease);
-    this.recipeKey = this.recipe._key(this.image.baseImageKey);
-    this.userData = this.recipe._render({
-      path,
+  /** The server name, checked: port, security group and volume are named after it with a suffix. */
+  private validNodeName(given: string | undefined): string {
+    const path = this.node.path;
+    const name = nameOrDefault(path, 'nodeName', given);
+    if (!Token.isUnresolved(name) && name.length > 255 - '-access'.length) {
+      throw new Error(`${path}: nodeName must be at most ${255 - '-access'.length} characters, as '-access' is appended for ` +
+        `its security group; got ${name.length} characters`);
+    }
+    return name;
+  }
+
+  private renderUserData(props: GpuNodeProps): RenderedUserData {
+    return this.recipe._render({
+      path: this.node.path,
       expectedGpus: this.flavor.gpuCount,
       expectedModel: this.flavor.model,
       loginUser: this.loginUser,
@@ -298,39 +361,36 @@ export class GpuNode extends Construct {
       sealForSnapshot: props.sealForSnapshot,
       recipeKey: this.recipeKey,
     });
+  }
 
-    const makesGroup = props.securityGroups === undefined && !props.network.securityGroup;
-    for (const [prop, given] of [['sshFrom', props.sshFrom], ['ingress', props.ingress]] as const) {
-      if (given && !makesGroup) {
-        const why = props.securityGroups ? 'securityGroups are given' : 'the network brings one';
-        throw new Error(`${path}: ${prop} applies only to a security group the node makes itself, but ${why}; ` +
-          `give ${prop} to the GpuNetwork or add rules to your SecurityGroup, or leave securityGroups out`);
-      }
-    }
-    if (makesGroup) {
-      this.securityGroup = new SecurityGroup(this, 'SecurityGroup', {
-        securityGroupName: `${this.nodeName}-access`,
-        sshFrom: props.sshFrom,
-        ingress: props.ingress,
-      });
-    }
+  /** Who may reach the node: its security groups (its own, unless given or the network's) and its port. */
+  private createAccess(props: GpuNodeProps): { securityGroup?: SecurityGroup; securityGroups: ISecurityGroup[]; port: networkingPortV2.NetworkingPortV2 } {
+    const securityGroup = makesOwnGroup(props) ? new SecurityGroup(this, 'SecurityGroup', {
+      securityGroupName: `${this.nodeName}-access`,
+      sshFrom: props.sshFrom,
+      ingress: props.ingress,
+    }) : undefined;
     const securityGroups = props.securityGroups ??
-      (props.network.securityGroup ? [props.network.securityGroup] : [this.securityGroup!]);
-    this.securityGroups = securityGroups;
+      (props.network.securityGroup ? [props.network.securityGroup] : [securityGroup!]);
     if (!props.keyPair) {
-      Annotations.of(this).addWarning(`${path}: no keyPair given, so nobody can log in with SSH`);
+      Annotations.of(this).addWarning(`${this.node.path}: no keyPair given, so nobody can log in with SSH`);
     }
-
-    this.port = new networkingPortV2.NetworkingPortV2(this, 'Port', {
+    const port = new networkingPortV2.NetworkingPortV2(this, 'Port', {
       name: tfLiteral(`${this.nodeName}-port`),
       networkId: props.network.networkId,
       adminStateUp: true,
       fixedIp: [{ subnetId: props.network.subnetId, ipAddress: props.fixedIpAddress }],
       securityGroupIds: securityGroups.map((g) => g.securityGroupId),
     });
+    return { securityGroup, securityGroups, port };
+  }
 
-    // Replaced when the token (or, with replaceOnChange, anything the server is built from)
-    // changes; the server and its start time are replaced with it.
+  /**
+   * The rollout trigger, replaced when the token (or, with replaceOnChange, anything the server is
+   * built from) changes, which replaces the server and its start time with it; and the library's
+   * server metadata, with the start and shelve times.
+   */
+  private createReplacementTriggers(props: GpuNodeProps): { rollout?: TerraformData; metadata: { [key: string]: string } } {
     const rollout = props.rolloutToken === undefined && !props.replaceOnChange ? undefined
       : new TerraformData(this, 'Rollout', {
         triggersReplace: {
@@ -351,27 +411,25 @@ export class GpuNode extends Construct {
       triggersReplace: rollout ? { rollout: rollout.id } : undefined,
     });
     const startTime = Fn.lookup(startedAt.output, 'time', '');
-    const libraryMetadata: { [key: string]: string } = {
+    const metadata: { [key: string]: string } = {
       gpu_node_recipe_name: this.recipe.name,
       gpu_node_recipe_key: this.recipeKey,
       gpu_node_gpus: gpuSummary(this.flavor),
       gpu_node_started_at: startTime,
     };
     if (this.lifetimeHours !== undefined) {
-      libraryMetadata.gpu_node_lifetime_hours = `${this.lifetimeHours}`;
-      libraryMetadata.gpu_node_shelve_at = Fn.timeadd(startTime, `${this.lifetimeHours}h`);
+      metadata.gpu_node_lifetime_hours = `${this.lifetimeHours}`;
+      metadata.gpu_node_shelve_at = Fn.timeadd(startTime, `${this.lifetimeHours}h`);
     }
+    return { rollout, metadata };
+  }
 
+  private createServer(props: GpuNodeProps, triggers: { rollout?: TerraformData; metadata: { [key: string]: string } }): computeInstanceV2.ComputeInstanceV2 {
+    const path = this.node.path;
     const rootDisk = props.rootVolumeSizeGiB;
-    if (rootDisk !== undefined && !Token.isUnresolved(rootDisk) && !(Number.isInteger(rootDisk) && rootDisk >= 10 && rootDisk <= 16384)) {
-      throw new Error(`${path}: rootVolumeSizeGiB must be a whole number from 10 to 16384 (CUDA alone needs ~10 GiB), got ${rootDisk}`);
-    }
-    if (props.dataVolume) {
-      this.dataVolume = this.addDataVolume(props.dataVolume);
-    }
+    const rollout = triggers.rollout;
     const tags = props.tags ?? ['gpu-node', ...(this.flavor.model ? [this.flavor.model.id.toLowerCase()] : [])];
-
-    this.resource = new computeInstanceV2.ComputeInstanceV2(this, 'Resource', {
+    return new computeInstanceV2.ComputeInstanceV2(this, 'Resource', {
       name: tfLiteral(this.nodeName),
       flavorName: this.flavor.flavorName,
       imageId: rootDisk === undefined ? this.image.imageId : undefined,
@@ -382,7 +440,7 @@ export class GpuNode extends Construct {
       powerState: (props.powerState ?? PowerState.RUNNING).providerValue,
       network: [{ port: this.port.id }],
       blockDevice: blockDevices(this.image.imageId, rootDisk, this.dataVolume),
-      metadata: { ...libraryMetadata, ...tfLiteralMap(props.metadata ?? {}) },
+      metadata: { ...triggers.metadata, ...tfLiteralMap(props.metadata ?? {}) },
       tags: tags.map((t) => tfLiteral(t)),
       lifecycle: {
         // The rollout trigger replaces the server instead: never the provider's in-place rebuild
@@ -398,46 +456,20 @@ export class GpuNode extends Construct {
         }] : undefined,
       },
     });
-
-    if (props.floatingIp === true && props.network.routesToExternalNetwork === false) {
-      throw new Error(`${path}: floatingIp needs a router from network '${props.network.networkName}' to the external network, ` +
-        'and it has none; give the GpuNetwork router: true, or set floatingIp: false and reach the node from inside the network');
-    }
-    if (props.floatingIp ?? props.network.routesToExternalNetwork !== false) {
-      if (!profile.externalNetworkName) {
-        throw new Error(`${path}: cloud profile '${profile.name}' names no external network for floating IPs; ` +
-          `use profile.withExternalNetwork('<name>') or set floatingIp: false`);
-      }
-      this.floatingIp = new networkingFloatingipV2.NetworkingFloatingipV2(this, 'FloatingIp', {
-        pool: tfLiteral(profile.externalNetworkName!),
-        description: tfLiteral(`${this.nodeName} (cdktf)`),
-      });
-      new networkingFloatingipAssociateV2.NetworkingFloatingipAssociateV2(this, 'FloatingIpAssociation', {
-        floatingIp: this.floatingIp.address,
-        portId: this.port.id,
-      });
-    }
-
-    if (props.preflight !== false) {
-      this.addPreflight(props.preflight === true || props.preflight === undefined ? {} : props.preflight);
-    }
-    if (props.waitForReady) {
-      this.readyWait = this.addReadyWait(props.waitForReady === true ? {} : props.waitForReady, props.powerState ?? PowerState.RUNNING);
-    }
-
-    const fixedIp = Fn.element(this.port.allFixedIps, 0);
-    this.address = this.floatingIp ? this.floatingIp.address : fixedIp;
-    this.sshCommand = `ssh -i ${props.keyPair?.privateKeyHint ?? '<no keypair>'} ${this.loginUser}@${this.address}`;
-
-    this.addOutputs(props.outputs ?? NodeOutputs.PER_NODE, fixedIp, libraryMetadata.gpu_node_shelve_at);
   }
 
-  /**
-   * The L1 server.
-   * @deprecated use `resource`, the name every construct of this library gives its main L1 resource
-   */
-  public get instance(): computeInstanceV2.ComputeInstanceV2 {
-    return this.resource;
+  /** The floating IP from the profile's external network and its association with the port, where the node has one. */
+  private createAddresses(props: GpuNodeProps, profile: CloudProfile): networkingFloatingipV2.NetworkingFloatingipV2 | undefined {
+    if (!wantsFloatingIp(props)) return undefined;
+    const floatingIp = new networkingFloatingipV2.NetworkingFloatingipV2(this, 'FloatingIp', {
+      pool: tfLiteral(profile.externalNetworkName!),
+      description: tfLiteral(`${this.nodeName} (cdktf)`),
+    });
+    new networkingFloatingipAssociateV2.NetworkingFloatingipAssociateV2(this, 'FloatingIpAssociation', {
+      floatingIp: floatingIp.address,
+      portId: this.port.id,
+    });
+    return floatingIp;
   }
 
   private addOutputs(kind: NodeOutputs, fixedIp: string, shelveAt: string | undefined): void {
@@ -529,6 +561,16 @@ export class GpuNode extends Construct {
  * the readiness check expecting the old GPUs.
  */
 const SET_AT_CREATION = ['metadata', 'tags', 'flavor_name', 'flavor_id'];
+
+/** Whether the node makes its own security group: neither `securityGroups` nor the network gives one. */
+function makesOwnGroup(props: GpuNodeProps): boolean {
+  return props.securityGroups === undefined && !props.network.securityGroup;
+}
+
+/** Whether the node gets a floating IP: asked for, or by default where the network routes to the external network. */
+function wantsFloatingIp(props: GpuNodeProps): boolean {
+  return props.floatingIp ?? props.network.routesToExternalNetwork !== false;
+}
 
 function resolveLifetime(path: string, profile: CloudProfile, hours: number | undefined, warningHours: number | undefined): number | undefined {
   const max = profile.maxLifetimeHours;
