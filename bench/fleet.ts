@@ -34,7 +34,7 @@ function libraryFleet(app: App, n: number): void {
 // The same elements, written with the generated L1 classes and cdktf's core only: one image lookup
 // and one user_data local per stack; per node a port, a server with the same arguments, a floating IP
 // and its association, a terraform_data start-time record and the five outputs.
-const rawUserData = new GpuRecipe({ name: 'bench' }).render({
+const rawUserData = new GpuRecipe({ name: 'bench' })._render({
   expectedGpus: 1, expectedModel: GpuModel.RTX_2060_SUPER, lifetimeHours: 168, recipeKey: 'bench',
 }).text;
 

@@ -77,7 +77,7 @@ const variants: [string, GpuRecipe, boolean][] = [
   }), false],
 ];
 for (const [name, r, seal] of variants) {
-  const out = r.render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI, lifetimeHours: 168, sealForSnapshot: seal });
+  const out = r._render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI, lifetimeHours: 168, sealForSnapshot: seal });
   record(`user_data ${name}: bytes`, out.bytes, 'B');
   record(`user_data ${name}: gzip+base64`, out.base64Bytes, 'B');
 }

@@ -1,5 +1,6 @@
 export * as openstack from '../.gen/providers/openstack';
 export * from './constructs/cloud-profile';
+export * from './constructs/data-volume';
 export * from './constructs/gpu-flavor';
 export * from './constructs/gpu-fleet';
 export * from './constructs/gpu-model';
@@ -10,6 +11,7 @@ export * from './constructs/key-pair';
 export * from './constructs/node-image';
 export * from './constructs/node-outputs';
 export * from './constructs/peer';
+export * from './constructs/port';
 export * from './constructs/power-state';
 export * from './constructs/security-group';
 export * from './constructs/server-group';

@@ -6,7 +6,7 @@ const HFD = CloudProfile.HFD_NETLAB;
 
 /** Resolves a flavor as a GPU node at PATH would. */
 function resolve(flavor: GpuFlavor, catalog: IGpuFlavorCatalog = HFD) {
-  return flavor.resolve(PATH, catalog);
+  return flavor._resolve(PATH, catalog);
 }
 
 describe('GpuFlavor.of (by model and count, through the cloud profile)', () => {

@@ -15,7 +15,7 @@ function fleetStack(stack: TerraformStack, options: Options, newNetwork = false)
   return new GpuFleet(stack, 'Fleet', {
     flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2),
     network,
-    keyPair: KeyPair.fromName('alice', '~/.ssh/id_ed25519'),
+    keyPair: KeyPair.fromName(stack, 'Key', 'alice', { privateKeyHint: '~/.ssh/id_ed25519' }),
     ...options,
   });
 }

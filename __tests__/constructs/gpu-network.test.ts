@@ -106,7 +106,7 @@ describe('GpuNetwork', () => {
     const { json, network } = synthNetwork({ router: false });
     expect(Object.keys(json.resource).sort()).toEqual([NETWORK, SECGROUP, SUBNET].sort());
     expect(json.data).toBeUndefined();
-    expect(network.routerResource).toBeUndefined();
+    expect(network.router).toBeUndefined();
   });
 
   test('router: false works with a profile that names no external network', () => {

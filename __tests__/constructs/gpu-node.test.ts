@@ -224,10 +224,13 @@ describe('GpuNode', () => {
     expect(server).toMatchObject({ name: 'alice-gpu', availability_zone: 'nova', tags: ['course-ml'], metadata: expect.objectContaining({ owner: 'alice' }) });
   });
 
-  test('the instance is a public escape hatch', () => {
+  test('the server is a public escape hatch, `resource`, also the node\'s default child', () => {
     const { stack, json } = synth();
-    stack.gpuNode.instance.addOverride('config_drive', true);
-    expect(stack.gpuNode.instance.terraformResourceType).toBe('openstack_compute_instance_v2');
+    stack.gpuNode.resource.addOverride('config_drive', true);
+    expect(stack.gpuNode.resource.terraformResourceType).toBe('openstack_compute_instance_v2');
+    expect(stack.gpuNode.node.defaultChild).toBe(stack.gpuNode.resource);
+    // The old name stays as a deprecated alias of the same object.
+    expect(stack.gpuNode.instance).toBe(stack.gpuNode.resource);
     expect(JSON.parse(Testing.synth(stack)).resource.openstack_compute_instance_v2).not.toEqual(json.resource.openstack_compute_instance_v2);
   });
 
@@ -239,7 +242,7 @@ describe('GpuNode', () => {
     expect(lookup).toEqual({ tags: [`gpu-node-recipe-${stack.gpuNode.recipeKey}`], sort: 'created_at:desc' });
     const server = only(json, 'openstack_compute_instance_v2');
     expect(server.image_id).toMatch(/^\$\{\(length\(data\.openstack_images_image_ids_v2\.NodeImages_Baked-[0-9a-f]{16}_\w+\.ids\) >= 1\) \? element\(data\.openstack_images_image_ids_v2\.NodeImages_Baked-[0-9a-f]{16}_\w+\.ids, 0\) : data\.openstack_images_image_v2\.NodeImages_ByName-[0-9a-f]{12}_\w+\.id\}$/);
-    expect(server.metadata.gpu_node_recipe_key).toBe(recipe.key('name:Ubuntu 24.04 - Noble Numbat - 64-bit - Cloud Based Image'));
+    expect(server.metadata.gpu_node_recipe_key).toBe(recipe._key('name:Ubuntu 24.04 - Noble Numbat - 64-bit - Cloud Based Image'));
   });
 
   test('every synthesized variant passes the provider schema checks and terraform plan', () => {

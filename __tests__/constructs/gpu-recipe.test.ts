@@ -27,7 +27,7 @@ const fullRecipe = () => new GpuRecipe({
   commands: ['echo "hello from ${HOSTNAME}"', 'mkdir -p /data'],
 });
 
-const renderFull = (seal = false) => fullRecipe().render({
+const renderFull = (seal = false) => fullRecipe()._render({
   expectedGpus: 2,
   expectedModel: GpuModel.RTX_2080_TI,
   lifetimeHours: 168,
@@ -45,11 +45,11 @@ const fileContent = (config: any, path: string): string => {
 describe('rendered user_data', () => {
   test('is a #cloud-config that the real cloud-init schema validator accepts, in every variant', () => {
     const variants = [
-      new GpuRecipe().render({ expectedGpus: 1 }),
+      new GpuRecipe()._render({ expectedGpus: 1 }),
       renderFull(false),
       renderFull(true),
-      new GpuRecipe({ installCuda: false, containerToolkit: false }).render({ expectedGpus: 4, expectedModel: GpuModel.RTX_2060_SUPER }),
-      bigRecipe(40_000).render({ expectedGpus: 1 }),
+      new GpuRecipe({ installCuda: false, containerToolkit: false })._render({ expectedGpus: 4, expectedModel: GpuModel.RTX_2060_SUPER }),
+      bigRecipe(40_000)._render({ expectedGpus: 1 }),
     ];
     for (const v of variants) {
       expect(v.text.startsWith('#cloud-config\n')).toBe(true);
@@ -69,7 +69,7 @@ describe('rendered user_data', () => {
     expect(config.runcmd).toEqual([['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', '--no-block', 'gpu-node.service']]);
     expect(fileContent(config, '/etc/gpu-node/recipe.env')).toContain(
       "GPU_NODE_STEPS='nvidia-driver cuda-toolkit container-toolkit packages user-commands burn-in lifetime ready-check seal-snapshot'");
-    const minimal = parse(new GpuRecipe({ installCuda: false, containerToolkit: false }).render({ expectedGpus: 1 }).text);
+    const minimal = parse(new GpuRecipe({ installCuda: false, containerToolkit: false })._render({ expectedGpus: 1 }).text);
     expect(fileContent(minimal, '/etc/gpu-node/recipe.env')).toContain("GPU_NODE_STEPS='nvidia-driver ready-check'");
     const unit = config.write_files.find((f: any) => f.path === '/etc/systemd/system/gpu-node.service');
     expect(unit.permissions).toBe('0644');
@@ -132,14 +132,14 @@ describe('rendered user_data', () => {
     expect(env).toContain("GPU_NODE_PACKAGES='htop python3-pip nvtop=3.0.2-1'");
     expect(config.write_files.map((f: any) => f.path)).toContain('/opt/gpu-node/steps/packages.sh');
     // Without packages there is no step (nor its script).
-    const none = parse(new GpuRecipe({ commands: ['true'] }).render({ expectedGpus: 1 }).text);
+    const none = parse(new GpuRecipe({ commands: ['true'] })._render({ expectedGpus: 1 }).text);
     expect(fileContent(none, '/etc/gpu-node/recipe.env')).toMatch(/GPU_NODE_STEPS='nvidia-driver cuda-toolkit container-toolkit user-commands ready-check'/);
     expect(none).not.toHaveProperty('package_update');
     expect(none.write_files.map((f: any) => f.path)).not.toContain('/opt/gpu-node/steps/packages.sh');
   });
 
   test('the container smoke check follows the container toolkit', () => {
-    const env = (r: GpuRecipe) => fileContent(parse(r.render({ expectedGpus: 1 }).text), '/etc/gpu-node/recipe.env');
+    const env = (r: GpuRecipe) => fileContent(parse(r._render({ expectedGpus: 1 }).text), '/etc/gpu-node/recipe.env');
     expect(env(new GpuRecipe())).toContain("GPU_NODE_CONTAINER_TOOLKIT='1'");
     expect(env(new GpuRecipe({ containerToolkit: false }))).toContain("GPU_NODE_CONTAINER_TOOLKIT='0'");
   });
@@ -155,7 +155,7 @@ describe('rendered user_data', () => {
     ['H100 x4', GpuModel.H100, 4, false],
     ['RTX_2080_TI x2', GpuModel.RTX_2080_TI, 2, false],
   ])('NVIDIA Fabric Manager from the catalog: %s -> %p', (_name, model, gpus, wanted) => {
-    const config = parse(new GpuRecipe({ name: 'fm' }).render({ expectedGpus: gpus, expectedModel: model }).text);
+    const config = parse(new GpuRecipe({ name: 'fm' })._render({ expectedGpus: gpus, expectedModel: model }).text);
     const env = fileContent(config, '/etc/gpu-node/recipe.env');
     expect(env).toContain(`GPU_NODE_FABRIC_MANAGER='${wanted ? 1 : 0}'`);
     const steps = /GPU_NODE_STEPS='([^']*)'/.exec(env)![1].split(' ');
@@ -182,12 +182,12 @@ describe("Nova's 65,535-byte user_data limit", () => {
   });
 
   test('the default recipe takes at most 16 KiB after gzip and base64, a quarter of the limit', () => {
-    const r = new GpuRecipe().render({ expectedGpus: 1, lifetimeHours: 168 });
+    const r = new GpuRecipe()._render({ expectedGpus: 1, lifetimeHours: 168 });
     expect(r.base64Bytes).toBeLessThanOrEqual(16 * 1024);
   });
 
   test('a large but compressible file fits, and is written as plain text', () => {
-    const r = bigRecipe(60_000).render({ expectedGpus: 1 });
+    const r = bigRecipe(60_000)._render({ expectedGpus: 1 });
     expect(r.bytes).toBeGreaterThan(GpuRecipe.NOVA_USER_DATA_LIMIT);
     expect(r.base64Bytes).toBeLessThanOrEqual(GpuRecipe.NOVA_USER_DATA_LIMIT);
     expect(fileContent(parse(r.text), '/opt/data/blob.txt')).toMatch(/^GPU dataset line/);
@@ -195,7 +195,7 @@ describe("Nova's 65,535-byte user_data limit", () => {
   });
 
   test('a recipe that does not fit even compressed fails with the sizes and a fix', () => {
-    expect(() => bigRecipe(80_000, true).render({ expectedGpus: 1, path: 'Stack/Node' }))
+    expect(() => bigRecipe(80_000, true)._render({ expectedGpus: 1, path: 'Stack/Node' }))
       .toThrow(/^Stack\/Node: user_data of recipe 'gpu-base' is \d+ bytes gzip-compressed and base64-encoded \(plain: \d+\); Nova accepts at most 65535.*download them/);
   });
 });
@@ -203,9 +203,9 @@ describe("Nova's 65,535-byte user_data limit", () => {
 describe('rendered once', () => {
   test('equal options give the same rendered object; other options another', () => {
     const recipe = fullRecipe();
-    const a = recipe.render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI, path: 'A' });
-    expect(recipe.render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI, path: 'B' })).toBe(a);
-    const other = recipe.render({ expectedGpus: 1, expectedModel: GpuModel.RTX_2080_TI });
+    const a = recipe._render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI, path: 'A' });
+    expect(recipe._render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI, path: 'B' })).toBe(a);
+    const other = recipe._render({ expectedGpus: 1, expectedModel: GpuModel.RTX_2080_TI });
     expect(other).not.toBe(a);
     expect(other.text).toContain("GPU_NODE_EXPECTED_GPUS='1'");
   });
@@ -220,12 +220,12 @@ describe('rendered once', () => {
 
 describe('content key', () => {
   test('equal recipes give equal keys; the key is 16 hex digits', () => {
-    expect(fullRecipe().key(BASE)).toBe(fullRecipe().key(BASE));
-    expect(fullRecipe().key(BASE)).toMatch(/^[0-9a-f]{16}$/);
+    expect(fullRecipe()._key(BASE)).toBe(fullRecipe()._key(BASE));
+    expect(fullRecipe()._key(BASE)).toMatch(/^[0-9a-f]{16}$/);
   });
 
   test('any change to what gets installed changes the key', () => {
-    const key = fullRecipe().key(BASE);
+    const key = fullRecipe()._key(BASE);
     const variants: GpuRecipe[] = [
       new GpuRecipe({ ...props(), nvidiaDriver: NvidiaDriver.R580_OPEN }),
       new GpuRecipe({ ...props(), nvidiaDriver: NvidiaDriver.R570_PROPRIETARY }),
@@ -236,17 +236,17 @@ describe('content key', () => {
       new GpuRecipe({ ...props(), files: [{ path: '/etc/motd.d/99-lab', content: 'changed\n' }] }),
       new GpuRecipe({ ...props(), burnInSeconds: 0 }),
     ];
-    const keys = variants.map((v) => v.key(BASE));
+    const keys = variants.map((v) => v._key(BASE));
     expect(keys).not.toContain(key);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(fullRecipe().key('name:Ubuntu 24.04 - Noble Numbat - 64-bit - Cloud Based Image')).not.toBe(key);
+    expect(fullRecipe()._key('name:Ubuntu 24.04 - Noble Numbat - 64-bit - Cloud Based Image')).not.toBe(key);
   });
 
   test('node facts (GPU count, lifetime, sealing) do not change the key', () => {
     const recipe = fullRecipe();
-    const key = recipe.key(BASE);
-    recipe.render({ expectedGpus: 4, lifetimeHours: 24, sealForSnapshot: true });
-    expect(recipe.key(BASE)).toBe(key);
+    const key = recipe._key(BASE);
+    recipe._render({ expectedGpus: 4, lifetimeHours: 24, sealForSnapshot: true });
+    expect(recipe._key(BASE)).toBe(key);
   });
 
   const keyWithEditedScript = (edited: string): string => {
@@ -257,7 +257,7 @@ describe('content key', () => {
         return { ...actual, readPackageFile: (f: string) => actual.readPackageFile(f) + (f === edited ? '# edited\n' : '') };
       });
       const { GpuRecipe: IsolatedRecipe } = require('../../src/constructs/gpu-recipe');
-      key = new IsolatedRecipe(props()).key(BASE);
+      key = new IsolatedRecipe(props())._key(BASE);
     });
     return key;
   };
@@ -268,17 +268,17 @@ describe('content key', () => {
     'a change in the shipped %s changes the key', (file) => {
       const changed = keyWithEditedScript(file);
       expect(changed).toMatch(/^[0-9a-f]{16}$/);
-      expect(changed).not.toBe(fullRecipe().key(BASE));
+      expect(changed).not.toBe(fullRecipe()._key(BASE));
     });
 
   test('the per-boot readiness check is not part of the key', () => {
-    expect(keyWithEditedScript('cloud-init/steps/ready-check.sh')).toBe(fullRecipe().key(BASE));
+    expect(keyWithEditedScript('cloud-init/steps/ready-check.sh')).toBe(fullRecipe()._key(BASE));
   });
 
   test('is stable across runs and machines (snapshot of a known key)', () => {
     // Changes only when a shipped script or the key format changes; update with `npx jest -u` then.
-    expect(fullRecipe().key(BASE)).toMatchSnapshot();
-    expect(new GpuRecipe().key(BASE)).toMatchSnapshot();
+    expect(fullRecipe()._key(BASE)).toMatchSnapshot();
+    expect(new GpuRecipe()._key(BASE)).toMatchSnapshot();
   });
 });
 
@@ -307,17 +307,17 @@ describe('bad input', () => {
   });
 
   test('open kernel modules on a GPU that needs the proprietary ones name the node and the fix', () => {
-    expect(() => new GpuRecipe().render({ expectedGpus: 1, expectedModel: GpuModel.V100, path: 'App/Node' }))
+    expect(() => new GpuRecipe()._render({ expectedGpus: 1, expectedModel: GpuModel.V100, path: 'App/Node' }))
       .toThrow(/^App\/Node: V100 \(Volta\) needs the proprietary kernel modules, but the recipe uses 570-open; use NvidiaDriver.branch\(570, KernelModules.PROPRIETARY\)/);
     expect(() => new GpuRecipe({ nvidiaDriver: NvidiaDriver.branch(570, KernelModules.PROPRIETARY) })
-      .render({ expectedGpus: 1, expectedModel: GpuModel.V100 })).not.toThrow();
+      ._render({ expectedGpus: 1, expectedModel: GpuModel.V100 })).not.toThrow();
   });
 
   test('open modules before 545 on a GeForce card are refused; data center cards and 570 are fine', () => {
-    expect(() => new GpuRecipe({ nvidiaDriver: NvidiaDriver.R535_OPEN }).render({ expectedGpus: 1, expectedModel: GpuModel.RTX_2080_TI, path: 'App/Node' }))
+    expect(() => new GpuRecipe({ nvidiaDriver: NvidiaDriver.R535_OPEN })._render({ expectedGpus: 1, expectedModel: GpuModel.RTX_2080_TI, path: 'App/Node' }))
       .toThrow(/^App\/Node: RTX_2080_TI is not a data center GPU, and open kernel modules before 545 refuse it, but the recipe uses 535-open; use NvidiaDriver.R570_OPEN or KernelModules.PROPRIETARY$/);
-    expect(() => new GpuRecipe({ nvidiaDriver: NvidiaDriver.R535_OPEN }).render({ expectedGpus: 1, expectedModel: GpuModel.T4 })).not.toThrow();
-    expect(() => new GpuRecipe().render({ expectedGpus: 1, expectedModel: GpuModel.RTX_2060_SUPER })).not.toThrow();
+    expect(() => new GpuRecipe({ nvidiaDriver: NvidiaDriver.R535_OPEN })._render({ expectedGpus: 1, expectedModel: GpuModel.T4 })).not.toThrow();
+    expect(() => new GpuRecipe()._render({ expectedGpus: 1, expectedModel: GpuModel.RTX_2060_SUPER })).not.toThrow();
   });
 
   test('values rendered into user_data must not be tokens', () => {

@@ -176,9 +176,33 @@ describe('a generated key', () => {
 describe('KeyPair.fromName', () => {
   test('refers to an existing key pair, with a default or given hint, and creates nothing', () => {
     const stack = new TerraformStack(Testing.app(), 'test');
-    expect(KeyPair.fromName('alice')).toEqual({ keyPairName: 'alice', privateKeyHint: '<your private key>' });
-    expect(KeyPair.fromName('alice', '~/.ssh/id_ed25519')).toEqual({ keyPairName: 'alice', privateKeyHint: '~/.ssh/id_ed25519' });
+    const plain = KeyPair.fromName(stack, 'Alice', 'alice');
+    const hinted = KeyPair.fromName(stack, 'AliceHinted', 'alice', { privateKeyHint: '~/.ssh/id_ed25519' });
+    expect([plain.keyPairName, plain.privateKeyHint]).toEqual(['alice', '<your private key>']);
+    expect([hinted.keyPairName, hinted.privateKeyHint]).toEqual(['alice', '~/.ssh/id_ed25519']);
+    // An import is a construct like the other imports: its id is taken in the scope.
+    expect(() => KeyPair.fromName(stack, 'Alice', 'bob')).toThrow(/There is already a Construct with name 'Alice'/);
     expect(JSON.parse(Testing.synth(stack)).resource).toBeUndefined();
+  });
+
+  test.each([
+    ['a name with a slash', 'alice/laptop'],
+    ['an empty name', ''],
+    ['a name with a trailing space', 'alice '],
+  ])('refuses %s, naming the path and the value', (_, name) => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    expect(() => KeyPair.fromName(stack, 'Key', name)).toThrow(`test/Key: keyPairName must be 1-255 letters, digits, spaces, '_', '-', '.' or '@' without leading or trailing spaces, got '${name}'`);
+  });
+
+  test('refuses an unknown option, as every props check does', () => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    expect(() => KeyPair.fromName(stack, 'Key', 'alice', { privateKeyFile: '~/.ssh/id' } as any)).toThrow(/test\/Key: .*privateKeyFile/);
+  });
+
+  test('passes a token through for Nova to check', () => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    const name = new TerraformVariable(stack, 'KeyName', { type: 'string' }).stringValue;
+    expect(KeyPair.fromName(stack, 'Key', name).keyPairName).toBe(name);
   });
 });
 

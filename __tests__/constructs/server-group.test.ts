@@ -38,6 +38,8 @@ describe('ServerGroup', () => {
   });
 
   test('fromId gives a group to join without creating one', () => {
-    expect(ServerGroup.fromId('1f0c').serverGroupId).toBe('1f0c');
+    const stack = new TerraformStack(Testing.app(), 'test');
+    expect(ServerGroup.fromId(stack, 'Group', '1f0c').serverGroupId).toBe('1f0c');
+    expect(JSON.parse(Testing.synth(stack)).resource).toBeUndefined();
   });
 });

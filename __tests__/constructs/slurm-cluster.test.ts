@@ -13,7 +13,7 @@ const build = (props: Partial<Props> = {}, existingNetwork = false) => synthToDi
     ...(existingNetwork ? { network: GpuNetwork.forUser(stack, 'Net', 'alice') } : {}),
     workerGroups: [{ partition: 'gpu', flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2), count: 2 }],
     sshFrom: [Peer.ipv4('10.0.0.0/8')],
-    keyPair: KeyPair.fromName('alice', '~/.ssh/id_ed25519'),
+    keyPair: KeyPair.fromName(stack, 'Key', 'alice', { privateKeyHint: '~/.ssh/id_ed25519' }),
     ...props,
   });
   return stack;

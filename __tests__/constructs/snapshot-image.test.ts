@@ -50,7 +50,7 @@ const entry = (json: any, type: string, prefix: string) => {
 describe('SnapshotImage', () => {
   test('looks up images already baked for the recipe key', () => {
     const { stack, json } = synth();
-    expect(stack.snapshot.recipeKey).toBe(recipe().key(BASE_KEY));
+    expect(stack.snapshot.recipeKey).toBe(recipe()._key(BASE_KEY));
     const lookup = Object.values<any>(json.data.openstack_images_image_ids_v2)[0];
     expect(lookup).toEqual({ tags: [`gpu-node-recipe-${stack.snapshot.recipeKey}`], sort: 'created_at:desc' });
   });

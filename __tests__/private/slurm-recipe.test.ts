@@ -42,7 +42,7 @@ test('worker: no Slurm configuration at synth (it copies the head\'s), and its c
 test('the parts fit a GpuRecipe: its checks pass and the user_data stays under Nova\'s limit, with no key in it', () => {
   for (const name of ['lab-head', 'lab-w1']) {
     const recipe = new GpuRecipe({ name: 'slurm', packages: ['nfs-common'], ...slurmRecipeParts(MODEL, name) });
-    const data = recipe.render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI });
+    const data = recipe._render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI });
     expect(data.bytes).toBeLessThan(GpuRecipe.NOVA_USER_DATA_LIMIT);
     expect(data.text).not.toMatch(/BEGIN .*PRIVATE KEY/);
   }

@@ -78,7 +78,7 @@ test('Terraform\'s base64gzip of the local gives back the cloud-config, within t
   const { json } = lookalikeNode('shared');
   const [, server] = servers(json)[0];
   const localName = /local\.(\w+)/.exec(server.user_data)![1];
-  const recipeText = new GpuRecipe({ name: 'shared', commands: [TEMPLATE_LOOKALIKE] }).render({
+  const recipeText = new GpuRecipe({ name: 'shared', commands: [TEMPLATE_LOOKALIKE] })._render({
     expectedGpus: 1, expectedModel: GpuModel.RTX_2080_TI, lifetimeHours: 168, recipeKey: 'x',
   });
   if (spawnSync('bash', ['-c', 'command -v terraform']).status !== 0) {

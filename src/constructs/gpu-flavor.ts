@@ -77,8 +77,10 @@ export class GpuFlavor {
 
   /**
    * The flavor name and GPUs, or an error that names `path` and lists what the catalog offers.
+   * Users read the result as `GpuNode.flavor`.
+   * @internal
    */
-  public resolve(path: string, catalog: IGpuFlavorCatalog): ResolvedGpuFlavor {
+  public _resolve(path: string, catalog: IGpuFlavorCatalog): ResolvedGpuFlavor {
     if (this.flavorName === undefined) {
       return this.resolveByModel(path, catalog, this.model!, this.gpuCount!);
     }

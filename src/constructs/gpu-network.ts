@@ -143,12 +143,12 @@ export class GpuNetwork extends Construct implements INetwork {
   public readonly fixedAddressCount: number;
   /** Whether the network has a router to the external network (`router`). */
   public readonly routesToExternalNetwork?: boolean;
-  /** The L1 network resource, as an escape hatch. */
+  /** The L1 network (`openstack_networking_network_v2`), as an escape hatch. */
   public readonly resource: networkingNetworkV2.NetworkingNetworkV2;
-  /** The L1 subnet resource, as an escape hatch. */
+  /** The L1 subnet (`openstack_networking_subnet_v2`), as an escape hatch. */
   public readonly subnet: networkingSubnetV2.NetworkingSubnetV2;
-  /** The L1 router resource, where the network has a router to the external network. */
-  public readonly routerResource?: networkingRouterV2.NetworkingRouterV2;
+  /** The L1 router (`openstack_networking_router_v2`), where the network has a router to the external network. */
+  public readonly router?: networkingRouterV2.NetworkingRouterV2;
 
   constructor(scope: Construct, id: string, props: GpuNetworkProps = {}) {
     super(scope, id);
@@ -203,13 +203,13 @@ export class GpuNetwork extends Construct implements INetwork {
         name: tfLiteral(profile.externalNetworkName),
         external: true,
       });
-      this.routerResource = new networkingRouterV2.NetworkingRouterV2(this, 'Router', {
+      this.router = new networkingRouterV2.NetworkingRouterV2(this, 'Router', {
         name: tfLiteral(`${this.networkName}-router`),
         adminStateUp: true,
         externalNetworkId: external.id,
       });
       const routerInterface = new networkingRouterInterfaceV2.NetworkingRouterInterfaceV2(this, 'RouterInterface', {
-        routerId: this.routerResource.id,
+        routerId: this.router.id,
         subnetId: this.subnet.id,
       });
       // Users of the subnet (ports, floating IP associations) then wait for the router:
@@ -224,6 +224,14 @@ export class GpuNetwork extends Construct implements INetwork {
       allowIcmp: props.allowIcmp,
     });
     this.securityGroup = this.nodeSecurityGroup;
+  }
+
+  /**
+   * The L1 router.
+   * @deprecated use `router`: a construct's other L1 resources are named after what they are, without a suffix
+   */
+  public get routerResource(): networkingRouterV2.NetworkingRouterV2 | undefined {
+    return this.router;
   }
 
   /**

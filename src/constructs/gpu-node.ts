@@ -19,6 +19,7 @@ import { TerraformData } from '../private/terraform-data';
 import { userDataArgument } from '../private/user-data';
 import { watchScript } from '../private/watch-script';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
+import { DataVolumeOptions, VolumeRemovalPolicy } from './data-volume';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
 import { INetwork } from './gpu-network';
 import { nodeProfile } from '../private/profiles';
@@ -31,40 +32,6 @@ import { Peer } from './peer';
 import { PowerState } from './power-state';
 import { IServerGroup } from './server-group';
 import { IngressRule, ISecurityGroup, SecurityGroup } from './security-group';
-
-/** What happens to a data volume when its node or stack is destroyed. */
-export enum VolumeRemovalPolicy {
-  /** Keep the volume: Terraform refuses to destroy it (`prevent_destroy`). */
-  RETAIN = 'retain',
-  /** Delete the volume with the stack. */
-  DESTROY = 'destroy',
-}
-
-/** A data volume that outlives the node. */
-export interface DataVolumeOptions {
-  /** Size in GiB. */
-  readonly sizeGiB: number;
-  /**
-   * The volume's name in the cloud.
-   * @default - the node name with `-data`
-   */
-  readonly volumeName?: string;
-  /**
-   * The Cinder volume type.
-   * @default - the cloud's default type
-   */
-  readonly volumeType?: string;
-  /**
-   * The Cinder availability zone (changing it later replaces the volume).
-   * @default - the cloud's choice
-   */
-  readonly availabilityZone?: string;
-  /**
-   * What happens to the volume on destroy.
-   * @default VolumeRemovalPolicy.RETAIN
-   */
-  readonly removalPolicy?: VolumeRemovalPolicy;
-}
 
 /** How `cdktf deploy` waits for a node's GPUs (`GpuNodeProps.waitForReady`). */
 export interface ReadyWaitOptions {
@@ -260,13 +227,13 @@ export interface GpuNodeProps {
  * network, a floating IP and outputs for SSH.
  */
 export class GpuNode extends Construct {
-  /** The server (escape hatch). */
-  public readonly instance: computeInstanceV2.ComputeInstanceV2;
-  /** The L1 port on the node's network, as an escape hatch. */
+  /** The L1 server (`openstack_compute_instance_v2`), as an escape hatch. */
+  public readonly resource: computeInstanceV2.ComputeInstanceV2;
+  /** The L1 port on the node's network (`openstack_networking_port_v2`), as an escape hatch. */
   public readonly port: networkingPortV2.NetworkingPortV2;
-  /** The L1 floating IP, where the node has one. */
+  /** The L1 floating IP (`openstack_networking_floatingip_v2`), where the node has one. */
   public readonly floatingIp?: networkingFloatingipV2.NetworkingFloatingipV2;
-  /** The L1 data volume, where the node has one. */
+  /** The L1 data volume (`openstack_blockstorage_volume_v3`), where the node has one. */
   public readonly dataVolume?: blockstorageVolumeV3.BlockstorageVolumeV3;
   /** The flavor the node boots with, resolved against the cloud profile. */
   public readonly flavor: ResolvedGpuFlavor;
@@ -300,29 +267,92 @@ export class GpuNode extends Construct {
 
   constructor(scope: Construct, id: string, props: GpuNodeProps) {
     super(scope, id);
+    const profile = this.validate(props);
+    this.flavor = props.flavor._resolve(this.node.path, profile);
+    this.loginUser = profile.loginUser;
+    this.nodeName = this.validNodeName(props.nodeName);
+    this.lifetimeHours = resolveLifetime(this.node.path, profile, props.lifetimeHours, props.lifetimeWarningHours);
+    this.image = (props.image ?? NodeImage.ubuntu(UbuntuRelease.JAMMY_22_04)).bind(this, profile);
+    this.recipe = props.recipe ?? new GpuRecipe();
+    checkSoftware(this, this.recipe, this.flavor.model, this.image.ubuntuRelease);
+    this.recipeKey = this.recipe._key(this.image.baseImageKey);
+    this.userData = this.renderUserData(props);
+
+    const access = this.createAccess(props);
+    this.securityGroup = access.securityGroup;
+    this.securityGroups = access.securityGroups;
+    this.port = access.port;
+    const triggers = this.createReplacementTriggers(props);
+    if (props.dataVolume) {
+      this.dataVolume = this.addDataVolume(props.dataVolume);
+    }
+    this.resource = this.createServer(props, triggers);
+    this.floatingIp = this.createAddresses(props, profile);
+    if (props.preflight !== false) {
+      this.addPreflight(props.preflight === true || props.preflight === undefined ? {} : props.preflight);
+    }
+    if (props.waitForReady) {
+      this.readyWait = this.addReadyWait(props.waitForReady === true ? {} : props.waitForReady, props.powerState ?? PowerState.RUNNING);
+    }
+
+    const fixedIp = Fn.element(this.port.allFixedIps, 0);
+    this.address = this.floatingIp ? this.floatingIp.address : fixedIp;
+    this.sshCommand = `ssh -i ${props.keyPair?.privateKeyHint ?? '<no keypair>'} ${this.loginUser}@${this.address}`;
+    this.addOutputs(props.outputs ?? NodeOutputs.PER_NODE, fixedIp, triggers.metadata.gpu_node_shelve_at);
+  }
+
+  /**
+   * The L1 server.
+   * @deprecated use `resource`, the name every construct of this library gives its main L1 resource
+   */
+  public get instance(): computeInstanceV2.ComputeInstanceV2 {
+    return this.resource;
+  }
+
+  /** Checks the props that need nothing resolved, and returns the node's cloud profile. */
+  private validate(props: GpuNodeProps): CloudProfile {
     const path = this.node.path;
     validateGpuNode(path, props, { removal: VolumeRemovalPolicy, outputs: NodeOutputs });
     const profile = nodeProfile(path, props.cloudProfile, props.network);
     if (props.fixedIpAddress !== undefined && !Token.isUnresolved(props.fixedIpAddress) && !isIpAddress(props.fixedIpAddress)) {
       throw new Error(`${path}: fixedIpAddress must be an IPv4 or IPv6 address, got '${props.fixedIpAddress}'; e.g. '10.42.0.250'`);
     }
-    this.flavor = props.flavor.resolve(path, profile);
-    this.loginUser = profile.loginUser;
-    this.nodeName = nameOrDefault(path, 'nodeName', props.nodeName);
-    // Port, security group and volume are named after the node with a suffix.
-    if (!Token.isUnresolved(this.nodeName) && this.nodeName.length > 255 - '-access'.length) {
-      throw new Error(`${path}: nodeName must be at most ${255 - '-access'.length} characters, as '-access' is appended for ` +
-        `its security group; got ${this.nodeName.length} characters`);
+    for (const [prop, given] of [['sshFrom', props.sshFrom], ['ingress', props.ingress]] as const) {
+      if (given && !makesOwnGroup(props)) {
+        const why = props.securityGroups ? 'securityGroups are given' : 'the network brings one';
+        throw new Error(`${path}: ${prop} applies only to a security group the node makes itself, but ${why}; ` +
+          `give ${prop} to the GpuNetwork or add rules to your SecurityGroup, or leave securityGroups out`);
+      }
     }
-    this.lifetimeHours = resolveLifetime(path, profile, props.lifetimeHours, props.lifetimeWarningHours);
+    const rootDisk = props.rootVolumeSizeGiB;
+    if (rootDisk !== undefined && !Token.isUnresolved(rootDisk) && !(Number.isInteger(rootDisk) && rootDisk >= 10 && rootDisk <= 16384)) {
+      throw new Error(`${path}: rootVolumeSizeGiB must be a whole number from 10 to 16384 (CUDA alone needs ~10 GiB), got ${rootDisk}`);
+    }
+    if (props.floatingIp === true && props.network.routesToExternalNetwork === false) {
+      throw new Error(`${path}: floatingIp needs a router from network '${props.network.networkName}' to the external network, ` +
+        'and it has none; give the GpuNetwork router: true, or set floatingIp: false and reach the node from inside the network');
+    }
+    if (wantsFloatingIp(props) && !profile.externalNetworkName) {
+      throw new Error(`${path}: cloud profile '${profile.name}' names no external network for floating IPs; ` +
+        `use profile.withExternalNetwork('<name>') or set floatingIp: false`);
+    }
+    return profile;
+  }
 
-    const imageSource = props.image ?? NodeImage.ubuntu(UbuntuRelease.JAMMY_22_04);
-    this.image = imageSource.bind(this, profile);
-    this.recipe = props.recipe ?? new GpuRecipe();
-    checkSoftware(this, this.recipe, this.flavor.model, this.image.ubuntuRelease);
-    this.recipeKey = this.recipe.key(this.image.baseImageKey);
-    this.userData = this.recipe.render({
-      path,
+  /** The server name, checked: port, security group and volume are named after it with a suffix. */
+  private validNodeName(given: string | undefined): string {
+    const path = this.node.path;
+    const name = nameOrDefault(path, 'nodeName', given);
+    if (!Token.isUnresolved(name) && name.length > 255 - '-access'.length) {
+      throw new Error(`${path}: nodeName must be at most ${255 - '-access'.length} characters, as '-access' is appended for ` +
+        `its security group; got ${name.length} characters`);
+    }
+    return name;
+  }
+
+  private renderUserData(props: GpuNodeProps): RenderedUserData {
+    return this.recipe._render({
+      path: this.node.path,
       expectedGpus: this.flavor.gpuCount,
       expectedModel: this.flavor.model,
       loginUser: this.loginUser,
@@ -331,39 +361,36 @@ export class GpuNode extends Construct {
       sealForSnapshot: props.sealForSnapshot,
       recipeKey: this.recipeKey,
     });
+  }
 
-    const makesGroup = props.securityGroups === undefined && !props.network.securityGroup;
-    for (const [prop, given] of [['sshFrom', props.sshFrom], ['ingress', props.ingress]] as const) {
-      if (given && !makesGroup) {
-        const why = props.securityGroups ? 'securityGroups are given' : 'the network brings one';
-        throw new Error(`${path}: ${prop} applies only to a security group the node makes itself, but ${why}; ` +
-          `give ${prop} to the GpuNetwork or add rules to your SecurityGroup, or leave securityGroups out`);
-      }
-    }
-    if (makesGroup) {
-      this.securityGroup = new SecurityGroup(this, 'SecurityGroup', {
-        securityGroupName: `${this.nodeName}-access`,
-        sshFrom: props.sshFrom,
-        ingress: props.ingress,
-      });
-    }
+  /** Who may reach the node: its security groups (its own, unless given or the network's) and its port. */
+  private createAccess(props: GpuNodeProps): { securityGroup?: SecurityGroup; securityGroups: ISecurityGroup[]; port: networkingPortV2.NetworkingPortV2 } {
+    const securityGroup = makesOwnGroup(props) ? new SecurityGroup(this, 'SecurityGroup', {
+      securityGroupName: `${this.nodeName}-access`,
+      sshFrom: props.sshFrom,
+      ingress: props.ingress,
+    }) : undefined;
     const securityGroups = props.securityGroups ??
-      (props.network.securityGroup ? [props.network.securityGroup] : [this.securityGroup!]);
-    this.securityGroups = securityGroups;
+      (props.network.securityGroup ? [props.network.securityGroup] : [securityGroup!]);
     if (!props.keyPair) {
-      Annotations.of(this).addWarning(`${path}: no keyPair given, so nobody can log in with SSH`);
+      Annotations.of(this).addWarning(`${this.node.path}: no keyPair given, so nobody can log in with SSH`);
     }
-
-    this.port = new networkingPortV2.NetworkingPortV2(this, 'Port', {
+    const port = new networkingPortV2.NetworkingPortV2(this, 'Port', {
       name: tfLiteral(`${this.nodeName}-port`),
       networkId: props.network.networkId,
       adminStateUp: true,
       fixedIp: [{ subnetId: props.network.subnetId, ipAddress: props.fixedIpAddress }],
       securityGroupIds: securityGroups.map((g) => g.securityGroupId),
     });
+    return { securityGroup, securityGroups, port };
+  }
 
-    // Replaced when the token (or, with replaceOnChange, anything the server is built from)
-    // changes; the server and its start time are replaced with it.
+  /**
+   * The rollout trigger, replaced when the token (or, with replaceOnChange, anything the server is
+   * built from) changes, which replaces the server and its start time with it; and the library's
+   * server metadata, with the start and shelve times.
+   */
+  private createReplacementTriggers(props: GpuNodeProps): { rollout?: TerraformData; metadata: { [key: string]: string } } {
     const rollout = props.rolloutToken === undefined && !props.replaceOnChange ? undefined
       : new TerraformData(this, 'Rollout', {
         triggersReplace: {
@@ -384,27 +411,25 @@ export class GpuNode extends Construct {
       triggersReplace: rollout ? { rollout: rollout.id } : undefined,
     });
     const startTime = Fn.lookup(startedAt.output, 'time', '');
-    const libraryMetadata: { [key: string]: string } = {
+    const metadata: { [key: string]: string } = {
       gpu_node_recipe_name: this.recipe.name,
       gpu_node_recipe_key: this.recipeKey,
       gpu_node_gpus: gpuSummary(this.flavor),
       gpu_node_started_at: startTime,
     };
     if (this.lifetimeHours !== undefined) {
-      libraryMetadata.gpu_node_lifetime_hours = `${this.lifetimeHours}`;
-      libraryMetadata.gpu_node_shelve_at = Fn.timeadd(startTime, `${this.lifetimeHours}h`);
+      metadata.gpu_node_lifetime_hours = `${this.lifetimeHours}`;
+      metadata.gpu_node_shelve_at = Fn.timeadd(startTime, `${this.lifetimeHours}h`);
     }
+    return { rollout, metadata };
+  }
 
+  private createServer(props: GpuNodeProps, triggers: { rollout?: TerraformData; metadata: { [key: string]: string } }): computeInstanceV2.ComputeInstanceV2 {
+    const path = this.node.path;
     const rootDisk = props.rootVolumeSizeGiB;
-    if (rootDisk !== undefined && !Token.isUnresolved(rootDisk) && !(Number.isInteger(rootDisk) && rootDisk >= 10 && rootDisk <= 16384)) {
-      throw new Error(`${path}: rootVolumeSizeGiB must be a whole number from 10 to 16384 (CUDA alone needs ~10 GiB), got ${rootDisk}`);
-    }
-    if (props.dataVolume) {
-      this.dataVolume = this.addDataVolume(props.dataVolume);
-    }
+    const rollout = triggers.rollout;
     const tags = props.tags ?? ['gpu-node', ...(this.flavor.model ? [this.flavor.model.id.toLowerCase()] : [])];
-
-    this.instance = new computeInstanceV2.ComputeInstanceV2(this, 'Resource', {
+    return new computeInstanceV2.ComputeInstanceV2(this, 'Resource', {
       name: tfLiteral(this.nodeName),
       flavorName: this.flavor.flavorName,
       imageId: rootDisk === undefined ? this.image.imageId : undefined,
@@ -415,7 +440,7 @@ export class GpuNode extends Construct {
       powerState: (props.powerState ?? PowerState.RUNNING).providerValue,
       network: [{ port: this.port.id }],
       blockDevice: blockDevices(this.image.imageId, rootDisk, this.dataVolume),
-      metadata: { ...libraryMetadata, ...tfLiteralMap(props.metadata ?? {}) },
+      metadata: { ...triggers.metadata, ...tfLiteralMap(props.metadata ?? {}) },
       tags: tags.map((t) => tfLiteral(t)),
       lifecycle: {
         // The rollout trigger replaces the server instead: never the provider's in-place rebuild
@@ -431,51 +456,33 @@ export class GpuNode extends Construct {
         }] : undefined,
       },
     });
+  }
 
-    if (props.floatingIp === true && props.network.routesToExternalNetwork === false) {
-      throw new Error(`${path}: floatingIp needs a router from network '${props.network.networkName}' to the external network, ` +
-        'and it has none; give the GpuNetwork router: true, or set floatingIp: false and reach the node from inside the network');
-    }
-    if (props.floatingIp ?? props.network.routesToExternalNetwork !== false) {
-      if (!profile.externalNetworkName) {
-        throw new Error(`${path}: cloud profile '${profile.name}' names no external network for floating IPs; ` +
-          `use profile.withExternalNetwork('<name>') or set floatingIp: false`);
-      }
-      this.floatingIp = new networkingFloatingipV2.NetworkingFloatingipV2(this, 'FloatingIp', {
-        pool: tfLiteral(profile.externalNetworkName!),
-        description: tfLiteral(`${this.nodeName} (cdktf)`),
-      });
-      new networkingFloatingipAssociateV2.NetworkingFloatingipAssociateV2(this, 'FloatingIpAssociation', {
-        floatingIp: this.floatingIp.address,
-        portId: this.port.id,
-      });
-    }
-
-    if (props.preflight !== false) {
-      this.addPreflight(props.preflight === true || props.preflight === undefined ? {} : props.preflight);
-    }
-    if (props.waitForReady) {
-      this.readyWait = this.addReadyWait(props.waitForReady === true ? {} : props.waitForReady, props.powerState ?? PowerState.RUNNING);
-    }
-
-    const fixedIp = Fn.element(this.port.allFixedIps, 0);
-    this.address = this.floatingIp ? this.floatingIp.address : fixedIp;
-    this.sshCommand = `ssh -i ${props.keyPair?.privateKeyHint ?? '<no keypair>'} ${this.loginUser}@${this.address}`;
-
-    this.addOutputs(props.outputs ?? NodeOutputs.PER_NODE, fixedIp, libraryMetadata.gpu_node_shelve_at);
+  /** The floating IP from the profile's external network and its association with the port, where the node has one. */
+  private createAddresses(props: GpuNodeProps, profile: CloudProfile): networkingFloatingipV2.NetworkingFloatingipV2 | undefined {
+    if (!wantsFloatingIp(props)) return undefined;
+    const floatingIp = new networkingFloatingipV2.NetworkingFloatingipV2(this, 'FloatingIp', {
+      pool: tfLiteral(profile.externalNetworkName!),
+      description: tfLiteral(`${this.nodeName} (cdktf)`),
+    });
+    new networkingFloatingipAssociateV2.NetworkingFloatingipAssociateV2(this, 'FloatingIpAssociation', {
+      floatingIp: floatingIp.address,
+      portId: this.port.id,
+    });
+    return floatingIp;
   }
 
   private addOutputs(kind: NodeOutputs, fixedIp: string, shelveAt: string | undefined): void {
     if (kind === NodeOutputs.STACK_MAP) {
       addToNodeMap(this, Token.isUnresolved(this.nodeName) ? this.node.path : this.nodeName, {
-        id: this.instance.id, fixed_ip: fixedIp, floating_ip: this.floatingIp?.address, ssh: tfLiteral(this.sshCommand), shelve_at: shelveAt,
+        id: this.resource.id, fixed_ip: fixedIp, floating_ip: this.floatingIp?.address, ssh: tfLiteral(this.sshCommand), shelve_at: shelveAt,
       });
       return;
     }
     if (kind !== NodeOutputs.PER_NODE) {
       throw new Error(`${this.node.path}: outputs must be NodeOutputs.PER_NODE or NodeOutputs.STACK_MAP, got '${kind}'`);
     }
-    new TerraformOutput(this, 'InstanceId', { value: this.instance.id, description: tfLiteral(`Server id of ${this.nodeName}`) });
+    new TerraformOutput(this, 'InstanceId', { value: this.resource.id, description: tfLiteral(`Server id of ${this.nodeName}`) });
     new TerraformOutput(this, 'FixedIp', { value: fixedIp, description: tfLiteral(`Fixed IP of ${this.nodeName}`) });
     if (this.floatingIp) {
       new TerraformOutput(this, 'FloatingIpAddress', { value: this.floatingIp.address, description: tfLiteral(`Floating IP of ${this.nodeName}`) });
@@ -494,7 +501,7 @@ export class GpuNode extends Construct {
       flavorName: this.flavor.flavorName,
       gpuCount: this.flavor.gpuCount,
       modelId: this.flavor.model?.id,
-      instance: this.instance,
+      instance: this.resource,
       checkGpus: options.gpus ?? true,
       checkQuota: options.quota ?? true,
     });
@@ -517,13 +524,13 @@ export class GpuNode extends Construct {
     const script = watchScript(this);
     return new TerraformData(this, 'WaitForReady', {
       // A new server or a new power state is a new boot to wait for; a plan without either runs nothing.
-      triggersReplace: { server: this.instance.id, powerState: powerState.providerValue },
+      triggersReplace: { server: this.resource.id, powerState: powerState.providerValue },
       provisioners: [{
         type: 'local-exec',
         command: `bash ${script.path} ready`,
         environment: {
           OS_CLOUD: cloud,
-          WATCH_SERVER_ID: this.instance.id,
+          WATCH_SERVER_ID: this.resource.id,
           WATCH_RECIPE_NAME: this.recipe.name,
           WATCH_NODE: tfLiteral(path),
           WATCH_EXPECT_STATE: powerState.providerValue,
@@ -554,6 +561,16 @@ export class GpuNode extends Construct {
  * the readiness check expecting the old GPUs.
  */
 const SET_AT_CREATION = ['metadata', 'tags', 'flavor_name', 'flavor_id'];
+
+/** Whether the node makes its own security group: neither `securityGroups` nor the network gives one. */
+function makesOwnGroup(props: GpuNodeProps): boolean {
+  return props.securityGroups === undefined && !props.network.securityGroup;
+}
+
+/** Whether the node gets a floating IP: asked for, or by default where the network routes to the external network. */
+function wantsFloatingIp(props: GpuNodeProps): boolean {
+  return props.floatingIp ?? props.network.routesToExternalNetwork !== false;
+}
 
 function resolveLifetime(path: string, profile: CloudProfile, hours: number | undefined, warningHours: number | undefined): number | undefined {
   const max = profile.maxLifetimeHours;

@@ -155,7 +155,10 @@ export interface GpuRecipeProps {
   readonly commands?: string[];
 }
 
-/** Which node-specific steps to include. */
+/**
+ * Which node-specific steps to include.
+ * @internal
+ */
 export interface RecipeStepOptions {
   /**
    * The lifetime notice step.
@@ -174,7 +177,10 @@ export interface RecipeStepOptions {
   readonly fabricManager?: boolean;
 }
 
-/** What a node tells the recipe when it renders its user_data. */
+/**
+ * What a node tells the recipe when it renders its user_data.
+ * @internal
+ */
 export interface RecipeRenderOptions {
   /** How many GPUs the readiness check expects. */
   readonly expectedGpus: number;
@@ -323,7 +329,7 @@ export class GpuRecipe {
   }
 
   /** The steps the runner executes, in order. */
-  public steps(options: RecipeStepOptions = {}): string[] {
+  private steps(options: RecipeStepOptions = {}): string[] {
     return [
       'nvidia-driver',
       ...(options.fabricManager ? ['fabric-manager'] : []),
@@ -341,8 +347,10 @@ export class GpuRecipe {
   /**
    * A stable content key of what this recipe installs on `baseImage`: the shipped scripts,
    * the pinned versions, packages, files and commands. Equal recipes give equal keys everywhere.
+   * Users read it as `GpuNode.recipeKey` and `SnapshotImage.recipeKey`.
+   * @internal
    */
-  public key(baseImage: string): string {
+  public _key(baseImage: string): string {
     const known = this.keys.get(baseImage);
     if (known) return known;
     // The install steps, and the seal step that shapes every baked image; not the per-boot checks.
@@ -366,8 +374,11 @@ export class GpuRecipe {
     return key;
   }
 
-  /** The recipe's facts as image properties and for the status file. */
-  public describe(): { [key: string]: string } {
+  /**
+   * The recipe's facts as image properties and for the status file.
+   * @internal
+   */
+  public _describe(): { [key: string]: string } {
     return {
       gpu_node_recipe_name: this.name,
       gpu_node_driver: this.nvidiaDriver.toString(),
@@ -379,8 +390,10 @@ export class GpuRecipe {
   /**
    * The `#cloud-config` user_data for a node. Compresses the files when the plain form
    * exceeds Nova's 65,535 bytes after base64, and fails when even that does not fit.
+   * Users read the result as `GpuNode.userData`.
+   * @internal
    */
-  public render(options: RecipeRenderOptions): RenderedUserData {
+  public _render(options: RecipeRenderOptions): RenderedUserData {
     const path = options.path ?? 'GpuRecipe';
     // The nodes of a fleet render the same text: once per distinct set of options (the path only names errors).
     const memoKey = JSON.stringify({ ...options, path: undefined, expectedModel: options.expectedModel && [options.expectedModel.id, options.expectedModel.nvidiaSmiMatch, options.expectedModel.nvSwitch] });
@@ -420,7 +433,7 @@ export class GpuRecipe {
 
     const env: [string, string | number][] = [
       ['GPU_NODE_RECIPE_NAME', this.name],
-      ['GPU_NODE_RECIPE_KEY', options.recipeKey ?? this.key('')],
+      ['GPU_NODE_RECIPE_KEY', options.recipeKey ?? this._key('')],
       ['GPU_NODE_USER', loginUser],
       ['GPU_NODE_DRIVER_BRANCH', this.nvidiaDriver.branchNumber],
       ['GPU_NODE_DRIVER_FLAVOR', this.nvidiaDriver.modules],

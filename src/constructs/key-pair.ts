@@ -7,6 +7,8 @@ import { computeKeypairV2 } from '../../.gen/providers/openstack';
 import { nameOrDefault } from '../private/names';
 import { tfLiteral } from '../private/validation';
 import { validateKeyPair } from '../private/validation-constructs';
+import { checkProps } from '../private/validation-props';
+import { EXISTING_KEY_PAIR_OPTIONS } from '../private/validation-schemas';
 
 /** A Nova keypair that nodes boot with. */
 export interface IKeyPair {
@@ -17,6 +19,15 @@ export interface IKeyPair {
    * @default '~/.ssh/id_ed25519' style hint for imported keys
    */
   readonly privateKeyHint: string;
+}
+
+/** Options of `KeyPair.fromName()`. */
+export interface ExistingKeyPairOptions {
+  /**
+   * The private key's path to show in the ssh command.
+   * @default '<your private key>'
+   */
+  readonly privateKeyHint?: string;
 }
 
 /** Properties of a `KeyPair`. */
@@ -54,16 +65,19 @@ const KEY_TYPES = ['ssh-ed25519', 'ssh-rsa', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-
  * `KeyPair.fromName()` uses one that exists.
  */
 export class KeyPair extends Construct implements IKeyPair {
-  /** A keypair that already exists in the cloud. */
-  public static fromName(keyPairName: string, privateKeyHint = '<your private key>'): IKeyPair {
-    return { keyPairName, privateKeyHint };
+  /**
+   * A keypair that already exists in the cloud, by its name in Nova. Nothing is looked up or
+   * created: Nova checks the name when it creates a server.
+   */
+  public static fromName(scope: Construct, id: string, keyPairName: string, options: ExistingKeyPairOptions = {}): IKeyPair {
+    return new ExistingKeyPair(scope, id, keyPairName, options);
   }
 
   public readonly keyPairName: string;
   public readonly privateKeyHint: string;
   /** Whether the cloud generated the key pair (the private key is then in the state). */
   public readonly generated: boolean;
-  /** The L1 resource, as an escape hatch. */
+  /** The L1 keypair (`openstack_compute_keypair_v2`), as an escape hatch. */
   public readonly resource: computeKeypairV2.ComputeKeypairV2;
   /** The generated private key (sensitive), when `generated`. */
   public readonly privateKeyOutput?: TerraformOutput;
@@ -108,6 +122,27 @@ export class KeyPair extends Construct implements IKeyPair {
         description: tfLiteral(`Private key of ${name}; save it with mode 0600 to ${this.privateKeyHint}`),
       });
     }
+  }
+}
+
+class ExistingKeyPair extends Construct implements IKeyPair {
+  public readonly keyPairName: string;
+  public readonly privateKeyHint: string;
+
+  constructor(scope: Construct, id: string, keyPairName: string, options: ExistingKeyPairOptions) {
+    super(scope, id);
+    const p = this.node.path;
+    checkProps(p, 'ExistingKeyPairOptions', options, EXISTING_KEY_PAIR_OPTIONS);
+    if (typeof keyPairName !== 'string') {
+      throw new Error(`${p}: keyPairName must be a string, got ${typeof keyPairName}. Pass the name 'openstack keypair list' shows`);
+    }
+    // Nova's keypair_name_special_chars (nova/api/validation/parameter_types.py), as for a new KeyPair.
+    if (!Token.isUnresolved(keyPairName) && !(/^[A-Za-z0-9_.@ -]{1,255}$/.test(keyPairName) && keyPairName.trim() === keyPairName)) {
+      throw new Error(`${p}: keyPairName must be 1-255 letters, digits, spaces, '_', '-', '.' or '@' without leading or trailing ` +
+        `spaces, got '${keyPairName}'. Use the name 'openstack keypair list' shows`);
+    }
+    this.keyPairName = keyPairName;
+    this.privateKeyHint = options.privateKeyHint ?? '<your private key>';
   }
 }
 

@@ -33,12 +33,17 @@ export interface NodeImageConfig {
   readonly minDiskGiB?: number;
 }
 
-/** An image that GPU nodes boot from. */
+/**
+ * An image that GPU nodes boot from; implement it for an image source of your own.
+ *
+ * `bind` stays public API on purpose, as `getImage(scope)` does on aws-ec2's `IMachineImage`:
+ * an implementation in another jsii language (Python) can only provide members that are in the
+ * assembly, and an `@internal` member is not. The content key's base image description is part of
+ * what `bind` returns (`NodeImageConfig.baseImageKey`), so the interface needs nothing else.
+ */
 export interface INodeImage {
   /** Creates the lookups the image needs inside `scope` and returns what to boot. */
   bind(scope: Construct, profile: CloudProfile): NodeImageConfig;
-  /** The stable description of the base image, for recipe keys. */
-  baseImageKey(profile: CloudProfile): string;
 }
 
 /** Who may see an image. */
@@ -93,8 +98,8 @@ export abstract class NodeImage implements INodeImage {
     return new RecipeImage(recipe, options);
   }
 
+  /** Creates the lookups the image needs inside `scope` and returns what to boot. */
   public abstract bind(scope: Construct, profile: CloudProfile): NodeImageConfig;
-  public abstract baseImageKey(profile: CloudProfile): string;
 }
 
 class NamedImage extends NodeImage {
@@ -109,7 +114,7 @@ class NamedImage extends NodeImage {
     return { ...lookupByName(scope, this.imageName, this.baseImageKey()), ubuntuRelease: releaseOfName(this.imageName) };
   }
 
-  public baseImageKey(): string {
+  private baseImageKey(): string {
     return `name:${this.imageName}`;
   }
 }
@@ -126,7 +131,7 @@ class ImageById extends NodeImage {
     return { imageId: this.imageId, baseImageKey: this.baseImageKey() };
   }
 
-  public baseImageKey(): string {
+  private baseImageKey(): string {
     return `id:${this.imageId}`;
   }
 }
@@ -138,11 +143,7 @@ class UbuntuImage extends NodeImage {
 
   public bind(scope: Construct, profile: CloudProfile): NodeImageConfig {
     const name = profile.ubuntuImageName(scope.node.path, this.release);
-    return { ...lookupByName(scope, name, this.baseImageKey(profile)), ubuntuRelease: this.release };
-  }
-
-  public baseImageKey(profile: CloudProfile): string {
-    return `name:${profile.ubuntuImageName(`CloudProfile ${profile.name}`, this.release)}`;
+    return { ...lookupByName(scope, name, `name:${name}`), ubuntuRelease: this.release };
   }
 }
 
@@ -152,9 +153,9 @@ class RecipeImage extends NodeImage {
   }
 
   public bind(scope: Construct, profile: CloudProfile): NodeImageConfig {
-    const baseImageKey = this.baseImageKey(profile);
-    const recipeKey = this.recipe.key(baseImageKey);
     const base = this.options.baseImage.bind(scope, profile);
+    const baseImageKey = base.baseImageKey;
+    const recipeKey = this.recipe._key(baseImageKey);
     const visibility = this.options.visibility;
     const baked = sharedChild(stackShared(scope, 'NodeImages'), `Baked-${recipeKey}${visibility ? `-${visibility}` : ''}`,
       (parent, id) => lookupBakedImages(parent, id, recipeKey, visibility));
@@ -162,10 +163,6 @@ class RecipeImage extends NodeImage {
     const imageId = Fn.conditional(Op.gte(Fn.lengthOf(baked.ids), 1), Fn.element(baked.ids, 0), base.imageId) as string;
     // No minDiskGiB: a snapshot's min_disk is its builder's disk, which the lookup does not know here.
     return { imageId, baseImageKey, recipeKey, ubuntuRelease: base.ubuntuRelease };
-  }
-
-  public baseImageKey(profile: CloudProfile): string {
-    return this.options.baseImage.baseImageKey(profile);
   }
 }
 

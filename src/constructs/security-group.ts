@@ -4,7 +4,8 @@ import { networkingSecgroupRuleV2, networkingSecgroupV2, dataOpenstackNetworking
 import { nameOrDefault } from '../private/names';
 import { tfLiteral } from '../private/validation';
 import { validateSecurityGroup } from '../private/validation-constructs';
-import { ISecurityGroupPeer, Peer, Port } from './peer';
+import { ISecurityGroupPeer, Peer } from './peer';
+import { Port } from './port';
 
 /** A security group, created here or looked up. */
 export interface ISecurityGroup extends ISecurityGroupPeer {}
@@ -68,7 +69,7 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
 
   public readonly securityGroupId: string;
   public readonly securityGroupName: string;
-  /** The L1 resource, as an escape hatch. */
+  /** The L1 security group (`openstack_networking_secgroup_v2`), as an escape hatch. */
   public readonly resource: networkingSecgroupV2.NetworkingSecgroupV2;
   private readonly ruleKeys = new Set<string>();
 
@@ -112,7 +113,7 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
 
   /** Allows every port and protocol from `peer` (a rule without a protocol). */
   public allowAllFrom(peer: Peer): void {
-    peer.validate(this.node.path);
+    peer._validate(this.node.path);
     if (peer.isAnywhere) {
       throw new Error(`${this.node.path}: allowAllFrom(${peer}) would open every port to the whole internet; ` +
         'name the ports with addIngress() instead');
@@ -122,8 +123,8 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
 
   /** Opens `port` to `peer`. */
   public addIngress(peer: Peer, port: Port): void {
-    peer.validate(this.node.path);
-    port.validate(this.node.path);
+    peer._validate(this.node.path);
+    port._validate(this.node.path);
     this.addRule(peer, {
       ethertype: peer.ethertype,
       protocol: port.protocol,
@@ -135,7 +136,7 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
 
   /** Allows ICMP from `peer`. */
   public addIcmp(peer: Peer): void {
-    peer.validate(this.node.path);
+    peer._validate(this.node.path);
     this.addRule(peer, {
       ethertype: peer.ethertype,
       protocol: peer.ethertype === 'IPv4' ? 'icmp' : 'ipv6-icmp',
@@ -146,7 +147,7 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
   private addRule(peer: Peer, rule: Omit<networkingSecgroupRuleV2.NetworkingSecgroupRuleV2Config,
     'direction' | 'securityGroupId' | 'remoteIpPrefix' | 'remoteGroupId'>): void {
     // Neutron refuses a second identical rule (409), e.g. a peer listed twice.
-    const key = [rule.ethertype, rule.protocol, rule.portRangeMin, rule.portRangeMax, peer.ruleKey].join('|');
+    const key = [rule.ethertype, rule.protocol, rule.portRangeMin, rule.portRangeMax, peer._ruleKey].join('|');
     if (this.ruleKeys.has(key)) return;
     this.ruleKeys.add(key);
     // Named by content, not position: adding or removing a peer leaves the other rules alone

@@ -58,9 +58,9 @@ export interface ServerGroupProps {
  * only with `ANTI_AFFINITY`. Every argument is ForceNew.
  */
 export class ServerGroup extends Construct implements IServerGroup {
-  /** An existing server group by id. */
-  public static fromId(serverGroupId: string): IServerGroup {
-    return { serverGroupId };
+  /** An existing server group by id (nothing is looked up: Nova checks the id when it creates a server). */
+  public static fromId(scope: Construct, id: string, serverGroupId: string): IServerGroup {
+    return new ExistingServerGroup(scope, id, serverGroupId);
   }
 
   /** The group's id (a reference to the resource). */
@@ -69,7 +69,7 @@ export class ServerGroup extends Construct implements IServerGroup {
   public readonly serverGroupName: string;
   /** The placement policy. */
   public readonly policy: ServerGroupPolicy;
-  /** The L1 resource, as an escape hatch. */
+  /** The L1 server group (`openstack_compute_servergroup_v2`), as an escape hatch. */
   public readonly resource: computeServergroupV2.ComputeServergroupV2;
 
   constructor(scope: Construct, id: string, props: ServerGroupProps = {}) {
@@ -98,5 +98,14 @@ export class ServerGroup extends Construct implements IServerGroup {
       rules: max !== undefined ? { maxServerPerHost: max } : undefined,
     });
     this.serverGroupId = this.resource.id;
+  }
+}
+
+class ExistingServerGroup extends Construct implements IServerGroup {
+  constructor(scope: Construct, id: string, public readonly serverGroupId: string) {
+    super(scope, id);
+    if (typeof serverGroupId !== 'string') {
+      throw new Error(`${this.node.path}: serverGroupId must be a string, got ${typeof serverGroupId}. Pass the id 'openstack server group list' shows`);
+    }
   }
 }

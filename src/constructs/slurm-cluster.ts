@@ -156,7 +156,7 @@ export class SlurmCluster extends Construct {
     }
     const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
     const headFlavor = props.headFlavor ?? GpuFlavor.of(GpuModel.RTX_2060_SUPER, 1);
-    const resolved = groups.map((g) => g.flavor.resolve(`${path}/${g.partition}`, profile));
+    const resolved = groups.map((g) => g.flavor._resolve(`${path}/${g.partition}`, profile));
 
     const workerCount = groups.reduce((n, g) => n + g.count, 0);
     const headName = `${this.clusterName}-head`;

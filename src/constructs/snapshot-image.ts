@@ -118,10 +118,10 @@ export class SnapshotImage extends Construct {
     if (!/^[\w.-]+$/.test(cloud)) {
       throw new Error(`${p}: cloud must be a clouds.yaml entry name such as 'openstack', got '${cloud}'`);
     }
-    this.flavor = props.flavor.resolve(p, profile);
+    this.flavor = props.flavor._resolve(p, profile);
     const base = baseImage.bind(this, profile);
     checkSoftware(this, props.recipe, this.flavor.model, base.ubuntuRelease);
-    this.recipeKey = props.recipe.key(base.baseImageKey);
+    this.recipeKey = props.recipe._key(base.baseImageKey);
     this.imageName = validateName(p, 'imageName', props.imageName) ?? `${props.recipe.name}-${this.recipeKey}`;
     this.image = NodeImage.fromRecipe(props.recipe, { baseImage });
     const tags = props.tags ?? ['gpu-node-image', props.recipe.name];
@@ -130,7 +130,7 @@ export class SnapshotImage extends Construct {
     // One builder while no image carries the key; none after, so re-deploys do nothing.
     const count = TerraformCount.of(Token.asNumber(Fn.conditional(Op.gte(Fn.lengthOf(this.existingImages.ids), 1), 0, 1)));
 
-    const userData = props.recipe.render({
+    const userData = props.recipe._render({
       path: p,
       expectedGpus: this.flavor.gpuCount,
       expectedModel: this.flavor.model,
@@ -155,7 +155,7 @@ export class SnapshotImage extends Construct {
     const properties = {
       gpu_node_base_image: base.baseImageKey,
       gpu_node_gpus: gpuSummary(this.flavor),
-      ...props.recipe.describe(),
+      ...props.recipe._describe(),
     };
     const script = watchScript(this);
     const builderId = `\${${this.builder.terraformResourceType}.${this.builder.friendlyUniqueId}[count.index].id}`;

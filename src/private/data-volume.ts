@@ -5,7 +5,7 @@ import { validateName } from './names';
 import { tfLiteral } from './validation';
 import { requireTerraformVersion } from './terraform-version';
 
-/** What `createDataVolume` needs to know; the public options live in gpu-node.ts. */
+/** What `createDataVolume` needs to know; the public options live in src/constructs/data-volume.ts. */
 export interface DataVolumeSpec {
   readonly sizeGiB: number;
   readonly volumeName?: string;

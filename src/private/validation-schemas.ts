@@ -5,7 +5,7 @@ import { instance, opt, PropKind, PropSchema, req, shape } from './validation-pr
 
 const NETWORK = shape('INetwork', 'networkId', 'subnetId');
 const KEY_PAIR = shape('IKeyPair', 'keyPairName');
-const NODE_IMAGE = shape('INodeImage', 'bind', 'baseImageKey');
+const NODE_IMAGE = shape('INodeImage', 'bind');
 const SECURITY_GROUP = shape('ISecurityGroup', 'securityGroupId');
 const PEERS: PropKind = { arrayOf: instance('Peer') };
 const PROFILE = instance('CloudProfile');
@@ -86,6 +86,7 @@ export const SECURITY_GROUP_PROPS: PropSchema = {
 export const KEY_PAIR_PROPS: PropSchema = {
   keyPairName: opt('string'), publicKey: opt('string'), publicKeyFile: opt('string'), privateKeyHint: opt('string'),
 };
+export const EXISTING_KEY_PAIR_OPTIONS: PropSchema = { privateKeyHint: opt('string') };
 
 export const SNAPSHOT_IMAGE_PROPS: PropSchema = {
   recipe: req(RECIPE), baseImage: opt(NODE_IMAGE), flavor: req(FLAVOR), network: req(NETWORK), cloudProfile: opt(PROFILE),
@@ -120,7 +121,7 @@ export const RECIPE_IMAGE_OPTIONS: PropSchema = { baseImage: req(NODE_IMAGE), vi
 export const SCHEMAS: { [interfaceName: string]: PropSchema } = {
   GpuNodeProps: GPU_NODE_PROPS, DataVolumeOptions: DATA_VOLUME_OPTIONS, ReadyWaitOptions: READY_WAIT_OPTIONS,
   PreflightOptions: PREFLIGHT_OPTIONS, GpuNetworkProps: GPU_NETWORK_PROPS, ExistingNetworkOptions: EXISTING_NETWORK_OPTIONS,
-  SecurityGroupProps: SECURITY_GROUP_PROPS, IngressRule: INGRESS_RULE, KeyPairProps: KEY_PAIR_PROPS,
+  SecurityGroupProps: SECURITY_GROUP_PROPS, IngressRule: INGRESS_RULE, KeyPairProps: KEY_PAIR_PROPS, ExistingKeyPairOptions: EXISTING_KEY_PAIR_OPTIONS,
   SnapshotImageProps: SNAPSHOT_IMAGE_PROPS, GpuRecipeProps: GPU_RECIPE_PROPS, RecipeFile: RECIPE_FILE,
   CloudProfileProps: CLOUD_PROFILE_PROPS, GpuFlavorSpec: GPU_FLAVOR_SPEC, UbuntuImageSpec: UBUNTU_IMAGE_SPEC,
   ServerGroupProps: SERVER_GROUP_PROPS, GpuFleetProps: GPU_FLEET_PROPS,
