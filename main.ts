@@ -173,11 +173,15 @@ class GpuFleetStack extends OpenStackStack {
   }
 }
 
-/** A Slurm cluster: a head and two g1-2x2080.medium workers on a new network; `sinfo`, `sbatch` on the head. */
+/**
+ * A Slurm cluster: a head and two g1-2x2080.medium workers on a new network (or, with GPU_USER, on
+ * <GPU_USER>-net: addresses from the ports, in the servers' metadata); `sinfo`, `sbatch` on the head.
+ */
 class GpuClusterStack extends OpenStackStack {
   constructor(scope: Construct, id: string) {
     super(scope, id);
     new SlurmCluster(this, 'Cluster', {
+      ...(process.env.GPU_USER ? { network: this.network() } : {}),
       clusterName: 'gpu-cluster',
       cloudProfile: profile,
       sshFrom,

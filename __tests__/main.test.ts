@@ -111,6 +111,19 @@ test('the gpu-fleet stack: three g1-1x2080.medium in one soft-anti-affinity grou
   expect(config.match(/^Host /gm)).toHaveLength(3);
 });
 
+test('the gpu-cluster stack: a head and two g1-2x2080.medium workers, only the head with a floating IP, an sbatch line', () => {
+  const json = stackJson('gpu-cluster');
+  const servers = Object.values<any>(json.resource.openstack_compute_instance_v2);
+  expect(servers.map((s) => [s.name, s.flavor_name]).sort()).toEqual([
+    ['gpu-cluster-gpu-1', 'g1-2x2080.medium'], ['gpu-cluster-gpu-2', 'g1-2x2080.medium'], ['gpu-cluster-head', 'g1-1x2060.medium'],
+  ]);
+  expect(Object.keys(json.resource.openstack_networking_floatingip_v2)).toHaveLength(1);
+  const head = servers.find((s) => s.name === 'gpu-cluster-head');
+  expect(userDataOf(json, head)).toContain('/opt/gpu-cluster/bin/slurm-head-setup');
+  const sbatch = Object.entries<any>(json.output).find(([k]) => /ExampleSbatch/.test(k))![1].value;
+  expect(sbatch).toBe("sbatch -p gpu -N 2 --gres=gpu:2 --wrap 'srun nvidia-smi -L'");
+});
+
 describe('offline checks of every stack (validate.mjs and terraform plan)', () => {
   test.each(['gpu-node', 'gpu-burn-in', 'bake', 'workers', 'gpu-fleet', 'gpu-cluster'])('%s', (name) => {
     // The stand-in's quota is 0 instances, which the preflight rightly refuses: give it a real one.

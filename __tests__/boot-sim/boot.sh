@@ -31,8 +31,9 @@ if [ ! -d "$root" ]; then
   cp -a "$project/__tests__/cloud-init/fixtures/fakebin/." "$root/sim/fakebin/"
   # Stand-ins for the GPU world, first on PATH; nvidia-smi, nvcc and nvidia-ctk appear
   # when their packages are "installed". cloud-init itself, bash and coreutils are real.
-  cp -a "$here/standins/apt-get" "$here/standins/dpkg" "$here/standins/systemctl" "$here/standins/uname" "$root/usr/local/sbin/"
-  cp -a "$here/standins/nvidia-smi" "$here/standins/nvcc" "$root/sim/bin/"
+  cp -a "$here/standins/apt-get" "$here/standins/dpkg" "$here/standins/systemctl" "$here/standins/uname" \
+    "$here/standins/python3" "$root/usr/local/sbin/"
+  cp -a "$here/standins/nvidia-smi" "$here/standins/nvcc" "$here/standins/nvidia-container-cli" "$root/sim/bin/"
   cp -a "$here/standins/fake-wrap" "$root/sim/"
   for c in apt-cache apt-mark curl dkms dmesg gpg git make modinfo modprobe mokutil poweroff systemd-run usermod wall; do
     cp -a "$here/standins/fake-wrap" "$root/usr/local/sbin/$c"

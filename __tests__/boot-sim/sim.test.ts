@@ -130,8 +130,18 @@ simTest('(a) first boot: cloud-init writes the recipe, the unit installs the pin
   for (const pkg of ['nvidia-open-570', 'cuda-toolkit-12-8', 'linux-headers-6.8.0-45-generic', 'nvidia-container-toolkit']) {
     expect(installs.filter((p) => p === pkg)).toEqual([pkg]);
   }
-  // cloud-init's own package module ran through apt too (the recipe's packages).
+  // The recipe's packages: the runner's packages step, not cloud-init's package module.
   expect(installs).toEqual(expect.arrayContaining(['htop', 'nvtop']));
+  expect(node.file('var/log/gpu-node/recipe.log')).toMatch(/\[packages\] installed htop nvtop/);
+  // The container smoke check ran (the toolkit is in the recipe) and saw the GPU.
+  expect(node.calls()).toContain('nvidia-container-cli --load-kmods info --csv');
+  // A later boot where containers cannot reach the GPUs (e.g. an NVML mismatch): FAILED with that reason.
+  node.setEnv({ FAKE_CONTAINER_CLI_ERROR: 'initialization error: nvml error: driver/library version mismatch' });
+  const broken = node.boot();
+  expect(broken.result).toBe('unit-failed');
+  expect(broken.console).not.toMatch(/GPU-NODE-READY/);
+  expect(broken.console).toMatch(/^GPU-NODE-FAILED recipe=cuda-base step=ready-check reason="containers cannot reach the GPUs: nvidia-container-cli: initialization error: nvml error: driver\/library version mismatch"$/m);
+  expect(node.status()).toMatchObject({ state: 'failed', step: 'ready-check', boot_id: node.bootId(2) });
   node.removeDisk();
 }), 900_000);
 
@@ -191,17 +201,22 @@ simTest('(d) kernel update: the next boot rebuilds the module for the new kernel
   node.removeDisk();
 }), 900_000);
 
-simTest('(e) unshelve (same instance-id) without the GPU: FAILED on that boot; READY again when it is back', () => timed('e', () => {
-  const node = new Node('e-unshelve', 'gpu-node', [GPU_2080]);
-  expect(node.boot().console).toMatch(READY);
-  node.setGpus([]);
+simTest('(e) unshelve (same instance-id) of a 2-GPU node with one GPU handed back: FAILED on that boot; READY when both are back', () => timed('e', () => {
+  // A workers node (g1-2x2060.medium) before the first bake: it installs from the base image.
+  const node = new Node('e-unshelve', 'workers', [GPU_2060, GPU_2060]);
+  const ready2 = /^GPU-NODE-READY recipe=pytorch-worker key=\S+ gpus=2 model="NVIDIA GeForce RTX 2060 SUPER" driver=570\.172\.08$/m;
+  expect(node.boot().console).toMatch(ready2);
+  node.setGpus([GPU_2060]);
   const missing = node.boot();
+  expect(missing.result).toBe('unit-failed');
   expect(missing.console).not.toMatch(/GPU-NODE-READY/);
-  expect(missing.console).toMatch(/^GPU-NODE-FAILED recipe=cuda-base step=ready-check reason="nvidia-smi failed: No devices were found"$/m);
-  expect(node.status()).toMatchObject({ state: 'failed', step: 'ready-check', boot_id: node.bootId(2) });
-  node.setGpus([GPU_2080]);
-  expect(node.boot().console).toMatch(READY);
-  expect(node.status()).toMatchObject({ state: 'ready', boot_id: node.bootId(3) });
+  expect(missing.console).toMatch(/^GPU-NODE-FAILED recipe=pytorch-worker step=ready-check reason="expected 2 GPUs, nvidia-smi lists 1"$/m);
+  expect(node.status()).toMatchObject({ state: 'failed', step: 'ready-check', reason: 'expected 2 GPUs, nvidia-smi lists 1', boot_id: node.bootId(2) });
+  node.setGpus([]); // none handed back
+  expect(node.boot().console).toMatch(/^GPU-NODE-FAILED recipe=pytorch-worker step=ready-check reason="nvidia-smi failed: No devices were found"$/m);
+  node.setGpus([GPU_2060, GPU_2060]);
+  expect(node.boot().console).toMatch(ready2);
+  expect(node.status()).toMatchObject({ state: 'ready', gpus: 2, boot_id: node.bootId(4) });
   expect(count(node.installs(), 'nvidia-open-570')).toBe(1);
   node.removeDisk();
 }), 900_000);
@@ -241,17 +256,34 @@ simTest('(f) bake, seal, then a worker boots the snapshot (new instance-id): zer
   expect(fs.existsSync(path.join(node.dir, 'root', 'var/lib/cloud/instances'))).toBe(false); // cloud-init clean
   const baked = node.installs();
   expect(count(baked, 'nvidia-open-570')).toBe(1);
+  expect(node.calls()).toContain('python3 -m venv /opt/venv'); // the user commands ran in the bake
+  const bakeCalls = node.calls().length;
   // The image: the same disk, booted by the workers stack as a new instance with 2 GPUs.
   node.setStack('workers');
   node.setInstance('i-worker1');
   node.setGpus([GPU_2060, GPU_2060]);
+  let t = Date.now();
   const worker = node.boot();
+  const snapshotBoot = (Date.now() - t) / 1000;
   expect(worker.result).toBe('ok');
   expect(node.cloudInitErrors()).toEqual([]);
   expect(worker.console).toMatch(new RegExp(`^GPU-NODE-READY recipe=pytorch-worker key=${key} gpus=2 model="NVIDIA GeForce RTX 2060 SUPER" driver=570\\.172\\.08$`, 'm'));
   expect(node.installs()).toEqual(baked); // no package installed on the snapshot boot
   expect(node.status()).toMatchObject({ state: 'ready', gpus: 2, boot_id: node.bootId(2) });
+  // Not even apt-get update, by cloud-init or the runner; the user commands do not run again.
+  const snapshotCalls = node.calls().slice(bakeCalls);
+  expect(snapshotCalls.filter((c) => /^apt-get .*\b(update|install)\b/.test(c))).toEqual([]);
+  expect(snapshotCalls.filter((c) => c.startsWith('python3 '))).toEqual([]);
+  expect(node.file('var/log/gpu-node/recipe.log')).toMatch(/\[user-commands\] done on an earlier boot or in the image/);
   // cloud-init saw a new instance: runcmd enabled the unit again.
-  expect(node.calls().filter((c) => c.startsWith('systemctl enable'))).toHaveLength(2);
+  expect(snapshotCalls.filter((c) => c.startsWith('systemctl enable'))).toHaveLength(1);
+  // As fast as a plain reboot of the ready node (same disk, same instance).
+  t = Date.now();
+  expect(node.boot().console).toMatch(/^GPU-NODE-READY recipe=pytorch-worker .* gpus=2 /m);
+  const plainReboot = (Date.now() - t) / 1000;
+  times['f snapshot boot'] = `${snapshotBoot.toFixed(1)} s`;
+  times['f plain reboot'] = `${plainReboot.toFixed(1)} s`;
+  console.log(`boot-sim (f): snapshot boot ${snapshotBoot.toFixed(1)} s, plain reboot of the ready node ${plainReboot.toFixed(1)} s`);
+  expect(snapshotBoot).toBeLessThan(2 * plainReboot + 5);
   node.removeDisk();
 }), 900_000);

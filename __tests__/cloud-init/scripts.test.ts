@@ -134,10 +134,10 @@ describe('shellcheck and size', () => {
       expect(text.startsWith('#!/usr/bin/env bash\n')).toBe(true);
       expect(text).toContain('set -euo pipefail');
     }
-    expect(scriptFiles.length).toBe(10);
+    expect(scriptFiles.length).toBe(12);
     // They travel in every node's user_data (Nova: 65,535 bytes after base64, with everything else);
     // gzip takes them to about a third (see the recipe's size check).
-    expect(total).toBeLessThan(32000);
+    expect(total).toBeLessThan(36000);
   });
 });
 
@@ -338,14 +338,15 @@ describe('steps/nvidia-driver.sh', () => {
     const r = run(node, step('nvidia-driver'));
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/GPU-NODE-REBOOTING recipe=rtx-pair step=nvidia-driver reboot=1\/1 reason=".*does not load/);
-    expect(status(node)).toMatchObject({ state: 'rebooting', reboots: 1 });
+    expect(status(node)).toMatchObject({ state: 'rebooting', reboots: 1, boot_id: 'boot-1' });
     expect(callsOf(node, 'systemctl')).toEqual(['systemctl --no-block reboot']);
     expect(callsOf(node, 'modprobe')).toEqual(['modprobe nvidia', 'modprobe -r nouveau']);
     // The next boot: installed already, the module still does not load, no reboot left.
     fs.writeFileSync(path.join(node.fake, 'modules'), '6.8.0-45-generic\n');
-    const again = run(node, step('nvidia-driver'));
+    const again = run(node, step('nvidia-driver'), [], { GPU_NODE_BOOT_ID: 'boot-2' });
     expect(again.status).toBe(1);
     expect(status(node).reason).toBe('driver 570 installed but the nvidia module does not load on kernel 6.8.0-45-generic; still so after 1 reboots');
+    expect(status(node).boot_id).toBe('boot-2'); // every verdict names its boot
     expect(callsOf(node, 'systemctl')).toHaveLength(1);
     expect(aptInstalls(node).filter((c) => c.includes('nvidia-open'))).toHaveLength(1);
   });
@@ -500,6 +501,74 @@ describe('steps/container-toolkit.sh', () => {
   });
 });
 
+describe('steps/packages.sh', () => {
+  test('installs the recipe packages once through the runner, pins kept and held, with one apt-get update', () => {
+    const node = makeNode({ env: { GPU_NODE_PACKAGES: 'htop nvtop=3.0.2-1' } });
+    expect(run(node, RUNNER, ['packages']).status).toBe(0);
+    expect(callsOf(node, 'apt-get').map((c) => c.replace('apt-get -o DPkg::Lock::Timeout=300 ', ''))).toEqual(['update', 'install -y htop nvtop=3.0.2-1']);
+    expect(callsOf(node, 'apt-mark')).toEqual(['apt-mark hold nvtop']);
+    // The next boot (and a node booted from a baked image) finds the marker: no apt at all.
+    expect(run(node, RUNNER, ['packages']).status).toBe(0);
+    expect(callsOf(node, 'apt-get')).toHaveLength(2);
+  });
+
+  test('waits for a held apt lists lock like the other steps, then installs', () => {
+    const node = makeNode({ env: { GPU_NODE_PACKAGES: 'htop' } });
+    const r = run(node, step('packages'), [], {
+      FAKE_APT_FAILS: '2', FAKE_APT_ERROR: 'E: Could not get lock /var/lib/apt/lists/lock. It is held by process 812 (apt-get)',
+      GPU_NODE_APT_RETRIES: '1',
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('an apt lock is held; waiting');
+    expect(aptInstalls(node)).toEqual(['install -y htop']);
+  });
+
+  test('a package apt cannot install fails the step with the reason; a bad name fails before apt', () => {
+    const node = makeNode({ env: { GPU_NODE_PACKAGES: 'htop' } });
+    const r = run(node, step('packages'), [], { FAKE_APT_FAILS: 'always', FAKE_APT_ERROR: 'E: Unable to locate package htop' });
+    expect(r.status).toBe(1);
+    expect(status(node)).toMatchObject({ state: 'failed', step: 'packages', reason: expect.stringMatching(/^apt-get could not install htop; see /) });
+    const bad = makeNode({ env: { GPU_NODE_PACKAGES: 'htop;reboot' } });
+    expect(run(bad, step('packages')).status).toBe(1);
+    expect(status(bad).reason).toBe("GPU_NODE_PACKAGES: 'htop;reboot' is not an apt package (name or name=version)");
+    expect(callsOf(bad, 'apt-get')).toEqual([]);
+  });
+
+  test('no packages: nothing to do', () => {
+    const node = makeNode();
+    expect(run(node, step('packages')).status).toBe(0);
+    expect(calls(node)).toEqual([]);
+  });
+});
+
+describe('steps/fabric-manager.sh', () => {
+  test('installs Fabric Manager pinned to the exact driver version, holds it, enables and starts the service', () => {
+    const node = makeNode({ gpus: [GPU_2080, GPU_2080] });
+    const r = run(node, step('fabric-manager'));
+    expect(r.status).toBe(0);
+    expect(aptInstalls(node).slice(1)).toEqual(['install -y nvidia-fabricmanager-570=570.124.06-1']); // after the cuda-keyring
+    expect(callsOf(node, 'apt-mark')).toEqual(['apt-mark hold nvidia-fabricmanager-570']);
+    expect(callsOf(node, 'systemctl')).toEqual(['systemctl enable --now nvidia-fabricmanager.service']);
+  });
+
+  test('from branch 590 the package is unversioned (the driver pinning package holds the branch); the version is still exact', () => {
+    const node = makeNode({ gpus: ['NVIDIA H100 80GB HBM3, 590.44.01'], env: { GPU_NODE_DRIVER_BRANCH: '590' } });
+    expect(run(node, step('fabric-manager')).status).toBe(0);
+    expect(aptInstalls(node).slice(1)).toEqual(['install -y nvidia-fabricmanager=590.44.01-1']);
+  });
+
+  test('a driver of another branch (or none) fails with the reason, installing nothing', () => {
+    const node = makeNode({ gpus: [GPU_2080] });
+    const r = run(node, step('fabric-manager'), [], { GPU_NODE_DRIVER_BRANCH: '580' });
+    expect(r.status).toBe(1);
+    expect(status(node).reason).toBe("cannot read the driver 580 version from nvidia-smi (got '570.124.06'); Fabric Manager must match it");
+    expect(callsOf(node, 'apt-get')).toEqual([]);
+    const none = makeNode();
+    expect(run(none, step('fabric-manager')).status).toBe(1);
+    expect(status(none).reason).toMatch(/got 'nothing'/);
+  });
+});
+
 describe('steps/ready-check.sh', () => {
   const failLine = 'GPU-NODE-FAILED recipe=rtx-pair step=ready-check reason="expected 2 GPUs, nvidia-smi lists 1"';
 
@@ -593,6 +662,50 @@ describe('steps/ready-check.sh', () => {
     expect(r.stdout).toContain('reason="nvidia-smi not found; is the NVIDIA driver installed?"');
   });
 
+  test('with the container toolkit, containers must reach the same GPUs (nvidia-container-cli, no image pulled)', () => {
+    const node = makeNode({ gpus: [GPU_2080, GPU_2080], env: { GPU_NODE_EXPECTED_GPUS: '2', GPU_NODE_CONTAINER_TOOLKIT: '1' } });
+    expect(run(node, step('ready-check')).status).toBe(0);
+    expect(callsOf(node, 'nvidia-container-cli')).toEqual(['nvidia-container-cli --load-kmods info --csv']);
+    expect(status(node).state).toBe('ready');
+    // Without the toolkit in the recipe there is no container check.
+    const plain = makeNode({ gpus: [GPU_2080] });
+    expect(run(plain, step('ready-check')).status).toBe(0);
+    expect(callsOf(plain, 'nvidia-container-cli')).toEqual([]);
+  });
+
+  test('a container check that fails is FAILED with its reason; fewer GPUs in containers too', () => {
+    const env = { GPU_NODE_EXPECTED_GPUS: '2', GPU_NODE_CONTAINER_TOOLKIT: '1' };
+    const node = makeNode({ gpus: [GPU_2080, GPU_2080], env: { ...env, FAKE_CONTAINER_CLI_ERROR: 'initialization error: nvml error: driver/library version mismatch' } });
+    expect(run(node, step('ready-check')).status).toBe(1);
+    expect(consoleLines(node)).toEqual(['GPU-NODE-FAILED recipe=rtx-pair step=ready-check reason="containers cannot reach the GPUs: ' +
+      'nvidia-container-cli: initialization error: nvml error: driver/library version mismatch"']);
+    // A long error report: the reason is still its first line (the boot simulator caught a SIGPIPE here).
+    const noisy = makeNode({ gpus: [GPU_2080, GPU_2080], env: { ...env, FAKE_CONTAINER_CLI_ERROR: 'load library failed', FAKE_CONTAINER_CLI_NOISE: '5000' } });
+    expect(run(noisy, step('ready-check')).status).toBe(1);
+    expect(status(noisy).reason).toBe('containers cannot reach the GPUs: nvidia-container-cli: load library failed');
+    const fewer = makeNode({ gpus: [GPU_2080, GPU_2080], env });
+    const one = path.join(fewer.dir, 'one-gpu');
+    fs.writeFileSync(one, `${GPU_2080}\n`);
+    expect(run(fewer, step('ready-check'), [], { FAKE_CONTAINER_CLI_GPUS: one }).status).toBe(1);
+    expect(status(fewer).reason).toBe('containers see 1 GPUs (nvidia-container-cli info), expected 2');
+    const missing = makeNode({ gpus: [GPU_2080, GPU_2080], env, without: ['nvidia-container-cli'] });
+    expect(run(missing, step('ready-check')).status).toBe(1);
+    expect(status(missing).reason).toBe('nvidia-container-cli not found; is the NVIDIA container toolkit installed?');
+  });
+
+  test('on NVSwitch systems nvidia-fabricmanager.service must be active', () => {
+    const env = { GPU_NODE_EXPECTED_GPUS: '2', GPU_NODE_FABRIC_MANAGER: '1' };
+    const node = makeNode({ gpus: [GPU_2080, GPU_2080], env });
+    expect(run(node, step('ready-check')).status).toBe(0);
+    expect(callsOf(node, 'systemctl')).toEqual(['systemctl is-active --quiet nvidia-fabricmanager.service']);
+    const down = makeNode({ gpus: [GPU_2080, GPU_2080], env: { ...env, FAKE_SYSTEMCTL_INACTIVE: 'nvidia-fabricmanager.service' } });
+    expect(run(down, step('ready-check')).status).toBe(1);
+    expect(status(down)).toMatchObject({
+      state: 'failed', step: 'ready-check', boot_id: 'boot-1',
+      reason: 'nvidia-fabricmanager.service is not active; NVSwitch GPUs need it (journalctl -u nvidia-fabricmanager)',
+    });
+  });
+
   test('the recipe name can come from the config file', () => {
     const node = makeNode({ gpus: [GPU_2060] });
     fs.writeFileSync(node.env.GPU_NODE_CONFIG, "GPU_NODE_RECIPE_NAME='from-config'\nGPU_NODE_EXPECTED_GPUS='1'\n");
@@ -642,6 +755,20 @@ describe('bin/gpu-node-run', () => {
     const lines = (name: string) => fs.readFileSync(path.join(node.dir, name), 'utf8').split('\n').filter(Boolean).length;
     expect([lines('install-ran'), lines('flaky-ran'), lines('check-ran')]).toEqual([1, 2, 2]);
     expect(fs.readdirSync(path.join(node.state, 'done')).filter((f) => f.startsWith('step-')).sort()).toEqual(['step-flaky', 'step-install']);
+  });
+
+  test('a done marker counts only under the recipe key it records (a baked image of another recipe redoes the step)', () => {
+    const node = makeNode();
+    const ran = path.join(node.dir, 'install-ran');
+    const dir = stepsDir(node, { install: `echo x >>${ran}` });
+    const env = { GPU_NODE_STEPS_DIR: dir, GPU_NODE_RECIPE_KEY: 'key-a' };
+    expect(run(node, RUNNER, ['install'], env).status).toBe(0);
+    expect(fs.readFileSync(path.join(node.state, 'done', 'step-install'), 'utf8')).toMatch(/^\S+Z key=key-a\n$/);
+    expect(run(node, RUNNER, ['install'], env).status).toBe(0); // same recipe: skipped
+    const r = run(node, RUNNER, ['install'], { ...env, GPU_NODE_RECIPE_KEY: 'key-b' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/done under another recipe \(\S+ key=key-a\), this is key=key-b; running it again/);
+    expect(fs.readFileSync(ran, 'utf8')).toBe('x\nx\n');
   });
 
   test('a step that asks for a reboot stops the run; the later steps wait for the next boot', () => {
@@ -731,7 +858,9 @@ describe('steps/seal-snapshot.sh', () => {
     fs.writeFileSync(path.join(node.logs, 'recipe.log'), 'old log');
     fs.writeFileSync(path.join(node.state, 'status.json'), '{"state":"ready"}');
     fs.mkdirSync(path.join(node.state, 'done'), { recursive: true });
-    for (const m of ['step-nvidia-driver', 'burn-in', 'driver-installed']) fs.writeFileSync(path.join(node.state, 'done', m), 'x');
+    const markers = ['step-cuda-toolkit', 'step-container-toolkit', 'step-fabric-manager', 'step-packages', 'step-user-commands',
+      'driver-installed', 'cuda-repo-ubuntu2404', 'step-burn-in', 'burn-in', 'step-seal-snapshot', 'apt-updated'];
+    for (const m of markers) fs.writeFileSync(path.join(node.state, 'done', m), 'x');
     fs.writeFileSync(path.join(node.home, '.bash_history'), 'history');
     // The builder's SSH keys must not end up in the image.
     const keys = ['root/.ssh', 'home/ubuntu/.ssh', 'home/alice/.ssh'].map((d) => path.join(node.root, d, 'authorized_keys'));
@@ -753,7 +882,9 @@ describe('steps/seal-snapshot.sh', () => {
     // Truncated; only the final SEALED line is logged after that.
     expect(fs.readFileSync(path.join(node.logs, 'recipe.log'), 'utf8')).toMatch(/^\S+ GPU-NODE-SEALED recipe=rtx-pair key=k-123\n$/);
     expect(fs.readFileSync(path.join(node.state, 'status.json'), 'utf8')).toContain('ready');
-    expect(fs.readdirSync(path.join(node.state, 'done'))).toEqual(['driver-installed']);
+    // The image keeps what the install steps did; burn-in (the builder's GPUs) and the seal itself go.
+    expect(fs.readdirSync(path.join(node.state, 'done')).sort()).toEqual(['cuda-repo-ubuntu2404', 'driver-installed', 'step-container-toolkit',
+      'step-cuda-toolkit', 'step-fabric-manager', 'step-packages', 'step-user-commands']);
     expect(fs.existsSync(path.join(node.home, '.bash_history'))).toBe(false);
     expect(callsOf(node, 'cloud-init')).toContain('cloud-init clean --logs --machine-id');
     // apt's timers would hold the lock that apt-get clean needs.

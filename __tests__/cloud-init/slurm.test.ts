@@ -4,7 +4,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { renderSlurmConfig, SlurmClusterModel } from '../../src/private/slurm-config';
+import { addressPlaceholder, renderSlurmConfig, SlurmClusterModel } from '../../src/private/slurm-config';
 
 const DIR = path.resolve(__dirname, '../../cloud-init/slurm');
 const FAKEBIN = path.join(__dirname, 'fixtures', 'slurm-fakebin');
@@ -241,7 +241,7 @@ describe('slurm-head-setup and slurm-worker-setup', () => {
     const r = run(box, path.join(DIR, 'slurm-worker-setup'), { SLURM_NODE_NAME: 'w2' });
     expect(r.status).toBe(0);
     expect(fs.readFileSync(path.join(root, 'etc/fstab'), 'utf8')).toBe(
-      '10.0.0.10:/srv/gpu-cluster /srv/gpu-cluster nfs defaults,_netdev,nofail 0 0\n10.0.0.10:/shared /shared nfs defaults,_netdev,nofail 0 0\n');
+      '10.0.0.10:/srv/gpu-cluster /srv/gpu-cluster nfs defaults,_netdev,nofail,x-systemd.automount 0 0\n10.0.0.10:/shared /shared nfs defaults,_netdev,nofail,x-systemd.automount 0 0\n');
     expect(calls(box, 'mount')).toEqual([`mount ${root}/srv/gpu-cluster`, `mount ${root}/shared`]);
     expect(fs.readFileSync(path.join(share, 'nodes/w2.hw'), 'utf8')).toMatch(/^NodeName=\S+ CPUs=8 /);
     expect(fs.readFileSync(path.join(root, 'etc/slurm/gres.conf'), 'utf8')).toBe('gres.conf\n');
@@ -259,18 +259,153 @@ describe('slurm-head-setup and slurm-worker-setup', () => {
   });
 });
 
+describe('on an existing network: addresses from the server metadata at boot', () => {
+  const HW = (n: string) => `NodeName=${n} CPUs=8 Boards=1 SocketsPerBoard=1 CoresPerSocket=4 ThreadsPerCore=2 RealMemory=31000\n`;
+  // The model SlurmCluster renders with `network`: placeholders where the addresses go.
+  const PLACEHOLDERS: SlurmClusterModel = {
+    ...MODEL,
+    head: { name: 'head', address: addressPlaceholder('head') },
+    groups: [{ ...MODEL.groups[0], nodes: [{ name: 'w1', address: addressPlaceholder('w1') }, { name: 'w2', address: addressPlaceholder('w2') }] }],
+  };
+  const ADDRESSES = { head: '192.168.7.10', w1: '192.168.7.21', w2: '192.168.7.22' };
+  /** cloud-init's instance-data.json of an OpenStack server: ds.meta_data.meta holds the server metadata. */
+  const instanceData = (box: Box, names: string[]) => {
+    const file = path.join(box.dir, 'instance-data.json');
+    const meta = Object.fromEntries(names.map((n) => [`gpu_cluster_address_${n}`, (ADDRESSES as Record<string, string>)[n]]));
+    fs.writeFileSync(file, JSON.stringify({ ds: { meta_data: { uuid: 'x', meta: { gpu_node_recipe_name: 'r', ...meta } } } }));
+    return file;
+  };
+  function headBox(names: string[]) {
+    const box = makeBox(PLACEHOLDERS, { sinfo: ALL_IDLE, 'srun.out': GPU_LINES + GPU_LINES });
+    const root = box.env.SLURM_CLUSTER_ROOT;
+    const files = renderSlurmConfig(PLACEHOLDERS);
+    fs.mkdirSync(path.join(root, 'etc/slurm'), { recursive: true });
+    const etc = (f: string, t: string) => fs.writeFileSync(path.join(root, 'etc/slurm', f), t);
+    etc('slurm.conf', files.slurmConf); etc('gres.conf', files.gresConf); etc('cgroup.conf', files.cgroupConf);
+    etc('nodes.conf.in', files.nodesConfTemplate);
+    fs.mkdirSync(path.join(root, 'srv/gpu-cluster/nodes'), { recursive: true });
+    for (const n of ['w1', 'w2']) fs.writeFileSync(path.join(root, `srv/gpu-cluster/nodes/${n}.hw`), HW(n));
+    return { box, root, env: { SLURM_CLUSTER_HOSTNAME: 'head', SLURM_CLUSTER_INSTANCE_DATA: instanceData(box, names) } };
+  }
+
+  test('head: slurm.conf, nodes.conf, exports and cluster.env get the metadata addresses; then READY', () => {
+    const { box, root, env } = headBox(['head', 'w1', 'w2']);
+    const r = run(box, path.join(DIR, 'slurm-head-setup'), env);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('GPU-CLUSTER-READY cluster=lab workers=2 gpus=4 partitions="gpu=2:2"\n');
+    const shared = (f: string) => fs.readFileSync(path.join(root, 'srv/gpu-cluster/slurm', f), 'utf8');
+    expect(shared('slurm.conf')).toContain('SlurmctldHost=head(192.168.7.10)\n');
+    expect(shared('nodes.conf')).toContain('RealMemory=31000 NodeAddr=192.168.7.22 Gres=gpu:rtx_2080_ti:2');
+    expect(fs.readFileSync(path.join(root, 'etc/exports.d/gpu-cluster.exports'), 'utf8')).toContain('/srv/gpu-cluster 192.168.7.21(rw,');
+    expect(fs.readFileSync(box.env.SLURM_CLUSTER_ENV, 'utf8')).toContain("SLURM_CLUSTER_WORKER_ADDRESSES='192.168.7.21 192.168.7.22'");
+    for (const f of ['slurm.conf', 'nodes.conf', 'gres.conf']) expect(shared(f)).not.toContain('@gpu_cluster_address_');
+    // A second boot: nothing left to replace, the same files.
+    const before = shared('slurm.conf');
+    expect(run(box, path.join(DIR, 'slurm-head-setup'), env).status).toBe(0);
+    expect(shared('slurm.conf')).toBe(before);
+  });
+
+  test('head: a node missing from the metadata fails at once, naming it', () => {
+    const { box, env } = headBox(['head', 'w1']);
+    const r = run(box, path.join(DIR, 'slurm-head-setup'), env);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('GPU-CLUSTER-FAILED cluster=lab reason="no address for gpu_cluster_address_w2 in the server metadata"\n');
+    expect(calls(box, 'systemctl')).toEqual([]);
+  });
+
+  test('worker: mounts from the head address in its metadata (meta_data.json format too)', () => {
+    const box = makeBox(PLACEHOLDERS);
+    const root = box.env.SLURM_CLUSTER_ROOT;
+    const share = path.join(root, 'srv/gpu-cluster');
+    for (const d of ['slurm', 'nodes', 'secret']) fs.mkdirSync(path.join(share, d), { recursive: true });
+    for (const f of ['slurm.conf', 'gres.conf', 'cgroup.conf', 'nodes.conf', 'ready']) fs.writeFileSync(path.join(share, 'slurm', f), `${f}\n`);
+    fs.writeFileSync(path.join(share, 'secret/munge.key'), 'k'.repeat(1024));
+    // The metadata service's meta_data.json: { meta: {...} } at the top.
+    const metaData = path.join(box.dir, 'meta_data.json');
+    fs.writeFileSync(metaData, JSON.stringify({ uuid: 'x', meta: { gpu_cluster_address_head: ADDRESSES.head, gpu_cluster_address_w1: ADDRESSES.w1, gpu_cluster_address_w2: ADDRESSES.w2 } }));
+    const r = run(box, path.join(DIR, 'slurm-worker-setup'), { SLURM_NODE_NAME: 'w1', SLURM_CLUSTER_INSTANCE_DATA: metaData });
+    expect(r.status).toBe(0);
+    expect(fs.readFileSync(path.join(root, 'etc/fstab'), 'utf8')).toBe(
+      '192.168.7.10:/srv/gpu-cluster /srv/gpu-cluster nfs defaults,_netdev,nofail,x-systemd.automount 0 0\n192.168.7.10:/shared /shared nfs defaults,_netdev,nofail,x-systemd.automount 0 0\n');
+  });
+});
+
+describe('waitForReady: the head\'s cluster verdict reaches the deploy', () => {
+  const RUNNER = path.resolve(__dirname, '../../cloud-init/bin/gpu-node-run');
+  const WATCH = path.resolve(__dirname, '../../assets/gpu-node-watch.sh');
+  const FAKE_OPENSTACK = path.resolve(__dirname, '../assets/fixtures/fake-openstack.sh');
+  const RECIPE = 'gpu-base-slurm-head';
+
+  /** The head's user-commands step under the real runner (bin/gpu-node-run), then the deploy's watcher on that console. */
+  function deploy(files: Record<string, string>) {
+    const box = makeBox(MODEL, files);
+    const node = path.join(box.dir, 'node');
+    const steps = path.join(node, 'steps');
+    fs.mkdirSync(steps, { recursive: true });
+    // What the recipe's user-commands step runs on the head: the readiness check (the setup's last command).
+    fs.writeFileSync(path.join(steps, 'user-commands.sh'), `#!/usr/bin/env bash\nset -euo pipefail\nbash ${READY}\n`);
+    const nodeConsole = path.join(box.dir, 'node-console');
+    fs.writeFileSync(nodeConsole, '[    0.000000] Linux version 6.8.0-generic\n');
+    const runner = spawnSync('bash', [RUNNER, 'user-commands'], {
+      encoding: 'utf8', timeout: 20000,
+      env: {
+        ...box.env, SLURM_CLUSTER_CONSOLE: nodeConsole, SLURM_CLUSTER_NODE_LIB: path.resolve(__dirname, '../../cloud-init/lib/gpu-node-common.sh'),
+        GPU_NODE_CONFIG: '/nonexistent', GPU_NODE_RECIPE_NAME: RECIPE, GPU_NODE_STEPS_DIR: steps,
+        GPU_NODE_STATE_DIR: path.join(node, 'state'), GPU_NODE_LOG_DIR: path.join(node, 'log'), GPU_NODE_CONSOLE: nodeConsole,
+      },
+    });
+    const fake = path.join(box.dir, 'os');
+    fs.mkdirSync(path.join(fake, 'bin'), { recursive: true });
+    fs.symlinkSync(FAKE_OPENSTACK, path.join(fake, 'bin', 'openstack'));
+    fs.copyFileSync(nodeConsole, path.join(fake, 'console.1'));
+    const watch = spawnSync('bash', [WATCH, 'ready'], {
+      encoding: 'utf8', timeout: 20000,
+      env: {
+        PATH: `${path.join(fake, 'bin')}:/usr/bin:/bin`, HOME: fake, FAKE_OS_DIR: fake,
+        WATCH_SERVER_ID: 'srv-head', WATCH_RECIPE_NAME: RECIPE, WATCH_NODE: 'gpu-cluster/Lab/Head', WATCH_POLL_INTERVAL: '0', WATCH_TIMEOUT: '0',
+      },
+    });
+    return { runner, watch, console: fs.readFileSync(nodeConsole, 'utf8') };
+  }
+
+  test('a worker missing after the timeout: the deploy fails with the cluster\'s reason, naming it', () => {
+    const { runner, watch, console: text } = deploy({ sinfo: 'w1 idle gpu:rtx_2080_ti:2\n' });
+    expect(runner.status).toBe(1);
+    const lines = text.split('\n').filter((l) => l.startsWith('GPU-'));
+    expect(lines).toEqual([
+      'GPU-CLUSTER-FAILED cluster=lab reason="worker w2 is not in the cluster"',
+      `GPU-NODE-FAILED recipe=${RECIPE} step=user-commands reason="GPU-CLUSTER-FAILED cluster=lab: worker w2 is not in the cluster"`,
+    ]);
+    expect(watch.status).toBe(1);
+    expect(watch.stderr).toContain(`gpu-cluster/Lab/Head reported a failure: GPU-NODE-FAILED recipe=${RECIPE} step=user-commands ` +
+      'reason="GPU-CLUSTER-FAILED cluster=lab: worker w2 is not in the cluster"');
+  });
+
+  test('every worker registered: READY on the console, and the runner goes on (its ready-check prints the line the deploy waits for)', () => {
+    const { runner, console: text } = deploy({ sinfo: ALL_IDLE, 'srun.out': GPU_LINES + GPU_LINES });
+    expect(runner.status).toBe(0);
+    expect(text.split('\n').filter((l) => l.startsWith('GPU-'))).toEqual(['GPU-CLUSTER-READY cluster=lab workers=2 gpus=4 partitions="gpu=2:2"']);
+  });
+});
+
 describe('gpu-cluster-torchrun.sh (profile.d)', () => {
   const TORCHRUN = path.join(DIR, 'gpu-cluster-torchrun.sh');
   const source = (box: Box, env: Record<string, string>) => spawnSync('bash', ['-c',
-    `. "${TORCHRUN}"; echo "$MASTER_ADDR $MASTER_PORT $NNODES $NPROC_PER_NODE"`], { env: { ...box.env, ...env }, encoding: 'utf8' });
+    `. "${TORCHRUN}"; echo "$MASTER_ADDR $MASTER_PORT $NNODES $NODE_RANK $NPROC_PER_NODE"`], { env: { ...box.env, ...env }, encoding: 'utf8' });
+  const JOB = { SLURM_JOB_NODELIST: 'lab-w1,lab-w2', SLURM_JOB_NUM_NODES: '2', SLURM_NODEID: '1', SLURM_GPUS_ON_NODE: '2' };
 
-  test('inside a job: the first node as master, node count and GPUs per node from Slurm', () => {
-    const r = source(makeBox(), { SLURM_JOB_NODELIST: 'lab-w1,lab-w2', SLURM_JOB_NUM_NODES: '2', SLURM_GPUS_ON_NODE: '2' });
-    expect(r.stdout).toBe('lab-w1 29500 2 2\n');
+  test('inside a job: the first node\'s NodeAddr as master, node count, this node\'s rank, GPUs on the node', () => {
+    const box = makeBox(MODEL, { 'nodeaddr.lab-w1': '10.0.0.11\n' });
+    expect(source(box, JOB).stdout).toBe('10.0.0.11 29500 2 1 2\n');
+    expect(calls(box, 'scontrol')).toEqual(['scontrol show hostnames lab-w1,lab-w2', 'scontrol -o show node lab-w1']);
+  });
+
+  test('a node scontrol does not know: its name as master; MASTER_PORT kept when set', () => {
+    expect(source(makeBox(), { ...JOB, MASTER_PORT: '29600' }).stdout).toBe('lab-w1 29600 2 1 2\n');
   });
 
   test('outside a job: sets nothing', () => {
     const r = source(makeBox(), {});
-    expect(r.stdout).toBe('   \n');
+    expect(r.stdout).toBe('    \n');
   });
 });

@@ -28,6 +28,15 @@ function synth(options: Options, newNetwork = false) {
 const servers = (json: any) => Object.values<any>(json.resource.openstack_compute_instance_v2);
 
 describe('GpuFleet', () => {
+  test('metadata: the same on every node, next to the library\'s own keys; a literal ${ stays literal', () => {
+    const { json } = synth({ count: 2, sshFrom: [LAB], metadata: { team: 'vision', port_of_1: '${openstack_networking_port_v2.x.id}' } });
+    for (const server of servers(json)) {
+      expect(server.metadata).toEqual(expect.objectContaining({ team: 'vision', gpu_node_recipe_name: 'gpu-base' }));
+    }
+    // A literal `${` from the user is escaped like every other user string.
+    expect(servers(json)[0].metadata.port_of_1).toBe('$${openstack_networking_port_v2.x.id}');
+  });
+
   test('count: N servers named <fleet>-<n>, all in one soft-anti-affinity server group', () => {
     const { fleet, json } = synth({ count: 3, sshFrom: [LAB] });
     expect(fleet.nodes.map((n) => n.nodeName)).toEqual(['test-Fleet-1', 'test-Fleet-2', 'test-Fleet-3']);

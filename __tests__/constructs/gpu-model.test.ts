@@ -25,9 +25,9 @@ describe('built-in GPU models', () => {
     });
   });
 
-  test('there are ten of them, each with a unique id that names its constant', () => {
+  test('there are twelve of them, each with a unique id that names its constant', () => {
     const models = builtIns();
-    expect(models).toHaveLength(10);
+    expect(models).toHaveLength(12);
     expect(new Set(models.map((m) => m.id)).size).toBe(models.length);
     for (const [key, value] of Object.entries(GpuModel)) {
       if (value instanceof GpuModel) expect(value.id).toBe(key);
@@ -44,6 +44,16 @@ describe('built-in GPU models', () => {
   test('toString() is the id', () => {
     expect(String(GpuModel.V100)).toBe('V100');
     expect(`${GpuModel.RTX_2080_TI}`).toBe('RTX_2080_TI');
+  });
+});
+
+describe('NVSwitch boards', () => {
+  test('only the SXM models of NVSwitch (HGX 8-GPU) boards carry the flag; custom models may set it', () => {
+    expect(builtIns().filter((m) => m.nvSwitch).map((m) => m.id).sort()).toEqual(['A100_SXM4_80GB', 'H100_SXM5']);
+    expect(GpuModel.H100_SXM5).toMatchObject({ architecture: GpuArchitecture.HOPPER, computeCapability: '9.0', nvidiaSmiMatch: 'H100 80GB HBM3' });
+    expect(GpuModel.A100_SXM4_80GB.nvidiaSmiMatch).toBe('A100-SXM4-80GB');
+    expect(custom().nvSwitch).toBe(false);
+    expect(custom({ nvSwitch: true }).nvSwitch).toBe(true);
   });
 });
 

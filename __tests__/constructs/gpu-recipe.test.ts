@@ -68,7 +68,7 @@ describe('rendered user_data', () => {
     const config = parse(renderFull(true).text);
     expect(config.runcmd).toEqual([['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', '--no-block', 'gpu-node.service']]);
     expect(fileContent(config, '/etc/gpu-node/recipe.env')).toContain(
-      "GPU_NODE_STEPS='nvidia-driver cuda-toolkit container-toolkit user-commands burn-in lifetime ready-check seal-snapshot'");
+      "GPU_NODE_STEPS='nvidia-driver cuda-toolkit container-toolkit packages user-commands burn-in lifetime ready-check seal-snapshot'");
     const minimal = parse(new GpuRecipe({ installCuda: false, containerToolkit: false })._render({ expectedGpus: 1 }).text);
     expect(fileContent(minimal, '/etc/gpu-node/recipe.env')).toContain("GPU_NODE_STEPS='nvidia-driver ready-check'");
     const unit = config.write_files.find((f: any) => f.path === '/etc/systemd/system/gpu-node.service');
@@ -117,12 +117,51 @@ describe('rendered user_data', () => {
     expect(result.ok).toBe(true);
   });
 
-  test('files of the login user are deferred until the user exists; packages are installed', () => {
+  test('files of the login user are deferred until the user exists', () => {
     const config = parse(renderFull().text);
     const train = config.write_files.find((f: any) => f.path === '/home/ubuntu/train.py');
     expect(train).toMatchObject({ owner: 'ubuntu:ubuntu', defer: true, permissions: '0755' });
-    expect(config.packages).toEqual(['htop', 'python3-pip', 'nvtop=3.0.2-1']);
-    expect(config.package_update).toBe(true);
+  });
+
+  test('packages are the runner\'s packages step, pins kept; cloud-init itself runs no apt (a baked image boots without installs)', () => {
+    const config = parse(renderFull().text);
+    expect(config).not.toHaveProperty('packages');
+    expect(config).not.toHaveProperty('package_update');
+    expect(config).not.toHaveProperty('package_upgrade');
+    const env = fileContent(config, '/etc/gpu-node/recipe.env');
+    expect(env).toContain("GPU_NODE_PACKAGES='htop python3-pip nvtop=3.0.2-1'");
+    expect(config.write_files.map((f: any) => f.path)).toContain('/opt/gpu-node/steps/packages.sh');
+    // Without packages there is no step (nor its script).
+    const none = parse(new GpuRecipe({ commands: ['true'] })._render({ expectedGpus: 1 }).text);
+    expect(fileContent(none, '/etc/gpu-node/recipe.env')).toMatch(/GPU_NODE_STEPS='nvidia-driver cuda-toolkit container-toolkit user-commands ready-check'/);
+    expect(none).not.toHaveProperty('package_update');
+    expect(none.write_files.map((f: any) => f.path)).not.toContain('/opt/gpu-node/steps/packages.sh');
+  });
+
+  test('the container smoke check follows the container toolkit', () => {
+    const env = (r: GpuRecipe) => fileContent(parse(r._render({ expectedGpus: 1 }).text), '/etc/gpu-node/recipe.env');
+    expect(env(new GpuRecipe())).toContain("GPU_NODE_CONTAINER_TOOLKIT='1'");
+    expect(env(new GpuRecipe({ containerToolkit: false }))).toContain("GPU_NODE_CONTAINER_TOOLKIT='0'");
+  });
+
+  test.each([
+    ['A100_SXM4_80GB x8', GpuModel.A100_SXM4_80GB, 8, true],
+    ['H100_SXM5 x8', GpuModel.H100_SXM5, 8, true],
+    ['H100_SXM5 x2', GpuModel.H100_SXM5, 2, true],
+    // One GPU of an NVSwitch board: no fabric to manage in the guest.
+    ['H100_SXM5 x1', GpuModel.H100_SXM5, 1, false],
+    // PCIe boards have no NVSwitch.
+    ['A100_80GB x8', GpuModel.A100_80GB, 8, false],
+    ['H100 x4', GpuModel.H100, 4, false],
+    ['RTX_2080_TI x2', GpuModel.RTX_2080_TI, 2, false],
+  ])('NVIDIA Fabric Manager from the catalog: %s -> %p', (_name, model, gpus, wanted) => {
+    const config = parse(new GpuRecipe({ name: 'fm' })._render({ expectedGpus: gpus, expectedModel: model }).text);
+    const env = fileContent(config, '/etc/gpu-node/recipe.env');
+    expect(env).toContain(`GPU_NODE_FABRIC_MANAGER='${wanted ? 1 : 0}'`);
+    const steps = /GPU_NODE_STEPS='([^']*)'/.exec(env)![1].split(' ');
+    expect(steps.includes('fabric-manager')).toBe(wanted);
+    if (wanted) expect(steps.slice(0, 2)).toEqual(['nvidia-driver', 'fabric-manager']); // before CUDA's device query
+    expect(config.write_files.some((f: any) => f.path === '/opt/gpu-node/steps/fabric-manager.sh')).toBe(wanted);
   });
 });
 
@@ -239,7 +278,9 @@ describe('content key', () => {
     return key;
   };
 
-  test.each(['cloud-init/steps/nvidia-driver.sh', 'cloud-init/lib/gpu-node-common.sh', 'cloud-init/steps/seal-snapshot.sh'])(
+  // A baked image keeps the install steps' done markers, which record this key: an edit must change it.
+  test.each(['cloud-init/steps/nvidia-driver.sh', 'cloud-init/lib/gpu-node-common.sh', 'cloud-init/steps/seal-snapshot.sh',
+    'cloud-init/steps/packages.sh', 'cloud-init/steps/fabric-manager.sh', 'cloud-init/bin/gpu-node-run'])(
     'a change in the shipped %s changes the key', (file) => {
       const changed = keyWithEditedScript(file);
       expect(changed).toMatch(/^[0-9a-f]{16}$/);

@@ -1,14 +1,16 @@
 // SlurmCluster: a head and GpuFleet worker groups on a new network with fixed addresses, the Slurm
 // files rendered into the recipes, no secret in the JSON, and both offline checks.
 import { TerraformStack } from 'cdktf';
-import { GpuFlavor, GpuModel, KeyPair, openstack, Peer, SlurmCluster, UbuntuRelease } from '../../src';
+import { GpuFlavor, GpuModel, GpuNetwork, KeyPair, openstack, Peer, SlurmCluster, UbuntuRelease } from '../../src';
 import { withQuotaInDir } from '../support/cloud-facts';
 import { expectStackPassesChecks, synthToDir, userDataOf } from '../support/checks';
 
-const build = (props: Partial<ConstructorParameters<typeof SlurmCluster>[2]> = {}) => synthToDir((app) => {
+type Props = ConstructorParameters<typeof SlurmCluster>[2];
+const build = (props: Partial<Props> = {}, existingNetwork = false) => synthToDir((app) => {
   const stack = new TerraformStack(app, 'gpu-cluster');
   new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
   new SlurmCluster(stack, 'Lab', {
+    ...(existingNetwork ? { network: GpuNetwork.forUser(stack, 'Net', 'alice') } : {}),
     workerGroups: [{ partition: 'gpu', flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2), count: 2 }],
     sshFrom: [Peer.ipv4('10.0.0.0/8')],
     keyPair: KeyPair.fromName(stack, 'Key', 'alice', { privateKeyHint: '~/.ssh/id_ed25519' }),
@@ -73,6 +75,13 @@ test('Ubuntu 24.04 nodes get the 23.11 settings', () => {
   expect(userDataOf(json, head)).toContain('ProctrackType=proctrack/cgroup');
 });
 
+test('waitForReady: the deploy watches the head for its install plus the cluster\'s wait', () => {
+  const { json } = build({ waitForReady: true, readyTimeoutMinutes: 20 });
+  const waits = Object.values<any>(json.resource.terraform_data).filter((d) => d.provisioner?.[0]?.['local-exec']?.environment?.WATCH_RECIPE_NAME);
+  expect(waits.map((w) => [w.provisioner[0]['local-exec'].environment.WATCH_RECIPE_NAME, w.provisioner[0]['local-exec'].environment.WATCH_TIMEOUT]))
+    .toEqual([['gpu-base-slurm-head', `${(45 + 20) * 60}`]]);
+});
+
 test('bad input names the path, the value and the fix', () => {
   const flavor = GpuFlavor.of(GpuModel.RTX_2080_TI, 2);
   expect(() => build({ workerGroups: [] })).toThrow(/^gpu-cluster\/Lab: workerGroups must list at least one group/);
@@ -81,4 +90,51 @@ test('bad input names the path, the value and the fix', () => {
   expect(() => build({ workerGroups: [{ partition: 'gpu', flavor, count: 0 }] })).toThrow(/workerGroups\[0\]\.count must be a whole number from 1 to 64.*got 0/);
   expect(() => build({ clusterName: 'Lab_1' })).toThrow(/clusterName must be 1-41 lower-case letters.*got 'Lab_1'/);
   expect(() => build({ cidr: '10.42.0.0/28', workerGroups: [{ partition: 'gpu', flavor, count: 8 }] })).toThrow(/fixedAddressCount 9 leaves fewer than 8 pool addresses in 10\.42\.0\.0\/28; use a larger cidr/);
+});
+
+describe('on an existing network (GpuNetwork.forUser)', () => {
+  const portRef = (json: any, name: string) => {
+    const id = Object.entries<any>(json.resource.openstack_networking_port_v2).find(([, p]) => p.name === `${name}-port`)![0];
+    return `\${element(openstack_networking_port_v2.${id}.all_fixed_ips, 0)}`;
+  };
+  const NAMES = ['lab-head', 'lab-gpu-1', 'lab-gpu-2'];
+
+  test('no network of its own, Neutron picks the addresses, and every server\'s metadata holds each node\'s port address', () => {
+    const { json, dir } = build({}, true);
+    expect(json.resource.openstack_networking_network_v2).toBeUndefined();
+    expect(json.resource.openstack_networking_subnet_v2).toBeUndefined();
+    expect(Object.values<any>(json.data.openstack_networking_network_v2).map((n) => n.name)).toEqual(['alice-net']);
+    for (const name of NAMES) expect(portOf(json, name).fixed_ip[0].ip_address).toBeUndefined();
+    const expected = Object.fromEntries(NAMES.map((n) => [`gpu_cluster_address_${n}`, portRef(json, n)]));
+    for (const s of servers(json)) expect(s.metadata).toEqual(expect.objectContaining(expected));
+    // The head alone has a floating IP and an SSH group from sshFrom; the workers are reached through it.
+    expect(Object.keys(json.resource.openstack_networking_floatingip_v2)).toHaveLength(1);
+    const headAccess = Object.entries<any>(json.resource.openstack_networking_secgroup_v2).find(([, g]) => g.name === 'lab-head-access')![0];
+    expect(portOf(json, 'lab-head').security_group_ids).toContain(`\${openstack_networking_secgroup_v2.${headAccess}.id}`);
+    const ssh = Object.values<any>(json.resource.openstack_networking_secgroup_rule_v2)
+      .filter((r) => r.security_group_id === `\${openstack_networking_secgroup_v2.${headAccess}.id}`);
+    expect(ssh.filter((r) => r.protocol === 'tcp').map((r) => [r.port_range_min, r.port_range_max, r.remote_ip_prefix])).toEqual([[22, 22, '10.0.0.0/8']]);
+    // Terraform's own plan: the references form no cycle (ports before servers).
+    expectStackPassesChecks(withQuotaInDir(dir));
+  });
+
+  test('user_data holds placeholders, the same text for every worker; the SSH config the ports\' addresses', () => {
+    const { json } = build({}, true);
+    const byName = new Map(servers(json).map((s) => [s.name, userDataOf(json, s)]));
+    const head = byName.get('lab-head')!;
+    expect(head).toContain('SlurmctldHost=lab-head(@gpu_cluster_address_lab-head@)');
+    expect(head).toContain('NodeName=lab-gpu-2 NodeAddr=@gpu_cluster_address_lab-gpu-2@ Gres=gpu:rtx_2080_ti:2');
+    expect(head).toContain("SLURM_CLUSTER_WORKER_ADDRESSES='@gpu_cluster_address_lab-gpu-1@ @gpu_cluster_address_lab-gpu-2@'");
+    expect(byName.get('lab-gpu-1')).toContain("SLURM_CLUSTER_HEAD_ADDRESS='@gpu_cluster_address_lab-head@'");
+    expect(byName.get('lab-gpu-2')).toBe(byName.get('lab-gpu-1'));
+    // No reference in user_data: it stays known at synth (and the recipe key stable).
+    for (const text of byName.values()) expect(text).not.toMatch(/(^|[^$])\$\{(element|openstack_)/);
+    const sshConfig = Object.entries<any>(json.output).find(([k]) => k.startsWith('Lab_SshConfig'))![1].value;
+    expect(sshConfig).toContain(`Host lab-gpu-2\n  HostName ${portRef(json, 'lab-gpu-2')}\n`);
+    expect(sshConfig).not.toContain('@gpu_cluster_address_');
+  });
+
+  test('cidr with an existing network is refused', () => {
+    expect(() => build({ cidr: '10.9.0.0/24' }, true)).toThrow(/^gpu-cluster\/Lab: cidr applies only to a new network, but network is given, got '10\.9\.0\.0\/24'; leave cidr out$/);
+  });
 });

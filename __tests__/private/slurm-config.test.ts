@@ -1,4 +1,4 @@
-import { gresTypeOf, renderSlurmConfig, slurmHasCgroupV2, SlurmClusterModel } from '../../src/private/slurm-config';
+import { gresTypeOf, renderSlurmConfig, slurmHasCgroupV2, slurmHasNonePlugins, SlurmClusterModel } from '../../src/private/slurm-config';
 
 const MODEL: SlurmClusterModel = {
   clusterName: 'lab',
@@ -48,21 +48,36 @@ describe('renderSlurmConfig', () => {
     ]);
   });
 
-  test('Slurm 22.05 and 23.11: cgroup v2 tracking and device confinement', () => {
-    for (const v of ['22.05', '23.11']) {
-      const f = renderSlurmConfig({ ...MODEL, slurmVersion: v });
-      expect(setting(f.slurmConf, 'ProctrackType')).toEqual(['proctrack/cgroup']);
-      expect(setting(f.slurmConf, 'TaskPlugin')).toEqual(['task/cgroup,task/affinity']);
-      expect(lines(f.cgroupConf)).toEqual(['CgroupPlugin=autodetect', 'ConstrainCores=yes', 'ConstrainDevices=yes', 'ConstrainRAMSpace=no']);
-    }
+  // Per release, checked against each release's parser (SchedMD/slurm tags slurm-21-08-5-1, slurm-22-05-8-1,
+  // slurm-23-11-4-1: read_config.c and cgroup.c): only these lines differ.
+  const differing = (v: string) => {
+    const f = renderSlurmConfig({ ...MODEL, slurmVersion: v });
+    const conf = lines(f.slurmConf).filter((l) => /^(ProctrackType|TaskPlugin|MpiDefault|JobAcctGatherType|AccountingStorageType|CredType|CryptoType)=/.test(l));
+    return { conf, cgroup: lines(f.cgroupConf) };
+  };
+  test('Slurm 21.08 (Ubuntu 22.04): /proc tracking, no cgroup plugin, the none plugins named', () => {
+    expect([slurmHasCgroupV2('21.08'), slurmHasNonePlugins('21.08')]).toEqual([false, true]);
+    expect(differing('21.08')).toEqual({
+      conf: ['CredType=cred/munge', 'ProctrackType=proctrack/linuxproc', 'TaskPlugin=task/affinity', 'MpiDefault=none',
+        'JobAcctGatherType=jobacct_gather/none', 'AccountingStorageType=accounting_storage/none'],
+      cgroup: [],
+    });
   });
-
-  test('Slurm 21.08 (Ubuntu 22.04, cgroup v2 only): no cgroup plugins, and no option 21.08 lacks', () => {
-    const f = renderSlurmConfig({ ...MODEL, slurmVersion: '21.08' });
-    expect(slurmHasCgroupV2('21.08')).toBe(false);
-    expect(setting(f.slurmConf, 'ProctrackType')).toEqual(['proctrack/linuxproc']);
-    expect(setting(f.slurmConf, 'TaskPlugin')).toEqual(['task/affinity']);
-    expect(lines(f.cgroupConf)).toEqual([]);
+  test('Slurm 22.05 (Debian 12, the real-daemon test): cgroup v2, the none plugins named', () => {
+    expect(differing('22.05')).toEqual({
+      conf: ['CredType=cred/munge', 'ProctrackType=proctrack/cgroup', 'TaskPlugin=task/cgroup,task/affinity', 'MpiDefault=none',
+        'JobAcctGatherType=jobacct_gather/none', 'AccountingStorageType=accounting_storage/none'],
+      cgroup: ['CgroupPlugin=autodetect', 'ConstrainCores=yes', 'ConstrainDevices=yes', 'ConstrainRAMSpace=no'],
+    });
+  });
+  test('Slurm 23.11 (Ubuntu 24.04): cgroup v2, no none plugins (23.11 removed them), no CgroupAutomount (defunct)', () => {
+    expect(differing('23.11')).toEqual({
+      conf: ['CredType=cred/munge', 'ProctrackType=proctrack/cgroup', 'TaskPlugin=task/cgroup,task/affinity'],
+      cgroup: ['CgroupPlugin=autodetect', 'ConstrainCores=yes', 'ConstrainDevices=yes', 'ConstrainRAMSpace=no'],
+    });
+    const f = renderSlurmConfig({ ...MODEL, slurmVersion: '23.11' });
+    expect(f.slurmConf).not.toMatch(/\/none|CryptoType/);
+    expect(f.cgroupConf).not.toContain('CgroupAutomount');
   });
 
   test('cluster.env: what the node-side scripts read, quoted for bash', () => {
@@ -77,6 +92,7 @@ describe('renderSlurmConfig', () => {
       "SLURM_CLUSTER_WORKER_ADDRESSES='10.42.0.11 10.42.0.12 10.42.0.21'",
       "SLURM_CLUSTER_PARTITIONS='rtx2080=2:2 rtx2060=1:1'",
       'SLURM_CLUSTER_READY_TIMEOUT=1800',
+      "SLURM_CLUSTER_ADDRESS_METADATA_PREFIX='gpu_cluster_address_'",
     ]);
   });
 

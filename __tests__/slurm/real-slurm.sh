@@ -18,6 +18,9 @@ stop() {
 trap stop EXIT
 
 export SLURM_CONF="$dir/etc/slurm.conf"
+# As on an existing network: the addresses are placeholders until the boot puts in the server
+# metadata's (here SLURM_CLUSTER_INSTANCE_DATA, set by the test).
+slurm_resolve_addresses "$dir/etc/slurm.conf" "$dir/etc/nodes.conf.in" "$dir/etc/cluster.env"
 # What the worker's setup does at boot: report its hardware; the head composes nodes.conf from it.
 mkdir -p "$dir/reports"
 slurmd -C >"$dir/reports/$worker.hw"
@@ -45,6 +48,10 @@ done
 echo "SINFO=$state"
 echo "CUDA=$(timeout 30 srun -N 1 --gres=gpu:2 printenv CUDA_VISIBLE_DEVICES 2>&1 | tail -n 1)"
 timeout 30 srun -N 1 --gres=gpu:2 env >"$dir/log/job.env" 2>&1 || true
+# The torchrun environment of profile.d, inside a real job step.
+torchrun_env="$here/../../cloud-init/slurm/gpu-cluster-torchrun.sh"
+# shellcheck disable=SC2016  # expanded by the job step's bash, not here
+echo "TORCHRUN=$(timeout 30 srun -N 1 --gres=gpu:2 bash -c '. "$1"; echo "$MASTER_ADDR $MASTER_PORT $NNODES $NODE_RANK $NPROC_PER_NODE"' _ "$torchrun_env" 2>&1 | tail -n 1)"
 set +e
 too_many=$(timeout 30 srun -N 1 --gres=gpu:3 true 2>&1)
 echo "TOO_MANY_RC=$?"

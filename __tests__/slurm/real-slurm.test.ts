@@ -3,12 +3,14 @@
 // Swapped for the sandbox, and only these: node names and addresses (the head is this host's name,
 // everything on 127.0.0.1), ports, spool/log/pid paths and the munge socket (under a temp dir),
 // SlurmUser=root, proctrack/linuxproc and task/none (no cgroups in a container), and GPU device
-// files that are links to /dev/null and /dev/zero in the temp dir. Needs root; skips with the reason where it cannot run.
+// files that are links to /dev/null and /dev/zero in the temp dir. The addresses are rendered as the
+// placeholders of a cluster on an existing network and put in at "boot" from stand-in server metadata
+// (slurm_resolve_addresses), so the daemons run on the resolved files. Needs root; skips with the reason where it cannot run.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { renderSlurmConfig } from '../../src/private/slurm-config';
+import { addressPlaceholder, renderSlurmConfig, SlurmClusterModel } from '../../src/private/slurm-config';
 
 const HELPER = path.join(__dirname, 'real-slurm.sh');
 const NEEDED = ['munged', 'slurmctld', 'slurmd', 'srun', 'sinfo'];
@@ -31,6 +33,7 @@ describe('real Slurm 22.05 daemons', () => {
   let dir: string;
   let result: Record<string, string> = {};
   let ms = 0;
+  let literal: ReturnType<typeof renderSlurmConfig>;
 
   beforeAll(() => {
     if (skip) return;
@@ -42,10 +45,10 @@ describe('real Slurm 22.05 daemons', () => {
     fs.symlinkSync('/dev/zero', path.join(dir, 'dev', 'nvidia1'));
     const port = 20000 + (process.pid % 20000);
     const head = spawnSync('hostname', ['-s'], { encoding: 'utf8' }).stdout.trim();
-    const files = renderSlurmConfig({
+    const model = (headAddress: string, workerAddress: string): SlurmClusterModel => ({
       clusterName: 'sandbox',
-      head: { name: head, address: '127.0.0.1' },
-      groups: [{ partition: 'gpu', gpuType: 'rtx_2080_ti', gpusPerNode: 2, nodes: [{ name: 'worker-1', address: '127.0.0.1' }] }],
+      head: { name: head, address: headAddress },
+      groups: [{ partition: 'gpu', gpuType: 'rtx_2080_ti', gpusPerNode: 2, nodes: [{ name: 'worker-1', address: workerAddress }] }],
       slurmVersion: '22.05',
       readyTimeoutSeconds: 20,
       site: {
@@ -63,6 +66,10 @@ describe('real Slurm 22.05 daemons', () => {
         gpuDevicePrefix: path.join(dir, 'dev', 'nvidia'),
       },
     });
+    const files = renderSlurmConfig(model(addressPlaceholder(head), addressPlaceholder('worker-1')));
+    literal = renderSlurmConfig(model('127.0.0.1', '127.0.0.1'));
+    const instanceData = path.join(dir, 'instance-data.json');
+    fs.writeFileSync(instanceData, JSON.stringify({ ds: { meta_data: { meta: { [`gpu_cluster_address_${head}`]: '127.0.0.1', 'gpu_cluster_address_worker-1': '127.0.0.1' } } } }));
     const etc = (f: string, text: string) => fs.writeFileSync(path.join(dir, 'etc', f), text);
     etc('slurm.conf', files.slurmConf);
     etc('nodes.conf.in', files.nodesConfTemplate);
@@ -74,7 +81,9 @@ describe('real Slurm 22.05 daemons', () => {
     fs.writeFileSync(smi, '#!/bin/sh\nfor i in $(echo "$CUDA_VISIBLE_DEVICES" | tr , " "); do echo "GPU $i: stand-in"; done\n');
     fs.chmodSync(smi, 0o755);
     const t0 = Date.now();
-    const r = spawnSync('bash', [HELPER, dir, 'worker-1'], { encoding: 'utf8', timeout: 90_000 });
+    const r = spawnSync('bash', [HELPER, dir, 'worker-1'], {
+      encoding: 'utf8', timeout: 90_000, env: { ...process.env, SLURM_CLUSTER_INSTANCE_DATA: instanceData },
+    });
     ms = Date.now() - t0;
     for (const line of r.stdout.split('\n')) {
       const i = line.indexOf('=');
@@ -94,6 +103,12 @@ describe('real Slurm 22.05 daemons', () => {
     if (dir && !process.env.KEEP) fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('the files the daemons ran on: the placeholders resolved give exactly the files rendered with the addresses', () => {
+    expect(fs.readFileSync(path.join(dir, 'etc', 'slurm.conf'), 'utf8')).toBe(literal.slurmConf);
+    expect(fs.readFileSync(path.join(dir, 'etc', 'nodes.conf.in'), 'utf8')).toBe(literal.nodesConfTemplate);
+    expect(fs.readFileSync(path.join(dir, 'etc', 'cluster.env'), 'utf8')).toBe(literal.clusterEnv);
+  });
+
   it('nodes.conf has the hardware slurmd -C reported', () => {
     expect(result.NODES_CONF).toMatch(/^NodeName=worker-1 CPUs=\d+ .*RealMemory=\d+ NodeAddr=127\.0\.0\.1 Gres=gpu:rtx_2080_ti:2 State=UNKNOWN$/);
   });
@@ -104,6 +119,10 @@ describe('real Slurm 22.05 daemons', () => {
 
   it('srun --gres=gpu:2 gets CUDA_VISIBLE_DEVICES=0,1', () => {
     expect(result.CUDA).toBe('0,1');
+  });
+
+  it('the torchrun environment inside a job: the first node\'s NodeAddr, 1 node, rank 0, the job\'s 2 GPUs', () => {
+    expect(result.TORCHRUN).toBe('127.0.0.1 29500 1 0 2');
   });
 
   it('a job asking for more GPUs than the node has is refused', () => {

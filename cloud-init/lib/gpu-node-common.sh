@@ -24,12 +24,19 @@ if [ -r "$GPU_NODE_CONFIG" ]; then . "$GPU_NODE_CONFIG"; fi
 : "${GPU_NODE_LIFETIME_HOURS:=0}" "${GPU_NODE_WARN_HOURS:=24}"
 # Steps that check this boot's state and so run at every boot (the others run until they succeed once).
 : "${GPU_NODE_EVERY_BOOT:=nvidia-driver lifetime ready-check}" "${GPU_NODE_MAX_REBOOTS:=2}"
+# Install steps whose work a baked image keeps: the seal keeps their done markers, so a
+# node booted from the image skips them (burn-in and the checks run again per instance).
+: "${GPU_NODE_IMAGE_STEPS:=cuda-toolkit container-toolkit fabric-manager packages user-commands}"
+: "${GPU_NODE_PACKAGES:=}" "${GPU_NODE_CONTAINER_TOOLKIT:=0}" "${GPU_NODE_FABRIC_MANAGER:=0}"
 : "${GPU_NODE_APT_LOCK_WAIT:=900}" "${GPU_NODE_APT_LOCK_SLEEP:=10}"
 : "${GPU_NODE_DEVICE_QUERY:=$GPU_NODE_ROOT/opt/gpu-node/libexec/device-query}"
 GPU_NODE_REBOOT_FLAG="$GPU_NODE_STATE_DIR/reboot-requested"
 GPU_NODE_STEP="${GPU_NODE_STEP:-$(basename "$0" .sh)}"
 
 gpu_now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+# The first non-empty line of stdin, cut to 160 characters. It reads all of its input: a reader
+# that exits early (grep -m1, head) can kill the writer with SIGPIPE, which pipefail makes fatal.
+gpu_first_line() { awk 'NF && !n++ { print substr($0, 1, 160) }'; }
 gpu_boot_time() { printf '%s\n' "${GPU_NODE_BOOT_TIME:-$(awk '/^btime/ {print $2}' /proc/stat)}"; }
 # Changes at every boot: status.json records which boot its verdict is about.
 gpu_boot_id() { printf '%s\n' "${GPU_NODE_BOOT_ID:-$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)}"; }
@@ -97,7 +104,8 @@ gpu_hold() {
 }
 
 gpu_done() { [ -e "$GPU_NODE_STATE_DIR/done/$1" ]; }
-gpu_mark_done() { mkdir -p "$GPU_NODE_STATE_DIR/done" && gpu_now >"$GPU_NODE_STATE_DIR/done/$1"; }
+# gpu_mark_done NAME [NOTE]: the marker holds the time (and NOTE, e.g. key=<recipe key>).
+gpu_mark_done() { mkdir -p "$GPU_NODE_STATE_DIR/done" && printf '%s\n' "$(gpu_now)${2:+ $2}" >"$GPU_NODE_STATE_DIR/done/$1"; }
 
 gpu_json_str() {
   local s=$1 out='' ch i
@@ -129,10 +137,12 @@ gpu_write_status() {
 # gpu_fail REASON [name=value...]: status "failed", one console line, exit 1.
 # The flag file tells bin/gpu-node-run that the failure is already reported.
 gpu_fail() {
-  local reason=${1//\"/\'}
+  local reason=${1//\"/\'} kv boot=boot_id
   reason=${reason//$'\n'/ }
   shift
-  gpu_write_status failed step="$GPU_NODE_STEP" reason="$reason" "$@"
+  # Every verdict names its boot (ready-check passes its own boot_id).
+  for kv in "$@"; do [[ $kv != boot_id=* ]] || boot=''; done
+  gpu_write_status failed step="$GPU_NODE_STEP" reason="$reason" ${boot:+"boot_id=$(gpu_boot_id)"} "$@"
   gpu_console "GPU-NODE-FAILED recipe=$GPU_NODE_RECIPE_NAME step=$GPU_NODE_STEP reason=\"$reason\""
   if [ -n "${GPU_NODE_FAIL_FLAG:-}" ]; then : >"$GPU_NODE_FAIL_FLAG"; fi
   exit 1
@@ -147,7 +157,7 @@ gpu_reboot() {
   [ "$count" -lt "$GPU_NODE_MAX_REBOOTS" ] || gpu_fail "$1; still so after $count reboots" reboots="$count"
   count=$((count + 1))
   printf '%s\n' "$count" >"$GPU_NODE_STATE_DIR/reboots"
-  gpu_write_status rebooting step="$GPU_NODE_STEP" reason="$1" reboots="$count"
+  gpu_write_status rebooting step="$GPU_NODE_STEP" reason="$1" reboots="$count" boot_id="$(gpu_boot_id)"
   gpu_console "GPU-NODE-REBOOTING recipe=$GPU_NODE_RECIPE_NAME step=$GPU_NODE_STEP reboot=$count/$GPU_NODE_MAX_REBOOTS reason=\"$1\""
   : >"$GPU_NODE_REBOOT_FLAG"
   # --no-block: the reboot job waits for this unit to finish instead of deadlocking on it.

@@ -14,6 +14,12 @@ if [ -r "$SLURM_CLUSTER_ENV" ]; then . "$SLURM_CLUSTER_ENV"; fi
 : "${SLURM_CLUSTER_POLL:=10}" "${SLURM_CLUSTER_SRUN_TIMEOUT:=300}"
 : "${SLURM_CLUSTER_CONSOLE:=/dev/console}" "${SLURM_CLUSTER_LOG:=/var/log/gpu-cluster.log}"
 : "${SLURM_CLUSTER_ROOT:=}" "${SLURM_CLUSTER_APT_RETRIES:=5}" "${SLURM_CLUSTER_APT_RETRY_SLEEP:=10}"
+: "${SLURM_CLUSTER_ADDRESS_METADATA_PREFIX:=gpu_cluster_address_}"
+# Where the server's metadata is read: cloud-init's copy (metadata service or config drive), else the service.
+: "${SLURM_CLUSTER_INSTANCE_DATA:=/run/cloud-init/instance-data.json}"
+: "${SLURM_CLUSTER_METADATA_URL:=http://169.254.169.254/openstack/latest/meta_data.json}"
+# The node runner's library (cloud-init/lib/gpu-node-common.sh), for slurm_fail's GPU-NODE-FAILED line.
+: "${SLURM_CLUSTER_NODE_LIB:=/opt/gpu-node/lib/gpu-node-common.sh}"
 
 slurm_log() {
   local line
@@ -28,6 +34,20 @@ slurm_console() {
     printf '%s\n' "$1" >>"$SLURM_CLUSTER_CONSOLE" 2>/dev/null || true
   fi
   { printf '%s\n' "$1" >>"$SLURM_CLUSTER_LOG"; } 2>/dev/null || true
+}
+
+# slurm_fail REASON: one GPU-CLUSTER-FAILED console line, and exit 1. Run by the node's runner
+# (bin/gpu-node-run exports GPU_NODE_FAIL_FLAG), it also reports REASON as the step's failure
+# (GPU-NODE-FAILED ... reason="GPU-CLUSTER-FAILED ...: REASON"), the line that `waitForReady`
+# (assets/gpu-node-watch.sh) puts into the deploy's error; the runner then prints no line of its own.
+slurm_fail() {
+  local reason=${1//\"/\'}
+  slurm_console "GPU-CLUSTER-FAILED cluster=$SLURM_CLUSTER_NAME reason=\"$reason\""
+  if [ -n "${GPU_NODE_FAIL_FLAG:-}" ] && [ -r "$SLURM_CLUSTER_NODE_LIB" ]; then
+    # shellcheck source=/dev/null
+    (. "$SLURM_CLUSTER_NODE_LIB" && gpu_fail "GPU-CLUSTER-FAILED cluster=$SLURM_CLUSTER_NAME: $reason") || true
+  fi
+  exit 1
 }
 
 slurm_apt_install() {
@@ -80,4 +100,38 @@ slurm_compose_nodes() {
 slurm_worker_names() {
   local w
   for w in $SLURM_CLUSTER_WORKERS; do printf '%s\n' "${w%%=*}"; done
+}
+
+# The server's metadata (Nova's "meta"), as key=value lines: from cloud-init's instance-data.json, else
+# from the metadata service's meta_data.json. cloud-init's DataSource.persist_instance_data
+# (cloudinit/sources/__init__.py) writes the OpenStack and ConfigDrive datasources' meta_data.json as
+# ds.meta_data, keys unchanged (it rewrites '-' to '_' only for jinja templates).
+slurm_metadata() {
+  local pick='import json, sys
+d = json.load(sys.stdin)
+meta = d.get("ds", {}).get("meta_data", {}).get("meta") if "ds" in d else d.get("meta")
+for k, v in (meta or {}).items():
+    print(f"{k}={v}")'
+  if [ -r "$SLURM_CLUSTER_INSTANCE_DATA" ] && python3 -c "$pick" <"$SLURM_CLUSTER_INSTANCE_DATA" 2>/dev/null; then return 0; fi
+  curl -fsS --retry 10 --retry-delay 3 "$SLURM_CLUSTER_METADATA_URL" | python3 -c "$pick"
+}
+
+# slurm_resolve_addresses FILE...: on an existing network the rendered files hold @<prefix><node>@
+# placeholders for the nodes' addresses (src/private/slurm-config.ts addressPlaceholder); replace them,
+# in place, with the server metadata <prefix><node> (Terraform's reference to that node's port).
+# Prints the first placeholder left without an address and returns 1; idempotent.
+slurm_resolve_addresses() {
+  local f meta key value left
+  grep -qs "@$SLURM_CLUSTER_ADDRESS_METADATA_PREFIX" "$@" || return 0
+  meta=$(slurm_metadata) || { printf '%s' "cannot read the server metadata (the nodes' addresses)"; return 1; }
+  while IFS= read -r key; do
+    value=${key#*=} key=${key%%=*}
+    case $key in "$SLURM_CLUSTER_ADDRESS_METADATA_PREFIX"*) ;; *) continue ;; esac
+    [[ $value =~ ^[0-9A-Fa-f.:]+$ ]] || { printf 'metadata %s is not an IP address: %s' "$key" "$value"; return 1; }
+    for f in "$@"; do
+      if grep -qsF "@$key@" "$f"; then sed -i "s|@$key@|$value|g" "$f"; fi
+    done
+  done <<<"$meta"
+  left=$(grep -hso "@${SLURM_CLUSTER_ADDRESS_METADATA_PREFIX}[^@ ]*@" "$@" | head -n 1 || true)
+  if [ -n "$left" ]; then printf 'no address for %s in the server metadata' "${left//@/}"; return 1; fi
 }

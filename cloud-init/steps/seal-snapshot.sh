@@ -30,9 +30,15 @@ rm -f "$r"/etc/ssh/ssh_host_*
 # The builder's SSH keys must not reach the image; cloud-init adds the node's.
 for h in "$r/root" "$r"/home/*/ "$GPU_NODE_HOME"; do rm -f "$h/.bash_history" "$h/.ssh/authorized_keys"; done
 find "$GPU_NODE_LOG_DIR" -type f ! -name status.json -exec truncate -s 0 {} +
-# Instances booted from the image redo their (cheap) checks; the image keeps the
-# record that its driver is installed, so a new kernel there gets a DKMS rebuild.
-find "$GPU_NODE_STATE_DIR/done" -type f ! -name driver-installed -delete 2>/dev/null || true
+# The image keeps what the install steps did (their markers, the driver's record, so a new
+# kernel there gets a DKMS rebuild, and the CUDA repo's): a node booted from it installs
+# nothing. Burn-in tests the builder's GPUs, not the next node's: it goes, like the checks.
+for m in "$GPU_NODE_STATE_DIR"/done/*; do
+  name=${m##*/}
+  case $name in driver-installed | cuda-repo-*) continue ;; esac
+  if [[ $name == step-* && " $GPU_NODE_IMAGE_STEPS " == *" ${name#step-} "* ]]; then continue; fi
+  rm -f "$m"
+done
 rm -f "$GPU_NODE_STATE_DIR/failure-reported" "$GPU_NODE_STATE_DIR/reboots"
 # Cache and lists are only space: apt's timers may hold the lock, so this may not fail the seal.
 systemctl stop apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service || true

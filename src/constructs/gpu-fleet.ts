@@ -49,6 +49,11 @@ export interface GpuFleetProps {
    */
   readonly securityGroups?: ISecurityGroup[];
   /**
+   * Server metadata of every node (see `GpuNodeProps.metadata`; values may be Terraform references).
+   * @default - none
+   */
+  readonly metadata?: { [key: string]: string };
+  /**
    * The prefix of node names and the name of the server group and security group.
    * @default - derived from the construct path
    */
@@ -199,6 +204,7 @@ export class GpuFleet extends Construct {
       serverGroup: this.serverGroup,
       floatingIp: props.floatingIp,
       rootVolumeSizeGiB: props.rootVolumeSizeGiB,
+      metadata: props.metadata,
       dataVolume: props.dataVolume,
       powerState: props.powerState,
       lifetimeHours: props.lifetimeHours,

@@ -43,6 +43,13 @@ export interface GpuModelProps {
    * @default - the product name without the words NVIDIA, Tesla and GeForce
    */
   readonly nvidiaSmiMatch?: string;
+  /**
+   * Whether the board's GPUs are joined by NVSwitch (HGX/DGX A100 and H100 8-GPU SXM boards). A node
+   * with more than one of them then runs NVIDIA Fabric Manager, which must be active before CUDA
+   * works (full passthrough of GPUs and NVSwitches, as the guest needs it then).
+   * @default false
+   */
+  readonly nvSwitch?: boolean;
 }
 
 // The open kernel modules need a GSP, which NVIDIA ships from Turing on.
@@ -102,6 +109,16 @@ export class GpuModel {
   public static readonly L40S = new GpuModel({
     id: 'L40S', productName: 'NVIDIA L40S', architecture: GpuArchitecture.ADA_LOVELACE, memoryGiB: 48, computeCapability: '8.9', dataCenter: true,
   });
+  /** A100 SXM4 on an NVSwitch (HGX A100 8-GPU) board, 80 GiB: more than one per node runs Fabric Manager. */
+  public static readonly A100_SXM4_80GB = new GpuModel({
+    id: 'A100_SXM4_80GB', productName: 'NVIDIA A100-SXM4-80GB', architecture: GpuArchitecture.AMPERE, memoryGiB: 80,
+    computeCapability: '8.0', dataCenter: true, nvSwitch: true,
+  });
+  /** H100 SXM5 on an NVSwitch (HGX H100 8-GPU) board, 80 GiB: more than one per node runs Fabric Manager. */
+  public static readonly H100_SXM5 = new GpuModel({
+    id: 'H100_SXM5', productName: 'NVIDIA H100 80GB HBM3', architecture: GpuArchitecture.HOPPER, memoryGiB: 80,
+    computeCapability: '9.0', dataCenter: true, nvSwitch: true,
+  });
   /** H100, 80 GiB. */
   public static readonly H100 = new GpuModel({
     id: 'H100', productName: 'NVIDIA H100', architecture: GpuArchitecture.HOPPER, memoryGiB: 80, computeCapability: '9.0', dataCenter: true,
@@ -124,6 +141,8 @@ export class GpuModel {
   public readonly computeCapability: string;
   /** Whether it is a data-center GPU (these have no display output and allow persistence mode). */
   public readonly dataCenter: boolean;
+  /** Whether the board joins its GPUs with NVSwitch: a node with more than one runs NVIDIA Fabric Manager. */
+  public readonly nvSwitch: boolean;
   private readonly smiMatch?: string;
 
   private constructor(props: GpuModelProps) {
@@ -140,6 +159,7 @@ export class GpuModel {
     this.memoryGiB = props.memoryGiB;
     this.computeCapability = props.computeCapability;
     this.dataCenter = props.dataCenter ?? false;
+    this.nvSwitch = props.nvSwitch ?? false;
     this.smiMatch = props.nvidiaSmiMatch;
   }
 

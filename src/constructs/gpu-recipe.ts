@@ -133,7 +133,9 @@ export interface GpuRecipeProps {
    */
   readonly burnInSeconds?: number;
   /**
-   * Extra Ubuntu packages, optionally pinned as `name=version`.
+   * Extra Ubuntu packages, optionally pinned as `name=version` (a pinned one is also `apt-mark hold`).
+   * The `packages` step installs them once, after the NVIDIA steps; a node booted from a baked
+   * image of this recipe has them already and installs nothing.
    * @default - none
    */
   readonly packages?: string[];
@@ -144,7 +146,10 @@ export interface GpuRecipeProps {
   readonly files?: RecipeFile[];
   /**
    * Shell commands run (as root, with bash, stopping at the first failure) after the installs
-   * and before the readiness check.
+   * and before the readiness check. They run once: on a node booted from the base image at its
+   * first boot (and at later boots only until they succeed), and for a baked recipe once per
+   * image, in the bake, not on the nodes booted from it. Put what must happen on each node (its
+   * hostname, its data volume) in your own systemd unit instead.
    * @default - none
    */
   readonly commands?: string[];
@@ -165,6 +170,11 @@ export interface RecipeStepOptions {
    * @default false
    */
   readonly seal?: boolean;
+  /**
+   * The NVIDIA Fabric Manager step (NVSwitch systems).
+   * @default false
+   */
+  readonly fabricManager?: boolean;
 }
 
 /**
@@ -325,8 +335,10 @@ export class GpuRecipe {
   private steps(options: RecipeStepOptions = {}): string[] {
     return [
       'nvidia-driver',
+      ...(options.fabricManager ? ['fabric-manager'] : []),
       ...(this.cuda ? ['cuda-toolkit'] : []),
       ...(this.containerToolkit ? ['container-toolkit'] : []),
+      ...(this.packages.length > 0 ? ['packages'] : []),
       ...(this.commands.length > 0 ? ['user-commands'] : []),
       ...(this.burnInSeconds > 0 ? ['burn-in'] : []),
       ...(options.lifetime ? ['lifetime'] : []),
@@ -345,7 +357,8 @@ export class GpuRecipe {
     const known = this.keys.get(baseImage);
     if (known) return known;
     // The install steps, and the seal step that shapes every baked image; not the per-boot checks.
-    const installSteps = this.steps({ seal: true }).filter((s) => s !== 'user-commands' && s !== 'ready-check');
+    // The node's markers record this key: an image baked from another recipe never skips new work.
+    const installSteps = this.steps({ seal: true, fabricManager: true }).filter((s) => s !== 'user-commands' && s !== 'ready-check');
     const content = {
       format: 1,
       baseImage,
@@ -386,7 +399,7 @@ export class GpuRecipe {
   public _render(options: RecipeRenderOptions): RenderedUserData {
     const path = options.path ?? 'GpuRecipe';
     // The nodes of a fleet render the same text: once per distinct set of options (the path only names errors).
-    const memoKey = JSON.stringify({ ...options, path: undefined, expectedModel: options.expectedModel && [options.expectedModel.id, options.expectedModel.nvidiaSmiMatch] });
+    const memoKey = JSON.stringify({ ...options, path: undefined, expectedModel: options.expectedModel && [options.expectedModel.id, options.expectedModel.nvidiaSmiMatch, options.expectedModel.nvSwitch] });
     const known = this.rendered.get(memoKey);
     if (known) return known;
     const model = options.expectedModel;
@@ -417,7 +430,9 @@ export class GpuRecipe {
   private renderText(options: RecipeRenderOptions): string {
     const loginUser = options.loginUser ?? 'ubuntu';
     const lifetime = options.lifetimeHours !== undefined && options.lifetimeHours > 0;
-    const steps = this.steps({ lifetime, seal: options.sealForSnapshot });
+    // NVSwitch boards need Fabric Manager in the guest when more than one of their GPUs is passed through.
+    const fabricManager = options.expectedModel?.nvSwitch === true && options.expectedGpus > 1;
+    const steps = this.steps({ lifetime, seal: options.sealForSnapshot, fabricManager });
 
     const env: [string, string | number][] = [
       ['GPU_NODE_RECIPE_NAME', this.name],
@@ -427,6 +442,10 @@ export class GpuRecipe {
       ['GPU_NODE_DRIVER_FLAVOR', this.nvidiaDriver.modules],
       ['GPU_NODE_CUDA_VERSION', this.cuda?.versionString ?? ''],
       ['GPU_NODE_CONTAINER_TOOLKIT_VERSION', this.containerToolkitVersion ?? ''],
+      // The readiness check's container smoke check and Fabric Manager check.
+      ['GPU_NODE_CONTAINER_TOOLKIT', this.containerToolkit ? 1 : 0],
+      ['GPU_NODE_FABRIC_MANAGER', fabricManager ? 1 : 0],
+      ['GPU_NODE_PACKAGES', this.packages.join(' ')],
       ['GPU_NODE_BURN_SECONDS', this.burnInSeconds],
       ['GPU_NODE_EXPECTED_GPUS', options.expectedGpus],
       ['GPU_NODE_EXPECTED_MODEL', options.expectedModel?.nvidiaSmiMatch ?? ''],
@@ -458,10 +477,9 @@ export class GpuRecipe {
       ...this.files,
     ];
 
+    // No package_update/packages: cloud-init's package module would run apt on every new instance
+    // (a node booted from a baked image too) without waiting for the apt locks; the packages step does it once.
     const config: { [key: string]: unknown } = {};
-    // Fresh package lists also for user commands: a baked image has none (the seal removes them).
-    if (this.packages.length > 0 || this.commands.length > 0) config.package_update = true;
-    if (this.packages.length > 0) config.packages = this.packages;
     config.write_files = files.map((f) => {
       const entry: { [key: string]: unknown } = { path: f.path, permissions: normalizeMode(f.permissions ?? '0644') };
       if (f.owner && f.owner !== 'root:root') {

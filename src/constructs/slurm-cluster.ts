@@ -1,6 +1,6 @@
-import { TerraformOutput, Token } from 'cdktf';
+import { Fn, Lazy, TerraformOutput, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { gresTypeOf, SlurmClusterModel } from '../private/slurm-config';
+import { addressMetadataKey, addressPlaceholder, gresTypeOf, SlurmClusterModel } from '../private/slurm-config';
 import { sshConfig } from '../private/ssh-config';
 import { checkProps } from '../private/validation-props';
 import { SLURM_CLUSTER_PROPS } from '../private/validation-schemas';
@@ -9,7 +9,7 @@ import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { GpuFlavor } from './gpu-flavor';
 import { GpuFleet } from './gpu-fleet';
 import { GpuModel } from './gpu-model';
-import { GpuNetwork } from './gpu-network';
+import { GpuNetwork, INetwork } from './gpu-network';
 import { GpuNode } from './gpu-node';
 import { GpuRecipe } from './gpu-recipe';
 import { IKeyPair } from './key-pair';
@@ -43,8 +43,16 @@ export interface SlurmClusterProps {
    */
   readonly headFlavor?: GpuFlavor;
   /**
-   * The cluster network's subnet. The highest addresses are the nodes' fixed addresses (the head's is
-   * the lowest of them); Neutron's pool keeps the rest.
+   * An existing network for every node instead of a new one (`GpuNetwork.fromName`, `GpuNetwork.forUser`).
+   * Neutron then picks each node's address; every node's server metadata carries all nodes' addresses
+   * (`gpu_cluster_address_<node>`: Terraform references to the nodes' ports, which exist before any
+   * server), and the setup scripts write them into the Slurm files at boot.
+   * @default - a new `GpuNetwork` with fixed addresses for the nodes
+   */
+  readonly network?: INetwork;
+  /**
+   * The cluster network's subnet (a new network only). The highest addresses are the nodes' fixed
+   * addresses (the head's is the lowest of them); Neutron's pool keeps the rest.
    * @default '10.42.0.0/24'
    */
   readonly cidr?: string;
@@ -75,7 +83,8 @@ export interface SlurmClusterProps {
    */
   readonly keyPair?: IKeyPair;
   /**
-   * Make `cdktf deploy` wait for the head's ready line, which comes after `GPU-CLUSTER-READY`.
+   * Make `cdktf deploy` wait for the head's ready line, which comes after `GPU-CLUSTER-READY` (for up to
+   * 45 minutes plus `readyTimeoutMinutes`); a `GPU-CLUSTER-FAILED` fails the deploy with its reason.
    * @default false
    */
   readonly waitForReady?: boolean;
@@ -101,8 +110,8 @@ const NAME = /^[a-z][a-z0-9-]{0,40}$/;
  * it is in no synthesized file and no Terraform state.
  */
 export class SlurmCluster extends Construct {
-  /** The cluster's network. */
-  public readonly network: GpuNetwork;
+  /** The cluster's network: the new `GpuNetwork`, or the `network` given. */
+  public readonly network: INetwork;
   /** The head node. */
   public readonly head: GpuNode;
   /** The worker groups, in the order of `workerGroups`. */
@@ -150,14 +159,50 @@ export class SlurmCluster extends Construct {
     const resolved = groups.map((g) => g.flavor._resolve(`${path}/${g.partition}`, profile));
 
     const workerCount = groups.reduce((n, g) => n + g.count, 0);
-    this.network = new GpuNetwork(this, 'Network', {
-      networkName: `${this.clusterName}-net`,
-      cidr: props.cidr,
-      cloudProfile: profile,
-      sshFrom: props.sshFrom,
-      fixedAddressCount: 1 + workerCount,
-    });
-    const [headAddress, ...workerAddresses] = this.network.fixedAddresses();
+    const headName = `${this.clusterName}-head`;
+    const workerNames = groups.flatMap((g) => Array.from({ length: g.count }, (_, k) => `${this.clusterName}-${g.partition}-${k + 1}`));
+    // Nodes by name, filled below: on an existing network their ports give the addresses.
+    const nodesByName = new Map<string, GpuNode>();
+    let headAddress: string;
+    let workerAddresses: string[];
+    let headGroup: SecurityGroup;
+    let addressMetadata: { [key: string]: string } | undefined;
+    if (props.network) {
+      if (props.cidr !== undefined) {
+        throw new Error(`${path}: cidr applies only to a new network, but network is given, got '${props.cidr}'; leave cidr out`);
+      }
+      this.network = props.network;
+      // Placeholders in user_data (which must be known at synth, and stays the same for every worker),
+      // the real addresses in each server's metadata: `${element(<port>.all_fixed_ips, 0)}`, resolved
+      // lazily as the ports exist only once the nodes do. No cycle: ports depend on the network and
+      // security groups only; servers on ports.
+      headAddress = addressPlaceholder(headName);
+      workerAddresses = workerNames.map(addressPlaceholder);
+      addressMetadata = Object.fromEntries([headName, ...workerNames].map((name) => [addressMetadataKey(name), Lazy.stringValue({
+        produce: () => {
+          const node = nodesByName.get(name);
+          if (!node) throw new Error(`${path}: no node named ${name}`);
+          return Fn.element(node.port.allFixedIps, 0);
+        },
+      })]));
+      headGroup = new SecurityGroup(this, 'HeadAccess', {
+        securityGroupName: `${this.clusterName}-head-access`,
+        description: `SSH to the head of Slurm cluster ${this.clusterName}, managed by cdktf (${path})`,
+        sshFrom: props.sshFrom,
+      });
+    } else {
+      const network = new GpuNetwork(this, 'Network', {
+        networkName: `${this.clusterName}-net`,
+        cidr: props.cidr,
+        cloudProfile: profile,
+        sshFrom: props.sshFrom,
+        fixedAddressCount: 1 + workerCount,
+      });
+      this.network = network;
+      [headAddress, ...workerAddresses] = network.fixedAddresses();
+      headGroup = network.nodeSecurityGroup;
+    }
+    const fixed = props.network === undefined;
     this.membersGroup = new SecurityGroup(this, 'Members', {
       securityGroupName: `${this.clusterName}-members`,
       description: `Slurm cluster ${this.clusterName}: head and workers reach each other, managed by cdktf (${path})`,
@@ -168,7 +213,7 @@ export class SlurmCluster extends Construct {
     const model: SlurmClusterModel = {
       // Slurm's ClusterName names accounting tables: '_' where host names have '-'.
       clusterName: this.clusterName.replace(/-/g, '_'),
-      head: { name: `${this.clusterName}-head`, address: headAddress },
+      head: { name: headName, address: headAddress },
       slurmVersion: this.slurmVersion,
       readyTimeoutSeconds: timeout * 60,
       groups: groups.map((g, i) => {
@@ -181,7 +226,7 @@ export class SlurmCluster extends Construct {
           partition: g.partition,
           gpuType: gresTypeOf(model.id),
           gpusPerNode: resolved[i].gpuCount,
-          nodes: Array.from({ length: g.count }, (_, k) => ({ name: `${this.clusterName}-${g.partition}-${k + 1}`, address: workerAddresses[next++] })),
+          nodes: Array.from({ length: g.count }, () => ({ name: workerNames[next], address: workerAddresses[next++] })),
         };
       }),
     };
@@ -196,15 +241,18 @@ export class SlurmCluster extends Construct {
       image,
       keyPair: props.keyPair,
       recipe: withParts(base, `${base.name}-slurm-head`, slurmRecipeParts(model, model.head.name)),
-      securityGroups: [this.network.nodeSecurityGroup, this.membersGroup],
-      fixedIpAddress: headAddress,
-      waitForReady: props.waitForReady,
+      securityGroups: [headGroup, this.membersGroup],
+      fixedIpAddress: fixed ? headAddress : undefined,
+      metadata: addressMetadata,
+      // The head's ready line comes after its own install (a node's usual 45 min) and the cluster's wait.
+      waitForReady: props.waitForReady ? { timeoutMinutes: 45 + timeout } : undefined,
     });
     const workerRecipe = withParts(base, `${base.name}-slurm-worker`, slurmWorkerRecipeParts(model));
     this.workerFleets = groups.map((g, i) => new GpuFleet(this, `Workers-${g.partition}`, {
       fleetName: `${this.clusterName}-${g.partition}`,
       nodeNames: model.groups[i].nodes.map((n) => n.name),
-      fixedIpAddresses: model.groups[i].nodes.map((n) => n.address),
+      fixedIpAddresses: fixed ? model.groups[i].nodes.map((n) => n.address) : undefined,
+      metadata: addressMetadata,
       flavor: g.flavor,
       network: this.network,
       cloudProfile: profile,
@@ -215,11 +263,19 @@ export class SlurmCluster extends Construct {
       floatingIp: false,
     }));
 
+    nodesByName.set(this.head.nodeName, this.head);
+    for (const fleet of this.workerFleets) for (const n of fleet.nodes) nodesByName.set(n.nodeName, n);
+
     const identity = props.keyPair?.privateKeyHint;
     const user = this.head.loginUser;
     this.sshConfig = sshConfig([
       { name: model.head.name, address: this.head.address, user, identityFile: identity },
-      ...model.groups.flatMap((g) => g.nodes.map((n) => ({ name: n.name, address: n.address, user, identityFile: identity, jumpHost: model.head.name }))),
+      ...model.groups.flatMap((g) => g.nodes.map((n) => ({
+        name: n.name,
+        // The port's address where the model holds a placeholder (an existing network).
+        address: fixed ? n.address : Fn.element(nodesByName.get(n.name)!.port.allFixedIps, 0),
+        user, identityFile: identity, jumpHost: model.head.name,
+      }))),
     ]);
     new TerraformOutput(this, 'SshConfig', {
       value: this.sshConfig,

@@ -2,7 +2,10 @@
 // node-side scripts' cluster.env. No cdktf imports: the text is rendered at synth time from plain values.
 //
 // Option names checked against the Slurm man pages (slurm.conf(5), gres.conf(5), cgroup.conf(5),
-// https://slurm.schedmd.com/) and run against real Slurm 22.05 daemons in __tests__/slurm/real-slurm.test.ts.
+// https://slurm.schedmd.com/) and against the parsers of the releases Ubuntu ships (SchedMD/slurm tags
+// slurm-21-08-5-1 and slurm-23-11-4-1: src/common/read_config.c `slurm_ctl_conf_options`, and the
+// cgroup.conf options in src/common/cgroup.c resp. src/interfaces/cgroup.c), and run against real
+// Slurm 22.05 daemons in __tests__/slurm/real-slurm.test.ts.
 
 /** Slurm releases the renderer knows; Ubuntu 22.04 ships 21.08, Debian 12 22.05, Ubuntu 24.04 23.11. */
 export const SLURM_VERSIONS = ['21.08', '22.05', '23.11'] as const;
@@ -11,11 +14,28 @@ export const SLURM_VERSIONS = ['21.08', '22.05', '23.11'] as const;
 export const CLUSTER_SHARE_DIR = '/srv/gpu-cluster';
 /** The users' shared directory, exported by the head and mounted at the same path on every worker. */
 export const SHARED_DATA_DIR = '/shared';
+/**
+ * On an existing network: the server metadata key prefix of each node's address (`<prefix><node name>`,
+ * a Terraform reference to the node's port), and `@<key>@` is its placeholder in the rendered files,
+ * which the setup scripts replace at boot (slurm_resolve_addresses in cloud-init/slurm/slurm-cluster-lib.sh,
+ * which takes the prefix from cluster.env).
+ */
+export const ADDRESS_METADATA_PREFIX = 'gpu_cluster_address_';
+
+/** The metadata key of a node's address. */
+export function addressMetadataKey(nodeName: string): string {
+  return `${ADDRESS_METADATA_PREFIX}${nodeName}`;
+}
+
+/** The placeholder that stands for a node's address until its boot (see ADDRESS_METADATA_PREFIX). */
+export function addressPlaceholder(nodeName: string): string {
+  return `@${addressMetadataKey(nodeName)}@`;
+}
 
 export interface SlurmNodeModel {
   /** Slurm NodeName; also the node's hostname (slurmd is started with `-N <name>`). */
   readonly name: string;
-  /** The address the head and the other nodes reach this node at. */
+  /** The address the head and the other nodes reach this node at, or its addressPlaceholder. */
   readonly address: string;
 }
 
@@ -97,6 +117,14 @@ export function slurmHasCgroupV2(version: string): boolean {
   return versionNumber(version) >= 2205;
 }
 
+/**
+ * Slurm 23.11 removed the `none` plugins except auth and cred (RELEASE_NOTES 23.11: "Remove 'none'
+ * plugins for all but auth and cred"); its read_config.c maps `.../none` to unset, the same default.
+ */
+export function slurmHasNonePlugins(version: string): boolean {
+  return versionNumber(version) < 2311;
+}
+
 /** `/dev/nvidia0`, or `/dev/nvidia[0-3]` for several. */
 function deviceFiles(prefix: string, n: number): string {
   return n === 1 ? `${prefix}0` : `${prefix}[0-${n - 1}]`;
@@ -148,6 +176,7 @@ export function renderSlurmConfig(m: SlurmClusterModel): SlurmConfigFiles {
   const proctrack = s.proctrackType ?? (cgroupV2 ? 'proctrack/cgroup' : 'proctrack/linuxproc');
   const task = s.taskPlugin ?? (cgroupV2 ? 'task/cgroup,task/affinity' : 'task/affinity');
   const allWorkers = m.groups.flatMap((g) => g.nodes);
+  const nonePlugins = slurmHasNonePlugins(m.slurmVersion);
 
   const slurmConf = [
     `# slurm.conf for cluster ${m.clusterName}, rendered by cdktf-openstack-gpu (Slurm ${m.slurmVersion}).`,
@@ -159,7 +188,8 @@ export function renderSlurmConfig(m: SlurmClusterModel): SlurmConfigFiles {
     `SlurmdPort=${s.slurmdPort ?? 6818}`,
     'AuthType=auth/munge',
     ...(s.mungeSocket ? [`AuthInfo=socket=${s.mungeSocket}`] : []),
-    'CryptoType=crypto/munge',
+    // CredType is read by 21.08 and later; CryptoType is its old name (23.11 still maps it).
+    'CredType=cred/munge',
     `StateSaveLocation=${s.stateSaveLocation ?? '/var/lib/slurm/slurmctld'}`,
     `SlurmdSpoolDir=${s.slurmdSpoolDir ?? '/var/lib/slurm/slurmd'}`,
     `SlurmctldPidFile=${pidDir}/slurmctld.pid`,
@@ -168,7 +198,7 @@ export function renderSlurmConfig(m: SlurmClusterModel): SlurmConfigFiles {
     `SlurmdLogFile=${logDir}/slurmd.log`,
     `ProctrackType=${proctrack}`,
     `TaskPlugin=${task}`,
-    'MpiDefault=none',
+    ...(nonePlugins ? ['MpiDefault=none'] : []),
     'SchedulerType=sched/backfill',
     // cons_tres schedules GPUs as trackable resources (--gres, --gpus-per-node).
     'SelectType=select/cons_tres',
@@ -178,8 +208,7 @@ export function renderSlurmConfig(m: SlurmClusterModel): SlurmConfigFiles {
     // A worker that rebooted (a shelve and unshelve) comes back into service on its own.
     'ReturnToService=2',
     'SlurmdTimeout=300',
-    'JobAcctGatherType=jobacct_gather/none',
-    'AccountingStorageType=accounting_storage/none',
+    ...(nonePlugins ? ['JobAcctGatherType=jobacct_gather/none', 'AccountingStorageType=accounting_storage/none'] : []),
     `Include ${confDir}/nodes.conf`,
     ...m.groups.map((g, i) =>
       `PartitionName=${g.partition} Nodes=${g.nodes.map((n) => n.name).join(',')} Default=${i === 0 ? 'YES' : 'NO'} ` +
@@ -205,6 +234,7 @@ export function renderSlurmConfig(m: SlurmClusterModel): SlurmConfigFiles {
 
   const cgroupConf = cgroupV2
     ? [
+      // No CgroupAutomount: 23.11 logs it as defunct (src/interfaces/cgroup.c _defunct_option).
       '# cgroup.conf (Slurm 22.05 and later: cgroup v2).',
       'CgroupPlugin=autodetect',
       'ConstrainCores=yes',
@@ -234,6 +264,7 @@ export function renderSlurmConfig(m: SlurmClusterModel): SlurmConfigFiles {
     // partition=nodes:gpusPerNode: one test job per partition (a job runs in one partition).
     `SLURM_CLUSTER_PARTITIONS=${q(m.groups.map((g) => `${g.partition}=${g.nodes.length}:${g.gpusPerNode}`).join(' '))}`,
     `SLURM_CLUSTER_READY_TIMEOUT=${m.readyTimeoutSeconds ?? 1800}`,
+    `SLURM_CLUSTER_ADDRESS_METADATA_PREFIX=${q(ADDRESS_METADATA_PREFIX)}`,
     '',
   ].join('\n');
 

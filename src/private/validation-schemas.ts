@@ -54,7 +54,7 @@ export const GPU_NODE_PROPS: PropSchema = {
 export const SERVER_GROUP_PROPS: PropSchema = { serverGroupName: opt('string'), policy: opt('string'), maxServerPerHost: opt('number') };
 
 export const GPU_FLEET_PROPS: PropSchema = {
-  fixedIpAddresses: opt('string[]'),
+  fixedIpAddresses: opt('string[]'), metadata: opt('map'),
   securityGroups: opt({ arrayOf: SECURITY_GROUP }),
   flavor: req(FLAVOR), network: req(NETWORK), count: opt('number'), nodeNames: opt('string[]'), fleetName: opt('string'),
   policy: opt('string'), maxServerPerHost: opt('number'), sshFrom: opt(PEERS), ingress: opt(INGRESS), cloudProfile: opt(PROFILE),
@@ -69,7 +69,7 @@ export const GPU_FLEET_PROPS: PropSchema = {
 export const SLURM_WORKER_GROUP_OPTIONS: PropSchema = { partition: req('string'), flavor: req(FLAVOR), count: req('number') };
 export const SLURM_CLUSTER_PROPS: PropSchema = {
   workerGroups: req({ arrayOf: { props: SLURM_WORKER_GROUP_OPTIONS, name: 'SlurmWorkerGroupOptions' } }),
-  clusterName: opt('string'), headFlavor: opt(FLAVOR), cidr: opt('string'), sshFrom: opt(PEERS), cloudProfile: opt(PROFILE),
+  clusterName: opt('string'), headFlavor: opt(FLAVOR), network: opt(NETWORK), cidr: opt('string'), sshFrom: opt(PEERS), cloudProfile: opt(PROFILE),
   release: opt('string'), recipe: opt(RECIPE), keyPair: opt(KEY_PAIR), waitForReady: opt('boolean'), readyTimeoutMinutes: opt('number'),
 };
 
@@ -113,7 +113,7 @@ export const CLOUD_PROFILE_PROPS: PropSchema = {
 export const NAMED_GPU_FLAVOR_OPTIONS: PropSchema = { model: opt(instance('GpuModel')), gpuCount: opt('number') };
 export const GPU_MODEL_PROPS: PropSchema = {
   id: req('string'), productName: req('string'), architecture: req('string'), memoryGiB: req('number'), computeCapability: req('string'),
-  dataCenter: opt('boolean'), nvidiaSmiMatch: opt('string'),
+  dataCenter: opt('boolean'), nvidiaSmiMatch: opt('string'), nvSwitch: opt('boolean'),
 };
 export const RECIPE_IMAGE_OPTIONS: PropSchema = { baseImage: req(NODE_IMAGE), visibility: opt('string') };
 
