@@ -6,6 +6,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { GpuModel, GpuRecipe } from '../../src';
 import { PROJECT_ROOT, userDataOf } from '../support/checks';
 
 const SIM = path.join(PROJECT_ROOT, '__tests__', 'boot-sim');
@@ -50,7 +51,9 @@ beforeAll(() => {
   });
   if (r.status !== 0) throw new Error(`main.ts failed:\n${r.stdout}\n${r.stderr}`);
   times.synth = `${((Date.now() - t) / 1000).toFixed(1)} s`;
-  userData = { 'gpu-node': stackUserData('gpu-node'), 'bake': stackUserData('bake'), 'workers': stackUserData('workers') };
+  userData = { 'gpu-node': stackUserData('gpu-node'), 'bake': stackUserData('bake'), 'workers': stackUserData('workers'),
+    // No example stack has an NVSwitch board: the recipe's own rendering for an HGX H100 8-GPU node.
+    'hgx': new GpuRecipe({ name: 'hgx' })._render({ expectedGpus: 8, expectedModel: GpuModel.H100_SXM5 }).text };
 }, 1_500_000);
 
 afterAll(() => {
@@ -285,5 +288,28 @@ simTest('(f) bake, seal, then a worker boots the snapshot (new instance-id): zer
   times['f plain reboot'] = `${plainReboot.toFixed(1)} s`;
   console.log(`boot-sim (f): snapshot boot ${snapshotBoot.toFixed(1)} s, plain reboot of the ready node ${plainReboot.toFixed(1)} s`);
   expect(snapshotBoot).toBeLessThan(2 * plainReboot + 5);
+  node.removeDisk();
+}), 900_000);
+
+const GPU_H100_SXM = 'NVIDIA H100 80GB HBM3, 570.172.08';
+
+simTest('(i) NVSwitch board (8x H100 SXM5): Fabric Manager pinned to the driver, started, required at every boot', () => timed('i', () => {
+  const node = new Node('i-nvswitch', 'hgx', Array(8).fill(GPU_H100_SXM));
+  const boot = node.boot();
+  expect(boot.result).toBe('ok');
+  expect(node.cloudInitErrors()).toEqual([]);
+  expect(boot.console).toMatch(/^GPU-NODE-READY recipe=hgx key=\S+ gpus=8 model="NVIDIA H100 80GB HBM3" driver=570\.172\.08$/m);
+  // Exactly the running driver's version, once, and the service enabled and started.
+  expect(node.installs().filter((p) => p.startsWith('nvidia-fabricmanager'))).toEqual(['nvidia-fabricmanager-570=570.172.08-1']);
+  expect(node.calls()).toContain('apt-mark hold nvidia-fabricmanager-570');
+  expect(node.calls()).toContain('systemctl enable --now nvidia-fabricmanager.service');
+  expect(node.calls()).toContain('systemctl is-active --quiet nvidia-fabricmanager.service');
+  // A boot where the service did not come up: FAILED with that reason, never READY.
+  node.setEnv({ FAKE_SYSTEMCTL_INACTIVE: 'nvidia-fabricmanager.service' });
+  const down = node.boot();
+  expect(down.result).toBe('unit-failed');
+  expect(down.console).not.toMatch(/GPU-NODE-READY/);
+  expect(down.console).toMatch(/^GPU-NODE-FAILED recipe=hgx step=ready-check reason="nvidia-fabricmanager\.service is not active; NVSwitch GPUs need it \(journalctl -u nvidia-fabricmanager\)"$/m);
+  expect(node.installs().filter((p) => p.startsWith('nvidia-fabricmanager'))).toHaveLength(1);
   node.removeDisk();
 }), 900_000);
