@@ -24,6 +24,12 @@ PACKAGES=(python3-keystone python3-glance python3-placement python3-nova python3
 COMMON_DEBS=(nova-common glance-common cinder-common neutron-common)
 
 skip() { echo "cloud-tier: cannot run here: $*" >&2; exit 3; }
+# phase NAME COMMAND...: run one step of `up` and print how long it took (CI logs show the split).
+phase() {
+  local name=$1 t=$SECONDS; shift
+  "$@"
+  echo "cloud-tier: phase $name: $(( SECONDS - t )) s"
+}
 
 install_packages() {
   local missing=() p
@@ -298,13 +304,13 @@ case "${1:-}" in
     t0=$(date +%s)
     [ "$(uname -s)" = Linux ] || skip "not Linux"
     mkdir -p "$state" "$log" "$run"
-    install_packages
-    write_config
-    start_mariadb
-    start_rabbit
-    setup_databases
-    start_services
-    "$here/seed.sh"
+    phase packages install_packages
+    phase config write_config
+    phase mariadb start_mariadb
+    phase rabbitmq start_rabbit
+    phase databases setup_databases
+    phase services start_services
+    phase seed "$here/seed.sh"
     echo "cloud-tier: up in $(( $(date +%s) - t0 )) s; clouds.yaml: $state/clouds.yaml (entries: openstack, cloud-tier-admin)"
     ;;
   status)
