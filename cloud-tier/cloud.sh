@@ -284,6 +284,8 @@ setup_databases() {
 start_services() {
   start keystone env OS_KEYSTONE_CONFIG_DIR="$etc/keystone" $py -m gpu_cloud_tier.wsgi_serve 5000 keystone.server.wsgi:initialize_public_application
   wait_port 5000 keystone
+  # Roles and catalog before the other services take their first tokens (they keep them for an hour).
+  phase seed-identity "$here/seed.sh" identity
   start glance "${PYRUN[@]}" glance.cmd.api:main --config-file "$etc/glance/glance-api.conf"
   start placement env OS_PLACEMENT_CONFIG_DIR="$etc/placement" $py -m gpu_cloud_tier.wsgi_serve 8778 placement.wsgi:init_application
   start neutron "${PYRUN[@]}" neutron.cmd.eventlet.server:main --config-file "$etc/neutron/neutron.conf"
@@ -310,7 +312,7 @@ case "${1:-}" in
     phase rabbitmq start_rabbit
     phase databases setup_databases
     phase services start_services
-    phase seed "$here/seed.sh"
+    phase seed "$here/seed.sh" resources
     echo "cloud-tier: up in $(( $(date +%s) - t0 )) s; clouds.yaml: $state/clouds.yaml (entries: openstack, cloud-tier-admin)"
     ;;
   status)

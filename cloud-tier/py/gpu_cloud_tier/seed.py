@@ -5,7 +5,9 @@ Each step finds before it creates, so a rerun changes nothing:
 service catalog, a user project, HFD NetLab's GPU flavors, Ubuntu-named images, the `public`
 external network, and clouds.yaml with `openstack` (the user) and `cloud-tier-admin`.
 
-    python3 -m gpu_cloud_tier.seed STATE_DIR
+    python3 -m gpu_cloud_tier.seed STATE_DIR           # all of it
+    python3 -m gpu_cloud_tier.seed STATE_DIR identity  # projects, users, roles, catalog only (Keystone alone is up)
+    python3 -m gpu_cloud_tier.seed STATE_DIR resources # the rest: flavors, images, network
 """
 import os
 import sys
@@ -77,10 +79,13 @@ def identity(conn):
     user = idn.find_user('gpu-user', domain_id='default') or idn.create_user(
         name='gpu-user', password='gpu-user', domain_id='default', default_project_id=projects['gpu'].id)
     member = idn.find_role('member') or idn.create_role(name='member')
-    admin_role = idn.find_role('admin')
+    # Nova sends its own token as X-Service-Token to Neutron and Cinder, and their auth_token
+    # middleware (service_token_roles_required) accepts it only with the `service` role.
+    service = idn.find_role('service') or idn.create_role(name='service')
     admin_user = idn.find_user('admin', domain_id='default')
     # Keystone answers a repeated grant with 204 too: idempotent as it is.
-    idn.assign_project_role_to_user(projects['service'], admin_user, admin_role)
+    for role in (idn.find_role('admin'), service):
+        idn.assign_project_role_to_user(projects['service'], admin_user, role)
     idn.assign_project_role_to_user(projects['gpu'], user, member)
 
 
@@ -130,11 +135,15 @@ def main():
     state = sys.argv[1]
     with open(os.path.join(state, 'clouds.yaml'), 'w') as f:
         f.write(CLOUDS_YAML)
-    conn = admin()
-    identity(conn)
-    step('projects, user, roles')
-    catalog(conn)
-    step('service catalog')
+    part = sys.argv[2] if len(sys.argv) > 2 else 'all'
+    if part in ('all', 'identity'):
+        conn = admin()
+        identity(conn)
+        step('projects, user, roles')
+        catalog(conn)
+        step('service catalog')
+    if part == 'identity':
+        return
     # A new token: the first one's catalog had only Keystone in it.
     conn = admin()
     flavors(conn)
