@@ -201,8 +201,11 @@ $service_auth
 $service_auth
 [cinder]
 os_region_name = RegionOne
+# Cinder lets only Nova delete an attachment of a server (OSSA-2023-003, in Debian's Zed): Nova sends
+# its service token (a user with the `service` role, seed.py) along with the user's.
 [service_user]
-send_service_user_token = false
+send_service_user_token = true
+$service_auth
 [oslo_messaging_notifications]
 driver = noop
 $authtoken

@@ -1,5 +1,5 @@
 // The mini-cloud tier: the real terraform-provider-openstack against cloud-tier/cloud.sh's OpenStack.
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -8,6 +8,8 @@ import { PROJECT_ROOT, synthToDir } from '../support/checks';
 
 export const CLOUD_STATE = path.join(PROJECT_ROOT, '.cloud-tier', 'cloud');
 export const CLOUDS_YAML = path.join(CLOUD_STATE, 'clouds.yaml');
+/** Where ConsoleFakeDriver reads a server's console: `<server id>.log` (cloud.sh's GPU_CLOUD_CONSOLE_DIR). */
+export const CONSOLE_DIR = path.join(CLOUD_STATE, 'console');
 
 export interface Tier {
   /** Why the tier cannot run here, or undefined. */
@@ -73,12 +75,15 @@ export class Deployment {
     return json;
   }
 
+  public init(): void {
+    if (this.initialized) return;
+    const init = tf(this.t, this.dir, 'init', '-input=false', '-no-color');
+    if (init.status !== 0) throw new Error(`terraform init failed:\n${init.output}`);
+    this.initialized = true;
+  }
+
   public tf(...args: string[]): { status: number; output: string } {
-    if (!this.initialized) {
-      const init = tf(this.t, this.dir, 'init', '-input=false', '-no-color');
-      if (init.status !== 0) throw new Error(`terraform init failed:\n${init.output}`);
-      this.initialized = true;
-    }
+    this.init();
     const start = Date.now();
     const r = tf(this.t, this.dir, ...args, ...(['state', 'output', 'show'].includes(args[0]) ? [] : ['-input=false', '-no-color']));
     if (!['state', 'output', 'show'].includes(args[0])) this.timings.push(`${args[0]} ${((Date.now() - start) / 1000).toFixed(1)} s`);
@@ -87,6 +92,22 @@ export class Deployment {
 
   public apply(): { status: number; output: string } {
     return this.tf('apply', '-auto-approve');
+  }
+
+  /** `apply` in the background, for a test that plays the console back while it runs. */
+  public applyAsync(): Promise<{ status: number; output: string }> {
+    this.init();
+    const start = Date.now();
+    return new Promise((resolve) => {
+      const child = spawn(this.t.tf, ['apply', '-auto-approve', '-input=false', '-no-color'], { cwd: this.dir, env: this.t.env });
+      let output = '';
+      child.stdout.on('data', (b) => { output += b; });
+      child.stderr.on('data', (b) => { output += b; });
+      child.on('close', (code) => {
+        this.timings.push(`apply ${((Date.now() - start) / 1000).toFixed(1)} s`);
+        resolve({ status: code ?? 1, output });
+      });
+    });
   }
 
   public applyOk(): string {
