@@ -72,6 +72,10 @@ export class Deployment {
     fs.rmSync(path.join(this.dir, 'cdk.tf.json'), { force: true });
     fs.cpSync(dir, this.dir, { recursive: true });
     fs.rmSync(path.dirname(path.dirname(dir)), { recursive: true, force: true });
+    // cdktf's local backend keeps the state in the project root, named by the stack: keep it here,
+    // out of the working tree and apart from other runs of the same stack.
+    json.terraform.backend = { local: { path: path.join(this.dir, 'terraform.tfstate') } };
+    fs.writeFileSync(path.join(this.dir, 'cdk.tf.json'), JSON.stringify(json, undefined, 2));
     return json;
   }
 
