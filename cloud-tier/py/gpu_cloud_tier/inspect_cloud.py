@@ -4,6 +4,7 @@ would take one process per field). Prints JSON.
     python3 -m gpu_cloud_tier.inspect_cloud server ID      # the server, its ports, rules, floating IPs
     python3 -m gpu_cloud_tier.inspect_cloud volume ID      # status and attachments ({} if gone)
     python3 -m gpu_cloud_tier.inspect_cloud delete-volume ID
+    python3 -m gpu_cloud_tier.inspect_cloud stop-server ID
     python3 -m gpu_cloud_tier.inspect_cloud server-group NAME   # policy and members ({} if gone)
     python3 -m gpu_cloud_tier.inspect_cloud image NAME     # images of that name, with tags/properties
 
@@ -65,6 +66,14 @@ def delete_volume(conn, vid):
     return {'deleted': v is not None}
 
 
+def stop_server(conn, sid):
+    # What a sealed builder does itself (poweroff): the fake hypervisor has no guest to do it.
+    s = conn.compute.get_server(sid)
+    conn.compute.stop_server(s)
+    conn.compute.wait_for_server(s, status='SHUTOFF', wait=120)
+    return {'stopped': s.id}
+
+
 def server_group(conn, name):
     for g in conn.compute.server_groups():
         if g.name == name:
@@ -80,7 +89,7 @@ def image(conn, name):
 def main():
     what, arg = sys.argv[1], sys.argv[2]
     conn = openstack.connect(cloud=os.environ.get('OS_CLOUD', 'openstack'))
-    fn = {'server': server, 'volume': volume, 'delete-volume': delete_volume,
+    fn = {'server': server, 'volume': volume, 'delete-volume': delete_volume, 'stop-server': stop_server,
           'server-group': server_group, 'image': image}[what]
     print(json.dumps(fn(conn, arg)))
 
