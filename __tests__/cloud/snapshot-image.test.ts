@@ -5,7 +5,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, TerraformStack } from 'cdktf';
-import { GpuFlavor, GpuModel, GpuNetwork, GpuRecipe, openstack, Peer, SnapshotImage } from '../../src';
+import { GpuFlavor, GpuModel, GpuNetwork, GpuNode, GpuRecipe, NodeImage, openstack, Peer, SnapshotImage, UbuntuRelease } from '../../src';
 import { CONSOLE_DIR, Deployment, inspect, tier } from './support';
 
 const t = tier();
@@ -20,6 +20,8 @@ const BOOT = '[    0.000000] Linux version 6.8.0-generic (buildd@lcy02) #1 SMP';
 
 describe('SnapshotImage on the mini-cloud (real provider v3.4.0, Glance, the watcher through Nova)', () => {
   const d = t.skipped ? undefined! : new Deployment(t, 'bake');
+  const workers = t.skipped ? undefined! : new Deployment(t, 'bake-workers');
+  const recipe = new GpuRecipe({ name: RECIPE });
   let image: SnapshotImage;
   const written: string[] = [];
   const build = (app: App) => {
@@ -27,12 +29,30 @@ describe('SnapshotImage on the mini-cloud (real provider v3.4.0, Glance, the wat
     new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
     const network = new GpuNetwork(stack, 'Net', { sshFrom: [Peer.ipv4('10.0.0.0/8')] });
     image = new SnapshotImage(stack, 'Image', {
-      recipe: new GpuRecipe({ name: RECIPE }), flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 1), network,
+      recipe, flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 1), network,
       timeoutMinutes: 5, pollIntervalSeconds: 3,
     });
     return stack;
   };
   let imageId = '';
+  /** The image a worker of the recipe would boot (`NodeImage.fromRecipe`), as `terraform plan` resolves it. */
+  function workerImage(): string {
+    workers.synth((app: App) => {
+      const stack = new TerraformStack(app, 'cloud-bake-workers');
+      new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
+      const network = new GpuNetwork(stack, 'Net', { sshFrom: [Peer.ipv4('10.0.0.0/8')] });
+      new GpuNode(stack, 'Worker', { flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 1), network, recipe, image: NodeImage.fromRecipe(recipe, { baseImage: NodeImage.ubuntu(UbuntuRelease.JAMMY_22_04) }) });
+      return stack;
+    });
+    const plan = workers.plan();
+    if (plan.status === 1) throw new Error(`plan failed:\n${plan.output.slice(-3000)}`);
+    return plan.changes.find((c) => c.type === 'openstack_compute_instance_v2')!.after.image_id;
+  }
+
+  cloudTest('before the bake, a worker of the recipe boots from the base image', () => {
+    const [base] = inspect(t, 'image', 'Ubuntu 22.04 - Jammy Jellyfish - 64-bit - Cloud Based Image');
+    expect(workerImage()).toBe(base.id);
+  });
 
   afterAll(() => {
     if (t.skipped) return;
@@ -80,5 +100,10 @@ describe('SnapshotImage on the mini-cloud (real provider v3.4.0, Glance, the wat
     d.applyOk();
     expect(inspect(t, 'image', image.imageName)).toHaveLength(1);
     expect(inspect(t, 'server', `${image.imageName}-builder`)).toEqual({});
+  });
+
+  cloudTest('after the bake, a worker of the recipe boots from the baked image (found by its tag)', () => {
+    expect(imageId).not.toBe('');
+    expect(workerImage()).toBe(imageId);
   });
 });

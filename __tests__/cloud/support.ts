@@ -50,6 +50,8 @@ export interface PlannedChange {
   readonly address: string;
   readonly type: string;
   readonly actions: string[];
+  /** The planned values (unknowns left out). */
+  readonly after: any;
 }
 
 /**
@@ -126,7 +128,7 @@ export class Deployment {
     if (r.status === 1) return { ...r, changes: [] };
     const show = this.tf('show', '-json', 'tier.tfplan');
     const changes = (JSON.parse(show.output).resource_changes ?? [])
-      .map((c: any) => ({ address: c.address, type: c.type, actions: c.change.actions }))
+      .map((c: any) => ({ address: c.address, type: c.type, actions: c.change.actions, after: c.change.after }))
       .filter((c: PlannedChange) => !(c.actions.length === 1 && (c.actions[0] === 'no-op' || c.actions[0] === 'read')));
     return { ...r, changes };
   }
