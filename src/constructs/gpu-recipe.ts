@@ -1,9 +1,8 @@
-import { createHash } from 'crypto';
-import * as zlib from 'zlib';
 import { Token } from 'cdktf';
-import * as YAML from 'yaml';
 import { requireResolved } from '../private/names';
-import { readPackageFile } from '../private/package-files';
+import { recipeContentKey } from '../private/recipe-key';
+import { checkUserDataSize, renderRecipeText } from '../private/recipe-render';
+import { checkKernelModules } from '../private/recipe-rules';
 import { validateGpuRecipe } from '../private/validation-constructs';
 import { GpuModel } from './gpu-model';
 
@@ -234,15 +233,45 @@ export interface RenderedUserData {
   readonly base64Bytes: number;
 }
 
-// Where the shipped scripts go on the node.
-const NODE_ROOT = '/opt/gpu-node';
-const CONFIG_PATH = '/etc/gpu-node/recipe.env';
-const SHARED_FILES = ['lib/gpu-node-common.sh', 'bin/gpu-node-run'];
-// The unit that runs the steps at every boot (cloud-init runs `runcmd` only once per instance).
-const UNIT_NAME = 'gpu-node.service';
-const UNIT_FILE = `systemd/${UNIT_NAME}`;
-// Bytes kept free below Nova's limit for the difference between Node's and Go's gzip output.
-const GZIP_SIZE_MARGIN = 1024;
+/**
+ * A step of the runner (`bin/gpu-node-run`) and the shipped files it needs, below the package's
+ * `cloud-init/` folder: the one mapping from steps to scripts, used for the step list, the
+ * files written on the node and the content key.
+ * @internal
+ */
+export interface RecipeStep {
+  /** The step's name, as in `GPU_NODE_STEPS`. */
+  readonly name: string;
+  /** Its script, `steps/<name>.sh`; undefined for `user-commands`, which is rendered from `commands`. */
+  readonly script?: string;
+  /** Tools in `bin/` the step installs for later use (written before the step scripts). */
+  readonly tools: readonly string[];
+  /**
+   * Whether the script is part of the content key: the install steps and the seal shape a baked
+   * image; the per-boot readiness check does not.
+   */
+  readonly keyed: boolean;
+}
+
+function step(name: string, tools: readonly string[] = [], keyed = true): RecipeStep {
+  return Object.freeze({ name, script: `steps/${name}.sh`, tools: Object.freeze([...tools]), keyed });
+}
+
+/** Every step, by name; `_steps()` puts the ones a recipe uses in run order. */
+const STEPS = {
+  nvidiaDriver: step('nvidia-driver'),
+  fabricManager: step('fabric-manager'),
+  cudaToolkit: step('cuda-toolkit'),
+  containerToolkit: step('container-toolkit'),
+  packages: step('packages'),
+  userCommands: Object.freeze({ name: 'user-commands', tools: Object.freeze([]), keyed: false }) as RecipeStep,
+  burnIn: step('burn-in'),
+  lifetime: step('lifetime', ['bin/gpu-node-lifetime']),
+  readyCheck: step('ready-check', [], false),
+  sealSnapshot: step('seal-snapshot'),
+};
+
+
 const PACKAGE_PATTERN = /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+:~-]+)?$/;
 
 /**
@@ -331,19 +360,22 @@ export class GpuRecipe {
     this.commands = Object.freeze([...(props.commands ?? [])]) as string[];
   }
 
-  /** The steps the runner executes, in order. */
-  private steps(options: RecipeStepOptions = {}): string[] {
+  /**
+   * The steps the runner executes, in order.
+   * @internal
+   */
+  public _steps(options: RecipeStepOptions = {}): RecipeStep[] {
     return [
-      'nvidia-driver',
-      ...(options.fabricManager ? ['fabric-manager'] : []),
-      ...(this.cuda ? ['cuda-toolkit'] : []),
-      ...(this.containerToolkit ? ['container-toolkit'] : []),
-      ...(this.packages.length > 0 ? ['packages'] : []),
-      ...(this.commands.length > 0 ? ['user-commands'] : []),
-      ...(this.burnInSeconds > 0 ? ['burn-in'] : []),
-      ...(options.lifetime ? ['lifetime'] : []),
-      'ready-check',
-      ...(options.seal ? ['seal-snapshot'] : []),
+      STEPS.nvidiaDriver,
+      ...(options.fabricManager ? [STEPS.fabricManager] : []),
+      ...(this.cuda ? [STEPS.cudaToolkit] : []),
+      ...(this.containerToolkit ? [STEPS.containerToolkit] : []),
+      ...(this.packages.length > 0 ? [STEPS.packages] : []),
+      ...(this.commands.length > 0 ? [STEPS.userCommands] : []),
+      ...(this.burnInSeconds > 0 ? [STEPS.burnIn] : []),
+      ...(options.lifetime ? [STEPS.lifetime] : []),
+      STEPS.readyCheck,
+      ...(options.seal ? [STEPS.sealSnapshot] : []),
     ];
   }
 
@@ -358,21 +390,7 @@ export class GpuRecipe {
     if (known) return known;
     // The install steps, and the seal step that shapes every baked image; not the per-boot checks.
     // The node's markers record this key: an image baked from another recipe never skips new work.
-    const installSteps = this.steps({ seal: true, fabricManager: true }).filter((s) => s !== 'user-commands' && s !== 'ready-check');
-    const content = {
-      format: 1,
-      baseImage,
-      scripts: Object.fromEntries([...SHARED_FILES, UNIT_FILE, ...installSteps.map((s) => `steps/${s}.sh`)]
-        .map((f) => [f, sha256(readPackageFile(`cloud-init/${f}`))])),
-      nvidiaDriver: this.nvidiaDriver.toString(),
-      cuda: this.cuda?.versionString ?? null,
-      containerToolkit: this.containerToolkit ? this.containerToolkitVersion ?? 'latest' : null,
-      burnInSeconds: this.burnInSeconds,
-      packages: this.packages,
-      files: this.files.map((f) => ({ path: f.path, content: sha256(f.content), permissions: f.permissions ?? '0644', owner: f.owner ?? 'root:root' })),
-      commands: this.commands,
-    };
-    const key = sha256(JSON.stringify(content)).slice(0, 16);
+    const key = recipeContentKey(this, baseImage, this._steps({ seal: true, fabricManager: true }));
     this.keys.set(baseImage, key);
     return key;
   }
@@ -402,120 +420,14 @@ export class GpuRecipe {
     const memoKey = JSON.stringify({ ...options, path: undefined, expectedModel: options.expectedModel && [options.expectedModel.id, options.expectedModel.nvidiaSmiMatch, options.expectedModel.nvSwitch] });
     const known = this.rendered.get(memoKey);
     if (known) return known;
-    const model = options.expectedModel;
-    if (model && this.nvidiaDriver.modules === KernelModules.OPEN && !model.supportsOpenKernelModules) {
-      throw new Error(`${path}: ${model.id} (${model.architecture}) needs the proprietary kernel modules, but the recipe uses ` +
-        `${this.nvidiaDriver}; use NvidiaDriver.branch(${this.nvidiaDriver.branchNumber}, KernelModules.PROPRIETARY)`);
-    }
-    if (model && this.nvidiaDriver.modules === KernelModules.OPEN && !model.dataCenter && this.nvidiaDriver.branchNumber < 545) {
-      throw new Error(`${path}: ${model.id} is not a data center GPU, and open kernel modules before 545 refuse it, but the ` +
-        `recipe uses ${this.nvidiaDriver}; use NvidiaDriver.R570_OPEN or KernelModules.PROPRIETARY`);
-    }
-    if (model && this.nvidiaDriver.modules === KernelModules.PROPRIETARY && model.requiresOpenKernelModules) {
-      throw new Error(`${path}: ${model.id} (${model.architecture}) works only with the open kernel modules, but the recipe uses ` +
-        `${this.nvidiaDriver}; use NvidiaDriver.branch(${this.nvidiaDriver.branchNumber}, KernelModules.OPEN)`);
-    }
-    const text = this.renderText(options);
-    const rendered = sizes(text);
-    // Node's zlib and Terraform's Go gzip differ by a few bytes; keep a margin for that.
-    if (rendered.base64Bytes > GpuRecipe.NOVA_USER_DATA_LIMIT - GZIP_SIZE_MARGIN) {
-      throw new Error(`${path}: user_data of recipe '${this.name}' is ${rendered.base64Bytes} bytes gzip-compressed and base64-encoded ` +
-        `(plain: ${rendered.bytes}); Nova accepts at most ${GpuRecipe.NOVA_USER_DATA_LIMIT}. Move large files ` +
-        `into an image or download them in a command instead of embedding them`);
-    }
+    checkKernelModules(path, this.nvidiaDriver, options.expectedModel);
+    // NVSwitch boards need Fabric Manager in the guest when more than one of their GPUs is passed through.
+    const fabricManager = options.expectedModel?.nvSwitch === true && options.expectedGpus > 1;
+    const lifetime = options.lifetimeHours !== undefined && options.lifetimeHours > 0;
+    const steps = this._steps({ lifetime, seal: options.sealForSnapshot, fabricManager });
+    const rendered = renderRecipeText(this, options, steps);
+    checkUserDataSize(path, this.name, rendered, GpuRecipe.NOVA_USER_DATA_LIMIT);
     this.rendered.set(memoKey, rendered);
     return rendered;
   }
-
-  private renderText(options: RecipeRenderOptions): string {
-    const loginUser = options.loginUser ?? 'ubuntu';
-    const lifetime = options.lifetimeHours !== undefined && options.lifetimeHours > 0;
-    // NVSwitch boards need Fabric Manager in the guest when more than one of their GPUs is passed through.
-    const fabricManager = options.expectedModel?.nvSwitch === true && options.expectedGpus > 1;
-    const steps = this.steps({ lifetime, seal: options.sealForSnapshot, fabricManager });
-
-    const env: [string, string | number][] = [
-      ['GPU_NODE_RECIPE_NAME', this.name],
-      ['GPU_NODE_RECIPE_KEY', options.recipeKey ?? this._key('')],
-      ['GPU_NODE_USER', loginUser],
-      ['GPU_NODE_DRIVER_BRANCH', this.nvidiaDriver.branchNumber],
-      ['GPU_NODE_DRIVER_FLAVOR', this.nvidiaDriver.modules],
-      ['GPU_NODE_CUDA_VERSION', this.cuda?.versionString ?? ''],
-      ['GPU_NODE_CONTAINER_TOOLKIT_VERSION', this.containerToolkitVersion ?? ''],
-      // The readiness check's container smoke check and Fabric Manager check.
-      ['GPU_NODE_CONTAINER_TOOLKIT', this.containerToolkit ? 1 : 0],
-      ['GPU_NODE_FABRIC_MANAGER', fabricManager ? 1 : 0],
-      ['GPU_NODE_PACKAGES', this.packages.join(' ')],
-      ['GPU_NODE_BURN_SECONDS', this.burnInSeconds],
-      ['GPU_NODE_EXPECTED_GPUS', options.expectedGpus],
-      ['GPU_NODE_EXPECTED_MODEL', options.expectedModel?.nvidiaSmiMatch ?? ''],
-      ['GPU_NODE_COMPUTE_CAPABILITY', options.expectedModel?.computeCapability ?? ''],
-      ['GPU_NODE_LIFETIME_HOURS', lifetime ? options.lifetimeHours! : 0],
-      ['GPU_NODE_WARN_HOURS', options.lifetimeWarningHours ?? 24],
-      // What gpu-node.service runs at every boot.
-      ['GPU_NODE_STEPS', steps.join(' ')],
-    ];
-    const envText = '# Written by cdktf-openstack-gpu; read by /opt/gpu-node/lib/gpu-node-common.sh\n' +
-      '# shellcheck disable=SC2034  # the variables are used by the scripts that source this file\n' +
-      env.map(([k, v]) => `${k}=${shellQuote(String(v))}`).join('\n') + '\n';
-
-    const scriptFiles = [...SHARED_FILES, ...(lifetime ? ['bin/gpu-node-lifetime'] : []),
-      ...steps.filter((s) => s !== 'user-commands').map((s) => `steps/${s}.sh`)];
-    const files: RecipeFile[] = [
-      ...scriptFiles.map((f) => ({
-        path: `${NODE_ROOT}/${f}`,
-        content: readPackageFile(`cloud-init/${f}`),
-        permissions: f.startsWith('lib/') ? '0644' : '0755',
-      })),
-      ...(this.commands.length > 0 ? [{
-        path: `${NODE_ROOT}/steps/user-commands.sh`,
-        content: userCommandsScript(this.commands),
-        permissions: '0755',
-      }] : []),
-      { path: CONFIG_PATH, content: envText, permissions: '0644' },
-      { path: `/etc/systemd/system/${UNIT_NAME}`, content: readPackageFile(`cloud-init/${UNIT_FILE}`), permissions: '0644' },
-      ...this.files,
-    ];
-
-    // No package_update/packages: cloud-init's package module would run apt on every new instance
-    // (a node booted from a baked image too) without waiting for the apt locks; the packages step does it once.
-    const config: { [key: string]: unknown } = {};
-    config.write_files = files.map((f) => {
-      const entry: { [key: string]: unknown } = { path: f.path, permissions: normalizeMode(f.permissions ?? '0644') };
-      if (f.owner && f.owner !== 'root:root') {
-        entry.owner = f.owner;
-        // Users such as `ubuntu` exist only after the users module, which runs after write_files.
-        entry.defer = true;
-      }
-      entry.content = f.content;
-      return entry;
-    });
-    // cloud-init only writes the files and starts the unit on the first boot; --no-block because
-    // the unit runs after cloud-final.service, which is running this very command.
-    config.runcmd = [['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', '--no-block', UNIT_NAME]];
-
-    const header = `#cloud-config\n# GPU node recipe '${this.name}' (cdktf-openstack-gpu); progress: ${'/var/log/gpu-node/recipe.log'}\n`;
-    return header + YAML.stringify(config, { lineWidth: 0, blockQuote: 'literal' });
-  }
-}
-
-function userCommandsScript(commands: string[]): string {
-  return '#!/usr/bin/env bash\n# The recipe\'s user commands, run by gpu-node-run.\nset -euo pipefail\n' + commands.join('\n') + '\n';
-}
-
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-function normalizeMode(mode: string): string {
-  return mode.length === 3 ? `0${mode}` : mode;
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-function sizes(text: string): RenderedUserData {
-  const gzipped = zlib.gzipSync(Buffer.from(text, 'utf8')).length;
-  return { text, bytes: Buffer.byteLength(text, 'utf8'), base64Bytes: 4 * Math.ceil(gzipped / 3) };
 }

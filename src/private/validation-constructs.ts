@@ -1,18 +1,17 @@
 // One validation call per public constructor: props shape (validation-props.ts), then the
 // value rules that the cloud or the node would otherwise find much later.
 import { spawnSync } from 'child_process';
-import { Annotations, TerraformStack, Token } from 'cdktf';
+import { TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import type { CloudProfileProps } from '../constructs/cloud-profile';
-import type { GpuModel, GpuModelProps } from '../constructs/gpu-model';
+import type { GpuModelProps } from '../constructs/gpu-model';
 import type { GpuNetworkProps } from '../constructs/gpu-network';
 import type { GpuNodeProps } from '../constructs/gpu-node';
-import type { GpuRecipe, GpuRecipeProps } from '../constructs/gpu-recipe';
+import type { GpuRecipeProps } from '../constructs/gpu-recipe';
 import type { KeyPairProps } from '../constructs/key-pair';
 import type { SecurityGroupProps } from '../constructs/security-group';
 import type { SnapshotImageProps } from '../constructs/snapshot-image';
 import { isCidr } from './ip';
-import { ARCHITECTURE_SUPPORT, CUDA_BY_UBUNTU, CUDA_MIN_DRIVER_BRANCH, DRIVER_BRANCHES } from './gpu-software-matrix';
 import { checkProps } from './validation-props';
 import {
   CLOUD_PROFILE_PROPS, GPU_MODEL_PROPS, GPU_NETWORK_PROPS, GPU_NODE_PROPS, GPU_RECIPE_PROPS, KEY_PAIR_PROPS,
@@ -173,7 +172,7 @@ export function validateGpuRecipe(where: string, props: GpuRecipeProps): void {
   }
   const commands = props.commands ?? [];
   if (commands.length > 0 && !commands.some((c) => Token.isUnresolved(c))) {
-    // Without bash on the synthesizing machine the syntax is first checked on the node; nodes say so (checkSoftware).
+    // Without bash on the synthesizing machine the syntax is first checked on the node; nodes say so (checkSoftware in recipe-rules.ts).
     if (bashAvailable()) {
       const r = spawnSync('bash', ['-n'], { input: commands.join('\n') + '\n', encoding: 'utf8' });
       if (r.status !== 0) {
@@ -234,63 +233,6 @@ export function validateGpuModel(props: GpuModelProps, architectures: { [k: stri
   if (props.nvidiaSmiMatch !== undefined) {
     check(props.nvidiaSmiMatch.trim().length > 0 && !/[\u0000-\u001f'"\\]/.test(props.nvidiaSmiMatch), path, 'nvidiaSmiMatch',
       'a non-empty text without quotes, backslashes or control characters', props.nvidiaSmiMatch, "e.g. 'A100'");
-  }
-}
-
-/**
- * The driver/CUDA/Ubuntu/GPU combination against the matrix (gpu-software-matrix.ts): what NVIDIA
- * cannot install or drive fails at synth, not 20 minutes into a boot. `release` is undefined for
- * images of unknown release (a warning: the CUDA repository is then not checked).
- */
-export function checkSoftware(scope: Construct, recipe: GpuRecipe, model: GpuModel | undefined, release: string | undefined): void {
-  const path = scope.node.path;
-  const branch = recipe.nvidiaDriver.branchNumber;
-  const newest = DRIVER_BRANCHES[DRIVER_BRANCHES.length - 1];
-  if (branch > newest) {
-    Annotations.of(scope).addWarning(`${path}: driver branch ${branch} is newer than the newest this library knows (${newest}); ` +
-      'it is used as given, without the CUDA and GPU checks for it');
-  } else if (!DRIVER_BRANCHES.includes(branch)) {
-    fail(path, 'recipe.nvidiaDriver', `a released driver branch (${DRIVER_BRANCHES.filter((b) => b >= 525).join(', ')}, ...)`, branch,
-      `NVIDIA has no branch ${branch}; use e.g. NvidiaDriver.R570_OPEN`);
-  }
-  if (recipe.commands.length > 0 && !bashAvailable()) {
-    Annotations.of(scope).addWarning(`${path}: the recipe's commands were not checked with 'bash -n', as bash is not on this machine; ` +
-      'a syntax error shows only on the node');
-  }
-  const cuda = recipe.cuda?.versionString;
-  if (cuda !== undefined) {
-    const minBranch = CUDA_MIN_DRIVER_BRANCH[cuda];
-    const known = Object.keys(CUDA_MIN_DRIVER_BRANCH);
-    if (minBranch === undefined) {
-      if (Number(cuda) > Number(known[known.length - 1])) {
-        Annotations.of(scope).addWarning(`${path}: CUDA ${cuda} is newer than the newest this library knows (${known[known.length - 1]}); ` +
-          'its driver and Ubuntu requirements are not checked');
-      } else {
-        fail(path, 'recipe.cuda', `a CUDA version NVIDIA publishes (${known.join(', ')})`, cuda, 'Pick one of those, e.g. CudaToolkit.V12_8');
-      }
-    } else if (branch <= newest && branch < minBranch) {
-      fail(path, 'recipe.nvidiaDriver', `driver branch ${minBranch} or newer for CUDA ${cuda} (CUDA release notes, Table 3)`, branch,
-        `Use NvidiaDriver.branch(${minBranch}) or newer, or an older CUDA`);
-    }
-    if (minBranch !== undefined && release !== undefined && CUDA_BY_UBUNTU[release] && !CUDA_BY_UBUNTU[release].includes(cuda)) {
-      fail(path, 'recipe.cuda', `a CUDA version NVIDIA's repository has for Ubuntu ${release} (${CUDA_BY_UBUNTU[release].join(', ')})`, cuda,
-        `Pick one of those, or boot another Ubuntu release`);
-    }
-    if (release === undefined) {
-      Annotations.of(scope).addWarning(`${path}: the image's Ubuntu release is unknown (an image by id, or a name without 22.04/24.04), ` +
-        `so whether NVIDIA's repository has CUDA ${cuda} for it is first seen on the node; use NodeImage.ubuntu() to have it checked`);
-    }
-  }
-  if (model) {
-    const support = ARCHITECTURE_SUPPORT[model.architecture];
-    if (support && branch <= newest && branch < support.minBranch) {
-      fail(path, 'recipe.nvidiaDriver', `driver branch ${support.minBranch} or newer for ${model.id} (${model.architecture})`, branch,
-        `Use NvidiaDriver.branch(${Math.max(support.minBranch, 570)}) or newer`);
-    }
-    if (support?.maxBranch !== undefined && branch > support.maxBranch) {
-      fail(path, 'recipe.nvidiaDriver', `driver branch ${support.maxBranch} or older for ${model.id} (${model.architecture}; NVIDIA ended its support after ${support.maxBranch})`,
-        branch, `Use NvidiaDriver.branch(${support.maxBranch}, KernelModules.PROPRIETARY)`);
-    }
   }
 }
 
