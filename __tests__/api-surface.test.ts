@@ -10,7 +10,7 @@ const anchor = (member: string) => `id="cdktf-openstack-gpu.${member}"`;
 test.each([
   'GpuRecipe.render', 'GpuRecipe.key', 'GpuRecipe.steps', 'GpuRecipe.describe', 'GpuFlavor.resolve',
   'NodeImage.baseImageKey', 'INodeImage.baseImageKey', 'Peer.validate', 'Peer.property.ruleKey', 'Port.validate',
-  'RecipeRenderOptions', 'RecipeStepOptions',
+  'RecipeRenderOptions', 'RecipeStepOptions', 'RecipeStep',
 ])('%s is not public API', (member) => {
   expect(api).not.toContain(anchor(member));
 });

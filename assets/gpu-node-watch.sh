@@ -8,7 +8,7 @@
 # Env (defaults below): OS_CLOUD; ready: WATCH_SERVER_ID, WATCH_RECIPE_NAME
 # required, WATCH_NODE, WATCH_EXPECT_STATE; bake: BAKE_SERVER_ID,
 # BAKE_IMAGE_NAME, BAKE_RECIPE_KEY, BAKE_RECIPE_NAME required, BAKE_PROPERTIES
-# key=value lines, BAKE_TAGS newline/comma list.
+# key=value lines, BAKE_TAGS newline/comma list; both: WATCH_CONTRACT.
 # Exit 0 ok, 1 the node failed (builder kept), 2 bad setup.
 # Kept to bash 3.2 (macOS) and BSD/GNU tools.
 set -euo pipefail
@@ -32,6 +32,12 @@ case $MODE in
   bake) TAG=bake ;;
   *) TAG=gpu-node-watch; die "usage: gpu-node-watch.sh ready|bake (got '${MODE}')" 2 ;;
 esac
+
+# Markers, image tag and property prefix: the node's own contract file (watch-script.ts passes it).
+[[ -r ${WATCH_CONTRACT:-} ]] || die "WATCH_CONTRACT must name cloud-init/lib/gpu-node-contract.sh, got '${WATCH_CONTRACT:-}'" 2
+# shellcheck source=/dev/null  # an asset of its own at run time
+. "$WATCH_CONTRACT"
+M_READY=$GPU_NODE_MARK_READY M_FAILED=$GPU_NODE_MARK_FAILED M_SEALED=$GPU_NODE_MARK_SEALED P=$GPU_NODE_PROPERTY_PREFIX
 
 # --- prerequisites (exit 2); shell builtins only until the CLI is found
 command -v openstack >/dev/null 2>&1 || die "the OpenStack CLI 'openstack' is not on PATH of the machine that runs the deploy.
@@ -63,11 +69,11 @@ scan() {
     fi
     # Whole fields: recipe=gpu must not match recipe=gpu-base, nor key=ab key=abc.
     [[ " $line " == *" recipe=$recipe "* ]] || continue
-    if [[ -n $key && $line != *GPU-NODE-FAILED* && " $line " != *" key=$key "* ]]; then continue; fi
+    if [[ -n $key && $line != *"$M_FAILED"* && " $line " != *" key=$key "* ]]; then continue; fi
     case $line in
-      *GPU-NODE-FAILED*) FAILED_LINE=$line READY_LINE="" ;;
-      *GPU-NODE-READY*) READY_LINE=$line FAILED_LINE="" ;;
-      *GPU-NODE-SEALED*) SEALED_LINE=$line ;;
+      *"$M_FAILED"*) FAILED_LINE=$line READY_LINE="" ;;
+      *"$M_READY"*) READY_LINE=$line FAILED_LINE="" ;;
+      *"$M_SEALED"*) SEALED_LINE=$line ;;
     esac
   done <<<"$3"
 }
@@ -87,7 +93,7 @@ if [[ $MODE == ready ]]; then
     exit 0
   fi
   check_auth
-  log "waiting up to ${WATCH_TIMEOUT}s for 'GPU-NODE-READY recipe=$RECIPE' of this boot on $NODE (server $SRV)"
+  log "waiting up to ${WATCH_TIMEOUT}s for '$M_READY recipe=$RECIPE' of this boot on $NODE (server $SRV)"
   off_since=""
   while :; do
     status=$(server_status)
@@ -106,12 +112,12 @@ Its log is /var/log/gpu-node/ on the node; the whole console: openstack --os-clo
         # nothing here; a node that stays off never becomes ready, though.
         off_since=${off_since:-$SECONDS}
         if ((SECONDS - off_since >= WATCH_SHUTOFF_GRACE)); then
-          die "$NODE (server $SRV) is $status, not running, and printed no GPU-NODE-READY line while it ran (waited ${WATCH_SHUTOFF_GRACE}s for it to come back); start it with PowerState.RUNNING" 1
+          die "$NODE (server $SRV) is $status, not running, and printed no $M_READY line while it ran (waited ${WATCH_SHUTOFF_GRACE}s for it to come back); start it with PowerState.RUNNING" 1
         fi ;;
       *) off_since="" ;;
     esac
     if ((SECONDS - START >= WATCH_TIMEOUT)); then
-      die "timed out after $(elapsed) (WATCH_TIMEOUT=${WATCH_TIMEOUT}s) waiting for 'GPU-NODE-READY recipe=$RECIPE' on $NODE; server status $status. Last 20 console lines:
+      die "timed out after $(elapsed) (WATCH_TIMEOUT=${WATCH_TIMEOUT}s) waiting for '$M_READY recipe=$RECIPE' on $NODE; server status $status. Last 20 console lines:
 $(printf '%s\n' "$console" | tr -d '\r' | tail -n 20)
 Inspect the full console with: openstack --os-cloud $OS_CLOUD console log show $SRV" 1
     fi
@@ -152,7 +158,7 @@ while IFS= read -r p; do
   if [[ -z $p ]]; then continue; fi
   [[ $p == ?*=* ]] || die "BAKE_PROPERTIES line '$p' is not key=value" 2
   # The recipe labels always come from BAKE_RECIPE_* (set below), never twice.
-  case ${p%%=*} in gpu_node_recipe_key | gpu_node_recipe_name | gpu_node_baked_at) continue ;; esac
+  case ${p%%=*} in "${P}recipe_key" | "${P}recipe_name" | "${P}baked_at") continue ;; esac
   SET_ARGS+=(--property "$p")
 done <<<"$BAKE_PROPERTIES"
 while IFS= read -r t; do
@@ -175,7 +181,7 @@ delete_builder() {
 # Bakes are found by this tag, not by the gpu_node_recipe_key property: Nova copies an image's
 # properties into every snapshot of a node booted from it (also the one the cloud makes when it
 # shelves a node), but not its tags.
-KEY_TAG="gpu-node-recipe-$KEY"
+KEY_TAG="$GPU_NODE_IMAGE_TAG_PREFIX$KEY"
 
 # --- idempotence: a re-run (or a second stack) reuses the image for this recipe key
 existing=$(os image list --tag "$KEY_TAG" --status active -f value -c ID -c Name) ||
@@ -196,7 +202,7 @@ check_verdict() {
   [[ -n $READY_LINE ]]
 }
 
-log "waiting up to ${BAKE_TIMEOUT}s for 'GPU-NODE-READY key=$KEY' on builder $SRV's console"
+log "waiting up to ${BAKE_TIMEOUT}s for '$M_READY key=$KEY' on builder $SRV's console"
 while :; do
   console=$(console_tail 200)
   scan "$RECIPE" "$KEY" "$console"
@@ -211,10 +217,10 @@ while :; do
       scan "$RECIPE" "$KEY" "$(os console log show "$SRV" 2>/dev/null || true)"
       remember_seal
       check_verdict && break
-      bake_fail "builder server $SRV powered off without printing 'GPU-NODE-READY key=$KEY'" ;;
+      bake_fail "builder server $SRV powered off without printing '$M_READY key=$KEY'" ;;
   esac
   if ((SECONDS - START >= BAKE_TIMEOUT)); then
-    bake_fail "timed out after $(elapsed) (BAKE_TIMEOUT=${BAKE_TIMEOUT}s) waiting for 'GPU-NODE-READY key=$KEY'; server status $status. Last 20 console lines:
+    bake_fail "timed out after $(elapsed) (BAKE_TIMEOUT=${BAKE_TIMEOUT}s) waiting for '$M_READY key=$KEY'; server status $status. Last 20 console lines:
 $(printf '%s\n' "$console" | tr -d '\r' | tail -n 20)
 Inspect the full console with: openstack --os-cloud $OS_CLOUD console log show $SRV"
   fi
@@ -249,10 +255,10 @@ if [[ -z $seen_sealed ]]; then
   scan "$RECIPE" "$KEY" "$full"
   remember_seal
   if [[ -z $seen_sealed && -z ${full//[[:space:]]/} ]]; then
-    bake_fail "builder server $SRV powered off before 'GPU-NODE-SEALED key=$KEY' was seen, and the cloud shows no console log for the stopped server; no image was made from a disk that may not be sealed. Retry the bake (a shorter BAKE_SEAL_POLL_INTERVAL reads the console more often)"
+    bake_fail "builder server $SRV powered off before '$M_SEALED key=$KEY' was seen, and the cloud shows no console log for the stopped server; no image was made from a disk that may not be sealed. Retry the bake (a shorter BAKE_SEAL_POLL_INTERVAL reads the console more often)"
   fi
 fi
-[[ -n $seen_sealed ]] || bake_fail "builder server $SRV powered off without 'GPU-NODE-SEALED key=$KEY' on its console; no image was made from a disk that may not be sealed"
+[[ -n $seen_sealed ]] || bake_fail "builder server $SRV powered off without '$M_SEALED key=$KEY' on its console; no image was made from a disk that may not be sealed"
 
 # --- snapshot and label
 log "creating image '$BAKE_IMAGE_NAME' from builder $SRV"
@@ -262,9 +268,9 @@ out=$(os server image create --name "$BAKE_IMAGE_NAME" --wait -f value -c id "$S
 image_id=$(printf '%s\n' "$out" | tr '\r' '\n' | sed '/^[[:space:]]*$/d' | tail -n 1)
 [[ -n $image_id ]] || bake_fail "'openstack server image create' printed no image id"
 
-SET_ARGS+=(--tag "$KEY_TAG" --property "gpu_node_recipe_key=$KEY"
-  --property "gpu_node_recipe_name=$BAKE_RECIPE_NAME"
-  --property "gpu_node_baked_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+SET_ARGS+=(--tag "$KEY_TAG" --property "${P}recipe_key=$KEY"
+  --property "${P}recipe_name=$BAKE_RECIPE_NAME"
+  --property "${P}baked_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   "--$BAKE_VISIBILITY")
 os image set "${SET_ARGS[@]}" "$image_id" ||
   bake_fail "image $image_id created but 'openstack image set' failed; it will not be reused"

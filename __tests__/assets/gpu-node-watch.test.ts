@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
+import { CONTRACT_FILE, nodeContract } from '../../src/private/node-contract';
 
 // Drives assets/gpu-node-watch.sh (bake and ready modes) against a stand-in `openstack` CLI
 // (fixtures/fake-openstack.sh) whose behaviour comes from files in a temp dir
@@ -16,9 +17,12 @@ const KEY = 'k3y4bc9f';
 const RECIPE = 'l4-cuda';
 const IMAGE_NAME = 'gpu-node-l4-cuda-k3y4bc9f';
 const CREATED_IMAGE_ID = '11111111-2222-3333-4444-555555555555';
-const READY = `[  812.345678] cloud-init[1234]: GPU-NODE-READY recipe=${RECIPE} key=${KEY} gpus=1 driver=570-open`;
-const SEALING = `[  812.400000] cloud-init[1234]: GPU-NODE-SEALING recipe=${RECIPE}`;
-const SEALED = `[  840.100000] bash[2345]: GPU-NODE-SEALED recipe=${RECIPE} key=${KEY}`;
+// The markers from the node contract, the file the scripts and the watcher read.
+const CONTRACT = path.join(ROOT, CONTRACT_FILE);
+const MARK = nodeContract();
+const READY = `[  812.345678] cloud-init[1234]: ${MARK.markReady} recipe=${RECIPE} key=${KEY} gpus=1 driver=570-open`;
+const SEALING = `[  812.400000] cloud-init[1234]: ${MARK.markSealing} recipe=${RECIPE}`;
+const SEALED = `[  840.100000] bash[2345]: ${MARK.markSealed} recipe=${RECIPE} key=${KEY}`;
 const BOOTING = ['[    0.000000] Linux version 6.8.0-generic', '[    5.100000] cloud-init[812]: running modules:final'];
 
 function findOnPath(cmd: string): string | undefined {
@@ -87,6 +91,7 @@ function run(s: Scenario = {}): Result {
     PATH: s.withoutCli ? bin : `${bin}:/usr/local/bin:/usr/bin:/bin`,
     HOME: dir,
     FAKE_OS_DIR: dir,
+    WATCH_CONTRACT: CONTRACT,
   };
   const vars: Record<string, string | undefined> = s.mode === 'ready' ? {
     WATCH_SERVER_ID: SERVER,
@@ -181,7 +186,7 @@ describe('gpu-node-watch.sh bake: happy path', () => {
     expect(bakedAt).toHaveLength(1);
     expect(bakedAt[0]).toMatch(/^gpu_node_baked_at=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     // The key tag finds the bake later (Nova copies properties into node snapshots, not tags).
-    expect(optionValues(args, '--tag')).toEqual(['gpu-node', 'cuda-12', 'l4', `gpu-node-recipe-${KEY}`]);
+    expect(optionValues(args, '--tag')).toEqual(['gpu-node', 'cuda-12', 'l4', `${MARK.imageTagPrefix}${KEY}`]);
     expect(args).toContain('--private');
   });
 
@@ -212,9 +217,9 @@ describe('gpu-node-watch.sh bake: waiting for the node', () => {
   });
 
   test('ignores a ready line of another recipe key and times out', () => {
-    const otherKey = `GPU-NODE-READY recipe=${RECIPE} key=${KEY}0 gpus=1`;
+    const otherKey = `${MARK.markReady} recipe=${RECIPE} key=${KEY}0 gpus=1`;
     const r = run({
-      console: [[...BOOTING, otherKey, `GPU-NODE-READY recipe=${RECIPE} key=other gpus=1`]],
+      console: [[...BOOTING, otherKey, `${MARK.markReady} recipe=${RECIPE} key=other gpus=1`]],
       status: ['ACTIVE'],
     });
     expect(r.code).toBe(1);
@@ -223,7 +228,7 @@ describe('gpu-node-watch.sh bake: waiting for the node', () => {
   });
 
   test('a failure line fails the bake, quotes it and keeps the builder', () => {
-    const failed = `[  640.1] cloud-init[1234]: GPU-NODE-FAILED recipe=${RECIPE} step=driver reason="dkms build failed for 570-open"`;
+    const failed = `[  640.1] cloud-init[1234]: ${MARK.markFailed} recipe=${RECIPE} step=driver reason="dkms build failed for 570-open"`;
     const r = run({ console: [[...BOOTING, failed]], status: ['ACTIVE'], env: { BAKE_TIMEOUT: '60' } });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(failed);
@@ -284,8 +289,8 @@ describe('gpu-node-watch.sh bake: sealing and power-off before the snapshot', ()
   });
 
   test('a seal failure on the console fails the bake: no snapshot, builder kept', () => {
-    const sealFailed = `GPU-NODE-FAILED recipe=${RECIPE} step=seal-snapshot reason="seal cleanup failed: cloud-init clean --logs --machine-id"`;
-    const r = run({ console: [[READY, `GPU-NODE-SEALING recipe=${RECIPE}`], [READY, sealFailed]], status: ['ACTIVE'],
+    const sealFailed = `${MARK.markFailed} recipe=${RECIPE} step=seal-snapshot reason="seal cleanup failed: cloud-init clean --logs --machine-id"`;
+    const r = run({ console: [[READY, `${MARK.markSealing} recipe=${RECIPE}`], [READY, sealFailed]], status: ['ACTIVE'],
       env: { BAKE_SHUTOFF_TIMEOUT: '60' } });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`the builder could not seal itself for the snapshot: ${sealFailed}`);
@@ -297,7 +302,7 @@ describe('gpu-node-watch.sh bake: sealing and power-off before the snapshot', ()
     const otherKey = SEALED.replace(`key=${KEY}`, 'key=other');
     const r = run({ console: [[...BOOTING, READY, SEALING, otherKey]], consoleFull: [...BOOTING, READY, SEALING, otherKey] });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`powered off without 'GPU-NODE-SEALED key=${KEY}' on its console`);
+    expect(r.stderr).toContain(`powered off without '${MARK.markSealed} key=${KEY}' on its console`);
     expect(callsOf(r, 'server', 'image', 'create')).toHaveLength(0);
     expect(callsOf(r, 'server', 'delete')).toHaveLength(0);
   });
@@ -318,7 +323,7 @@ describe('gpu-node-watch.sh bake: idempotence and options', () => {
     const r = run({ existingImages: 'aaaa-bbbb gpu-node-l4-cuda-old' });
     expect(r.code).toBe(0);
     expect(callsOf(r, 'image', 'list')).toEqual([
-      ['image', 'list', '--tag', `gpu-node-recipe-${KEY}`, '--status', 'active', '-f', 'value', '-c', 'ID', '-c', 'Name'],
+      ['image', 'list', '--tag', `${MARK.imageTagPrefix}${KEY}`, '--status', 'active', '-f', 'value', '-c', 'ID', '-c', 'Name'],
     ]);
     expect(callsOf(r, 'server', 'image', 'create')).toHaveLength(0);
     expect(callsOf(r, 'console', 'log', 'show')).toHaveLength(0);
@@ -456,13 +461,13 @@ describe('gpu-node-watch.sh bake: the seal line is read while the builder still 
   test('a seal line of an earlier boot does not count', () => {
     const r = run({ console: [[SEALED, ...BOOTING, READY, SEALING]], consoleFull: [SEALED, ...BOOTING, READY, SEALING] });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`powered off without 'GPU-NODE-SEALED key=${KEY}' on its console`);
+    expect(r.stderr).toContain(`powered off without '${MARK.markSealed} key=${KEY}' on its console`);
   });
 });
 
 describe('gpu-node-watch.sh ready (waitForReady)', () => {
-  const READY_2 = `[  95.1] gpu-node-run[812]: GPU-NODE-READY recipe=${RECIPE} key=${KEY} gpus=2 model="NVIDIA GeForce RTX 2080 Ti" driver=570.195.03`;
-  const FAILED = `[  640.1] gpu-node-run[812]: GPU-NODE-FAILED recipe=${RECIPE} step=ready-check reason="expected 2 GPUs, nvidia-smi lists 1"`;
+  const READY_2 = `[  95.1] gpu-node-run[812]: ${MARK.markReady} recipe=${RECIPE} key=${KEY} gpus=2 model="NVIDIA GeForce RTX 2080 Ti" driver=570.195.03`;
+  const FAILED = `[  640.1] gpu-node-run[812]: ${MARK.markFailed} recipe=${RECIPE} step=ready-check reason="expected 2 GPUs, nvidia-smi lists 1"`;
 
   test('returns when this boot shows the ready line, polling until then', () => {
     const r = run({ mode: 'ready', console: [BOOTING, BOOTING, [...BOOTING, READY_2]], status: ['BUILD', 'ACTIVE'], env: { WATCH_TIMEOUT: '60' } });
@@ -484,7 +489,7 @@ describe('gpu-node-watch.sh ready (waitForReady)', () => {
   });
 
   test('the latest verdict of this boot wins, and another recipe is not this node', () => {
-    const other = `GPU-NODE-READY recipe=${RECIPE}-x key=${KEY} gpus=2`;
+    const other = `${MARK.markReady} recipe=${RECIPE}-x key=${KEY} gpus=2`;
     expect(run({ mode: 'ready', console: [[...BOOTING, FAILED, READY_2]] }).code).toBe(0);
     expect(run({ mode: 'ready', console: [[...BOOTING, other]] }).code).toBe(1);
   });

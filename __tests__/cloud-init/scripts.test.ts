@@ -4,10 +4,12 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { recipeEnv } from '../support/node-env';
 
 const CLOUD_INIT = path.resolve(__dirname, '../../cloud-init');
 const FAKEBIN = path.join(__dirname, 'fixtures', 'fakebin');
 const LIB = path.join(CLOUD_INIT, 'lib', 'gpu-node-common.sh');
+const CONTRACT = path.join(CLOUD_INIT, 'lib', 'gpu-node-contract.sh');
 const RUNNER = path.join(CLOUD_INIT, 'bin', 'gpu-node-run');
 const LIFETIME = path.join(CLOUD_INIT, 'bin', 'gpu-node-lifetime');
 const step = (name: string) => path.join(CLOUD_INIT, 'steps', `${name}.sh`);
@@ -65,6 +67,8 @@ function makeNode(opts: NodeOptions = {}): Node {
     console: p('console'),
     fake: p('fake'),
     env: {
+      // Every variable the recipe writes (the scripts refuse to run without one), then the test's paths.
+      ...recipeEnv(),
       // No sbin: a missing stand-in must never reach the real poweroff/usermod.
       PATH: `${p('bin')}:/usr/bin:/bin`,
       HOME: p('home'),
@@ -131,13 +135,16 @@ describe('shellcheck and size', () => {
     for (const f of scriptFiles) {
       const text = fs.readFileSync(f, 'utf8');
       total += Buffer.byteLength(text);
+      // The contract is data that bash sources and TypeScript parses (src/private/node-contract.ts).
+      if (f === CONTRACT) continue;
       expect(text.startsWith('#!/usr/bin/env bash\n')).toBe(true);
       expect(text).toContain('set -euo pipefail');
     }
-    expect(scriptFiles.length).toBe(12);
+    expect(scriptFiles).toContain(CONTRACT);
+    expect(scriptFiles.length).toBe(13);
     // They travel in every node's user_data (Nova: 65,535 bytes after base64, with everything else);
-    // gzip takes them to about a third (see the recipe's size check).
-    expect(total).toBeLessThan(36000);
+    // gzip takes them to about a third (see the recipe's size check). The contract file added 2 KB.
+    expect(total).toBeLessThan(38000);
   });
 });
 
@@ -745,9 +752,10 @@ describe('bin/gpu-node-run', () => {
   test('at every boot: steps done on an earlier boot are skipped, every-boot steps run again, steps come from recipe.env', () => {
     const node = makeNode();
     const count = (name: string) => `echo x >>${path.join(node.dir, name)}`;
-    const dir = stepsDir(node, { install: count('install-ran'), flaky: `${count('flaky-ran')}; [ -e ${path.join(node.dir, 'fixed')} ]`, check: count('check-ran') });
-    fs.writeFileSync(node.env.GPU_NODE_CONFIG, "GPU_NODE_STEPS='install flaky check'\n");
-    const env = { GPU_NODE_STEPS_DIR: dir, GPU_NODE_EVERY_BOOT: 'check' };
+    // ready-check is an every-boot step of the contract (GPU_NODE_EVERY_BOOT); install and flaky are not.
+    const dir = stepsDir(node, { install: count('install-ran'), flaky: `${count('flaky-ran')}; [ -e ${path.join(node.dir, 'fixed')} ]`, 'ready-check': count('check-ran') });
+    fs.writeFileSync(node.env.GPU_NODE_CONFIG, "GPU_NODE_STEPS='install flaky ready-check'\n");
+    const env = { GPU_NODE_STEPS_DIR: dir };
     expect(run(node, RUNNER, [], env).status).toBe(1); // boot 1: power loss-like failure in "flaky"
     fs.writeFileSync(path.join(node.dir, 'fixed'), '');
     expect(run(node, RUNNER, [], env).status).toBe(0); // boot 2 resumes

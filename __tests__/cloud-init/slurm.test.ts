@@ -4,6 +4,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { CONTRACT_FILE } from '../../src/private/node-contract';
+import { recipeEnv } from '../support/node-env';
 import { addressPlaceholder, renderSlurmConfig, SlurmClusterModel } from '../../src/private/slurm-config';
 
 const DIR = path.resolve(__dirname, '../../cloud-init/slurm');
@@ -349,7 +351,8 @@ describe('waitForReady: the head\'s cluster verdict reaches the deploy', () => {
     const runner = spawnSync('bash', [RUNNER, 'user-commands'], {
       encoding: 'utf8', timeout: 20000,
       env: {
-        ...box.env, SLURM_CLUSTER_CONSOLE: nodeConsole, SLURM_CLUSTER_NODE_LIB: path.resolve(__dirname, '../../cloud-init/lib/gpu-node-common.sh'),
+        // Every variable the recipe writes to recipe.env (the runner refuses to run without them).
+        ...recipeEnv(), ...box.env, SLURM_CLUSTER_CONSOLE: nodeConsole, SLURM_CLUSTER_NODE_LIB: path.resolve(__dirname, '../../cloud-init/lib/gpu-node-common.sh'),
         GPU_NODE_CONFIG: '/nonexistent', GPU_NODE_RECIPE_NAME: RECIPE, GPU_NODE_STEPS_DIR: steps,
         GPU_NODE_STATE_DIR: path.join(node, 'state'), GPU_NODE_LOG_DIR: path.join(node, 'log'), GPU_NODE_CONSOLE: nodeConsole,
       },
@@ -362,7 +365,7 @@ describe('waitForReady: the head\'s cluster verdict reaches the deploy', () => {
       encoding: 'utf8', timeout: 20000,
       env: {
         PATH: `${path.join(fake, 'bin')}:/usr/bin:/bin`, HOME: fake, FAKE_OS_DIR: fake,
-        WATCH_SERVER_ID: 'srv-head', WATCH_RECIPE_NAME: RECIPE, WATCH_NODE: 'gpu-cluster/Lab/Head', WATCH_POLL_INTERVAL: '0', WATCH_TIMEOUT: '0',
+        WATCH_CONTRACT: path.resolve(__dirname, '../..', CONTRACT_FILE), WATCH_SERVER_ID: 'srv-head', WATCH_RECIPE_NAME: RECIPE, WATCH_NODE: 'gpu-cluster/Lab/Head', WATCH_POLL_INTERVAL: '0', WATCH_TIMEOUT: '0',
       },
     });
     return { runner, watch, console: fs.readFileSync(nodeConsole, 'utf8') };

@@ -468,6 +468,7 @@ describe('GpuNode waitForReady', () => {
     expect(exec.environment).toEqual({
       OS_CLOUD: 'lab', WATCH_SERVER_ID: `\${openstack_compute_instance_v2.${server}.id}`, WATCH_RECIPE_NAME: 'torch',
       WATCH_NODE: 'test/Node', WATCH_EXPECT_STATE: 'active', WATCH_TIMEOUT: '1800', WATCH_POLL_INTERVAL: '20',
+      WATCH_CONTRACT: expect.stringMatching(/^assets\/GpuNodeContract\/[0-9A-F]+\/gpu-node-contract\.sh$/),
     });
   });
 

@@ -279,7 +279,7 @@ describe('content key', () => {
   };
 
   // A baked image keeps the install steps' done markers, which record this key: an edit must change it.
-  test.each(['cloud-init/steps/nvidia-driver.sh', 'cloud-init/lib/gpu-node-common.sh', 'cloud-init/steps/seal-snapshot.sh',
+  test.each(['cloud-init/steps/nvidia-driver.sh', 'cloud-init/lib/gpu-node-common.sh', 'cloud-init/lib/gpu-node-contract.sh', 'cloud-init/steps/seal-snapshot.sh',
     'cloud-init/steps/packages.sh', 'cloud-init/steps/fabric-manager.sh', 'cloud-init/bin/gpu-node-run'])(
     'a change in the shipped %s changes the key', (file) => {
       const changed = keyWithEditedScript(file);

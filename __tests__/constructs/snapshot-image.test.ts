@@ -93,6 +93,7 @@ describe('SnapshotImage', () => {
       BAKE_VISIBILITY: 'shared',
       BAKE_TIMEOUT: '5400',
       BAKE_POLL_INTERVAL: '30',
+      WATCH_CONTRACT: expect.stringMatching(/^assets\/GpuNodeContract\/[0-9A-F]+\/gpu-node-contract\.sh$/),
     });
     expect(env.BAKE_PROPERTIES.split('\n')).toEqual(expect.arrayContaining([
       `gpu_node_base_image=${BASE_KEY}`, 'gpu_node_recipe_name=torch', 'gpu_node_driver=570-open', 'gpu_node_cuda=12.8',

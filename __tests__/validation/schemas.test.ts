@@ -7,7 +7,7 @@ import { SCHEMAS } from '../../src/private/validation-schemas';
 import { PROJECT_ROOT } from '../support/checks';
 
 // Interfaces that callers do not write: results, and options the library's constructs pass itself.
-const NOT_INPUT = new Set(['NodeImageConfig', 'ResolvedGpuFlavor', 'RenderedUserData', 'RecipeRenderOptions', 'RecipeStepOptions']);
+const NOT_INPUT = new Set(['NodeImageConfig', 'ResolvedGpuFlavor', 'RenderedUserData', 'RecipeRenderOptions', 'RecipeStepOptions', 'RecipeStep']);
 
 function publicInterfaces(): Map<string, string[]> {
   const dir = path.join(PROJECT_ROOT, 'src', 'constructs');

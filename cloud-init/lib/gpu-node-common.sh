@@ -1,35 +1,44 @@
 #!/usr/bin/env bash
-# Sourced by bin/* and steps/*: config, defaults, logging, apt, markers, status.
+# Sourced by bin/* and steps/*: contract, config, defaults, logging, apt, markers, status.
 set -euo pipefail
 
+# The names both sides use: GPU_NODE_REQUIRED_VARS, the console markers, the step lists.
+# shellcheck source=../lib/gpu-node-contract.sh
+. "$(dirname "${BASH_SOURCE[0]}")/gpu-node-contract.sh"
 GPU_NODE_CONFIG="${GPU_NODE_CONFIG:-/etc/gpu-node/recipe.env}"
 # shellcheck source=/dev/null
 if [ -r "$GPU_NODE_CONFIG" ]; then . "$GPU_NODE_CONFIG"; fi
 
-# Paths are overridable so tests run unprivileged in a temp dir.
+# Defaults only for what the recipe does not write: the paths (overridable so tests run
+# unprivileged in a temp dir) and tunables of the scripts themselves. The recipe's own
+# variables (GPU_NODE_REQUIRED_VARS) have no defaults: gpu_require_vars below refuses to run without them.
 : "${GPU_NODE_ROOT:=}" "${GPU_NODE_STATE_DIR:=/var/lib/gpu-node}" "${GPU_NODE_LOG_DIR:=/var/log/gpu-node}"
 : "${GPU_NODE_CONSOLE:=/dev/console}" "${GPU_NODE_OS_RELEASE:=/etc/os-release}"
 : "${GPU_NODE_STEPS_DIR:=/opt/gpu-node/steps}" "${GPU_NODE_BIN_DIR:=/opt/gpu-node/bin}"
-: "${GPU_NODE_USER:=ubuntu}" "${GPU_NODE_HOME:=/home/$GPU_NODE_USER}"
-: "${GPU_NODE_RECIPE_NAME:=gpu-node}" "${GPU_NODE_RECIPE_KEY:=}"
 : "${GPU_NODE_APT_RETRIES:=5}" "${GPU_NODE_APT_RETRY_SLEEP:=10}"
-# Pins. `=` rather than `:=` where an explicit empty value means "skip".
-: "${GPU_NODE_DRIVER_BRANCH:=570}" "${GPU_NODE_DRIVER_FLAVOR:=open}" "${GPU_NODE_CUDA_VERSION=12.8}"
 : "${GPU_NODE_CUDA_REPO_URL:=https://developer.download.nvidia.com/compute/cuda/repos}"
-: "${GPU_NODE_CUDA_KEYRING_VERSION:=1.1-1}" "${GPU_NODE_CONTAINER_TOOLKIT_VERSION:=}"
+: "${GPU_NODE_CUDA_KEYRING_VERSION:=1.1-1}"
 : "${GPU_NODE_CTK_REPO_URL:=https://nvidia.github.io/libnvidia-container}"
 : "${GPU_NODE_GPU_BURN_REPO:=https://github.com/wilicc/gpu-burn}" "${GPU_NODE_GPU_BURN_DIR:=/opt/gpu-burn}"
-: "${GPU_NODE_GPU_BURN_REF:=3ead140434da9473582b68452f7115967a7a0581}" "${GPU_NODE_BURN_SECONDS:=0}"
-: "${GPU_NODE_COMPUTE_CAPABILITY:=}" "${GPU_NODE_EXPECTED_GPUS:=1}" "${GPU_NODE_EXPECTED_MODEL:=}" "${GPU_NODE_SEAL_DELAY:=20}"
-: "${GPU_NODE_LIFETIME_HOURS:=0}" "${GPU_NODE_WARN_HOURS:=24}"
-# Steps that check this boot's state and so run at every boot (the others run until they succeed once).
-: "${GPU_NODE_EVERY_BOOT:=nvidia-driver lifetime ready-check}" "${GPU_NODE_MAX_REBOOTS:=2}"
-# Install steps whose work a baked image keeps: the seal keeps their done markers, so a
-# node booted from the image skips them (burn-in and the checks run again per instance).
-: "${GPU_NODE_IMAGE_STEPS:=cuda-toolkit container-toolkit fabric-manager packages user-commands}"
-: "${GPU_NODE_PACKAGES:=}" "${GPU_NODE_CONTAINER_TOOLKIT:=0}" "${GPU_NODE_FABRIC_MANAGER:=0}"
+: "${GPU_NODE_GPU_BURN_REF:=3ead140434da9473582b68452f7115967a7a0581}" "${GPU_NODE_SEAL_DELAY:=20}"
+: "${GPU_NODE_MAX_REBOOTS:=2}"
 : "${GPU_NODE_APT_LOCK_WAIT:=900}" "${GPU_NODE_APT_LOCK_SLEEP:=10}"
 : "${GPU_NODE_DEVICE_QUERY:=$GPU_NODE_ROOT/opt/gpu-node/libexec/device-query}"
+
+# gpu_require_vars: every variable of GPU_NODE_REQUIRED_VARS is set (it may be empty, e.g. no
+# CUDA), or the script stops here with a console line naming the missing ones: a recipe.env
+# from another library version, or a script run by hand without it, must not run on defaults.
+gpu_require_vars() {
+  local v missing='' line
+  for v in $GPU_NODE_REQUIRED_VARS; do [ -n "${!v+set}" ] || missing+=" $v"; done
+  [ -n "$missing" ] || return 0
+  line="$GPU_NODE_MARK_FAILED recipe=${GPU_NODE_RECIPE_NAME:-unknown} step=${GPU_NODE_STEP:-$(basename "$0" .sh)} reason=\"$GPU_NODE_CONFIG lacks${missing} (written by the cdktf-openstack-gpu recipe; see GPU_NODE_REQUIRED_VARS in lib/gpu-node-contract.sh)\""
+  printf '%s\n' "$line" >&2
+  if [ -w "$GPU_NODE_CONSOLE" ]; then printf '%s\n' "$line" >>"$GPU_NODE_CONSOLE" 2>/dev/null || true; fi
+  exit 2
+}
+gpu_require_vars
+: "${GPU_NODE_HOME:=/home/$GPU_NODE_USER}"
 GPU_NODE_REBOOT_FLAG="$GPU_NODE_STATE_DIR/reboot-requested"
 GPU_NODE_STEP="${GPU_NODE_STEP:-$(basename "$0" .sh)}"
 
@@ -143,7 +152,7 @@ gpu_fail() {
   # Every verdict names its boot (ready-check passes its own boot_id).
   for kv in "$@"; do [[ $kv != boot_id=* ]] || boot=''; done
   gpu_write_status failed step="$GPU_NODE_STEP" reason="$reason" ${boot:+"boot_id=$(gpu_boot_id)"} "$@"
-  gpu_console "GPU-NODE-FAILED recipe=$GPU_NODE_RECIPE_NAME step=$GPU_NODE_STEP reason=\"$reason\""
+  gpu_console "$GPU_NODE_MARK_FAILED recipe=$GPU_NODE_RECIPE_NAME step=$GPU_NODE_STEP reason=\"$reason\""
   if [ -n "${GPU_NODE_FAIL_FLAG:-}" ]; then : >"$GPU_NODE_FAIL_FLAG"; fi
   exit 1
 }
@@ -158,7 +167,7 @@ gpu_reboot() {
   count=$((count + 1))
   printf '%s\n' "$count" >"$GPU_NODE_STATE_DIR/reboots"
   gpu_write_status rebooting step="$GPU_NODE_STEP" reason="$1" reboots="$count" boot_id="$(gpu_boot_id)"
-  gpu_console "GPU-NODE-REBOOTING recipe=$GPU_NODE_RECIPE_NAME step=$GPU_NODE_STEP reboot=$count/$GPU_NODE_MAX_REBOOTS reason=\"$1\""
+  gpu_console "$GPU_NODE_MARK_REBOOTING recipe=$GPU_NODE_RECIPE_NAME step=$GPU_NODE_STEP reboot=$count/$GPU_NODE_MAX_REBOOTS reason=\"$1\""
   : >"$GPU_NODE_REBOOT_FLAG"
   # --no-block: the reboot job waits for this unit to finish instead of deadlocking on it.
   systemctl --no-block reboot

@@ -69,4 +69,4 @@ xids=$(dmesg 2>/dev/null | grep -c 'NVRM: Xid' || true)
 cuda=''
 if [ -n "$GPU_NODE_CUDA_VERSION" ] && [ -x "$(gpu_cuda_home)/bin/nvcc" ]; then cuda=$GPU_NODE_CUDA_VERSION; fi
 gpu_write_status ready gpus="$n" model="$model" driver="$driver" cuda="$cuda" xid_errors="$xids" "$boot" checked_at="$(gpu_now)"
-gpu_console "GPU-NODE-READY recipe=$GPU_NODE_RECIPE_NAME key=$GPU_NODE_RECIPE_KEY gpus=$n model=\"$model\" driver=$driver"
+gpu_console "$GPU_NODE_MARK_READY recipe=$GPU_NODE_RECIPE_NAME key=$GPU_NODE_RECIPE_KEY gpus=$n model=\"$model\" driver=$driver"

@@ -6,7 +6,7 @@ set -euo pipefail
 . "$(dirname "$0")/../lib/gpu-node-common.sh"
 
 if [ "${1:-}" != cleanup ]; then
-  gpu_console "GPU-NODE-SEALING recipe=$GPU_NODE_RECIPE_NAME"
+  gpu_console "$GPU_NODE_MARK_SEALING recipe=$GPU_NODE_RECIPE_NAME"
   systemd-run --unit=gpu-node-seal --description="gpu-node: seal instance for snapshot" \
     --on-active="$GPU_NODE_SEAL_DELAY" /bin/bash "$(readlink -f "$0")" cleanup
   gpu_log "cleanup and poweroff scheduled in ${GPU_NODE_SEAL_DELAY}s"
@@ -46,5 +46,5 @@ apt-get -o DPkg::Lock::Timeout=120 clean || gpu_log "apt-get clean failed; image
 rm -rf "$r"/var/lib/apt/lists/*
 sync
 # The bake script snapshots only after this line: SHUTOFF alone does not prove a seal.
-gpu_console "GPU-NODE-SEALED recipe=$GPU_NODE_RECIPE_NAME key=$GPU_NODE_RECIPE_KEY"
+gpu_console "$GPU_NODE_MARK_SEALED recipe=$GPU_NODE_RECIPE_NAME key=$GPU_NODE_RECIPE_KEY"
 poweroff

@@ -18,7 +18,7 @@ import { validateGpuNode } from '../private/validation-constructs';
 import { addPreflight } from '../private/preflight';
 import { TerraformData } from '../private/terraform-data';
 import { userDataArgument } from '../private/user-data';
-import { watchScript } from '../private/watch-script';
+import { watchEnvironment, watchScript } from '../private/watch-script';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { DataVolumeOptions, VolumeRemovalPolicy } from './data-volume';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
@@ -544,6 +544,7 @@ export class GpuNode extends Construct {
           WATCH_EXPECT_STATE: powerState.providerValue,
           WATCH_TIMEOUT: `${timeout * 60}`,
           WATCH_POLL_INTERVAL: `${poll}`,
+          ...watchEnvironment(this),
         },
       }],
     });

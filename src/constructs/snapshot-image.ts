@@ -9,7 +9,7 @@ import { checkSoftware } from '../private/recipe-rules';
 import { validateSnapshotImage } from '../private/validation-constructs';
 import { TerraformData } from '../private/terraform-data';
 import { userDataArgument } from '../private/user-data';
-import { watchScript } from '../private/watch-script';
+import { watchEnvironment, watchScript } from '../private/watch-script';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { nodeProfile } from '../private/profiles';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
@@ -178,6 +178,7 @@ export class SnapshotImage extends Construct {
           BAKE_VISIBILITY: props.visibility ?? ImageVisibility.PRIVATE,
           BAKE_TIMEOUT: `${timeout * 60}`,
           BAKE_POLL_INTERVAL: `${poll}`,
+          ...watchEnvironment(this),
         },
       }],
       dependsOn: [this.builder],

@@ -3,13 +3,14 @@
 import * as zlib from 'zlib';
 import * as YAML from 'yaml';
 import type { GpuRecipe, RecipeFile, RecipeRenderOptions, RecipeStep, RenderedUserData } from '../constructs/gpu-recipe';
+import { CONTRACT_FILE, nodeContract } from './node-contract';
 import { readPackageFile } from './package-files';
 
 // Where the shipped scripts go on the node.
 const NODE_ROOT = '/opt/gpu-node';
 const CONFIG_PATH = '/etc/gpu-node/recipe.env';
-/** The runner and its library, on every node (below the package's cloud-init/). */
-export const SHARED_FILES: readonly string[] = ['lib/gpu-node-common.sh', 'bin/gpu-node-run'];
+/** The contract, the runner and its library, on every node (below the package's cloud-init/). */
+export const SHARED_FILES: readonly string[] = [CONTRACT_FILE.replace(/^cloud-init\//, ''), 'lib/gpu-node-common.sh', 'bin/gpu-node-run'];
 // The unit that runs the steps at every boot (cloud-init runs `runcmd` only once per instance).
 const UNIT_NAME = 'gpu-node.service';
 /** The unit's file below the package's cloud-init/. */
@@ -23,27 +24,29 @@ export function renderRecipeText(recipe: GpuRecipe, options: RecipeRenderOptions
   const lifetime = options.lifetimeHours !== undefined && options.lifetimeHours > 0;
   const fabricManager = steps.some((s) => s.name === 'fabric-manager');
 
-  const env: [string, string | number][] = [
-    ['GPU_NODE_RECIPE_NAME', recipe.name],
-    ['GPU_NODE_RECIPE_KEY', options.recipeKey ?? recipe._key('')],
-    ['GPU_NODE_USER', loginUser],
-    ['GPU_NODE_DRIVER_BRANCH', recipe.nvidiaDriver.branchNumber],
-    ['GPU_NODE_DRIVER_FLAVOR', recipe.nvidiaDriver.modules],
-    ['GPU_NODE_CUDA_VERSION', recipe.cuda?.versionString ?? ''],
-    ['GPU_NODE_CONTAINER_TOOLKIT_VERSION', recipe.containerToolkitVersion ?? ''],
+  // Exactly the contract's GPU_NODE_REQUIRED_VARS, in its order: the scripts refuse a recipe.env that lacks one.
+  const values: { [name: string]: string | number } = {
+    GPU_NODE_RECIPE_NAME: recipe.name,
+    GPU_NODE_RECIPE_KEY: options.recipeKey ?? recipe._key(''),
+    GPU_NODE_USER: loginUser,
+    GPU_NODE_DRIVER_BRANCH: recipe.nvidiaDriver.branchNumber,
+    GPU_NODE_DRIVER_FLAVOR: recipe.nvidiaDriver.modules,
+    GPU_NODE_CUDA_VERSION: recipe.cuda?.versionString ?? '',
+    GPU_NODE_CONTAINER_TOOLKIT_VERSION: recipe.containerToolkitVersion ?? '',
     // The readiness check's container smoke check and Fabric Manager check.
-    ['GPU_NODE_CONTAINER_TOOLKIT', recipe.containerToolkit ? 1 : 0],
-    ['GPU_NODE_FABRIC_MANAGER', fabricManager ? 1 : 0],
-    ['GPU_NODE_PACKAGES', recipe.packages.join(' ')],
-    ['GPU_NODE_BURN_SECONDS', recipe.burnInSeconds],
-    ['GPU_NODE_EXPECTED_GPUS', options.expectedGpus],
-    ['GPU_NODE_EXPECTED_MODEL', options.expectedModel?.nvidiaSmiMatch ?? ''],
-    ['GPU_NODE_COMPUTE_CAPABILITY', options.expectedModel?.computeCapability ?? ''],
-    ['GPU_NODE_LIFETIME_HOURS', lifetime ? options.lifetimeHours! : 0],
-    ['GPU_NODE_WARN_HOURS', options.lifetimeWarningHours ?? 24],
+    GPU_NODE_CONTAINER_TOOLKIT: recipe.containerToolkit ? 1 : 0,
+    GPU_NODE_FABRIC_MANAGER: fabricManager ? 1 : 0,
+    GPU_NODE_PACKAGES: recipe.packages.join(' '),
+    GPU_NODE_BURN_SECONDS: recipe.burnInSeconds,
+    GPU_NODE_EXPECTED_GPUS: options.expectedGpus,
+    GPU_NODE_EXPECTED_MODEL: options.expectedModel?.nvidiaSmiMatch ?? '',
+    GPU_NODE_COMPUTE_CAPABILITY: options.expectedModel?.computeCapability ?? '',
+    GPU_NODE_LIFETIME_HOURS: lifetime ? options.lifetimeHours! : 0,
+    GPU_NODE_WARN_HOURS: options.lifetimeWarningHours ?? 24,
     // What gpu-node.service runs at every boot.
-    ['GPU_NODE_STEPS', steps.map((s) => s.name).join(' ')],
-  ];
+    GPU_NODE_STEPS: steps.map((s) => s.name).join(' '),
+  };
+  const env = recipeEnvEntries(values);
   const envText = '# Written by cdktf-openstack-gpu; read by /opt/gpu-node/lib/gpu-node-common.sh\n' +
     '# shellcheck disable=SC2034  # the variables are used by the scripts that source this file\n' +
     env.map(([k, v]) => `${k}=${shellQuote(String(v))}`).join('\n') + '\n';
@@ -84,6 +87,21 @@ export function renderRecipeText(recipe: GpuRecipe, options: RecipeRenderOptions
 
   const header = `#cloud-config\n# GPU node recipe '${recipe.name}' (cdktf-openstack-gpu); progress: ${'/var/log/gpu-node/recipe.log'}\n`;
   return sizes(header + YAML.stringify(config, { lineWidth: 0, blockQuote: 'literal' }));
+}
+
+/**
+ * `values` as recipe.env entries in the contract's order; a name missing from either side throws,
+ * so the renderer and GPU_NODE_REQUIRED_VARS cannot drift apart.
+ */
+export function recipeEnvEntries(values: { [name: string]: string | number }): [string, string | number][] {
+  const required = nodeContract().requiredVars;
+  const extra = Object.keys(values).filter((k) => !required.includes(k));
+  const missing = required.filter((k) => !(k in values));
+  if (extra.length > 0 || missing.length > 0) {
+    throw new Error(`cdktf-openstack-gpu: recipe.env and GPU_NODE_REQUIRED_VARS in ${CONTRACT_FILE} differ ` +
+      `(not in the contract: ${extra.join(' ') || 'none'}; not written: ${missing.join(' ') || 'none'})`);
+  }
+  return required.map((k) => [k, values[k]]);
 }
 
 /**

@@ -12,6 +12,7 @@ import type { KeyPairProps } from '../constructs/key-pair';
 import type { SecurityGroupProps } from '../constructs/security-group';
 import type { SnapshotImageProps } from '../constructs/snapshot-image';
 import { isCidr } from './ip';
+import { nodeContract } from './node-contract';
 import { checkProps } from './validation-props';
 import {
   CLOUD_PROFILE_PROPS, GPU_MODEL_PROPS, GPU_NETWORK_PROPS, GPU_NODE_PROPS, GPU_RECIPE_PROPS, KEY_PAIR_PROPS,
@@ -62,8 +63,9 @@ export function validateGpuNode(path: string, props: GpuNodeProps, members: { re
     keys.length, 'Move bulk data into a file of the recipe');
   for (const key of keys) {
     check(NOVA_METADATA.keyPattern.test(key), path, 'metadata key', "1-255 letters, digits, spaces, '-', '_', ':' or '.'", key, 'Rename the key');
-    check(!key.startsWith('gpu_node_'), path, 'metadata key', "a key outside the library's gpu_node_ prefix", key,
-      'The library writes the gpu_node_* keys itself; pick another name');
+    const prefix = nodeContract().propertyPrefix;
+    check(!key.startsWith(prefix), path, 'metadata key', `a key outside the library's ${prefix} prefix`, key,
+      `The library writes the ${prefix}* keys itself; pick another name`);
     const value = metadata[key];
     check(value.length <= NOVA_METADATA.maxValue && !/[\u0000-\u001f]/.test(value), path, `metadata['${key}']`,
       `at most ${NOVA_METADATA.maxValue} characters without control characters`, value, 'Shorten the value or move it into a file of the recipe');

@@ -1,20 +1,32 @@
 import * as path from 'path';
 import { AssetType, TerraformAsset, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
+import { CONTRACT_FILE } from './node-contract';
 import { packageRoot } from './package-files';
 
 const ID = 'GpuNodeWatchScript';
+const CONTRACT_ID = 'GpuNodeContract';
+
+function stackAsset(scope: Construct, id: string, file: string): TerraformAsset {
+  const stack = TerraformStack.of(scope);
+  const existing = stack.node.tryFindChild(id);
+  if (existing) return existing as TerraformAsset;
+  return new TerraformAsset(stack, id, { path: path.join(packageRoot(), file), type: AssetType.FILE });
+}
 
 /**
  * `assets/gpu-node-watch.sh`, the one console watcher for the bake and for `waitForReady`,
  * as an asset of the stack (once per stack; local-exec runs it with `bash <path> bake|ready`).
  */
 export function watchScript(scope: Construct): TerraformAsset {
-  const stack = TerraformStack.of(scope);
-  const existing = stack.node.tryFindChild(ID);
-  if (existing) return existing as TerraformAsset;
-  return new TerraformAsset(stack, ID, {
-    path: path.join(packageRoot(), 'assets', 'gpu-node-watch.sh'),
-    type: AssetType.FILE,
-  });
+  return stackAsset(scope, ID, path.join('assets', 'gpu-node-watch.sh'));
+}
+
+/**
+ * The watcher's environment from the node contract: `WATCH_CONTRACT`, the path of
+ * cloud-init/lib/gpu-node-contract.sh as an asset of the stack (the same file the node's scripts
+ * source), from which the watcher takes the console markers, the image tag and the property prefix.
+ */
+export function watchEnvironment(scope: Construct): { [name: string]: string } {
+  return { WATCH_CONTRACT: stackAsset(scope, CONTRACT_ID, CONTRACT_FILE).path };
 }
