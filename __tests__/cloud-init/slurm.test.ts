@@ -45,6 +45,8 @@ function makeBox(model: SlurmClusterModel = MODEL, files: Record<string, string>
       PATH: `${FAKEBIN}:/usr/bin:/bin`,
       FAKE_DIR: fake,
       SLURM_CLUSTER_ENV: path.join(dir, 'cluster.env'),
+      // The runner's library and the node contract (console markers) next to it, as on a node.
+      SLURM_CLUSTER_NODE_LIB: path.resolve(__dirname, '../../cloud-init/lib/gpu-node-common.sh'),
       SLURM_CLUSTER_CONSOLE: path.join(dir, 'console'),
       SLURM_CLUSTER_LOG: path.join(dir, 'cluster.log'),
       SLURM_CLUSTER_POLL: '0.2',

@@ -20,6 +20,9 @@ if [ -r "$SLURM_CLUSTER_ENV" ]; then . "$SLURM_CLUSTER_ENV"; fi
 : "${SLURM_CLUSTER_METADATA_URL:=http://169.254.169.254/openstack/latest/meta_data.json}"
 # The node runner's library (cloud-init/lib/gpu-node-common.sh), for slurm_fail's GPU-NODE-FAILED line.
 : "${SLURM_CLUSTER_NODE_LIB:=/opt/gpu-node/lib/gpu-node-common.sh}"
+# The console markers (GPU_CLUSTER_MARK_*), from the node contract next to that library.
+# shellcheck source=../lib/gpu-node-contract.sh
+. "$(dirname "$SLURM_CLUSTER_NODE_LIB")/gpu-node-contract.sh"
 
 slurm_log() {
   local line
@@ -42,10 +45,10 @@ slurm_console() {
 # (assets/gpu-node-watch.sh) puts into the deploy's error; the runner then prints no line of its own.
 slurm_fail() {
   local reason=${1//\"/\'}
-  slurm_console "GPU-CLUSTER-FAILED cluster=$SLURM_CLUSTER_NAME reason=\"$reason\""
+  slurm_console "$GPU_CLUSTER_MARK_FAILED cluster=$SLURM_CLUSTER_NAME reason=\"$reason\""
   if [ -n "${GPU_NODE_FAIL_FLAG:-}" ] && [ -r "$SLURM_CLUSTER_NODE_LIB" ]; then
     # shellcheck source=/dev/null
-    (. "$SLURM_CLUSTER_NODE_LIB" && gpu_fail "GPU-CLUSTER-FAILED cluster=$SLURM_CLUSTER_NAME: $reason") || true
+    (. "$SLURM_CLUSTER_NODE_LIB" && gpu_fail "$GPU_CLUSTER_MARK_FAILED cluster=$SLURM_CLUSTER_NAME: $reason") || true
   fi
   exit 1
 }
