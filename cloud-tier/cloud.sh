@@ -24,6 +24,12 @@ PACKAGES=(python3-keystone python3-glance python3-placement python3-nova python3
 COMMON_DEBS=(nova-common glance-common cinder-common neutron-common)
 
 skip() { echo "cloud-tier: cannot run here: $*" >&2; exit 3; }
+# phase NAME COMMAND...: run one step of `up` and print how long it took (CI logs show the split).
+phase() {
+  local name=$1 t=$SECONDS; shift
+  "$@"
+  echo "cloud-tier: phase $name: $(( SECONDS - t )) s"
+}
 
 install_packages() {
   local missing=() p
@@ -195,8 +201,11 @@ $service_auth
 $service_auth
 [cinder]
 os_region_name = RegionOne
+# Cinder lets only Nova delete an attachment of a server (OSSA-2023-003, in Debian's Zed): Nova sends
+# its service token (a user with the `service` role, seed.py) along with the user's.
 [service_user]
-send_service_user_token = false
+send_service_user_token = true
+$service_auth
 [oslo_messaging_notifications]
 driver = noop
 $authtoken
@@ -278,6 +287,8 @@ setup_databases() {
 start_services() {
   start keystone env OS_KEYSTONE_CONFIG_DIR="$etc/keystone" $py -m gpu_cloud_tier.wsgi_serve 5000 keystone.server.wsgi:initialize_public_application
   wait_port 5000 keystone
+  # Roles and catalog before the other services take their first tokens (they keep them for an hour).
+  phase seed-identity "$here/seed.sh" identity
   start glance "${PYRUN[@]}" glance.cmd.api:main --config-file "$etc/glance/glance-api.conf"
   start placement env OS_PLACEMENT_CONFIG_DIR="$etc/placement" $py -m gpu_cloud_tier.wsgi_serve 8778 placement.wsgi:init_application
   start neutron "${PYRUN[@]}" neutron.cmd.eventlet.server:main --config-file "$etc/neutron/neutron.conf"
@@ -298,13 +309,13 @@ case "${1:-}" in
     t0=$(date +%s)
     [ "$(uname -s)" = Linux ] || skip "not Linux"
     mkdir -p "$state" "$log" "$run"
-    install_packages
-    write_config
-    start_mariadb
-    start_rabbit
-    setup_databases
-    start_services
-    "$here/seed.sh"
+    phase packages install_packages
+    phase config write_config
+    phase mariadb start_mariadb
+    phase rabbitmq start_rabbit
+    phase databases setup_databases
+    phase services start_services
+    phase seed "$here/seed.sh" resources
     echo "cloud-tier: up in $(( $(date +%s) - t0 )) s; clouds.yaml: $state/clouds.yaml (entries: openstack, cloud-tier-admin)"
     ;;
   status)

@@ -18,9 +18,17 @@ python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet --disable-pip-version-check "$wheel" 'cdktf==0.21.0' 'constructs==10.4.2'
 
 cat >"$work/app.py" <<'PY'
-import json, sys
+import json, os, sys
+import jsii
 from cdktf import App, TerraformStack
 import cdktf_openstack_gpu as gpu
+
+
+# An image source of the user's own, written in Python: INodeImage.bind is public API for this.
+@jsii.implements(gpu.INodeImage)
+class TeamImage:
+    def bind(self, scope, profile):
+        return gpu.NodeImageConfig(image_id="0f0e0d0c-0b0a-0908-0706-050403020100", base_image_key="id:team-image")
 
 app = App(outdir=sys.argv[1])
 ssh_from = [gpu.Peer.ipv4("192.0.2.0/24")]
@@ -36,6 +44,8 @@ trainer = gpu.GpuNode(ml, "Trainer",
     data_volume=gpu.DataVolumeOptions(size_gib=100),
     lifetime_hours=72,
 )
+gpu.GpuNode(ml, "Custom", flavor=gpu.GpuFlavor.of(gpu.GpuModel.RTX_2080_TI, 1), network=network, image=TeamImage(),
+    key_pair=gpu.KeyPair.from_name(ml, "Key", "alice", private_key_hint="~/.ssh/id_ed25519"))
 
 # The snapshot pipeline: bake a recipe once, boot workers from the newest bake.
 bake = TerraformStack(app, "bake")
@@ -49,6 +59,11 @@ gpu.GpuNode(bake, "Worker", flavor=gpu.GpuFlavor.of(gpu.GpuModel.RTX_2060_SUPER,
     image=gpu.NodeImage.from_recipe(recipe, base_image=base), recipe=recipe, ssh_from=ssh_from)
 app.synth()
 print("python app: synthesized", trainer.node_name, "with", trainer.flavor.flavor_name)
+with open(os.path.join(sys.argv[1], "stacks", "ml", "cdk.tf.json")) as f:
+    servers = json.load(f)["resource"]["openstack_compute_instance_v2"]
+custom = [s for s in servers.values() if s["name"] == "ml-Custom"]
+assert len(custom) == 1 and custom[0]["image_id"] == "0f0e0d0c-0b0a-0908-0706-050403020100" and custom[0]["key_pair"] == "alice", custom
+print("python app: a Python INodeImage and KeyPair.from_name gave ml-Custom image", custom[0]["image_id"], "and key", custom[0]["key_pair"])
 PY
 out="$work/out"
 "$work/venv/bin/python" "$work/app.py" "$out"

@@ -42,4 +42,12 @@ describe('preflight on the mini-cloud (real provider v3.4.0)', () => {
     expect(plan.status).not.toBe(0);
     expect(plan.output.replace(/\s+/g, ' ')).toMatch(/flavor g1-bad-alias\.medium passes through 3 GPUs .*but the node expects 2/);
   });
+
+  cloudTest('a node the project quota has no room for fails the plan with our message and the numbers', () => {
+    // Nova's default quota: 51200 MiB of RAM; g1-4x2060.medium has 65536 MiB (seed.py).
+    const plan = planOf(GpuFlavor.of(GpuModel.RTX_2060_SUPER, 4));
+    expect(plan.status).not.toBe(0);
+    expect(plan.output.replace(/\s+/g, ' ')).toMatch(
+      /cloud-preflight\/Node: the project's quota has no room for the new servers of this stack \(this node: flavor g1-4x2060\.medium\).*RAM \d+ \+ 65536 of 51200 MiB/);
+  });
 });

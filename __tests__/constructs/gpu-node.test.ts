@@ -121,7 +121,6 @@ describe('GpuNode', () => {
     // Metadata and tags too: Nova refuses their update on a shelved node (409).
     const ignored = ['user_data', 'image_id', 'image_name', 'key_pair', 'block_device', 'metadata', 'tags', 'flavor_name', 'flavor_id'];
     expect(server.lifecycle.ignore_changes).toEqual(ignored);
-    expect(server.lifecycle.replace_triggered_by).toBeUndefined();
     // With replaceOnChange, edits replace the node through the rollout trigger: never the
     // provider's in-place rebuild that wipes the root disk under the same server.
     const { json } = synth({ replaceOnChange: true, rootVolumeSizeGiB: 40 });
@@ -133,6 +132,19 @@ describe('GpuNode', () => {
       rootVolumeSizeGiB: '40', flavor: 'g1-2x2080.medium',
     });
     expect(replacing.lifecycle.replace_triggered_by).toEqual([`terraform_data.${rollout[0]}`]);
+  });
+
+  test('a node without a token has its rollout trigger from the start, so that its first token replaces it', () => {
+    // replace_triggered_by ignores the creation of the trigger (Terraform's EvaluateReplaceTriggeredBy):
+    // a trigger made together with the first token would replace nothing (the cloud tier found it).
+    const { json } = synth();
+    const server = only(json, 'openstack_compute_instance_v2');
+    const rollout = Object.entries<any>(json.resource.terraform_data).find(([k]) => k.startsWith('Node_Rollout'))!;
+    expect(rollout[1].triggers_replace).toEqual({ token: '' });
+    expect(server.lifecycle.replace_triggered_by).toEqual([`terraform_data.${rollout[0]}`]);
+    // No clock trigger without a token, as in 0.1: an upgraded node keeps its start time and ShelveAt.
+    const started = Object.entries<any>(json.resource.terraform_data).find(([k]) => k.startsWith('Node_StartedAt'))![1];
+    expect(started.triggers_replace).toBeUndefined();
   });
 
   test('a rollout token replaces the node on purpose', () => {
@@ -331,6 +343,24 @@ describe('GpuNode changes after deploy (terraform apply, then plan, with the sta
     expect(tf(dir, state, 'plan').stdout).toMatch(/No changes\./);
 
     synthInto(dir, { rolloutToken: 'v2', dataVolume: { sizeGiB: 10 } });
+    const plan = tf(dir, state, 'plan').stdout;
+    expect(plan).toMatch(/openstack_compute_instance_v2\.Node_\w+ will be replaced/);
+    expect(plan).toMatch(/terraform_data\.Node_StartedAt_\w+ must be replaced/);
+    expect(plan).not.toMatch(/openstack_blockstorage_volume_v3\.\w+ (must|will) be (replaced|destroyed)/);
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  test('the first rollout token of a node deployed without one replaces the server and restarts its clock', () => {
+    if (why) {
+      console.log(`skipped: ${why}`);
+      return;
+    }
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'node-first-token-'));
+    const dir = path.join(work, 'stack');
+    const state = path.join(work, 'terraform.tfstate');
+    synthInto(dir, { dataVolume: { sizeGiB: 10 } });
+    expect(tf(dir, state, 'apply').stdout).toMatch(/Apply complete!/);
+    synthInto(dir, { dataVolume: { sizeGiB: 10 }, rolloutToken: 'v1' });
     const plan = tf(dir, state, 'plan').stdout;
     expect(plan).toMatch(/openstack_compute_instance_v2\.Node_\w+ will be replaced/);
     expect(plan).toMatch(/terraform_data\.Node_StartedAt_\w+ must be replaced/);

@@ -215,6 +215,22 @@ describe('rendered once', () => {
     expect(() => recipe.packages.push('vim')).toThrow(TypeError);
     expect(() => recipe.commands.push('rm -rf /')).toThrow(TypeError);
     expect(() => { (recipe.files[0] as any).content = 'x'; }).toThrow(TypeError);
+    expect(() => recipe.files.push({ path: '/etc/x', content: 'x' })).toThrow(TypeError);
+    expect(() => { recipe.packages[0] = 'vim'; }).toThrow(TypeError);
+  });
+
+  test('editing the arrays given to the constructor afterwards changes neither the recipe nor its key', () => {
+    const given = { packages: ['htop'], commands: ['echo one'], files: [{ path: '/etc/motd.d/99-lab', content: 'one\n' }] };
+    const recipe = new GpuRecipe(given);
+    const key = recipe._key(BASE);
+    const text = recipe._render({ expectedGpus: 1 }).text;
+    given.packages.push('vim');
+    given.commands.push('echo two');
+    given.files[0].content = 'two\n';
+    given.files.push({ path: '/etc/y', content: 'y' });
+    expect([recipe.packages, recipe.commands, recipe.files.map((f) => f.content)]).toEqual([['htop'], ['echo one'], ['one\n']]);
+    expect(recipe._key(BASE)).toBe(key);
+    expect(recipe._render({ expectedGpus: 2 }).text).toBe(text.replace("GPU_NODE_EXPECTED_GPUS='1'", "GPU_NODE_EXPECTED_GPUS='2'"));
   });
 });
 

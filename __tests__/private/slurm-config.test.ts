@@ -92,6 +92,7 @@ describe('renderSlurmConfig', () => {
       "SLURM_CLUSTER_WORKER_ADDRESSES='10.42.0.11 10.42.0.12 10.42.0.21'",
       "SLURM_CLUSTER_PARTITIONS='rtx2080=2:2 rtx2060=1:1'",
       'SLURM_CLUSTER_READY_TIMEOUT=1800',
+      "SLURM_CLUSTER_ADDRESS_METADATA_PREFIX='gpu_cluster_address_'",
     ]);
   });
 

@@ -187,7 +187,9 @@ export interface GpuNodeProps {
    */
   readonly replaceOnChange?: boolean;
   /**
-   * Any string; changing it replaces the node (its port, floating IP and data volume stay).
+   * Any string; setting, changing or removing it replaces the node (its port, floating IP and data volume stay).
+   * A node deployed by 0.1 without a token: deploy once with this release first (that adds the node's
+   * rollout trigger and changes nothing else), then set the token.
    * @default - none
    */
   readonly rolloutToken?: string;
@@ -390,25 +392,30 @@ export class GpuNode extends Construct {
    * built from) changes, which replaces the server and its start time with it; and the library's
    * server metadata, with the start and shelve times.
    */
-  private createReplacementTriggers(props: GpuNodeProps): { rollout?: TerraformData; metadata: { [key: string]: string } } {
-    const rollout = props.rolloutToken === undefined && !props.replaceOnChange ? undefined
-      : new TerraformData(this, 'Rollout', {
-        triggersReplace: {
-          token: props.rolloutToken ?? '',
-          ...(props.replaceOnChange ? {
-            image: this.image.imageId,
-            userData: createHash('sha256').update(this.userData.text).digest('hex'),
-            keyPair: props.keyPair?.keyPairName ?? '',
-            rootVolumeSizeGiB: `${props.rootVolumeSizeGiB ?? ''}`,
-            flavor: this.flavor.flavorName,
-          } : {}),
-        },
-      });
+  private createReplacementTriggers(props: GpuNodeProps): { rollout: TerraformData; metadata: { [key: string]: string } } {
+    // Always there, with token '' when none is given: replace_triggered_by reacts only to an update
+    // or replacement of the trigger, never to its creation (EvaluateReplaceTriggeredBy in
+    // Terraform/OpenTofu), so a trigger created with the first token would leave the server as it
+    // is (found by the cloud tier).
+    const rollout = new TerraformData(this, 'Rollout', {
+      triggersReplace: {
+        token: props.rolloutToken ?? '',
+        ...(props.replaceOnChange ? {
+          image: this.image.imageId,
+          userData: createHash('sha256').update(this.userData.text).digest('hex'),
+          keyPair: props.keyPair?.keyPairName ?? '',
+          rootVolumeSizeGiB: `${props.rootVolumeSizeGiB ?? ''}`,
+          flavor: this.flavor.flavorName,
+        } : {}),
+      },
+    });
     const startedAt = new TerraformData(this, 'StartedAt', {
       input: { time: Fn.timestamp() },
-      // Recorded once at creation; later plans keep it, a rollout starts it anew.
+      // Recorded once at creation; later plans keep it, a rollout starts it anew. Without a token
+      // no trigger, as before: upgrading a node deployed without one keeps its clock (and ShelveAt);
+      // its first token then adds the trigger, which replaces this record with the server.
       lifecycle: { ignoreChanges: ['input'] },
-      triggersReplace: rollout ? { rollout: rollout.id } : undefined,
+      triggersReplace: props.rolloutToken !== undefined || props.replaceOnChange ? { rollout: rollout.id } : undefined,
     });
     const startTime = Fn.lookup(startedAt.output, 'time', '');
     const metadata: { [key: string]: string } = {
@@ -424,7 +431,7 @@ export class GpuNode extends Construct {
     return { rollout, metadata };
   }
 
-  private createServer(props: GpuNodeProps, triggers: { rollout?: TerraformData; metadata: { [key: string]: string } }): computeInstanceV2.ComputeInstanceV2 {
+  private createServer(props: GpuNodeProps, triggers: { rollout: TerraformData; metadata: { [key: string]: string } }): computeInstanceV2.ComputeInstanceV2 {
     const path = this.node.path;
     const rootDisk = props.rootVolumeSizeGiB;
     const rollout = triggers.rollout;
@@ -447,7 +454,7 @@ export class GpuNode extends Construct {
         // (image) or a silent replacement (user_data, keypair, root disk) of a running node.
         ignoreChanges: ['user_data', 'image_id', 'image_name', 'key_pair', 'block_device', ...SET_AT_CREATION],
         // A bare address: Terraform reads replace_triggered_by entries as references, not templates.
-        replaceTriggeredBy: rollout ? [`${rollout.terraformResourceType}.${rollout.friendlyUniqueId}`] : undefined,
+        replaceTriggeredBy: [`${rollout.terraformResourceType}.${rollout.friendlyUniqueId}`],
         // A root volume smaller than the image's min_disk fails in Nova after the plan; say so at plan.
         precondition: rootDisk !== undefined && this.image.minDiskGiB !== undefined ? [{
           condition: Op.gte(rootDisk, this.image.minDiskGiB),

@@ -267,11 +267,11 @@ export class GpuRecipe {
   public readonly containerToolkitVersion?: string;
   /** How long gpu-burn runs before the node reports ready; 0 for no burn-in. */
   public readonly burnInSeconds: number;
-  /** Extra Ubuntu packages. */
+  /** Extra Ubuntu packages (a frozen array: a recipe does not change after its constructor). */
   public readonly packages: string[];
-  /** Extra files written on the node. */
+  /** Extra files written on the node (frozen, as are the files). */
   public readonly files: RecipeFile[];
-  /** Extra commands run after the install, as root. */
+  /** Extra commands run after the install, as root (a frozen array). */
   public readonly commands: string[];
   private readonly keys = new Map<string, string>();
   private readonly rendered = new Map<string, RenderedUserData>();
@@ -306,7 +306,10 @@ export class GpuRecipe {
       throw new Error(`${where}: burnInSeconds needs the CUDA toolkit to build gpu-burn, got burnInSeconds ${this.burnInSeconds} ` +
         'with installCuda false. Set installCuda: true (the default) or burnInSeconds: 0');
     }
-    // Frozen: keys and rendered texts are computed once, so the recipe must not change afterwards.
+    // Frozen copies: keys and rendered texts are computed once, so the recipe must not change afterwards
+    // (neither through these arrays nor through the caller's). Typed string[], not readonly string[]:
+    // jsii refuses ReadonlyArray in the public API (JSII3001); a push throws a TypeError instead.
+    // The instance itself is not frozen: the jsii kernel tags the objects it hands to Python.
     this.packages = Object.freeze([...(props.packages ?? [])]) as string[];
     for (const p of this.packages) {
       if (!PACKAGE_PATTERN.test(p)) {

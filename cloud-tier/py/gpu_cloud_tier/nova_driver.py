@@ -3,10 +3,14 @@
 compute_driver = gpu_cloud_tier.nova_driver.ConsoleFakeDriver (load_compute_driver imports a
 full class path when nova.virt.<name> does not exist).
 """
+import io
 import os
 
 from oslo_serialization import jsonutils
 
+from nova.compute import task_states
+from nova import exception
+from nova.image import glance
 from nova.virt import fake
 
 # vendor 10de = NVIDIA; product ids of the GPUs the HFD NetLab flavors pass through.
@@ -14,6 +18,17 @@ GPUS = {'1f06': 8, '1e07': 8}  # RTX 2060 SUPER, RTX 2080 Ti
 
 
 class ConsoleFakeDriver(fake.FakeDriver):
+    def snapshot(self, context, instance, image_id, update_task_state):
+        # fake.FakeDriver.snapshot uploads nothing, so the image would stay `queued` and
+        # `openstack server image create --wait` (the bake) would never return: upload a tiny
+        # disk, as the libvirt driver uploads the real one (LibvirtDriver.snapshot).
+        if instance.uuid not in self.instances:
+            raise exception.InstanceNotRunning(instance_id=instance.uuid)
+        update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
+        update_task_state(task_state=task_states.IMAGE_UPLOADING, expected_state=task_states.IMAGE_PENDING_UPLOAD)
+        glance.API().update(context, image_id, {'disk_format': 'raw', 'container_format': 'bare'},
+                            data=io.BytesIO(b'\0' * 65536), purge_props=False)
+
     def get_console_output(self, context, instance):
         # <console dir>/<server uuid>.log, else <console dir>/default.log, else nothing yet.
         folder = os.environ.get('GPU_CLOUD_CONSOLE_DIR', '/tmp')

@@ -1,0 +1,98 @@
+"""What the scenarios check in the mini-cloud, one openstacksdk process per question (the CLI
+would take one process per field). Prints JSON.
+
+    python3 -m gpu_cloud_tier.inspect_cloud server ID      # the server, its ports, rules, floating IPs
+    python3 -m gpu_cloud_tier.inspect_cloud volume ID      # status and attachments ({} if gone)
+    python3 -m gpu_cloud_tier.inspect_cloud delete-volume ID
+    python3 -m gpu_cloud_tier.inspect_cloud stop-server ID
+    python3 -m gpu_cloud_tier.inspect_cloud server-group NAME   # policy and members ({} if gone)
+    python3 -m gpu_cloud_tier.inspect_cloud image NAME     # images of that name, with tags/properties
+
+OS_CLIENT_CONFIG_FILE / OS_CLOUD pick the cloud, as for the CLI.
+"""
+import json
+import os
+import sys
+import time
+
+import openstack
+
+
+def server(conn, sid):
+    s = conn.compute.find_server(sid, ignore_missing=True)
+    if s is None:
+        return {}
+    s = conn.compute.get_server(s.id)
+    flavor = s.flavor or {}
+    ports = []
+    for p in conn.network.ports(device_id=s.id):
+        rules = []
+        for sg in p.security_group_ids:
+            for r in conn.network.security_group_rules(security_group_id=sg):
+                rules.append({'direction': r.direction, 'ethertype': r.ether_type, 'protocol': r.protocol,
+                              'port_min': r.port_range_min, 'port_max': r.port_range_max,
+                              'remote_ip_prefix': r.remote_ip_prefix, 'remote_group_id': r.remote_group_id})
+        fips = [{'address': f.floating_ip_address, 'status': f.status} for f in conn.network.ips(port_id=p.id)]
+        ports.append({'id': p.id, 'name': p.name, 'security_group_ids': p.security_group_ids, 'rules': rules,
+                      'fixed_ips': [f['ip_address'] for f in p.fixed_ips], 'floating_ips': fips})
+    return {
+        'id': s.id, 'name': s.name, 'status': s.status, 'vm_state': s.vm_state,
+        'flavor': flavor.get('original_name') or flavor.get('name'),
+        'image_id': (s.image or {}).get('id'), 'key_name': s.key_name,
+        'volumes': [v['id'] for v in (s.attached_volumes or [])],
+        'metadata': s.metadata, 'ports': ports,
+    }
+
+
+def volume(conn, vid):
+    v = conn.block_storage.find_volume(vid, ignore_missing=True)
+    if v is None:
+        return {}
+    return {'id': v.id, 'name': v.name, 'status': v.status,
+            'attached_to': [a['server_id'] for a in (v.attachments or [])]}
+
+
+def delete_volume(conn, vid):
+    v = conn.block_storage.find_volume(vid, ignore_missing=True)
+    if v is not None:
+        # A server delete returns before Cinder has the volume detached (force-delete is admin-only).
+        for _ in range(60):
+            if v.status in ('available', 'error'):
+                break
+            time.sleep(2)
+            v = conn.block_storage.get_volume(v.id)
+        conn.block_storage.delete_volume(v)
+        conn.block_storage.wait_for_delete(v, wait=120)
+    return {'deleted': v is not None}
+
+
+def stop_server(conn, sid):
+    # What a sealed builder does itself (poweroff): the fake hypervisor has no guest to do it.
+    s = conn.compute.get_server(sid)
+    conn.compute.stop_server(s)
+    conn.compute.wait_for_server(s, status='SHUTOFF', wait=120)
+    return {'stopped': s.id}
+
+
+def server_group(conn, name):
+    for g in conn.compute.server_groups():
+        if g.name == name:
+            return {'id': g.id, 'policy': g.policy or (g.policies or [None])[0], 'members': g.member_ids}
+    return {}
+
+
+def image(conn, name):
+    return [{'id': i.id, 'status': i.status, 'tags': i.tags, 'properties': i.properties}
+            for i in conn.image.images(name=name)]
+
+
+def main():
+    what, arg = sys.argv[1], sys.argv[2]
+    conn = openstack.connect(cloud=os.environ.get('OS_CLOUD', 'openstack'))
+    fn = {'server': server, 'volume': volume, 'delete-volume': delete_volume, 'stop-server': stop_server,
+          'server-group': server_group, 'image': image}[what]
+    print(json.dumps(fn(conn, arg)))
+
+
+if __name__ == '__main__':
+    main()
