@@ -33,7 +33,7 @@ function libraryFleet(app: App, n: number): void {
 
 // The same elements, written with the generated L1 classes and cdktf's core only: one image lookup
 // and one user_data local per stack; per node a port, a server with the same arguments, a floating IP
-// and its association, a terraform_data start-time record and the five outputs.
+// and its association, a terraform_data rollout trigger and start-time record and the five outputs.
 const rawUserData = new GpuRecipe({ name: 'bench' })._render({
   expectedGpus: 1, expectedModel: GpuModel.RTX_2060_SUPER, lifetimeHours: 168, recipeKey: 'bench',
 }).text;
@@ -50,6 +50,8 @@ function rawFleet(app: App, n: number): void {
       name: `${name}-port`, networkId: network.networkId, adminStateUp: true,
       fixedIp: [{ subnetId: network.subnetId }], securityGroupIds: [network.nodeSecurityGroup.securityGroupId],
     });
+    const rollout = new TerraformResource(stack, `Rollout${i}`, { terraformResourceType: 'terraform_data' });
+    rollout.addOverride('triggers_replace', { token: '' });
     const started = new TerraformResource(stack, `StartedAt${i}`, { terraformResourceType: 'terraform_data', lifecycle: { ignoreChanges: ['input'] } });
     started.addOverride('input', { time: Fn.timestamp() });
     const startTime = Fn.lookup(started.getAnyMapAttribute('output'), 'time', '');
@@ -61,7 +63,10 @@ function rawFleet(app: App, n: number): void {
         gpu_node_started_at: startTime, gpu_node_lifetime_hours: '168', gpu_node_shelve_at: Fn.timeadd(startTime, '168h'),
       },
       tags: ['gpu-node', 'rtx_2060_super'],
-      lifecycle: { ignoreChanges: ['user_data', 'image_id', 'image_name', 'key_pair', 'block_device'] },
+      lifecycle: {
+        ignoreChanges: ['user_data', 'image_id', 'image_name', 'key_pair', 'block_device', 'metadata', 'tags', 'flavor_name', 'flavor_id'],
+        replaceTriggeredBy: [`terraform_data.${rollout.friendlyUniqueId}`],
+      },
     });
     const fip = new networkingFloatingipV2.NetworkingFloatingipV2(stack, `Fip${i}`, { pool: 'public', description: `${name} (cdktf)` });
     new networkingFloatingipAssociateV2.NetworkingFloatingipAssociateV2(stack, `FipAssoc${i}`, { floatingIp: fip.address, portId: port.id });

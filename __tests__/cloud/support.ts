@@ -18,15 +18,26 @@ export interface Tier {
   readonly tf: string;
 }
 
-/** The tools (tools.sh) and a cloud that answers (cloud.sh up ran); else the reason. */
+/**
+ * The tools (tools.sh) and a cloud that answers (cloud.sh up ran); else the reason to skip. A
+ * machine without Go (tools.sh exit 3) skips; a failed build fails. With CLOUD_TIER=1 (.ci/run
+ * ran cloud.sh up first) a missing or silent cloud fails too, instead of skipping.
+ */
 export function tier(): Tier {
+  const required = process.env.CLOUD_TIER === '1';
   const tools = spawnSync('bash', [path.join(PROJECT_ROOT, 'cloud-tier', 'tools.sh')], { encoding: 'utf8' });
-  if (tools.status !== 0) return { skipped: `cloud-tier/tools.sh failed: ${tools.stderr.trim().split('\n').pop()}`, env: {}, tf: '' };
+  const toolsError = `cloud-tier/tools.sh failed: ${`${tools.stderr}`.trim().split('\n').pop()}`;
+  if (tools.status === 3) return { skipped: toolsError, env: {}, tf: '' };
+  if (tools.status !== 0) throw new Error(toolsError);
   const vars = Object.fromEntries(tools.stdout.trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
-  if (!fs.existsSync(CLOUDS_YAML)) return { skipped: `no mini-cloud here (${CLOUDS_YAML} missing; run cloud-tier/cloud.sh up)`, env: {}, tf: '' };
+  const skip = (why: string): Tier => {
+    if (required) throw new Error(`CLOUD_TIER=1 but ${why}`);
+    return { skipped: why, env: {}, tf: '' };
+  };
+  if (!fs.existsSync(CLOUDS_YAML)) return skip(`no mini-cloud here (${CLOUDS_YAML} missing; run cloud-tier/cloud.sh up)`);
   const env = { ...process.env, TF_CLI_CONFIG_FILE: vars.TF_CLI_CONFIG_FILE, OS_CLIENT_CONFIG_FILE: CLOUDS_YAML, OS_CLOUD: 'openstack', CHECKPOINT_DISABLE: '1' };
   const ping = spawnSync('openstack', ['token', 'issue', '-f', 'value', '-c', 'id'], { encoding: 'utf8', env, timeout: 60000 });
-  if (ping.status !== 0) return { skipped: `the mini-cloud does not answer: ${`${ping.stderr}`.trim().split('\n').pop()}`, env: {}, tf: '' };
+  if (ping.status !== 0) return skip(`the mini-cloud does not answer: ${`${ping.stderr}`.trim().split('\n').pop()}`);
   return { env, tf: vars.TF_BIN };
 }
 
