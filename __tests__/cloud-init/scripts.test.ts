@@ -4,6 +4,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as YAML from 'yaml';
+import { GpuRecipe } from '../../src';
 import { recipeEnv } from '../support/node-env';
 
 const CLOUD_INIT = path.resolve(__dirname, '../../cloud-init');
@@ -723,6 +725,22 @@ describe('steps/ready-check.sh', () => {
 });
 
 describe('bin/gpu-node-run', () => {
+  test('user commands get fresh apt lists first (cloud and baked images have none), so a command may apt-get install', () => {
+    const node = makeNode();
+    // The step script exactly as the recipe renders it, next to the shipped library as on a node.
+    const config = YAML.parse(new GpuRecipe({ commands: ['DEBIAN_FRONTEND=noninteractive apt-get install -y htop'] })
+      ._render({ expectedGpus: 1 }).text.replace(/^#cloud-config\n/, ''));
+    const script = config.write_files.find((f: any) => f.path === '/opt/gpu-node/steps/user-commands.sh').content;
+    const opt = path.join(node.dir, 'opt');
+    fs.mkdirSync(path.join(opt, 'steps'), { recursive: true });
+    fs.symlinkSync(path.join(CLOUD_INIT, 'lib'), path.join(opt, 'lib'));
+    fs.writeFileSync(path.join(opt, 'steps', 'user-commands.sh'), script);
+    const r = run(node, RUNNER, ['user-commands'], { GPU_NODE_STEPS_DIR: path.join(opt, 'steps') });
+    expect(r.status).toBe(0);
+    // The stand-in apt-get refuses an install before an update, as on a fresh cloud image.
+    expect(callsOf(node, 'apt-get').map((c) => c.replace(/ -o \S+/g, ''))).toEqual(['apt-get update', 'apt-get install -y htop']);
+  });
+
   function stepsDir(node: Node, steps: Record<string, string>) {
     const dir = path.join(node.dir, 'steps');
     fs.mkdirSync(dir);

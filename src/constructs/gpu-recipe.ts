@@ -145,7 +145,7 @@ export interface GpuRecipeProps {
   readonly files?: RecipeFile[];
   /**
    * Shell commands run (as root, with bash, stopping at the first failure) after the installs
-   * and before the readiness check. They run once: on a node booted from the base image at its
+   * and before the readiness check, with fresh apt lists (so they may `apt-get install`). They run once: on a node booted from the base image at its
    * first boot (and at later boots only until they succeed), and for a baked recipe once per
    * image, in the bake, not on the nodes booted from it. Put what must happen on each node (its
    * hostname, its data volume) in your own systemd unit instead.

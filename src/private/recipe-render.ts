@@ -117,7 +117,17 @@ export function checkUserDataSize(path: string, recipeName: string, rendered: Re
 }
 
 function userCommandsScript(commands: string[]): string {
-  return '#!/usr/bin/env bash\n# The recipe\'s user commands, run by gpu-node-run.\nset -euo pipefail\n' + commands.join('\n') + '\n';
+  return [
+    '#!/usr/bin/env bash',
+    '# The recipe\'s user commands, run by gpu-node-run.',
+    'set -euo pipefail',
+    '# shellcheck source=/dev/null # the library is checked on its own',
+    '. "$(dirname "$0")/../lib/gpu-node-common.sh"',
+    // What cloud-init's package_update did before the runner: commands often install packages,
+    // and cloud images ship stale apt lists (the seal deletes them); once per run, lock-aware.
+    'gpu_done apt-updated || gpu_apt_update',
+    ...commands,
+  ].join('\n') + '\n';
 }
 
 function shellQuote(value: string): string {
