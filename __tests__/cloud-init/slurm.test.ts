@@ -78,6 +78,15 @@ test('shellcheck -x passes on every Slurm script', () => {
   expect(r.stdout + r.stderr).toBe('');
 });
 
+/** What the head publishes on its share for the workers: config files, the ready flag and the munge key. */
+function publishHeadShare(root: string): string {
+  const share = path.join(root, 'srv/gpu-cluster');
+  for (const d of ['slurm', 'nodes', 'secret']) fs.mkdirSync(path.join(share, d), { recursive: true });
+  for (const f of ['slurm.conf', 'gres.conf', 'cgroup.conf', 'nodes.conf', 'ready']) fs.writeFileSync(path.join(share, 'slurm', f), `${f}\n`);
+  fs.writeFileSync(path.join(share, 'secret/munge.key'), 'k'.repeat(1024));
+  return share;
+}
+
 describe('slurm-cluster-ready (the head readiness logic)', () => {
   test('every worker idle with its GPUs and the test job lists them all: one READY line', () => {
     const box = makeBox(MODEL, { sinfo: ALL_IDLE, 'srun.out': GPU_LINES + GPU_LINES });
@@ -237,11 +246,7 @@ describe('slurm-head-setup and slurm-worker-setup', () => {
   test('worker: mounts the head\'s shares, reports slurmd -C, takes config and key, starts slurmd as its node name', () => {
     const box = makeBox(MODEL);
     const root = box.env.SLURM_CLUSTER_ROOT;
-    const share = path.join(root, 'srv/gpu-cluster');
-    // What the head published.
-    for (const d of ['slurm', 'nodes', 'secret']) fs.mkdirSync(path.join(share, d), { recursive: true });
-    for (const f of ['slurm.conf', 'gres.conf', 'cgroup.conf', 'nodes.conf', 'ready']) fs.writeFileSync(path.join(share, 'slurm', f), `${f}\n`);
-    fs.writeFileSync(path.join(share, 'secret/munge.key'), 'k'.repeat(1024));
+    const share = publishHeadShare(root);
     const r = run(box, path.join(DIR, 'slurm-worker-setup'), { SLURM_NODE_NAME: 'w2' });
     expect(r.status).toBe(0);
     expect(fs.readFileSync(path.join(root, 'etc/fstab'), 'utf8')).toBe(
@@ -320,10 +325,7 @@ describe('on an existing network: addresses from the server metadata at boot', (
   test('worker: mounts from the head address in its metadata (meta_data.json format too)', () => {
     const box = makeBox(PLACEHOLDERS);
     const root = box.env.SLURM_CLUSTER_ROOT;
-    const share = path.join(root, 'srv/gpu-cluster');
-    for (const d of ['slurm', 'nodes', 'secret']) fs.mkdirSync(path.join(share, d), { recursive: true });
-    for (const f of ['slurm.conf', 'gres.conf', 'cgroup.conf', 'nodes.conf', 'ready']) fs.writeFileSync(path.join(share, 'slurm', f), `${f}\n`);
-    fs.writeFileSync(path.join(share, 'secret/munge.key'), 'k'.repeat(1024));
+    publishHeadShare(root);
     // The metadata service's meta_data.json: { meta: {...} } at the top.
     const metaData = path.join(box.dir, 'meta_data.json');
     fs.writeFileSync(metaData, JSON.stringify({ uuid: 'x', meta: { gpu_cluster_address_head: ADDRESSES.head, gpu_cluster_address_w1: ADDRESSES.w1, gpu_cluster_address_w2: ADDRESSES.w2 } }));
