@@ -76,6 +76,21 @@ wait_port() {
   return 1
 }
 
+# Another checkout's cloud on these ports would answer for ours, with its own state: when none of
+# our services runs, every port must be free.
+ports_free() {
+  local f port
+  for f in "$run"/*.pid; do
+    [ -e "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && return 0
+  done
+  for port in 3306 5672 5000 9292 8778 9696 8774 8776; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "cloud-tier: 127.0.0.1:$port is taken by a process this checkout did not start (another checkout's mini-cloud? its cloud.sh down stops it)" >&2
+      return 1
+    fi
+  done
+}
+
 start_mariadb() {
   mkdir -p "$state/mysql" "$run/mysqld"
   chown -R mysql:mysql "$state/mysql" "$run/mysqld" 2>/dev/null || true
@@ -309,6 +324,7 @@ case "${1:-}" in
     t0=$(date +%s)
     [ "$(uname -s)" = Linux ] || skip "not Linux"
     mkdir -p "$state" "$log" "$run"
+    ports_free
     phase packages install_packages
     phase config write_config
     phase mariadb start_mariadb
