@@ -1,6 +1,8 @@
 // The snapshot bake on the mini-cloud: SnapshotImage's builder, the watcher (bake mode) reading
 // the played-back console through Nova, a real Glance image from `openstack server image create`
-// with our properties and tag, the builder deleted; a second deploy bakes nothing.
+// with our properties and tag, the builder deleted; a second deploy bakes nothing. A worker of the
+// recipe deployed before the bake boots the base image, keeps its server when the bake lands, and
+// boots the baked image at its next rollout.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -35,31 +37,40 @@ describe('SnapshotImage on the mini-cloud (real provider v3.4.0, Glance, the wat
     return stack;
   };
   let imageId = '';
-  /** The image a worker of the recipe would boot (`NodeImage.fromRecipe`), as `terraform plan` resolves it. */
-  function workerImage(): string {
+  /** The workers' stack: one node of the recipe (`NodeImage.fromRecipe`), synthesized into `workers`. */
+  function synthWorkers(rolloutToken?: string): void {
     workers.synth((app: App) => {
       const stack = new TerraformStack(app, 'cloud-bake-workers');
       new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
       const network = new GpuNetwork(stack, 'Net', { sshFrom: [Peer.ipv4('10.0.0.0/8')] });
-      new GpuNode(stack, 'Worker', { flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 1), network, recipe, image: NodeImage.fromRecipe(recipe, { baseImage: NodeImage.ubuntu(UbuntuRelease.JAMMY_22_04) }) });
+      new GpuNode(stack, 'Worker', {
+        flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 1), network, recipe, floatingIp: false, rolloutToken,
+        image: NodeImage.fromRecipe(recipe, { baseImage: NodeImage.ubuntu(UbuntuRelease.JAMMY_22_04) }),
+      });
       return stack;
     });
-    const plan = workers.plan();
-    if (plan.status === 1) throw new Error(`plan failed:\n${plan.output.slice(-3000)}`);
-    return plan.changes.find((c) => c.type === 'openstack_compute_instance_v2')!.after.image_id;
   }
+  /** The worker's server as Nova has it. */
+  const workerServer = () => inspect(t, 'server', workers.one('openstack_compute_instance_v2').id as string);
+  let firstWorker = '';
 
-  cloudTest('before the bake, a worker of the recipe boots from the base image', () => {
+  cloudTest('before the bake, a worker of the recipe deploys from the base image', () => {
     const [base] = inspect(t, 'image', 'Ubuntu 22.04 - Jammy Jellyfish - 64-bit - Cloud Based Image');
-    expect(workerImage()).toBe(base.id);
+    synthWorkers();
+    workers.applyOk();
+    const s = workerServer();
+    expect(s.status).toBe('ACTIVE');
+    expect(s.image_id).toBe(base.id);
+    firstWorker = s.id;
   });
 
   afterAll(() => {
     if (t.skipped) return;
+    workers.destroy();
     d.destroy();
     for (const f of written) fs.rmSync(f, { force: true });
     if (imageId) spawnSync('openstack', ['image', 'delete', imageId], { env: t.env, timeout: 60000 });
-    console.log(`bake terraform timings: ${d.timings.join(', ')}`);
+    console.log(`bake terraform timings: ${d.timings.join(', ')}; workers: ${workers.timings.join(', ')}`);
   });
 
   cloudTest('deploy bakes: ready and seal lines seen, a Glance image with our properties and tag, the builder deleted', async () => {
@@ -102,8 +113,26 @@ describe('SnapshotImage on the mini-cloud (real provider v3.4.0, Glance, the wat
     expect(inspect(t, 'server', `${image.imageName}-builder`)).toEqual({});
   });
 
-  cloudTest('after the bake, a worker of the recipe boots from the baked image (found by its tag)', () => {
+  cloudTest('after the bake, the deployed worker keeps its server: the plan resolves the baked image and changes nothing', () => {
     expect(imageId).not.toBe('');
-    expect(workerImage()).toBe(imageId);
+    synthWorkers();
+    const plan = workers.plan();
+    expect(plan.status).toBe(0);
+    expect(plan.changes).toEqual([]);
+    // The recipe's image lookup (found by its tag) now reads the baked image.
+    const show = JSON.parse(workers.tf('show', '-json', 'tier.tfplan').output);
+    const lookups = JSON.stringify(show.prior_state?.values?.root_module?.resources?.filter((r: any) => r.mode === 'data') ?? []);
+    expect(lookups).toContain(imageId);
+    expect(workerServer().id).toBe(firstWorker);
+  });
+
+  cloudTest('a rollout of the worker boots it from the baked image', () => {
+    synthWorkers('baked');
+    workers.applyOk();
+    const s = workerServer();
+    expect(s.id).not.toBe(firstWorker);
+    expect(s.status).toBe('ACTIVE');
+    expect(s.image_id).toBe(imageId);
+    expect(inspect(t, 'server', firstWorker)).toEqual({});
   });
 });
