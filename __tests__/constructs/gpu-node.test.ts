@@ -543,6 +543,33 @@ describe('GpuNode preflight (plan-time checks)', () => {
     expect(json.terraform.required_version).toBe('>= 1.5');
   });
 
+  test('nodes that expect the same of a flavor share one lookup, whose message names them all', () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, 'shared');
+    new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
+    const network = new GpuNetwork(stack, 'Net', { sshFrom: [Peer.ipv4('10.0.0.0/8')] });
+    const flavor = GpuFlavor.of(GpuModel.RTX_2080_TI, 2);
+    new GpuNode(stack, 'A', { flavor, network });
+    new GpuNode(stack, 'B', { flavor, network });
+    // One name, two promises (a flavor the profile does not know): a lookup and a check each.
+    new GpuNode(stack, 'C', { flavor: GpuFlavor.named('lab-gpu.large', { model: GpuModel.RTX_2080_TI, gpuCount: 1 }), network });
+    new GpuNode(stack, 'E', { flavor: GpuFlavor.named('lab-gpu.large', { model: GpuModel.RTX_2080_TI, gpuCount: 2 }), network });
+    new GpuNode(stack, 'D', { flavor: GpuFlavor.of(GpuModel.RTX_2060_SUPER, 1), network, preflight: { gpus: false } });
+    const json = JSON.parse(Testing.synth(stack));
+    const lookups = entries(json, 'data', 'openstack_compute_flavor_v2');
+    expect(lookups).toHaveLength(4);
+    expect(lookups.map(([k]) => k).every((k) => k.startsWith('GpuNodePreflightFlavors_'))).toBe(true);
+    const message = (name: string, n: number) => lookups.find(([, v]) => v.name === name && v.lifecycle?.postcondition[0].condition.endsWith(`== ${n}}`))![1]
+      .lifecycle.postcondition[0].error_message as string;
+    expect(message('g1-2x2080.medium', 2)).toMatch(/^shared\/A, shared\/B: flavor g1-2x2080\.medium passes through .* but these nodes expect 2 x RTX_2080_TI;/);
+    expect(message('lab-gpu.large', 1)).toMatch(/^shared\/C: flavor lab-gpu\.large passes through .* but the node expects 1 x RTX_2080_TI;/);
+    expect(message('lab-gpu.large', 2)).toMatch(/^shared\/E: flavor lab-gpu\.large passes through .* but the node expects 2 x RTX_2080_TI;/);
+    expect(lookups.find(([, v]) => v.name === 'g1-1x2060.medium')![1].lifecycle).toBeUndefined();
+    // The quota sums still count every node, each through its lookup.
+    const ram = json.locals.GpuNodePreflight.new_ram as string;
+    expect(ram.match(/\.ram, 0\)/g)).toHaveLength(5);
+  });
+
   test('opt-out per node, or per check', () => {
     const off = synth({ preflight: false }).json;
     expect(off.data.openstack_compute_flavor_v2).toBeUndefined();

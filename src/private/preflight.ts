@@ -1,6 +1,8 @@
-import { Lazy, TerraformLocal, TerraformResource, TerraformStack } from 'cdktf';
+import { createHash } from 'crypto';
+import { Lazy, TerraformLocal, TerraformResource, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { dataOpenstackComputeFlavorV2, dataOpenstackComputeLimitsV2 } from '../../.gen/providers/openstack';
+import { stackShared } from './stack-shared';
 import { requireTerraformVersion } from './terraform-version';
 import { TerraformData } from './terraform-data';
 
@@ -22,12 +24,15 @@ interface QuotaEntry {
 }
 
 const quotaEntries = new WeakMap<TerraformStack, StackQuota>();
+/** The construct paths of the nodes that share each flavor lookup, for its error message. */
+const lookupUsers = new WeakMap<dataOpenstackComputeFlavorV2.DataOpenstackComputeFlavorV2, string[]>();
 
 /**
  * Plan-time checks, so that a deploy fails before anything is created:
  * - the flavor exists: `openstack_compute_flavor_v2` fails the plan otherwise
  *   (dataSourceComputeFlavorV2Read: "Your query returned no results"; the diagnostic names this
- *   data source, `<node>_PreflightFlavor_*`, and its `name`);
+ *   data source, `GpuNodePreflightFlavors_<flavor>-*`, and its `name`). Nodes of a stack that
+ *   expect the same of one flavor share one lookup;
  * - its `pci_passthrough:alias` extra spec (e.g. `rtx2080:2` or `a:1,b:1`) passes through as many
  *   GPUs as the node expects, where the cloud sets one (dataSourceComputeFlavorV2Attributes reads
  *   the extra specs with flavors.ListExtraSpecs);
@@ -42,10 +47,7 @@ const quotaEntries = new WeakMap<TerraformStack, StackQuota>();
 export function addPreflight(scope: Construct, spec: PreflightSpec): void {
   const path = scope.node.path;
   const stack = TerraformStack.of(scope);
-  const flavor = new dataOpenstackComputeFlavorV2.DataOpenstackComputeFlavorV2(scope, 'PreflightFlavor', {
-    name: spec.flavorName,
-    lifecycle: spec.checkGpus ? { postcondition: [gpuCondition(path, spec)] } : undefined,
-  });
+  const flavor = flavorLookup(scope, spec);
   if (!spec.checkQuota) return;
   // plantimestamp() needs Terraform 1.5.
   requireTerraformVersion(stack, 5);
@@ -70,6 +72,26 @@ export function addPreflight(scope: Construct, spec: PreflightSpec): void {
       }],
     },
   });
+}
+
+/** One flavor lookup per stack for the nodes that expect the same of a flavor (name, GPU check). */
+function flavorLookup(scope: Construct, spec: PreflightSpec): dataOpenstackComputeFlavorV2.DataOpenstackComputeFlavorV2 {
+  const expects = spec.checkGpus ? `${spec.gpuCount}x${spec.modelId ?? ''}` : 'any';
+  const id = Token.isUnresolved(spec.flavorName) ? `ByToken-${scope.node.addr}`
+    : `${spec.flavorName.replace(/[^A-Za-z0-9]+/g, '').slice(0, 40)}-${createHash('sha256').update(`${spec.flavorName}\n${expects}`).digest('hex').slice(0, 8)}`;
+  const holder = stackShared(scope, 'GpuNodePreflightFlavors');
+  const found = holder.node.tryFindChild(id) as dataOpenstackComputeFlavorV2.DataOpenstackComputeFlavorV2 | undefined;
+  if (found) {
+    lookupUsers.get(found)!.push(scope.node.path);
+    return found;
+  }
+  const users = [scope.node.path];
+  const flavor = new dataOpenstackComputeFlavorV2.DataOpenstackComputeFlavorV2(holder, id, {
+    name: spec.flavorName,
+    lifecycle: spec.checkGpus ? { postcondition: [gpuCondition(users, spec)] } : undefined,
+  });
+  lookupUsers.set(flavor, users);
+  return flavor;
 }
 
 /** The stack's quota lookup and one local with its sums over the new servers of every node. */
@@ -109,15 +131,17 @@ interface StackQuota {
   readonly verdict: TerraformLocal;
 }
 
-function gpuCondition(path: string, spec: PreflightSpec) {
+/** `users`: the paths of the nodes that share the lookup (more may join after this call). */
+function gpuCondition(users: string[], spec: PreflightSpec) {
   const alias = 'lookup(self.extra_specs, "pci_passthrough:alias", "")';
   // "name:count[,name:count]": the sum of the counts; 0 terms when the flavor has no alias.
   const count = `sum(concat([0], [for m in regexall(":\\\\s*([0-9]+)", ${alias}) : tonumber(m[0])]))`;
   const promised = `${spec.gpuCount}${spec.modelId ? ` x ${spec.modelId}` : ''}`;
   return {
     condition: `\${${alias} == "" || ${count} == ${spec.gpuCount}}`,
-    errorMessage: `${path}: flavor ${spec.flavorName} passes through \${${count}} GPUs (pci_passthrough:alias = "\${${alias}}"), ` +
-      `but the node expects ${promised}; fix the flavor's GPUs in the cloud profile (withFlavor()) or GpuFlavor.named(), ` +
+    errorMessage: `${Lazy.stringValue({ produce: () => users.join(', ') })}: flavor ${spec.flavorName} passes through \${${count}} GPUs ` +
+      `(pci_passthrough:alias = "\${${alias}}"), but ${Lazy.stringValue({ produce: () => (users.length > 1 ? 'these nodes expect' : 'the node expects') })} ` +
+      `${promised}; fix the flavor's GPUs in the cloud profile (withFlavor()) or GpuFlavor.named(), ` +
       'or set preflight: { gpus: false } where the alias does not count GPUs',
   };
 }
