@@ -17,6 +17,7 @@ import { Peer } from './peer';
 import { PowerState } from './power-state';
 import { IngressRule, ISecurityGroup, SecurityGroup } from './security-group';
 import { ServerGroup, ServerGroupPolicy } from './server-group';
+import { guardRetainedVolumes } from '../private/retained-volumes';
 
 /** The most nodes one fleet makes (a guard against a typo such as 100 for 10). */
 const MAX_FLEET_NODES = 64;
@@ -160,10 +161,15 @@ export class GpuFleet extends Construct {
 
   constructor(scope: Construct, id: string, props: GpuFleetProps) {
     super(scope, id);
+    guardRetainedVolumes(this);
     const path = this.node.path;
     checkProps(path, 'GpuFleetProps', props, GPU_FLEET_PROPS);
     this.fleetName = nameOrDefault(path, 'fleetName', props.fleetName);
     const names = fleetNodeNames(path, this.fleetName, props.count, props.nodeNames);
+    if (props.dataVolume?.existingVolumeId !== undefined) {
+      throw new Error(`${path}: dataVolume.existingVolumeId would attach one volume to every node, got '${props.dataVolume.existingVolumeId}'; ` +
+        'give the volume to one GpuNode instead');
+    }
     if (props.dataVolume?.volumeName !== undefined) {
       throw new Error(`${path}: dataVolume.volumeName would give every node's volume the same name, got '${props.dataVolume.volumeName}'; ` +
         'leave it out (each volume is named <node>-data)');

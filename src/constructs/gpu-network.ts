@@ -17,6 +17,7 @@ import { EXISTING_NETWORK_OPTIONS } from '../private/validation-schemas';
 import { CloudProfile } from './cloud-profile';
 import { IngressRule, ISecurityGroup, SecurityGroup } from './security-group';
 import { Peer } from './peer';
+import { guardRetainedVolumes } from '../private/retained-volumes';
 
 const LONGEST_SUFFIX = '-gpu-nodes';
 
@@ -152,6 +153,7 @@ export class GpuNetwork extends Construct implements INetwork {
 
   constructor(scope: Construct, id: string, props: GpuNetworkProps = {}) {
     super(scope, id);
+    guardRetainedVolumes(this);
     const path = this.node.path;
     validateGpuNetwork(path, props);
     const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
@@ -256,6 +258,7 @@ class ExistingNetwork extends Construct implements INetwork {
 
   constructor(scope: Construct, id: string, networkName: string, options: ExistingNetworkOptions, profile?: CloudProfile) {
     super(scope, id);
+    guardRetainedVolumes(this);
     this.cloudProfile = profile;
     checkProps(this.node.path, 'ExistingNetworkOptions', options, EXISTING_NETWORK_OPTIONS);
     if (typeof networkName !== 'string') throw new Error(`${this.node.path}: networkName must be a string, got ${typeof networkName}. Pass the network's name`);

@@ -8,7 +8,7 @@ import {
   networkingFloatingipV2,
   networkingPortV2,
 } from '../../.gen/providers/openstack';
-import { blockDevices, createDataVolume } from '../private/data-volume';
+import { blockDevices, createDataVolume, existingVolumeId } from '../private/data-volume';
 import { gpuSummary } from '../private/gpus';
 import { addToNodeMap } from '../private/node-map-output';
 import { nameOrDefault, requireResolved } from '../private/names';
@@ -33,6 +33,7 @@ import { Peer } from './peer';
 import { PowerState } from './power-state';
 import { IServerGroup } from './server-group';
 import { IngressRule, ISecurityGroup, SecurityGroup } from './security-group';
+import { guardRetainedVolumes } from '../private/retained-volumes';
 
 /** How `cdktf deploy` waits for a node's GPUs (`GpuNodeProps.waitForReady`). */
 export interface ReadyWaitOptions {
@@ -236,8 +237,10 @@ export class GpuNode extends Construct {
   public readonly port: networkingPortV2.NetworkingPortV2;
   /** The L1 floating IP (`openstack_networking_floatingip_v2`), where the node has one. */
   public readonly floatingIp?: networkingFloatingipV2.NetworkingFloatingipV2;
-  /** The L1 data volume (`openstack_blockstorage_volume_v3`), where the node has one. */
+  /** The L1 data volume (`openstack_blockstorage_volume_v3`), where the node made one. */
   public readonly dataVolume?: blockstorageVolumeV3.BlockstorageVolumeV3;
+  /** The id of the node's data volume (made or attached as it exists), where it has one. */
+  public readonly dataVolumeId?: string;
   /** The flavor the node boots with, resolved against the cloud profile. */
   public readonly flavor: ResolvedGpuFlavor;
   /** The recipe the node installs at first boot (nothing is installed when it boots from a bake of it). */
@@ -270,6 +273,7 @@ export class GpuNode extends Construct {
 
   constructor(scope: Construct, id: string, props: GpuNodeProps) {
     super(scope, id);
+    guardRetainedVolumes(this);
     const profile = this.validate(props);
     this.flavor = props.flavor._resolve(this.node.path, profile);
     this.loginUser = profile.loginUser;
@@ -286,8 +290,11 @@ export class GpuNode extends Construct {
     this.securityGroups = access.securityGroups;
     this.port = access.port;
     const triggers = this.createReplacementTriggers(props);
-    if (props.dataVolume) {
+    if (props.dataVolume?.existingVolumeId !== undefined) {
+      this.dataVolumeId = existingVolumeId(this.node.path, props.dataVolume);
+    } else if (props.dataVolume) {
       this.dataVolume = this.addDataVolume(props.dataVolume);
+      this.dataVolumeId = this.dataVolume.id;
     }
     this.resource = this.createServer(props, triggers);
     this.floatingIp = this.createAddresses(props, profile);
@@ -447,7 +454,7 @@ export class GpuNode extends Construct {
       userData: userDataArgument(this, this.userData.text),
       powerState: (props.powerState ?? PowerState.RUNNING).providerValue,
       network: [{ port: this.port.id }],
-      blockDevice: blockDevices(this.image.imageId, rootDisk, this.dataVolume),
+      blockDevice: blockDevices(this.image.imageId, rootDisk, this.dataVolumeId),
       metadata: { ...triggers.metadata, ...tfLiteralMap(props.metadata ?? {}) },
       tags: tags.map((t) => tfLiteral(t)),
       lifecycle: {

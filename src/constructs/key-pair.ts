@@ -9,6 +9,7 @@ import { tfLiteral } from '../private/validation';
 import { validateKeyPair } from '../private/validation-constructs';
 import { checkProps } from '../private/validation-props';
 import { EXISTING_KEY_PAIR_OPTIONS } from '../private/validation-schemas';
+import { guardRetainedVolumes } from '../private/retained-volumes';
 
 /** A Nova keypair that nodes boot with. */
 export interface IKeyPair {
@@ -84,6 +85,7 @@ export class KeyPair extends Construct implements IKeyPair {
 
   constructor(scope: Construct, id: string, props: KeyPairProps = {}) {
     super(scope, id);
+    guardRetainedVolumes(this);
     const p = this.node.path;
     if (props.publicKey !== undefined && props.publicKeyFile !== undefined) {
       throw new Error(`${p}: give publicKey or publicKeyFile, not both`);
@@ -131,6 +133,7 @@ class ExistingKeyPair extends Construct implements IKeyPair {
 
   constructor(scope: Construct, id: string, keyPairName: string, options: ExistingKeyPairOptions) {
     super(scope, id);
+    guardRetainedVolumes(this);
     const p = this.node.path;
     checkProps(p, 'ExistingKeyPairOptions', options, EXISTING_KEY_PAIR_OPTIONS);
     if (typeof keyPairName !== 'string') {

@@ -6,6 +6,7 @@ import { tfLiteral } from '../private/validation';
 import { validateSecurityGroup } from '../private/validation-constructs';
 import { ISecurityGroupPeer, Peer } from './peer';
 import { Port } from './port';
+import { guardRetainedVolumes } from '../private/retained-volumes';
 
 /** A security group, created here or looked up. */
 export interface ISecurityGroup extends ISecurityGroupPeer {}
@@ -75,6 +76,7 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
 
   constructor(scope: Construct, id: string, props: SecurityGroupProps = {}) {
     super(scope, id);
+    guardRetainedVolumes(this);
     validateSecurityGroup(this.node.path, props);
     this.securityGroupName = nameOrDefault(this.node.path, 'securityGroupName', props.securityGroupName);
     this.resource = new networkingSecgroupV2.NetworkingSecgroupV2(this, 'Resource', {

@@ -5,6 +5,7 @@ import { nameOrDefault } from '../private/names';
 import { tfLiteral } from '../private/validation';
 import { checkProps } from '../private/validation-props';
 import { SERVER_GROUP_PROPS } from '../private/validation-schemas';
+import { guardRetainedVolumes } from '../private/retained-volumes';
 
 /**
  * Where Nova places the servers of a server group. The soft policies need compute API
@@ -74,6 +75,7 @@ export class ServerGroup extends Construct implements IServerGroup {
 
   constructor(scope: Construct, id: string, props: ServerGroupProps = {}) {
     super(scope, id);
+    guardRetainedVolumes(this);
     const path = this.node.path;
     checkProps(path, 'ServerGroupProps', props, SERVER_GROUP_PROPS);
     this.serverGroupName = nameOrDefault(path, 'serverGroupName', props.serverGroupName);
@@ -104,6 +106,7 @@ export class ServerGroup extends Construct implements IServerGroup {
 class ExistingServerGroup extends Construct implements IServerGroup {
   constructor(scope: Construct, id: string, public readonly serverGroupId: string) {
     super(scope, id);
+    guardRetainedVolumes(this);
     if (typeof serverGroupId !== 'string') {
       throw new Error(`${this.node.path}: serverGroupId must be a string, got ${typeof serverGroupId}. Pass the id 'openstack server group list' shows`);
     }

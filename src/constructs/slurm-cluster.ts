@@ -16,6 +16,7 @@ import { IKeyPair } from './key-pair';
 import { NodeImage } from './node-image';
 import { Peer } from './peer';
 import { SecurityGroup } from './security-group';
+import { guardRetainedVolumes } from '../private/retained-volumes';
 
 /** One group of identical GPU workers: a Slurm partition and a `GpuFleet`. */
 export interface SlurmWorkerGroupOptions {
@@ -127,6 +128,7 @@ export class SlurmCluster extends Construct {
 
   constructor(scope: Construct, id: string, props: SlurmClusterProps) {
     super(scope, id);
+    guardRetainedVolumes(this);
     const path = this.node.path;
     checkProps(path, 'SlurmClusterProps', props, SLURM_CLUSTER_PROPS);
     this.clusterName = props.clusterName ?? id.toLowerCase().replace(/[^a-z0-9-]/g, '-');

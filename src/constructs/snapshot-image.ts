@@ -17,6 +17,7 @@ import { INetwork } from './gpu-network';
 import { GpuRecipe } from './gpu-recipe';
 import { IKeyPair } from './key-pair';
 import { ImageVisibility, INodeImage, NodeImage } from './node-image';
+import { guardRetainedVolumes } from '../private/retained-volumes';
 
 /** Properties of a `SnapshotImage`. */
 export interface SnapshotImageProps {
@@ -103,6 +104,7 @@ export class SnapshotImage extends Construct {
 
   constructor(scope: Construct, id: string, props: SnapshotImageProps) {
     super(scope, id);
+    guardRetainedVolumes(this);
     const p = this.node.path;
     validateSnapshotImage(p, props, ImageVisibility);
     const profile = nodeProfile(p, props.cloudProfile, props.network);

@@ -1,13 +1,13 @@
-import { Lazy, TerraformStack, Token } from 'cdktf';
+import { TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { blockstorageVolumeV3, computeInstanceV2 } from '../../.gen/providers/openstack';
 import { validateName } from './names';
 import { tfLiteral } from './validation';
-import { requireTerraformVersion } from './terraform-version';
+import { forgetAddress, recordRetainedVolume } from './retained-volumes';
 
 /** What `createDataVolume` needs to know; the public options live in src/constructs/data-volume.ts. */
 export interface DataVolumeSpec {
-  readonly sizeGiB: number;
+  readonly sizeGiB?: number;
   readonly volumeName?: string;
   readonly volumeType?: string;
   readonly availabilityZone?: string;
@@ -26,11 +26,15 @@ export interface DataVolumeSpec {
 export function createDataVolume(scope: Construct, nodeName: string, spec: DataVolumeSpec): blockstorageVolumeV3.BlockstorageVolumeV3 {
   const path = scope.node.path;
   const size = spec.sizeGiB;
+  if (size === undefined) {
+    throw new Error(`${path}: dataVolume needs sizeGiB for a new volume, or existingVolumeId to attach one that exists`);
+  }
   if (!Token.isUnresolved(size) && !(Number.isInteger(size) && size >= 1 && size <= 65536)) {
     throw new Error(`${path}: dataVolume.sizeGiB must be a whole number from 1 to 65536, got ${size}`);
   }
+  const volumeName = validateName(path, 'dataVolume.volumeName', spec.volumeName) ?? `${nodeName}-data`;
   const volume = new blockstorageVolumeV3.BlockstorageVolumeV3(scope, 'DataVolume', {
-    name: tfLiteral(validateName(path, 'dataVolume.volumeName', spec.volumeName) ?? `${nodeName}-data`),
+    name: tfLiteral(volumeName),
     size,
     volumeType: tfLiteral(spec.volumeType),
     // Cinder zones are named independently of Nova's, so the node's zone is not reused.
@@ -38,6 +42,7 @@ export function createDataVolume(scope: Construct, nodeName: string, spec: DataV
     description: tfLiteral(`Data of ${nodeName}; kept when the node is replaced (cdktf)`),
     lifecycle: { preventDestroy: spec.retain },
   });
+  if (spec.retain) recordRetainedVolume(volume, { volumeName, node: path });
   forgetLegacyAttachment(scope);
   return volume;
 }
@@ -52,17 +57,33 @@ export function createDataVolume(scope: Construct, nodeName: string, spec: DataV
 export function blockDevices(
   imageId: string,
   rootVolumeSizeGiB: number | undefined,
-  volume: blockstorageVolumeV3.BlockstorageVolumeV3 | undefined,
+  volumeId: string | undefined,
 ): computeInstanceV2.ComputeInstanceV2BlockDevice[] | undefined {
-  if (rootVolumeSizeGiB === undefined && !volume) return undefined;
+  if (rootVolumeSizeGiB === undefined && !volumeId) return undefined;
   const root: computeInstanceV2.ComputeInstanceV2BlockDevice = rootVolumeSizeGiB === undefined
     ? { uuid: imageId, sourceType: 'image', destinationType: 'local', bootIndex: 0, deleteOnTermination: true }
     : { uuid: imageId, sourceType: 'image', destinationType: 'volume', volumeSize: rootVolumeSizeGiB, bootIndex: 0, deleteOnTermination: true };
-  if (!volume) return [root];
-  return [root, { uuid: volume.id, sourceType: 'volume', destinationType: 'volume', bootIndex: -1, deleteOnTermination: false }];
+  if (!volumeId) return [root];
+  return [root, { uuid: volumeId, sourceType: 'volume', destinationType: 'volume', bootIndex: -1, deleteOnTermination: false }];
 }
 
-const legacyAttachments = new WeakMap<TerraformStack, string[]>();
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The id of a volume that exists, checked; the stack attaches it and never deletes or changes it. */
+export function existingVolumeId(path: string, spec: { readonly existingVolumeId?: string; readonly sizeGiB?: number; readonly volumeName?: string;
+  readonly volumeType?: string; readonly availabilityZone?: string; readonly removalPolicy?: string; }): string {
+  const id = spec.existingVolumeId!;
+  const extra = (['sizeGiB', 'volumeName', 'volumeType', 'availabilityZone', 'removalPolicy'] as const).filter((k) => spec[k] !== undefined);
+  if (extra.length > 0) {
+    throw new Error(`${path}: dataVolume.existingVolumeId attaches a volume as it is, so ${extra.join(', ')} cannot be set with it; ` +
+      'leave them out, or leave out existingVolumeId to make a new volume');
+  }
+  if (!Token.isUnresolved(id) && !UUID.test(id)) {
+    throw new Error(`${path}: dataVolume.existingVolumeId must be a Cinder volume id (a UUID), got '${id}'; ` +
+      'find it with `openstack volume show <name> -f value -c id`');
+  }
+  return id;
+}
 
 /**
  * 0.1 attached the volume with `openstack_compute_volume_attach_v2.<node>_DataVolumeAttachment_*`.
@@ -76,14 +97,5 @@ function forgetLegacyAttachment(scope: Construct): void {
   const stack = TerraformStack.of(scope);
   // A plain construct at the old path gives the old address; it synthesizes nothing.
   const marker = new Construct(scope, 'DataVolumeAttachment');
-  const address = `openstack_compute_volume_attach_v2.${stack.getLogicalId(marker.node)}`;
-  let list = legacyAttachments.get(stack);
-  if (!list) {
-    list = [];
-    legacyAttachments.set(stack, list);
-    const entries = list;
-    stack.addOverride('removed', Lazy.anyValue({ produce: () => entries.map((from) => ({ from, lifecycle: { destroy: false } })) }));
-    requireTerraformVersion(stack, 7); // `removed` blocks
-  }
-  list.push(address);
+  forgetAddress(scope, `openstack_compute_volume_attach_v2.${stack.getLogicalId(marker.node)}`);
 }

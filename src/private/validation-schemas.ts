@@ -16,7 +16,7 @@ export const INGRESS_RULE: PropSchema = { port: req(instance('Port')), peers: op
 const INGRESS: PropKind = { arrayOf: { props: INGRESS_RULE, name: 'IngressRule' } };
 
 export const DATA_VOLUME_OPTIONS: PropSchema = {
-  sizeGiB: req('number'), volumeName: opt('string'), volumeType: opt('string'), availabilityZone: opt('string'), removalPolicy: opt('string'),
+  sizeGiB: opt('number'), existingVolumeId: opt('string'), volumeName: opt('string'), volumeType: opt('string'), availabilityZone: opt('string'), removalPolicy: opt('string'),
 };
 export const READY_WAIT_OPTIONS: PropSchema = { timeoutMinutes: opt('number'), pollIntervalSeconds: opt('number'), cloud: opt('string') };
 export const PREFLIGHT_OPTIONS: PropSchema = { gpus: opt('boolean'), quota: opt('boolean') };
