@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# gpu-node-watch.sh ready|bake: watches a GPU node's console from the deploying
+# gpu-node-watch.sh ready|bake|power: watches a GPU node's console from the deploying
 # machine (terraform_data local-exec; the OpenStack provider reads no console).
 #   ready  waitForReady: wait for this boot's GPU-NODE-READY line of the
 #          recipe; fail with the node's GPU-NODE-FAILED line or a timeout.
 #   bake   SnapshotImage: wait for READY, let the builder seal and power off,
 #          snapshot it and label the image with the recipe key.
+#   power  PowerState.STOPPED/PAUSED: bring the server to POWER_WANT (shutoff or
+#          paused) from whatever state it is in; a shelved server already is
+#          "not running" and is left shelved (the cloud's weekly shelve).
 # Env (defaults below): OS_CLOUD; ready: WATCH_SERVER_ID, WATCH_RECIPE_NAME
 # required, WATCH_NODE, WATCH_EXPECT_STATE; bake: BAKE_SERVER_ID,
 # BAKE_IMAGE_NAME, BAKE_RECIPE_KEY, BAKE_RECIPE_NAME required, BAKE_PROPERTIES
@@ -30,7 +33,8 @@ whole_seconds() {
 case $MODE in
   ready) TAG=wait-ready ;;
   bake) TAG=bake ;;
-  *) TAG=gpu-node-watch; die "usage: gpu-node-watch.sh ready|bake (got '${MODE}')" 2 ;;
+  power) TAG=power ;;
+  *) TAG=gpu-node-watch; die "usage: gpu-node-watch.sh ready|bake|power (got '${MODE}')" 2 ;;
 esac
 
 # Markers, image tag and property prefix: the node's own contract file (watch-script.ts passes it).
@@ -124,6 +128,64 @@ Inspect the full console with: openstack --os-cloud $OS_CLOUD console log show $
     log "waiting (server status $status)"
     sleep "$WATCH_POLL_INTERVAL"
   done
+fi
+
+if [[ $MODE == power ]]; then
+  POWER_TIMEOUT="${POWER_TIMEOUT:-900}"
+  WATCH_POLL_INTERVAL="${WATCH_POLL_INTERVAL:-3}"
+  for v in WATCH_SERVER_ID POWER_WANT; do [[ -n "${!v:-}" ]] || die "$v is required" 2; done
+  whole_seconds POWER_TIMEOUT WATCH_POLL_INTERVAL
+  case $POWER_WANT in shutoff | paused) ;; *) die "POWER_WANT must be shutoff or paused, got '$POWER_WANT'" 2 ;; esac
+  SRV=$WATCH_SERVER_ID NODE=${WATCH_NODE:-$WATCH_SERVER_ID}
+  WANT=$(printf '%s' "$POWER_WANT" | tr '[:lower:]' '[:upper:]')
+  check_auth
+  # until STATUS: wait for the server to reach STATUS (or a state that is no better: ERROR fails).
+  until_status() {
+    local want=$1 s
+    while :; do
+      s=$(server_status)
+      [[ $s == "$want" ]] && return 0
+      [[ $s == ERROR ]] && die "$NODE (server $SRV) went to status ERROR on the way to $want; see: openstack --os-cloud $OS_CLOUD server show $SRV" 1
+      ((SECONDS - START >= POWER_TIMEOUT)) && die "$NODE (server $SRV) did not reach $want within ${POWER_TIMEOUT}s (status $s)" 1
+      sleep "$WATCH_POLL_INTERVAL"
+    done
+  }
+  # Nova stops only ACTIVE (or ERROR) servers and pauses only ACTIVE ones (nova/compute/api.py
+  # API.stop, API.pause: check_instance_state); a transition between two states that are not
+  # running goes through nothing else: no start just to stop again.
+  while :; do
+    status=$(server_status)
+    case $status in
+      BUILD | REBOOT | HARD_REBOOT | RESIZE | MIGRATING | VERIFY_RESIZE)
+        ((SECONDS - START >= POWER_TIMEOUT)) && die "$NODE (server $SRV) stayed $status for ${POWER_TIMEOUT}s" 1
+        sleep "$WATCH_POLL_INTERVAL"; continue ;;
+    esac
+    break
+  done
+  case $status:$WANT in
+    SHUTOFF:SHUTOFF | PAUSED:PAUSED)
+      log "$NODE is $status already" ;;
+    SHELVED_OFFLOADED:* | SHELVED:*)
+      log "$NODE is $status (shelved by the cloud's lifetime or by hand): its GPUs are free, which is all $WANT asks of a node that is not running; it stays shelved. Deploy PowerState.RUNNING to unshelve it" ;;
+    SHUTOFF:PAUSED)
+      log "$NODE is SHUTOFF: Nova pauses only a running server, and a stopped one is not running either; it stays SHUTOFF. Deploy PowerState.RUNNING, then PAUSED, to pause it while it runs" ;;
+    ACTIVE:SHUTOFF)
+      log "stopping $NODE (server $SRV)"
+      os server stop "$SRV" || die "'openstack server stop $SRV' failed" 1
+      until_status SHUTOFF; log "$NODE is SHUTOFF" ;;
+    PAUSED:SHUTOFF)
+      log "unpausing $NODE (server $SRV) to stop it"
+      os server unpause "$SRV" || die "'openstack server unpause $SRV' failed" 1
+      until_status ACTIVE
+      os server stop "$SRV" || die "'openstack server stop $SRV' failed" 1
+      until_status SHUTOFF; log "$NODE is SHUTOFF" ;;
+    ACTIVE:PAUSED)
+      log "pausing $NODE (server $SRV)"
+      os server pause "$SRV" || die "'openstack server pause $SRV' failed" 1
+      until_status PAUSED; log "$NODE is PAUSED" ;;
+    *) die "$NODE (server $SRV) is $status; cannot make it $WANT. See: openstack --os-cloud $OS_CLOUD server show $SRV" 1 ;;
+  esac
+  exit 0
 fi
 
 # ---------------------------------------------------------------- bake

@@ -69,6 +69,29 @@ export interface PreflightOptions {
   readonly quota?: boolean;
 }
 
+/**
+ * How long the provider waits for the server (`timeouts` of `openstack_compute_instance_v2`). An
+ * unshelve on a cloud with no free GPU host never fails in Nova (the conductor logs NoValidHost
+ * and leaves the server SHELVED_OFFLOADED), so this bounds the deploy.
+ */
+export interface ServerTimeouts {
+  /**
+   * Minutes to wait for a new server to become ACTIVE.
+   * @default 30
+   */
+  readonly createMinutes?: number;
+  /**
+   * Minutes to wait for a power-state change (unshelve, start) to finish.
+   * @default 15
+   */
+  readonly updateMinutes?: number;
+  /**
+   * Minutes to wait for the server's deletion.
+   * @default 15
+   */
+  readonly deleteMinutes?: number;
+}
+
 /** Properties of a `GpuNode`. */
 export interface GpuNodeProps {
   /** The flavor: `GpuFlavor.of(GpuModel.RTX_2080_TI, 1)` or `GpuFlavor.named(...)`. */
@@ -163,12 +186,20 @@ export interface GpuNodeProps {
    */
   readonly recipe?: GpuRecipe;
   /**
-   * Running, stopped or shelved. The provider applies only `shutoff` when it creates a server, and
-   * a stop during the first boot would cut the recipe short: create nodes RUNNING, then deploy
-   * again with another state.
+   * Running, stopped, paused or shelved. `STOPPED` and `PAUSED` are applied by a `terraform_data`
+   * that runs `assets/gpu-node-watch.sh power` with the OpenStack CLI (see `waitForReady`) only when
+   * this value or the server changes, and are satisfied by a node the cloud has shelved: so a
+   * deploy after the weekly shelve changes nothing. The provider applies only `shutoff` when it
+   * creates a server, and a stop during the first boot would cut the recipe short: create nodes
+   * RUNNING, then deploy again with another state.
    * @default PowerState.RUNNING
    */
   readonly powerState?: PowerState;
+  /**
+   * How long a deploy waits for the server to be created, change power state or be deleted.
+   * @default - create 30, update 15, delete 15 minutes
+   */
+  readonly serverTimeouts?: ServerTimeouts;
   /**
    * Hours until the cloud shelves the node; at most the profile's limit. Recorded in the
    * server's metadata at creation, so an edit applies from the next rollout.
@@ -263,6 +294,8 @@ export class GpuNode extends Construct {
   public readonly lifetimeHours?: number;
   /** The `terraform_data` that waits for the ready line, with `waitForReady`. */
   public readonly readyWait?: TerraformResource;
+  /** The `terraform_data` that stops or pauses the node, with `PowerState.STOPPED` or `PAUSED`. */
+  public readonly powerControl?: TerraformResource;
   /**
    * The security group the node made (when neither `securityGroups` nor the network gave one),
    * e.g. to add rules: `node.securityGroup?.addIngress(Peer.securityGroup(other), Port.tcp(29500))`.
@@ -300,6 +333,10 @@ export class GpuNode extends Construct {
     this.floatingIp = this.createAddresses(props, profile);
     if (props.preflight !== false) {
       this.addPreflight(props.preflight === true || props.preflight === undefined ? {} : props.preflight);
+    }
+    const powerState = props.powerState ?? PowerState.RUNNING;
+    if (powerState === PowerState.STOPPED || powerState === PowerState.PAUSED) {
+      this.powerControl = this.addPowerControl(powerState, props.waitForReady);
     }
     if (props.waitForReady) {
       this.readyWait = this.addReadyWait(props.waitForReady === true ? {} : props.waitForReady, props.powerState ?? PowerState.RUNNING);
@@ -453,6 +490,7 @@ export class GpuNode extends Construct {
       schedulerHints: props.serverGroup ? [{ group: props.serverGroup.serverGroupId }] : undefined,
       userData: userDataArgument(this, this.userData.text),
       powerState: (props.powerState ?? PowerState.RUNNING).providerValue,
+      timeouts: serverTimeouts(path, props.serverTimeouts),
       network: [{ port: this.port.id }],
       blockDevice: blockDevices(this.image.imageId, rootDisk, this.dataVolumeId),
       metadata: { ...triggers.metadata, ...tfLiteralMap(props.metadata ?? {}) },
@@ -460,7 +498,11 @@ export class GpuNode extends Construct {
       lifecycle: {
         // The rollout trigger replaces the server instead: never the provider's in-place rebuild
         // (image) or a silent replacement (user_data, keypair, root disk) of a running node.
-        ignoreChanges: ['user_data', 'image_id', 'image_name', 'key_pair', 'block_device', ...SET_AT_CREATION],
+        ignoreChanges: ['user_data', 'image_id', 'image_name', 'key_pair', 'block_device', ...SET_AT_CREATION,
+          // STOPPED and PAUSED are applied by the power control (addPowerControl), not the provider:
+          // it would call stop or pause on a server the cloud shelved and fail with 409 at every
+          // deploy (resourceComputeInstanceV2Update calls them whatever the old state is).
+          ...(isAppliedByPowerControl(props.powerState) ? ['power_state'] : [])],
         // A bare address: Terraform reads replace_triggered_by entries as references, not templates.
         replaceTriggeredBy: [`${rollout.terraformResourceType}.${rollout.friendlyUniqueId}`],
         // A root volume smaller than the image's min_disk fails in Nova after the plan; say so at plan.
@@ -522,6 +564,29 @@ export class GpuNode extends Construct {
     });
   }
 
+  /**
+   * STOPPED or PAUSED, applied with the OpenStack CLI whenever the wanted state or the server
+   * changes (never at a deploy that changes neither), from any state the server is in: a shelved
+   * node counts as not running and stays shelved.
+   */
+  private addPowerControl(powerState: PowerState, wait: boolean | ReadyWaitOptions | undefined): TerraformData {
+    const script = watchScript(this);
+    return new TerraformData(this, 'PowerControl', {
+      triggersReplace: { server: this.resource.id, powerState: powerState.providerValue },
+      provisioners: [{
+        type: 'local-exec',
+        command: `bash ${script.path} power`,
+        environment: {
+          OS_CLOUD: (typeof wait === 'object' ? wait.cloud : undefined) ?? 'openstack',
+          WATCH_SERVER_ID: this.resource.id,
+          WATCH_NODE: tfLiteral(this.node.path),
+          POWER_WANT: powerState.providerValue,
+          ...watchEnvironment(this),
+        },
+      }],
+    });
+  }
+
   private addReadyWait(options: ReadyWaitOptions, powerState: PowerState): TerraformData {
     const path = this.node.path;
     const timeout = options.timeoutMinutes ?? 45;
@@ -577,6 +642,21 @@ export class GpuNode extends Construct {
  * the readiness check expecting the old GPUs.
  */
 const SET_AT_CREATION = ['metadata', 'tags', 'flavor_name', 'flavor_id'];
+
+function isAppliedByPowerControl(state: PowerState | undefined): boolean {
+  return state === PowerState.STOPPED || state === PowerState.PAUSED;
+}
+
+function serverTimeouts(path: string, given: ServerTimeouts | undefined): computeInstanceV2.ComputeInstanceV2Timeouts {
+  const minutes = (name: keyof ServerTimeouts, fallback: number): string => {
+    const value = given?.[name] ?? fallback;
+    if (!(Number.isInteger(value) && value >= 1 && value <= 24 * 60)) {
+      throw new Error(`${path}: serverTimeouts.${name} must be a whole number of minutes from 1 to 1440, got ${value}`);
+    }
+    return `${value}m`;
+  };
+  return { create: minutes('createMinutes', 30), update: minutes('updateMinutes', 15), delete: minutes('deleteMinutes', 15) };
+}
 
 /** Whether the node makes its own security group: neither `securityGroups` nor the network gives one. */
 function makesOwnGroup(props: GpuNodeProps): boolean {

@@ -15,6 +15,7 @@ const RECIPE = instance('GpuRecipe');
 export const INGRESS_RULE: PropSchema = { port: req(instance('Port')), peers: opt(PEERS) };
 const INGRESS: PropKind = { arrayOf: { props: INGRESS_RULE, name: 'IngressRule' } };
 
+const SERVER_TIMEOUTS: PropSchema = { createMinutes: opt('number'), updateMinutes: opt('number'), deleteMinutes: opt('number') };
 export const DATA_VOLUME_OPTIONS: PropSchema = {
   sizeGiB: opt('number'), existingVolumeId: opt('string'), volumeName: opt('string'), volumeType: opt('string'), availabilityZone: opt('string'), removalPolicy: opt('string'),
 };
@@ -47,6 +48,7 @@ export const GPU_NODE_PROPS: PropSchema = {
   sealForSnapshot: opt('boolean'),
   waitForReady: opt({ oneOf: ['boolean', { props: READY_WAIT_OPTIONS, name: 'ReadyWaitOptions' }] }),
   preflight: opt({ oneOf: ['boolean', { props: PREFLIGHT_OPTIONS, name: 'PreflightOptions' }] }),
+  serverTimeouts: opt({ props: SERVER_TIMEOUTS, name: 'ServerTimeouts' }),
   serverGroup: opt(shape('IServerGroup', 'serverGroupId')),
   fixedIpAddress: opt('string'),
 };
@@ -120,7 +122,7 @@ export const RECIPE_IMAGE_OPTIONS: PropSchema = { baseImage: req(NODE_IMAGE), vi
 /** Interface name -> schema, for the test that every prop of every props interface is listed. */
 export const SCHEMAS: { [interfaceName: string]: PropSchema } = {
   GpuNodeProps: GPU_NODE_PROPS, DataVolumeOptions: DATA_VOLUME_OPTIONS, ReadyWaitOptions: READY_WAIT_OPTIONS,
-  PreflightOptions: PREFLIGHT_OPTIONS, GpuNetworkProps: GPU_NETWORK_PROPS, ExistingNetworkOptions: EXISTING_NETWORK_OPTIONS,
+  PreflightOptions: PREFLIGHT_OPTIONS, ServerTimeouts: SERVER_TIMEOUTS, GpuNetworkProps: GPU_NETWORK_PROPS, ExistingNetworkOptions: EXISTING_NETWORK_OPTIONS,
   SecurityGroupProps: SECURITY_GROUP_PROPS, IngressRule: INGRESS_RULE, KeyPairProps: KEY_PAIR_PROPS, ExistingKeyPairOptions: EXISTING_KEY_PAIR_OPTIONS,
   SnapshotImageProps: SNAPSHOT_IMAGE_PROPS, GpuRecipeProps: GPU_RECIPE_PROPS, RecipeFile: RECIPE_FILE,
   CloudProfileProps: CLOUD_PROFILE_PROPS, GpuFlavorSpec: GPU_FLAVOR_SPEC, UbuntuImageSpec: UBUNTU_IMAGE_SPEC,
