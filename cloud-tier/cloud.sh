@@ -217,7 +217,7 @@ $service_auth
 [cinder]
 os_region_name = RegionOne
 # Cinder lets only Nova delete an attachment of a server (OSSA-2023-003, in Debian's Zed): Nova sends
-# its service token (a user with the `service` role, seed.py) along with the user's.
+# its service token (a user with the "service" role, seed.py) along with the user's.
 [service_user]
 send_service_user_token = true
 $service_auth
@@ -319,6 +319,25 @@ start_services() {
   wait_port 9292 glance; wait_port 9696 neutron; wait_port 8774 nova-api; wait_port 8776 cinder-api
 }
 
+# A fresh compute host is mapped to its cell only by the scheduler's periodic discovery: a boot
+# before that fails with HostMappingNotFound. Map it now and wait until Nova lists it and its
+# hypervisor is up (what the scheduler places on), so `up` returns a cloud that can boot.
+map_compute_host() {
+  local deadline=$((SECONDS + 180))
+  while :; do
+    runpy nova.cmd.manage:main --config-file "$etc/nova/nova.conf" cell_v2 discover_hosts >/dev/null 2>&1 || true
+    if runpy nova.cmd.manage:main --config-file "$etc/nova/nova.conf" cell_v2 list_hosts 2>/dev/null | grep -qw cloud-tier &&
+      OS_CLIENT_CONFIG_FILE="$state/clouds.yaml" openstack --os-cloud cloud-tier-admin hypervisor list -f value -c State 2>/dev/null | grep -qx up; then
+      return 0
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "cloud-tier: the compute host was not mapped to cell1 with its hypervisor up within 180 s" >&2
+      return 1
+    fi
+    sleep 2
+  done
+}
+
 case "${1:-}" in
   up)
     t0=$(date +%s)
@@ -332,6 +351,7 @@ case "${1:-}" in
     phase databases setup_databases
     phase services start_services
     phase seed "$here/seed.sh" resources
+    phase compute-host map_compute_host
     echo "cloud-tier: up in $(( $(date +%s) - t0 )) s; clouds.yaml: $state/clouds.yaml (entries: openstack, cloud-tier-admin)"
     ;;
   status)

@@ -5,10 +5,13 @@ would take one process per field). Prints JSON.
     python3 -m gpu_cloud_tier.inspect_cloud volume ID      # status and attachments ({} if gone)
     python3 -m gpu_cloud_tier.inspect_cloud delete-volume ID
     python3 -m gpu_cloud_tier.inspect_cloud stop-server ID
+    python3 -m gpu_cloud_tier.inspect_cloud shelve-server ID   # what the cloud does after a week
+    python3 -m gpu_cloud_tier.inspect_cloud volumes-named NAME # every volume of that name (a list)
     python3 -m gpu_cloud_tier.inspect_cloud server-group NAME   # policy and members ({} if gone)
     python3 -m gpu_cloud_tier.inspect_cloud image NAME     # images of that name, with tags/properties
 
-OS_CLIENT_CONFIG_FILE / OS_CLOUD pick the cloud, as for the CLI.
+OS_CLIENT_CONFIG_FILE / OS_CLOUD pick the cloud, as for the CLI. A server or volume that is not
+there (deleted, or an empty id) is {} ("not found"), never an error.
 """
 import json
 import os
@@ -19,10 +22,13 @@ import openstack
 
 
 def server(conn, sid):
-    s = conn.compute.find_server(sid, ignore_missing=True)
+    s = conn.compute.find_server(sid, ignore_missing=True) if sid else None
     if s is None:
         return {}
-    s = conn.compute.get_server(s.id)
+    try:
+        s = conn.compute.get_server(s.id)
+    except openstack.exceptions.NotFoundException:
+        return {}
     flavor = s.flavor or {}
     ports = []
     for p in conn.network.ports(device_id=s.id):
@@ -45,16 +51,16 @@ def server(conn, sid):
 
 
 def volume(conn, vid):
-    v = conn.block_storage.find_volume(vid, ignore_missing=True)
-    if v is None:
+    v = conn.block_storage.find_volume(vid, ignore_missing=True) if vid else None
+    if v is None or v.status == 'deleting':
         return {}
     return {'id': v.id, 'name': v.name, 'status': v.status,
             'attached_to': [a['server_id'] for a in (v.attachments or [])]}
 
 
 def delete_volume(conn, vid):
-    v = conn.block_storage.find_volume(vid, ignore_missing=True)
-    if v is not None:
+    v = conn.block_storage.find_volume(vid, ignore_missing=True) if vid else None
+    if v is not None and v.status != 'deleting':
         # A server delete returns before Cinder has the volume detached (force-delete is admin-only).
         for _ in range(60):
             if v.status in ('available', 'error'):
@@ -74,6 +80,21 @@ def stop_server(conn, sid):
     return {'stopped': s.id}
 
 
+def shelve_server(conn, sid):
+    # What the HFD cloud does after the lifetime, whatever the power state (shelve works from
+    # ACTIVE, SHUTOFF and PAUSED); shelved_offload_time = 0 in the tier offloads at once.
+    s = conn.compute.get_server(sid)
+    conn.compute.shelve_server(s)
+    conn.compute.wait_for_server(s, status='SHELVED_OFFLOADED', wait=300)
+    return {'shelved': s.id}
+
+
+def volumes_named(conn, name):
+    # Filtered here: Cinder refuses a name filter from a non-admin (Invalid filters name, resource_filters).
+    return [{'id': v.id, 'status': v.status, 'attached_to': [a['server_id'] for a in (v.attachments or [])]}
+            for v in conn.block_storage.volumes() if v.name == name and v.status != 'deleting']
+
+
 def server_group(conn, name):
     for g in conn.compute.server_groups():
         if g.name == name:
@@ -90,6 +111,7 @@ def main():
     what, arg = sys.argv[1], sys.argv[2]
     conn = openstack.connect(cloud=os.environ.get('OS_CLOUD', 'openstack'))
     fn = {'server': server, 'volume': volume, 'delete-volume': delete_volume, 'stop-server': stop_server,
+          'shelve-server': shelve_server, 'volumes-named': volumes_named,
           'server-group': server_group, 'image': image}[what]
     print(json.dumps(fn(conn, arg)))
 
