@@ -2,6 +2,7 @@ import { TerraformOutput, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { nameOrDefault } from '../private/names';
 import { sshConfig } from '../private/ssh-config';
+import { tfLiteral } from '../private/template';
 import { checkProps } from '../private/validation-props';
 import { GPU_FLEET_PROPS } from '../private/validation-schemas';
 import { CloudProfile } from './cloud-profile';
@@ -216,8 +217,8 @@ export class GpuFleet extends Construct {
     const identity = props.keyPair?.privateKeyHint;
     this.sshConfig = sshConfig(this.nodes.map((n) => ({ name: n.nodeName, address: n.address, user: n.loginUser, identityFile: identity })));
     new TerraformOutput(this, 'SshConfig', {
-      value: this.sshConfig,
-      description: `~/.ssh/config entries for the ${this.nodes.length} nodes of ${this.fleetName}: terraform output -raw <this> >> ~/.ssh/config`,
+      value: tfLiteral(this.sshConfig),
+      description: tfLiteral(`~/.ssh/config entries for the ${this.nodes.length} nodes of ${this.fleetName}: terraform output -raw <this> >> ~/.ssh/config`),
     });
   }
 }

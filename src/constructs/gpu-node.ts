@@ -400,11 +400,11 @@ export class GpuNode extends Construct {
     // is (found by the cloud tier).
     const rollout = new TerraformData(this, 'Rollout', {
       triggersReplace: {
-        token: props.rolloutToken ?? '',
+        token: tfLiteral(props.rolloutToken ?? ''),
         ...(props.replaceOnChange ? {
           image: this.image.imageId,
           userData: createHash('sha256').update(this.userData.text).digest('hex'),
-          keyPair: props.keyPair?.keyPairName ?? '',
+          keyPair: tfLiteral(props.keyPair?.keyPairName ?? ''),
           rootVolumeSizeGiB: `${props.rootVolumeSizeGiB ?? ''}`,
           flavor: this.flavor.flavorName,
         } : {}),

@@ -118,7 +118,7 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
       throw new Error(`${this.node.path}: allowAllFrom(${peer}) would open every port to the whole internet; ` +
         'name the ports with addIngress() instead');
     }
-    this.addRule(peer, { ethertype: peer.ethertype, description: `all traffic from ${peer}` });
+    this.addRule(peer, { ethertype: peer.ethertype, description: tfLiteral(`all traffic from ${peer}`) });
   }
 
   /** Opens `port` to `peer`. */
@@ -130,7 +130,7 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
       protocol: port.protocol,
       portRangeMin: port.fromPort,
       portRangeMax: port.toPort,
-      description: `${port} from ${peer}`,
+      description: tfLiteral(`${port} from ${peer}`),
     });
   }
 
@@ -140,7 +140,7 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
     this.addRule(peer, {
       ethertype: peer.ethertype,
       protocol: peer.ethertype === 'IPv4' ? 'icmp' : 'ipv6-icmp',
-      description: `ICMP from ${peer}`,
+      description: tfLiteral(`ICMP from ${peer}`),
     });
   }
 

@@ -2,6 +2,7 @@ import { Fn, Lazy, TerraformOutput, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { addressMetadataKey, addressPlaceholder, gresTypeOf, SlurmClusterModel } from '../private/slurm-config';
 import { sshConfig } from '../private/ssh-config';
+import { tfLiteral } from '../private/template';
 import { checkProps } from '../private/validation-props';
 import { SLURM_CLUSTER_PROPS } from '../private/validation-schemas';
 import { slurmRecipeParts, slurmWorkerRecipeParts, SlurmRecipeParts } from '../private/slurm-recipe';
@@ -278,13 +279,13 @@ export class SlurmCluster extends Construct {
       }))),
     ]);
     new TerraformOutput(this, 'SshConfig', {
-      value: this.sshConfig,
-      description: `~/.ssh/config entries for ${this.clusterName}: the head, and the workers through it`,
+      value: tfLiteral(this.sshConfig),
+      description: tfLiteral(`~/.ssh/config entries for ${this.clusterName}: the head, and the workers through it`),
     });
-    new TerraformOutput(this, 'HeadSsh', { value: this.head.sshCommand, description: `ssh to the head of ${this.clusterName}` });
+    new TerraformOutput(this, 'HeadSsh', { value: tfLiteral(this.head.sshCommand), description: tfLiteral(`ssh to the head of ${this.clusterName}`) });
     const first = model.groups[0];
     new TerraformOutput(this, 'ExampleSbatch', {
-      value: `sbatch -p ${first.partition} -N ${first.nodes.length} --gres=gpu:${first.gpusPerNode} --wrap 'srun nvidia-smi -L'`,
+      value: tfLiteral(`sbatch -p ${first.partition} -N ${first.nodes.length} --gres=gpu:${first.gpusPerNode} --wrap 'srun nvidia-smi -L'`),
       description: 'an example job, run on the head',
     });
   }

@@ -184,7 +184,7 @@ export class SnapshotImage extends Construct {
       dependsOn: [this.builder],
     });
 
-    new TerraformOutput(this, 'ImageName', { value: tfLiteral(this.imageName), description: `Image baked from recipe ${props.recipe.name}` });
+    new TerraformOutput(this, 'ImageName', { value: tfLiteral(this.imageName), description: tfLiteral(`Image baked from recipe ${props.recipe.name}`) });
     new TerraformOutput(this, 'RecipeKey', { value: this.recipeKey, description: 'gpu_node_recipe_key of the baked image' });
     new TerraformOutput(this, 'UserDataBytes', { value: userData.base64Bytes, description: 'Builder user_data size after base64 (Nova limit 65535)' });
   }

@@ -62,19 +62,8 @@ export function checkEnum<T extends string>(path: string, prop: string, value: u
   return fail(path, prop, `one of ${names} (values ${values.map((v) => `'${v}'`).join(', ')})`, value, `Use ${enumName}.${Object.keys(members)[0]} or another member`);
 }
 
-/** Escapes Terraform template syntax in a user string, keeping cdktf's own tokens intact. */
-export function tfLiteral(text: string): string;
-export function tfLiteral(text: string | undefined): string | undefined;
-export function tfLiteral(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  // `${TfToken[...]}` is cdktf's marker of a token in a string; it becomes a real reference at synth.
-  return text.replace(/\$\{(?!TfToken\[)/g, () => '$${').replace(/%\{/g, () => '%%{');
-}
-
-/** `tfLiteral` on every value of a map. */
-export function tfLiteralMap(map: { [key: string]: string }): { [key: string]: string } {
-  return Object.fromEntries(Object.entries(map).map(([k, v]) => [k, tfLiteral(v)]));
-}
+// The escaping rule lives in template.ts; re-exported for the constructs that import it from here.
+export { tfLiteral, tfLiteralMap } from './template';
 
 /** The strings `value` holds more than once. */
 export function duplicates(values: readonly string[]): string[] {
