@@ -15,16 +15,23 @@ const INTERP = `\${file("no-such-file-${MARK}")}`;
 const DIRECTIVE = `%{if true}${MARK}%{endif}`;
 /** One probe with both forms, for props that take free text. */
 const PROBE = `${INTERP}${DIRECTIVE}`;
+/** For names that become ssh Host lines (no whitespace or quotes there). */
+const NAME_PROBE = `n\${${MARK}}%{${MARK}}`;
 
-/** Where a probe's `${`/`%{` stands in `text` with fewer than two `$`/`%` before its `{` (Terraform would evaluate it). */
+/**
+ * The probes in `text` that Terraform would evaluate: a probe's opening `{` with a single `$` or `%`
+ * before it; two or more are the escape. (Construct ids carry the marker into the library's own
+ * references, without braces, so only the probes' openings are looked for.)
+ */
 export function unescapedProbes(text: string): string[] {
   const found: string[] = [];
-  for (const [needle, sigil] of [[`{file("no-such-file-${MARK}")}`, '$'], [`{if true}${MARK}`, '%'], [`{endif}`, '%']] as const) {
-    for (let i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + 1)) {
-      if (needle === '{endif}' && !text.slice(Math.max(0, i - MARK.length - 2), i).includes(MARK)) continue;
+  for (const opening of [`{file("no-such-file-${MARK}")}`, `{if true}${MARK}`, `{${MARK}}`]) {
+    for (let i = text.indexOf(opening); i >= 0; i = text.indexOf(opening, i + 1)) {
+      const sigil = text[i - 1];
+      if (sigil !== '$' && sigil !== '%') continue;
       let run = 0;
       while (i - run - 1 >= 0 && text[i - run - 1] === sigil) run++;
-      if (run === 1) found.push(text.slice(Math.max(0, i - 40), i + needle.length));
+      if (run === 1) found.push(text.slice(Math.max(0, i - 30), i + opening.length));
     }
   }
   return found;
@@ -77,7 +84,7 @@ function build(app: App): TerraformStack {
   });
   new GpuFleet(s, id('Fleet'), {
     flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2), network: GpuNetwork.forUser(s, id('User'), 'alice'), keyPair: key,
-    fleetName: `fleet${PROBE}`, nodeNames: [`a${PROBE}`, `b${PROBE}`], metadata: { team: PROBE },
+    fleetName: `fleet${NAME_PROBE}`, nodeNames: [`a${NAME_PROBE}`, `b${NAME_PROBE}`], metadata: { team: PROBE },
     sshFrom: [Peer.securityGroup(other)], ingress: [{ port: Port.JUPYTER }],
   });
   new SlurmCluster(s, id('Slurm'), {
@@ -115,7 +122,11 @@ describe('template injection through any user string', () => {
   test('the scanner itself finds an unescaped probe', () => {
     expect(unescapedProbes(`x ${INTERP}`)).toHaveLength(1);
     expect(unescapedProbes(`x $${INTERP}`)).toHaveLength(0);
-    expect(unescapedProbes(`x ${DIRECTIVE}`)).toHaveLength(2);
+    expect(unescapedProbes(`x ${DIRECTIVE}`)).toHaveLength(1);
     expect(unescapedProbes(`x ${DIRECTIVE.replace(/%\{/g, '%%{')}`)).toHaveLength(0);
+    expect(unescapedProbes(`Host ${NAME_PROBE}`)).toHaveLength(2);
+    expect(unescapedProbes(`Host ${NAME_PROBE.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{')}`)).toHaveLength(0);
+    // The library's own reference next to the user's text is not the user's.
+    expect(unescapedProbes(`\${var.x}${MARK}`)).toHaveLength(0);
   });
 });

@@ -17,6 +17,7 @@ import { EXISTING_NETWORK_OPTIONS } from '../private/validation-schemas';
 import { CloudProfile } from './cloud-profile';
 import { IngressRule, ISecurityGroup, SecurityGroup } from './security-group';
 import { Peer } from './peer';
+import { checkedScope } from '../private/construct-id';
 
 const LONGEST_SUFFIX = '-gpu-nodes';
 
@@ -151,7 +152,7 @@ export class GpuNetwork extends Construct implements INetwork {
   public readonly router?: networkingRouterV2.NetworkingRouterV2;
 
   constructor(scope: Construct, id: string, props: GpuNetworkProps = {}) {
-    super(scope, id);
+    super(checkedScope(scope, id, 'GpuNetwork'), id);
     const path = this.node.path;
     validateGpuNetwork(path, props);
     const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
@@ -255,7 +256,7 @@ class ExistingNetwork extends Construct implements INetwork {
   public readonly cloudProfile?: CloudProfile;
 
   constructor(scope: Construct, id: string, networkName: string, options: ExistingNetworkOptions, profile?: CloudProfile) {
-    super(scope, id);
+    super(checkedScope(scope, id, 'GpuNetwork.fromName'), id);
     this.cloudProfile = profile;
     checkProps(this.node.path, 'ExistingNetworkOptions', options, EXISTING_NETWORK_OPTIONS);
     if (typeof networkName !== 'string') throw new Error(`${this.node.path}: networkName must be a string, got ${typeof networkName}. Pass the network's name`);

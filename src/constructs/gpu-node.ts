@@ -12,7 +12,7 @@ import { blockDevices, createDataVolume } from '../private/data-volume';
 import { gpuSummary } from '../private/gpus';
 import { addToNodeMap } from '../private/node-map-output';
 import { nameOrDefault, requireResolved } from '../private/names';
-import { tfLiteral, tfLiteralMap } from '../private/validation';
+import { MAX_LIFETIME_HOURS, tfLiteral, tfLiteralMap } from '../private/validation';
 import { checkSoftware } from '../private/recipe-rules';
 import { validateGpuNode } from '../private/validation-constructs';
 import { addPreflight } from '../private/preflight';
@@ -24,7 +24,7 @@ import { DataVolumeOptions, VolumeRemovalPolicy } from './data-volume';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
 import { INetwork } from './gpu-network';
 import { nodeProfile } from '../private/profiles';
-import { isIpAddress } from '../private/ip';
+import { cidrContains, isIpAddress } from '../private/ip';
 import { GpuRecipe, RenderedUserData } from './gpu-recipe';
 import { IKeyPair } from './key-pair';
 import { INodeImage, NodeImage, NodeImageConfig } from './node-image';
@@ -33,6 +33,7 @@ import { Peer } from './peer';
 import { PowerState } from './power-state';
 import { IServerGroup } from './server-group';
 import { IngressRule, ISecurityGroup, SecurityGroup } from './security-group';
+import { checkedScope } from '../private/construct-id';
 
 /** How `cdktf deploy` waits for a node's GPUs (`GpuNodeProps.waitForReady`). */
 export interface ReadyWaitOptions {
@@ -269,7 +270,7 @@ export class GpuNode extends Construct {
   public readonly securityGroups: ISecurityGroup[];
 
   constructor(scope: Construct, id: string, props: GpuNodeProps) {
-    super(scope, id);
+    super(checkedScope(scope, id, 'GpuNode'), id);
     const profile = this.validate(props);
     this.flavor = props.flavor._resolve(this.node.path, profile);
     this.loginUser = profile.loginUser;
@@ -319,6 +320,13 @@ export class GpuNode extends Construct {
     const profile = nodeProfile(path, props.cloudProfile, props.network);
     if (props.fixedIpAddress !== undefined && !Token.isUnresolved(props.fixedIpAddress) && !isIpAddress(props.fixedIpAddress)) {
       throw new Error(`${path}: fixedIpAddress must be an IPv4 or IPv6 address, got '${props.fixedIpAddress}'; e.g. '10.42.0.250'`);
+    }
+    // A GpuNetwork knows its subnet at synth; Neutron would refuse the port only at apply.
+    const cidr = (props.network as { cidr?: unknown }).cidr;
+    const ip = props.fixedIpAddress;
+    if (ip !== undefined && !Token.isUnresolved(ip) && typeof cidr === 'string' && !Token.isUnresolved(cidr) && !cidrContains(cidr, ip)) {
+      throw new Error(`${path}: fixedIpAddress must be an address in the subnet ${cidr} of network '${props.network.networkName}', ` +
+        `got '${ip}'; pick one of the network's fixedAddresses()`);
     }
     for (const [prop, given] of [['sshFrom', props.sshFrom], ['ingress', props.ingress]] as const) {
       if (given && !makesOwnGroup(props)) {
@@ -586,8 +594,9 @@ function resolveLifetime(path: string, profile: CloudProfile, hours: number | un
   requireResolved(path, 'lifetimeHours', hours);
   requireResolved(path, 'lifetimeWarningHours', warningHours);
   if (hours !== undefined) {
-    if (!(Number.isInteger(hours) && hours > 0)) {
-      throw new Error(`${path}: lifetimeHours must be a whole number above 0, got ${hours}`);
+    if (!(Number.isInteger(hours) && hours > 0 && hours <= MAX_LIFETIME_HOURS)) {
+      throw new Error(`${path}: lifetimeHours must be a whole number from 1 to ${MAX_LIFETIME_HOURS} (10 years; the shelve time is ` +
+        `computed with Terraform's timeadd), got ${hours}`);
     }
     if (max !== undefined && hours > max) {
       throw new Error(`${path}: lifetimeHours ${hours} exceeds the ${max} h (${max / 24} days) that cloud profile '${profile.name}' ` +
@@ -595,6 +604,10 @@ function resolveLifetime(path: string, profile: CloudProfile, hours: number | un
     }
   }
   const lifetime = hours ?? max;
+  if (warningHours !== undefined && lifetime === undefined) {
+    throw new Error(`${path}: lifetimeWarningHours must be given with a lifetime (the warning comes before the shelve time, and cloud ` +
+      `profile '${profile.name}' sets none), got ${warningHours}; set lifetimeHours too, or leave lifetimeWarningHours out`);
+  }
   if (warningHours !== undefined && !(Number.isInteger(warningHours) && warningHours >= 0 && (lifetime === undefined || warningHours < lifetime))) {
     throw new Error(`${path}: lifetimeWarningHours must be a whole number from 0 to below the lifetime (${lifetime ?? 'none'} h), got ${warningHours}`);
   }

@@ -9,6 +9,7 @@ import { tfLiteral } from '../private/validation';
 import { validateKeyPair } from '../private/validation-constructs';
 import { checkProps } from '../private/validation-props';
 import { EXISTING_KEY_PAIR_OPTIONS } from '../private/validation-schemas';
+import { checkedScope } from '../private/construct-id';
 
 /** A Nova keypair that nodes boot with. */
 export interface IKeyPair {
@@ -83,7 +84,7 @@ export class KeyPair extends Construct implements IKeyPair {
   public readonly privateKeyOutput?: TerraformOutput;
 
   constructor(scope: Construct, id: string, props: KeyPairProps = {}) {
-    super(scope, id);
+    super(checkedScope(scope, id, 'KeyPair'), id);
     const p = this.node.path;
     if (props.publicKey !== undefined && props.publicKeyFile !== undefined) {
       throw new Error(`${p}: give publicKey or publicKeyFile, not both`);
@@ -97,6 +98,10 @@ export class KeyPair extends Construct implements IKeyPair {
       if (!fs.existsSync(file)) {
         throw new Error(`${p}: publicKeyFile '${props.publicKeyFile}' does not exist; create a key with ` +
           `'ssh-keygen -t ed25519' or give the key itself as publicKey`);
+      }
+      if (!fs.statSync(file).isFile()) {
+        throw new Error(`${p}: publicKeyFile '${props.publicKeyFile}' is a directory, not a key file; point it at the .pub file, ` +
+          "e.g. '~/.ssh/id_ed25519.pub'");
       }
       publicKey = fs.readFileSync(file, 'utf8').trim();
       // Shown in the ssh command; `~` reads better than a home directory the shell expanded.
@@ -130,7 +135,7 @@ class ExistingKeyPair extends Construct implements IKeyPair {
   public readonly privateKeyHint: string;
 
   constructor(scope: Construct, id: string, keyPairName: string, options: ExistingKeyPairOptions) {
-    super(scope, id);
+    super(checkedScope(scope, id, 'KeyPair.fromName', "KeyPair.fromName(this, 'Key', 'alice', { privateKeyHint: '~/.ssh/id_ed25519' })"), id);
     const p = this.node.path;
     checkProps(p, 'ExistingKeyPairOptions', options, EXISTING_KEY_PAIR_OPTIONS);
     if (typeof keyPairName !== 'string') {

@@ -6,6 +6,7 @@ import { tfLiteral } from '../private/validation';
 import { validateSecurityGroup } from '../private/validation-constructs';
 import { ISecurityGroupPeer, Peer } from './peer';
 import { Port } from './port';
+import { checkedScope } from '../private/construct-id';
 
 /** A security group, created here or looked up. */
 export interface ISecurityGroup extends ISecurityGroupPeer {}
@@ -63,7 +64,7 @@ export interface SecurityGroupProps {
 export class SecurityGroup extends Construct implements ISecurityGroup {
   /** An existing security group, looked up by name. */
   public static fromName(scope: Construct, id: string, securityGroupName: string): ISecurityGroup {
-    const data = new dataOpenstackNetworkingSecgroupV2.DataOpenstackNetworkingSecgroupV2(scope, id, { name: tfLiteral(securityGroupName) });
+    const data = new dataOpenstackNetworkingSecgroupV2.DataOpenstackNetworkingSecgroupV2(checkedScope(scope, id, 'SecurityGroup.fromName'), id, { name: tfLiteral(securityGroupName) });
     return { securityGroupId: data.id, securityGroupName };
   }
 
@@ -74,7 +75,7 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
   private readonly ruleKeys = new Set<string>();
 
   constructor(scope: Construct, id: string, props: SecurityGroupProps = {}) {
-    super(scope, id);
+    super(checkedScope(scope, id, 'SecurityGroup'), id);
     validateSecurityGroup(this.node.path, props);
     this.securityGroupName = nameOrDefault(this.node.path, 'securityGroupName', props.securityGroupName);
     this.resource = new networkingSecgroupV2.NetworkingSecgroupV2(this, 'Resource', {

@@ -1,8 +1,9 @@
-import { Fn, Lazy, TerraformOutput, Token } from 'cdktf';
+import { Fn, Lazy, TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { addressMetadataKey, addressPlaceholder, gresTypeOf, SlurmClusterModel } from '../private/slurm-config';
 import { sshConfig } from '../private/ssh-config';
 import { tfLiteral } from '../private/template';
+import { requireKnown } from '../private/validation';
 import { checkProps } from '../private/validation-props';
 import { SLURM_CLUSTER_PROPS } from '../private/validation-schemas';
 import { slurmRecipeParts, slurmWorkerRecipeParts, SlurmRecipeParts } from '../private/slurm-recipe';
@@ -17,6 +18,7 @@ import { IKeyPair } from './key-pair';
 import { NodeImage } from './node-image';
 import { Peer } from './peer';
 import { SecurityGroup } from './security-group';
+import { checkedScope } from '../private/construct-id';
 
 /** One group of identical GPU workers: a Slurm partition and a `GpuFleet`. */
 export interface SlurmWorkerGroupOptions {
@@ -127,11 +129,12 @@ export class SlurmCluster extends Construct {
   public readonly sshConfig: string;
 
   constructor(scope: Construct, id: string, props: SlurmClusterProps) {
-    super(scope, id);
+    super(checkedScope(scope, id, 'SlurmCluster'), id);
     const path = this.node.path;
     checkProps(path, 'SlurmClusterProps', props, SLURM_CLUSTER_PROPS);
+    requireKnown(path, 'clusterName', props.clusterName, 'the prefix of the host names written into slurm.conf at synth');
     this.clusterName = props.clusterName ?? id.toLowerCase().replace(/[^a-z0-9-]/g, '-');
-    if (Token.isUnresolved(this.clusterName) || !NAME.test(this.clusterName)) {
+    if (!NAME.test(this.clusterName)) {
       throw new Error(`${path}: clusterName must be 1-41 lower-case letters, digits and '-', starting with a letter (it prefixes host names), ` +
         `got '${this.clusterName}'`);
     }
@@ -142,9 +145,15 @@ export class SlurmCluster extends Construct {
       if (!/^[a-z][a-z0-9]{0,15}$/.test(g.partition ?? '')) {
         throw new Error(`${path}: workerGroups[${i}].partition must be 1-16 lower-case letters and digits, starting with a letter, got '${g.partition}'`);
       }
+      // slurm.conf(5): a PartitionName=DEFAULT line (any case) sets the defaults of later lines and makes no partition.
+      if (g.partition === 'default') {
+        throw new Error(`${path}: workerGroups[${i}].partition must be a name other than 'default' (Slurm reads PartitionName=default as ` +
+          "the defaults line, so no partition would exist), got 'default'; name it after its GPUs, e.g. 'gpu'");
+      }
       if (partitions.has(g.partition)) throw new Error(`${path}: workerGroups lists partition '${g.partition}' twice; give each group its own`);
       partitions.add(g.partition);
-      if (Token.isUnresolved(g.count) || !Number.isInteger(g.count) || g.count < 1 || g.count > 64) {
+      requireKnown(path, `workerGroups[${i}].count`, g.count, 'it sizes slurm.conf, which is written at synth');
+      if (!Number.isInteger(g.count) || g.count < 1 || g.count > 64) {
         throw new Error(`${path}: workerGroups[${i}].count must be a whole number from 1 to 64 known at synth (it sizes slurm.conf), got ${g.count}`);
       }
     }
@@ -152,7 +161,8 @@ export class SlurmCluster extends Construct {
     this.slurmVersion = SLURM_OF_RELEASE[release];
     if (!this.slurmVersion) throw new Error(`${path}: release must be an UbuntuRelease, got '${release}'`);
     const timeout = props.readyTimeoutMinutes ?? 30;
-    if (Token.isUnresolved(timeout) || !Number.isInteger(timeout) || timeout < 1 || timeout > 720) {
+    requireKnown(path, 'readyTimeoutMinutes', timeout, "written into the cluster's settings on the nodes at synth");
+    if (!Number.isInteger(timeout) || timeout < 1 || timeout > 720) {
       throw new Error(`${path}: readyTimeoutMinutes must be a whole number from 1 to 720 known at synth, got ${timeout}`);
     }
     const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;

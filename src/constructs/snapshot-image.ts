@@ -17,6 +17,7 @@ import { INetwork } from './gpu-network';
 import { GpuRecipe } from './gpu-recipe';
 import { IKeyPair } from './key-pair';
 import { ImageVisibility, INodeImage, NodeImage } from './node-image';
+import { checkedScope } from '../private/construct-id';
 
 /** Properties of a `SnapshotImage`. */
 export interface SnapshotImageProps {
@@ -102,7 +103,7 @@ export class SnapshotImage extends Construct {
   public readonly flavor: ResolvedGpuFlavor;
 
   constructor(scope: Construct, id: string, props: SnapshotImageProps) {
-    super(scope, id);
+    super(checkedScope(scope, id, 'SnapshotImage'), id);
     const p = this.node.path;
     validateSnapshotImage(p, props, ImageVisibility);
     const profile = nodeProfile(p, props.cloudProfile, props.network);
