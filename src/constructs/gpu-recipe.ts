@@ -40,7 +40,7 @@ export class NvidiaDriver {
     // Fail closed: 'closed' or 'OPEN' from plain JavaScript or a JSON config would reach the node as a package name.
     checkEnum('NvidiaDriver.branch', 'modules', modules, KernelModules, 'KernelModules');
     if (modules === KernelModules.OPEN && branch < OPEN_MODULES_FROM) {
-      // NVIDIA published the open GPU kernel modules with R515 (open-gpu-kernel-modules, first tag 515.43.04).
+      // "The first release of the open GPU kernel modules is R515" (developer.nvidia.com/blog/nvidia-releases-open-source-gpu-kernel-modules).
       fail('NvidiaDriver.branch', 'modules', `KernelModules.PROPRIETARY for branch ${branch} (NVIDIA publishes open kernel modules from branch ${OPEN_MODULES_FROM} on)`,
         modules, `Use NvidiaDriver.branch(${branch}, KernelModules.PROPRIETARY), or branch ${OPEN_MODULES_FROM} or newer`);
     }
