@@ -8,7 +8,8 @@ import {
   GpuFleet, GpuFlavor, GpuModel, GpuNetwork, GpuNode, GpuRecipe, KeyPair, NodeImage, NodeOutputs, openstack, Peer, Port,
   SecurityGroup, ServerGroup, SlurmCluster, SnapshotImage,
 } from '../../src';
-import { synthToDir } from '../support/checks';
+import { withQuotaInDir } from '../support/cloud-facts';
+import { expectStackPassesChecks, synthToDir } from '../support/checks';
 
 const MARK = 'zq7inj';
 const INTERP = `\${file("no-such-file-${MARK}")}`;
@@ -102,7 +103,7 @@ function build(app: App): TerraformStack {
 }
 
 describe('template injection through any user string', () => {
-  const { json } = synthToDir(build);
+  const { dir, json } = synthToDir(build);
   const all = strings(json, '', []);
 
   test('the probes reach the JSON (the scan looks at something)', () => {
@@ -117,6 +118,10 @@ describe('template injection through any user string', () => {
   test('no probe is left for Terraform to evaluate', () => {
     const bad = all.flatMap(([where, v]) => unescapedProbes(v).map((hit) => `${where}: ...${hit}`));
     expect(bad).toEqual([]);
+  });
+
+  test('the shared validator and a real terraform plan accept the stack: Terraform reads no file and evaluates no directive', () => {
+    expectStackPassesChecks(withQuotaInDir(dir));
   });
 
   test('the scanner itself finds an unescaped probe', () => {
