@@ -11,7 +11,7 @@ import {
   computeInstanceV2, dataOpenstackImagesImageV2, networkingFloatingipAssociateV2, networkingFloatingipV2, networkingPortV2,
 } from '../.gen/providers/openstack';
 import { GpuFlavor, GpuModel, GpuNetwork, GpuNode, GpuRecipe, KeyPair, openstack, Peer } from '../src';
-import { escapeTemplate } from '../src/private/template';
+import { tfLiteral } from '../src/private/template';
 
 type Kind = 'raw' | 'library';
 
@@ -43,7 +43,7 @@ function rawFleet(app: App, n: number): void {
   const image = new dataOpenstackImagesImageV2.DataOpenstackImagesImageV2(stack, 'Image', {
     name: 'Ubuntu 22.04 - Jammy Jellyfish - 64-bit - Cloud Based Image', mostRecent: true,
   });
-  const userData = new TerraformLocal(stack, 'user_data', escapeTemplate(rawUserData));
+  const userData = new TerraformLocal(stack, 'user_data', tfLiteral(rawUserData));
   for (let i = 0; i < n; i++) {
     const name = `node-${i}`;
     const port = new networkingPortV2.NetworkingPortV2(stack, `Port${i}`, {

@@ -88,12 +88,12 @@ describe('CloudProfile.custom', () => {
 
   test.each([0, -1, 1.5])('rejects a flavor with gpuCount %p, naming profile, flavor and value', (gpuCount) => {
     expect(() => lab({ flavors: [{ ...V100_FLAVOR, gpuCount }] })).toThrow(
-      new RegExp(`^CloudProfile lab: flavor 'g1-1xv100\\.large' must have a gpuCount of at least 1, got ${gpuCount}$`));
+      new RegExp(`^CloudProfile lab: gpuCount of flavor g1-1xv100\\.large must be a whole number from 1 to 16, got ${gpuCount}\\. Give the number of GPUs`));
   });
 
   test.each([0, -24, 1.5, NaN])('rejects maxLifetimeHours %p, naming profile and value', (maxLifetimeHours) => {
     expect(() => lab({ maxLifetimeHours })).toThrow(
-      new RegExp(`^CloudProfile lab: maxLifetimeHours must be a whole number above 0, got ${maxLifetimeHours}$`));
+      new RegExp(`^CloudProfile lab: maxLifetimeHours must be a whole number from 1 to 87600 \\(10 years\\), got ${maxLifetimeHours}; leave it out`));
   });
 });
 
@@ -119,7 +119,7 @@ describe('with*() return changed copies and leave the original alone', () => {
   });
 
   test('withFlavor validates the new flavor', () => {
-    expect(() => HFD.withFlavor({ ...V100_FLAVOR, gpuCount: 0 })).toThrow(/hfd-netlab: flavor 'g1-1xv100.large' must have a gpuCount of at least 1, got 0/);
+    expect(() => HFD.withFlavor({ ...V100_FLAVOR, gpuCount: 0 })).toThrow(/hfd-netlab: gpuCount of flavor g1-1xv100.large must be a whole number from 1 to 16, got 0/);
   });
 
   test('withUbuntuImage replaces the image of one release and keeps the other', () => {
@@ -138,7 +138,7 @@ describe('with*() return changed copies and leave the original alone', () => {
   test('withMaxLifetimeHours changes only the limit, and validates it', () => {
     expect(HFD.withMaxLifetimeHours(48).maxLifetimeHours).toBe(48);
     expect({ ...snapshot(HFD.withMaxLifetimeHours(48)), maxLifetimeHours: 168 }).toEqual(HFD_BEFORE);
-    expect(() => HFD.withMaxLifetimeHours(0)).toThrow(/^CloudProfile hfd-netlab: maxLifetimeHours must be a whole number above 0, got 0$/);
+    expect(() => HFD.withMaxLifetimeHours(0)).toThrow(/^CloudProfile hfd-netlab: maxLifetimeHours must be a whole number from 1 to 87600 \(10 years\), got 0; leave it out/);
   });
 
   test('copies chain and each step keeps the earlier changes', () => {

@@ -131,7 +131,7 @@ describe('GpuFlavor.named', () => {
 
   test.each([0, -2, 1.5])('rejects gpuCount %p with path, flavor and value', (gpuCount) => {
     expect(() => resolve(GpuFlavor.named('x', { gpuCount }))).toThrow(
-      inOrder(PATH, "gpuCount of flavor 'x' must be a whole number of at least 1", `got ${gpuCount}`));
+      inOrder(PATH, "gpuCount of flavor 'x' must be a whole number from 1 to 16", `got ${gpuCount}`));
   });
 
   test('resolving is pure: the same flavor resolves differently per profile', () => {

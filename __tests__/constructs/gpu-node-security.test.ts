@@ -38,10 +38,10 @@ describe('GpuNode security group', () => {
   test('ingress opens extra ports: to the SSH peers by default, or to a group\'s members', () => {
     const { json } = synth({
       sshFrom: [LAB],
-      ingress: [{ port: Port.JUPYTER }, { port: Port.tcp(29500), peers: [Peer.securityGroup({ securityGroupId: 'sg-1', securityGroupName: 'trainers' })] }],
+      ingress: [{ port: Port.JUPYTER }, { port: Port.tcp(29500), peers: [Peer.securityGroup({ securityGroupId: '0b5c2f4a-1111-4222-8333-444455556666', securityGroupName: 'trainers' })] }],
     });
     const shown = rules(json).map(([, r]) => `${r.protocol} ${r.port_range_min ?? '-'} ${r.remote_ip_prefix ?? r.remote_group_id}`).sort();
-    expect(shown).toEqual(['icmp - 10.0.0.0/8', 'tcp 22 10.0.0.0/8', 'tcp 29500 sg-1', 'tcp 8888 10.0.0.0/8']);
+    expect(shown).toEqual(['icmp - 10.0.0.0/8', 'tcp 22 10.0.0.0/8', 'tcp 29500 0b5c2f4a-1111-4222-8333-444455556666', 'tcp 8888 10.0.0.0/8']);
   });
 
   test('the exposed group takes more rules after construction, e.g. from other nodes', () => {

@@ -280,7 +280,7 @@ describe('GpuNode bad input', () => {
       /^test\/Node: gpuCount must be 1, 2 or 4 for RTX_2060_SUPER on cloud profile 'hfd-netlab', got 3$/],
     ['a lifetime over the cloud limit', { lifetimeHours: 200 },
       /^test\/Node: lifetimeHours 200 exceeds the 168 h \(7 days\) that cloud profile 'hfd-netlab' allows.*use at most 168$/],
-    ['a zero lifetime', { lifetimeHours: 0 }, /^test\/Node: lifetimeHours must be a whole number above 0, got 0$/],
+    ['a zero lifetime', { lifetimeHours: 0 }, /^test\/Node: lifetimeHours must be a whole number from 1 to 87600 \(10 years; the shelve time is computed with Terraform's timeadd\), got 0$/],
     ['a warning longer than the lifetime', { lifetimeHours: 24, lifetimeWarningHours: 30 },
       /^test\/Node: lifetimeWarningHours must be a whole number from 0 to below the lifetime \(24 h\), got 30$/],
     ['a tiny root volume', { rootVolumeSizeGiB: 5 }, /^test\/Node: rootVolumeSizeGiB must be a whole number from 10 to 16384.*got 5$/],

@@ -338,7 +338,7 @@ describe('bad input', () => {
 
   test('values rendered into user_data must not be tokens', () => {
     expect(() => new GpuRecipe({ packages: [Token.asString({ ref: 1 })] }))
-      .toThrow(/^GpuRecipe gpu-base: packages is written into the node's user_data at synth time, so it must be a plain value, not a token/);
-    expect(() => new GpuRecipe({ burnInSeconds: Token.asNumber({ ref: 1 }) })).toThrow(/burnInSeconds is written into the node's user_data/);
+      .toThrow(/^GpuRecipe gpu-base: packages must be a plain value known at synth, got <unresolved token>; a token cannot be used here because it is written into the node's user_data/);
+    expect(() => new GpuRecipe({ burnInSeconds: Token.asNumber({ ref: 1 }) })).toThrow(/burnInSeconds must be a plain value known at synth, got <unresolved token>; a token cannot be used here because it is written into the node's user_data/);
   });
 });

@@ -181,7 +181,7 @@ describe('KeyPair.fromName', () => {
     expect([plain.keyPairName, plain.privateKeyHint]).toEqual(['alice', '<your private key>']);
     expect([hinted.keyPairName, hinted.privateKeyHint]).toEqual(['alice', '~/.ssh/id_ed25519']);
     // An import is a construct like the other imports: its id is taken in the scope.
-    expect(() => KeyPair.fromName(stack, 'Alice', 'bob')).toThrow(/There is already a Construct with name 'Alice'/);
+    expect(() => KeyPair.fromName(stack, 'Alice', 'bob')).toThrow(/^test\/Alice: the id 'Alice' is already used in test by another construct \(ExistingKeyPair\); give each construct its own id$/);
     expect(JSON.parse(Testing.synth(stack)).resource).toBeUndefined();
   });
 
@@ -276,8 +276,8 @@ describe('bad input', () => {
       /^test\/key: give publicKey or publicKeyFile, not both$/);
   });
 
-  test.each([['a trailing space', 'alice '], ['empty', ''], ['a newline', 'a\nb']])('a key pair name with %s names the path and the value', (_why, name) => {
+  test.each([['a trailing space', 'alice ', 'alice '], ['empty', '', ''], ['a newline', 'a\nb', 'a\\u000ab']])('a key pair name with %s names the path and the value', (_why, name, shown) => {
     expect(build({ keyPairName: name })).toThrow(
-      inOrder('test/key: keyPairName must be 1-255 printable characters without leading or trailing spaces', `got '${name}'`));
+      inOrder('test/key: keyPairName must be 1-255 printable characters without leading or trailing spaces', `got '${shown}'`));
   });
 });

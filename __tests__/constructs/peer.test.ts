@@ -91,9 +91,9 @@ describe('strict CIDR parsing, as the provider does it', () => {
 
 describe('Peer.securityGroup', () => {
   test('names the group, is no CIDR, never anywhere, and always valid', () => {
-    const peer = Peer.securityGroup({ securityGroupId: 'sg-123', securityGroupName: 'fleet' });
+    const peer = Peer.securityGroup({ securityGroupId: '0b5c2f4a-1111-4222-8333-444455556666', securityGroupName: 'fleet' });
     expect(peer.cidr).toBeUndefined();
-    expect(peer.group?.securityGroupId).toBe('sg-123');
+    expect(peer.group?.securityGroupId).toBe('0b5c2f4a-1111-4222-8333-444455556666');
     expect(peer.ethertype).toBe('IPv4');
     expect(peer.isAnywhere).toBe(false);
     expect(peer._ruleKey).toBe('group:fleet');

@@ -39,7 +39,7 @@ describe('ServerGroup', () => {
 
   test('fromId gives a group to join without creating one', () => {
     const stack = new TerraformStack(Testing.app(), 'test');
-    expect(ServerGroup.fromId(stack, 'Group', '1f0c').serverGroupId).toBe('1f0c');
+    expect(ServerGroup.fromId(stack, 'Group', '0b5c2f4a-1111-4222-8333-444455556666').serverGroupId).toBe('0b5c2f4a-1111-4222-8333-444455556666');
     expect(JSON.parse(Testing.synth(stack)).resource).toBeUndefined();
   });
 });

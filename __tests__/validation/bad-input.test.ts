@@ -182,7 +182,7 @@ const recipes: Case[] = [
   ['libnvidia-compute', () => recipe({ packages: ['libnvidia-compute-570'] }), [R, 'packages entry', "got 'libnvidia-compute-570'", 'NvidiaDriver.branch']],
   ['a package name with a space', () => recipe({ packages: ['python3 pip'] }), [R, "'python3 pip' is not an apt package name", "e.g. 'htop'"]],
   ['a recipe name with spaces', () => recipe({ name: 'My Recipe' }), ['GpuRecipe My Recipe: name must be 1-63 lower-case letters', "got 'My Recipe'"]],
-  ['commands with a variable', () => recipe({ commands: [new TerraformVariable(stack(), 'c', {}).stringValue] }), [R, 'commands is written into the node\'s user_data at synth time', 'not a token']],
+  ['commands with a variable', () => recipe({ commands: [new TerraformVariable(stack(), 'c', {}).stringValue] }), [R, 'commands must be a plain value known at synth', 'a token cannot be used here because', 'user_data']],
   ['a relative path', () => recipe({ files: [{ path: 'etc/a', content: 'x' }] }), [R, 'file path must be absolute', "got 'etc/a'"]],
   ['a bad owner', () => recipe({ files: [{ path: '/etc/a', content: 'x', owner: 'Root' }] }), [R, "owner of /etc/a must look like 'ubuntu:ubuntu'", "got 'Root'"]],
 ];

@@ -1,5 +1,6 @@
 import { GpuFlavorSpec, IGpuFlavorCatalog } from './gpu-flavor';
 import { validateCloudProfile } from '../private/validation-constructs';
+import { MAX_LIFETIME_HOURS } from '../private/validation';
 import { GpuModel } from './gpu-model';
 
 /** Ubuntu releases with cloud images that the GPU recipes support. */
@@ -109,14 +110,10 @@ export class CloudProfile implements IGpuFlavorCatalog {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(props.name)) {
       throw new Error(`CloudProfile: name must be lower-case letters, digits and '-', got '${props.name}'`);
     }
-    for (const f of props.flavors ?? []) {
-      if (!Number.isInteger(f.gpuCount) || f.gpuCount < 1) {
-        throw new Error(`CloudProfile ${props.name}: flavor '${f.flavorName}' must have a gpuCount of at least 1, got ${f.gpuCount}`);
-      }
-    }
     const max = props.maxLifetimeHours;
-    if (max !== undefined && !(Number.isInteger(max) && max > 0)) {
-      throw new Error(`CloudProfile ${props.name}: maxLifetimeHours must be a whole number above 0, got ${max}`);
+    if (max !== undefined && !(Number.isInteger(max) && max > 0 && max <= MAX_LIFETIME_HOURS)) {
+      throw new Error(`CloudProfile ${props.name}: maxLifetimeHours must be a whole number from 1 to ${MAX_LIFETIME_HOURS} (10 years), got ${max}; ` +
+        'leave it out for a cloud without a lifetime limit');
     }
     this.name = props.name;
     // Frozen: profiles such as HFD_NETLAB are shared constants; extend them with with*() copies.

@@ -1,4 +1,5 @@
-import { fail, requireKnown } from '../private/validation';
+import { Token } from 'cdktf';
+import { fail, MAX_GPUS_PER_FLAVOR, requireKnown } from '../private/validation';
 import { checkProps } from '../private/validation-props';
 import { NAMED_GPU_FLAVOR_OPTIONS } from '../private/validation-schemas';
 import { GpuModel } from './gpu-model';
@@ -84,7 +85,8 @@ export class GpuFlavor {
     if (this.flavorName === undefined) {
       return this.resolveByModel(path, catalog, this.model!, this.gpuCount!);
     }
-    if (!/^[\w.\-:]{1,255}$/.test(this.flavorName)) {
+    // A token (a variable) is looked up by Nova at plan; the preflight names it.
+    if (!Token.isUnresolved(this.flavorName) && !/^[\w.\-:]{1,255}$/.test(this.flavorName)) {
       throw new Error(`${path}: flavor name must be 1-255 letters, digits, '.', '-', '_' or ':', got '${this.flavorName}'`);
     }
     const known = catalog.flavors.find((f) => f.flavorName === this.flavorName);
@@ -100,8 +102,8 @@ export class GpuFlavor {
         `Use GpuFlavor.named('${this.flavorName}', { gpuCount: <GPUs it passes through> }), or add it to the profile with withFlavor()`);
     }
     const gpuCount = this.gpuCount ?? known!.gpuCount;
-    if (!Number.isInteger(gpuCount) || gpuCount < 1) {
-      throw new Error(`${path}: gpuCount of flavor '${this.flavorName}' must be a whole number of at least 1, got ${gpuCount}`);
+    if (!Number.isInteger(gpuCount) || gpuCount < 1 || gpuCount > MAX_GPUS_PER_FLAVOR) {
+      throw new Error(`${path}: gpuCount of flavor '${this.flavorName}' must be a whole number from 1 to ${MAX_GPUS_PER_FLAVOR}, got ${gpuCount}`);
     }
     return { flavorName: this.flavorName, model: this.model ?? known?.model, gpuCount };
   }

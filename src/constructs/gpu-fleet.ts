@@ -2,6 +2,8 @@ import { TerraformOutput, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { nameOrDefault } from '../private/names';
 import { sshConfig } from '../private/ssh-config';
+import { tfLiteral } from '../private/template';
+import { duplicates, fail, renderValue, requireKnown } from '../private/validation';
 import { checkProps } from '../private/validation-props';
 import { GPU_FLEET_PROPS } from '../private/validation-schemas';
 import { CloudProfile } from './cloud-profile';
@@ -18,6 +20,7 @@ import { PowerState } from './power-state';
 import { IngressRule, ISecurityGroup, SecurityGroup } from './security-group';
 import { ServerGroup, ServerGroupPolicy } from './server-group';
 import { guardRetainedVolumes } from '../private/retained-volumes';
+import { checkedScope } from '../private/construct-id';
 
 /** The most nodes one fleet makes (a guard against a typo such as 100 for 10). */
 const MAX_FLEET_NODES = 64;
@@ -160,11 +163,12 @@ export class GpuFleet extends Construct {
   public readonly sshConfig: string;
 
   constructor(scope: Construct, id: string, props: GpuFleetProps) {
-    super(scope, id);
+    super(checkedScope(scope, id, 'GpuFleet'), id);
     guardRetainedVolumes(this);
     const path = this.node.path;
     checkProps(path, 'GpuFleetProps', props, GPU_FLEET_PROPS);
     this.fleetName = nameOrDefault(path, 'fleetName', props.fleetName);
+    checkHostName(path, 'fleetName', this.fleetName);
     const names = fleetNodeNames(path, this.fleetName, props.count, props.nodeNames);
     if (props.dataVolume?.existingVolumeId !== undefined) {
       throw new Error(`${path}: dataVolume.existingVolumeId would attach one volume to every node, got '${props.dataVolume.existingVolumeId}'; ` +
@@ -197,6 +201,11 @@ export class GpuFleet extends Construct {
     if (props.fixedIpAddresses !== undefined && props.fixedIpAddresses.length !== names.length) {
       throw new Error(`${path}: fixedIpAddresses must give one address per node (${names.length}), got ${props.fixedIpAddresses.length}`);
     }
+    const sameAddress = duplicates((props.fixedIpAddresses ?? []).filter((a) => !Token.isUnresolved(a)));
+    if (sameAddress.length > 0) {
+      fail(path, 'fixedIpAddresses', 'distinct addresses (Neutron gives an address to one port only)', sameAddress[0],
+        'Give each node its own address, e.g. from network.fixedAddresses()');
+    }
     this.nodes = names.map((nodeName, i) => new GpuNode(this, nodeName.replace(/\//g, '-'), {
       nodeName,
       fixedIpAddress: props.fixedIpAddresses?.[i],
@@ -222,8 +231,8 @@ export class GpuFleet extends Construct {
     const identity = props.keyPair?.privateKeyHint;
     this.sshConfig = sshConfig(this.nodes.map((n) => ({ name: n.nodeName, address: n.address, user: n.loginUser, identityFile: identity })));
     new TerraformOutput(this, 'SshConfig', {
-      value: this.sshConfig,
-      description: `~/.ssh/config entries for the ${this.nodes.length} nodes of ${this.fleetName}: terraform output -raw <this> >> ~/.ssh/config`,
+      value: tfLiteral(this.sshConfig),
+      description: tfLiteral(`~/.ssh/config entries for the ${this.nodes.length} nodes of ${this.fleetName}: terraform output -raw <this> >> ~/.ssh/config`),
     });
   }
 }
@@ -234,7 +243,8 @@ function fleetNodeNames(path: string, fleetName: string, count: number | undefin
       "e.g. count: 2, or nodeNames: ['train-a', 'train-b']");
   }
   if (count !== undefined) {
-    if (Token.isUnresolved(count) || !Number.isInteger(count) || count < 1 || count > MAX_FLEET_NODES) {
+    requireKnown(path, 'count', count, 'it decides how many nodes the fleet makes at synth');
+    if (!Number.isInteger(count) || count < 1 || count > MAX_FLEET_NODES) {
       throw new Error(`${path}: count must be a whole number from 1 to ${MAX_FLEET_NODES} (known at synth time), got ${count}`);
     }
     return Array.from({ length: count }, (_, i) => `${fleetName}-${i + 1}`);
@@ -252,6 +262,26 @@ function fleetNodeNames(path: string, fleetName: string, count: number | undefin
       throw new Error(`${path}: nodeNames lists '${name}' twice; server names of a fleet must differ`);
     }
     seen.add(name);
+    checkHostName(path, 'nodeNames entry', name);
+  }
+  // Host names, and ssh's Host patterns, ignore case: 'Train-1' and 'train-1' would be one host.
+  const folded = duplicates(names.map((n) => n.toLowerCase()));
+  if (folded.length > 0) {
+    fail(path, 'nodeNames', 'names that differ in more than case (host names and ssh Host patterns ignore case)', folded[0],
+      'Rename one of the nodes');
   }
   return names;
+}
+
+/**
+ * A name that becomes a `Host` line of the fleet's ssh config: whitespace would split it into several
+ * patterns, and `*`, `?`, `!` and `,` are pattern syntax (ssh_config(5) PATTERNS); quotes and '#' are read by
+ * ssh's own parser.
+ */
+function checkHostName(path: string, prop: string, name: string): void {
+  if (Token.isUnresolved(name)) return;
+  if (/[\s*?!,#"'\u0000-\u001f\u007f]/.test(name)) {
+    throw new Error(`${path}: ${prop} must be a name without whitespace, quotes or the characters * ? ! , #, got ${renderValue(name)}; ` +
+      "it becomes a Host line of the fleet's ssh config, where these split the name or match other hosts: use e.g. 'train-a'");
+  }
 }

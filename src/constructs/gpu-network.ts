@@ -18,6 +18,7 @@ import { CloudProfile } from './cloud-profile';
 import { IngressRule, ISecurityGroup, SecurityGroup } from './security-group';
 import { Peer } from './peer';
 import { guardRetainedVolumes } from '../private/retained-volumes';
+import { checkedScope } from '../private/construct-id';
 
 const LONGEST_SUFFIX = '-gpu-nodes';
 
@@ -152,7 +153,7 @@ export class GpuNetwork extends Construct implements INetwork {
   public readonly router?: networkingRouterV2.NetworkingRouterV2;
 
   constructor(scope: Construct, id: string, props: GpuNetworkProps = {}) {
-    super(scope, id);
+    super(checkedScope(scope, id, 'GpuNetwork'), id);
     guardRetainedVolumes(this);
     const path = this.node.path;
     validateGpuNetwork(path, props);
@@ -257,7 +258,7 @@ class ExistingNetwork extends Construct implements INetwork {
   public readonly cloudProfile?: CloudProfile;
 
   constructor(scope: Construct, id: string, networkName: string, options: ExistingNetworkOptions, profile?: CloudProfile) {
-    super(scope, id);
+    super(checkedScope(scope, id, 'GpuNetwork.fromName'), id);
     guardRetainedVolumes(this);
     this.cloudProfile = profile;
     checkProps(this.node.path, 'ExistingNetworkOptions', options, EXISTING_NETWORK_OPTIONS);

@@ -12,7 +12,7 @@ import { blockDevices, createDataVolume, existingVolumeId } from '../private/dat
 import { gpuSummary } from '../private/gpus';
 import { addToNodeMap } from '../private/node-map-output';
 import { nameOrDefault, requireResolved } from '../private/names';
-import { tfLiteral, tfLiteralMap } from '../private/validation';
+import { MAX_LIFETIME_HOURS, tfLiteral, tfLiteralMap } from '../private/validation';
 import { checkSoftware } from '../private/recipe-rules';
 import { validateGpuNode } from '../private/validation-constructs';
 import { addPreflight } from '../private/preflight';
@@ -24,7 +24,7 @@ import { DataVolumeOptions, VolumeRemovalPolicy } from './data-volume';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
 import { INetwork } from './gpu-network';
 import { nodeProfile } from '../private/profiles';
-import { isIpAddress } from '../private/ip';
+import { cidrContains, isIpAddress } from '../private/ip';
 import { GpuRecipe, RenderedUserData } from './gpu-recipe';
 import { IKeyPair } from './key-pair';
 import { INodeImage, NodeImage, NodeImageConfig } from './node-image';
@@ -34,6 +34,7 @@ import { PowerState } from './power-state';
 import { IServerGroup } from './server-group';
 import { IngressRule, ISecurityGroup, SecurityGroup } from './security-group';
 import { guardRetainedVolumes } from '../private/retained-volumes';
+import { checkedScope } from '../private/construct-id';
 
 /** How `cdktf deploy` waits for a node's GPUs (`GpuNodeProps.waitForReady`). */
 export interface ReadyWaitOptions {
@@ -305,7 +306,7 @@ export class GpuNode extends Construct {
   public readonly securityGroups: ISecurityGroup[];
 
   constructor(scope: Construct, id: string, props: GpuNodeProps) {
-    super(scope, id);
+    super(checkedScope(scope, id, 'GpuNode'), id);
     guardRetainedVolumes(this);
     const profile = this.validate(props);
     this.flavor = props.flavor._resolve(this.node.path, profile);
@@ -363,6 +364,13 @@ export class GpuNode extends Construct {
     const profile = nodeProfile(path, props.cloudProfile, props.network);
     if (props.fixedIpAddress !== undefined && !Token.isUnresolved(props.fixedIpAddress) && !isIpAddress(props.fixedIpAddress)) {
       throw new Error(`${path}: fixedIpAddress must be an IPv4 or IPv6 address, got '${props.fixedIpAddress}'; e.g. '10.42.0.250'`);
+    }
+    // A GpuNetwork knows its subnet at synth; Neutron would refuse the port only at apply.
+    const cidr = (props.network as { cidr?: unknown }).cidr;
+    const ip = props.fixedIpAddress;
+    if (ip !== undefined && !Token.isUnresolved(ip) && typeof cidr === 'string' && !Token.isUnresolved(cidr) && !cidrContains(cidr, ip)) {
+      throw new Error(`${path}: fixedIpAddress must be an address in the subnet ${cidr} of network '${props.network.networkName}', ` +
+        `got '${ip}'; pick one of the network's fixedAddresses()`);
     }
     for (const [prop, given] of [['sshFrom', props.sshFrom], ['ingress', props.ingress]] as const) {
       if (given && !makesOwnGroup(props)) {
@@ -444,11 +452,11 @@ export class GpuNode extends Construct {
     // is (found by the cloud tier).
     const rollout = new TerraformData(this, 'Rollout', {
       triggersReplace: {
-        token: props.rolloutToken ?? '',
+        token: tfLiteral(props.rolloutToken ?? ''),
         ...(props.replaceOnChange ? {
           image: this.image.imageId,
           userData: createHash('sha256').update(this.userData.text).digest('hex'),
-          keyPair: props.keyPair?.keyPairName ?? '',
+          keyPair: tfLiteral(props.keyPair?.keyPairName ?? ''),
           rootVolumeSizeGiB: `${props.rootVolumeSizeGiB ?? ''}`,
           flavor: this.flavor.flavorName,
         } : {}),
@@ -673,8 +681,9 @@ function resolveLifetime(path: string, profile: CloudProfile, hours: number | un
   requireResolved(path, 'lifetimeHours', hours);
   requireResolved(path, 'lifetimeWarningHours', warningHours);
   if (hours !== undefined) {
-    if (!(Number.isInteger(hours) && hours > 0)) {
-      throw new Error(`${path}: lifetimeHours must be a whole number above 0, got ${hours}`);
+    if (!(Number.isInteger(hours) && hours > 0 && hours <= MAX_LIFETIME_HOURS)) {
+      throw new Error(`${path}: lifetimeHours must be a whole number from 1 to ${MAX_LIFETIME_HOURS} (10 years; the shelve time is ` +
+        `computed with Terraform's timeadd), got ${hours}`);
     }
     if (max !== undefined && hours > max) {
       throw new Error(`${path}: lifetimeHours ${hours} exceeds the ${max} h (${max / 24} days) that cloud profile '${profile.name}' ` +
@@ -682,6 +691,10 @@ function resolveLifetime(path: string, profile: CloudProfile, hours: number | un
     }
   }
   const lifetime = hours ?? max;
+  if (warningHours !== undefined && lifetime === undefined) {
+    throw new Error(`${path}: lifetimeWarningHours must be given with a lifetime (the warning comes before the shelve time, and cloud ` +
+      `profile '${profile.name}' sets none), got ${warningHours}; set lifetimeHours too, or leave lifetimeWarningHours out`);
+  }
   if (warningHours !== undefined && !(Number.isInteger(warningHours) && warningHours >= 0 && (lifetime === undefined || warningHours < lifetime))) {
     throw new Error(`${path}: lifetimeWarningHours must be a whole number from 0 to below the lifetime (${lifetime ?? 'none'} h), got ${warningHours}`);
   }

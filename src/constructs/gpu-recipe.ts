@@ -4,6 +4,7 @@ import { recipeContentKey } from '../private/recipe-key';
 import { checkUserDataSize, renderRecipeText } from '../private/recipe-render';
 import { checkKernelModules } from '../private/recipe-rules';
 import { validateGpuRecipe } from '../private/validation-constructs';
+import { checkEnum, fail, requireKnown } from '../private/validation';
 import { GpuModel } from './gpu-model';
 
 /** Which NVIDIA kernel modules to install. */
@@ -13,6 +14,9 @@ export enum KernelModules {
   /** The proprietary kernel modules (Maxwell, Pascal, Volta, and Turing to Hopper). */
   PROPRIETARY = 'proprietary',
 }
+
+/** The first driver branch with open kernel modules. */
+const OPEN_MODULES_FROM = 515;
 
 /** A pinned NVIDIA driver branch from NVIDIA's apt repository. */
 export class NvidiaDriver {
@@ -29,8 +33,16 @@ export class NvidiaDriver {
 
   /** A driver branch, e.g. `NvidiaDriver.branch(570, KernelModules.OPEN)`. */
   public static branch(branch: number, modules: KernelModules = KernelModules.OPEN): NvidiaDriver {
+    requireKnown('NvidiaDriver.branch', 'branch', branch, 'the driver package (nvidia-driver-<branch>) written into user_data at synth');
     if (!Number.isInteger(branch) || branch < 450 || branch > 999) {
       throw new Error(`NvidiaDriver: branch must be a driver branch such as 535, 550, 570 or 580, got ${branch}`);
+    }
+    // Fail closed: 'closed' or 'OPEN' from plain JavaScript or a JSON config would reach the node as a package name.
+    checkEnum('NvidiaDriver.branch', 'modules', modules, KernelModules, 'KernelModules');
+    if (modules === KernelModules.OPEN && branch < OPEN_MODULES_FROM) {
+      // "The first release of the open GPU kernel modules is R515" (developer.nvidia.com/blog/nvidia-releases-open-source-gpu-kernel-modules).
+      fail('NvidiaDriver.branch', 'modules', `KernelModules.PROPRIETARY for branch ${branch} (NVIDIA publishes open kernel modules from branch ${OPEN_MODULES_FROM} on)`,
+        modules, `Use NvidiaDriver.branch(${branch}, KernelModules.PROPRIETARY), or branch ${OPEN_MODULES_FROM} or newer`);
     }
     return new NvidiaDriver(branch, modules);
   }
@@ -272,7 +284,8 @@ const STEPS = {
 };
 
 
-const PACKAGE_PATTERN = /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+:~-]+)?$/;
+// name[:arch][=version]: apt-get takes an architecture-qualified name such as libc6:amd64 or zlib1g:i386=1:1.2.11.dfsg-2.
+const PACKAGE_PATTERN = /^[a-z0-9][a-z0-9+.-]+(:[a-z0-9][a-z0-9-]*)?(=[A-Za-z0-9.+:~-]+)?$/;
 
 /**
  * A cloud-init recipe for GPU nodes: NVIDIA driver and CUDA from NVIDIA's apt repository,
@@ -342,13 +355,13 @@ export class GpuRecipe {
     this.packages = Object.freeze([...(props.packages ?? [])]) as string[];
     for (const p of this.packages) {
       if (!PACKAGE_PATTERN.test(p)) {
-        throw new Error(`${where}: '${p}' is not an apt package name (optionally 'name=version'), e.g. 'htop' or 'python3-pip'`);
+        throw new Error(`${where}: '${p}' is not an apt package name (optionally 'name:arch' and '=version'), e.g. 'htop' or 'python3-pip'`);
       }
     }
     this.files = Object.freeze((props.files ?? []).map((f) => Object.freeze({ ...f }))) as RecipeFile[];
     for (const f of this.files) {
-      if (!f.path.startsWith('/') || f.path.includes('..')) {
-        throw new Error(`${where}: file path must be absolute without '..', got '${f.path}'`);
+      if (!f.path.startsWith('/') || f.path.split('/').includes('..')) {
+        throw new Error(`${where}: file path must be absolute without '..' segments, got '${f.path}'`);
       }
       if (f.permissions !== undefined && !/^0?[0-7]{3,4}$/.test(f.permissions)) {
         throw new Error(`${where}: permissions of ${f.path} must be octal like '0644', got '${f.permissions}'`);

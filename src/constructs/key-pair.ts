@@ -10,6 +10,7 @@ import { validateKeyPair } from '../private/validation-constructs';
 import { checkProps } from '../private/validation-props';
 import { EXISTING_KEY_PAIR_OPTIONS } from '../private/validation-schemas';
 import { guardRetainedVolumes } from '../private/retained-volumes';
+import { checkedScope } from '../private/construct-id';
 
 /** A Nova keypair that nodes boot with. */
 export interface IKeyPair {
@@ -84,7 +85,7 @@ export class KeyPair extends Construct implements IKeyPair {
   public readonly privateKeyOutput?: TerraformOutput;
 
   constructor(scope: Construct, id: string, props: KeyPairProps = {}) {
-    super(scope, id);
+    super(checkedScope(scope, id, 'KeyPair'), id);
     guardRetainedVolumes(this);
     const p = this.node.path;
     if (props.publicKey !== undefined && props.publicKeyFile !== undefined) {
@@ -99,6 +100,10 @@ export class KeyPair extends Construct implements IKeyPair {
       if (!fs.existsSync(file)) {
         throw new Error(`${p}: publicKeyFile '${props.publicKeyFile}' does not exist; create a key with ` +
           `'ssh-keygen -t ed25519' or give the key itself as publicKey`);
+      }
+      if (!fs.statSync(file).isFile()) {
+        throw new Error(`${p}: publicKeyFile '${props.publicKeyFile}' is a directory, not a key file; point it at the .pub file, ` +
+          "e.g. '~/.ssh/id_ed25519.pub'");
       }
       publicKey = fs.readFileSync(file, 'utf8').trim();
       // Shown in the ssh command; `~` reads better than a home directory the shell expanded.
@@ -132,7 +137,7 @@ class ExistingKeyPair extends Construct implements IKeyPair {
   public readonly privateKeyHint: string;
 
   constructor(scope: Construct, id: string, keyPairName: string, options: ExistingKeyPairOptions) {
-    super(scope, id);
+    super(checkedScope(scope, id, 'KeyPair.fromName', "KeyPair.fromName(this, 'Key', 'alice', { privateKeyHint: '~/.ssh/id_ed25519' })"), id);
     guardRetainedVolumes(this);
     const p = this.node.path;
     checkProps(p, 'ExistingKeyPairOptions', options, EXISTING_KEY_PAIR_OPTIONS);

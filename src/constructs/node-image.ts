@@ -105,7 +105,7 @@ export abstract class NodeImage implements INodeImage {
 class NamedImage extends NodeImage {
   constructor(private readonly imageName: string) {
     super();
-    if (typeof imageName !== 'string' || (!Token.isUnresolved(imageName) && (imageName.trim() === '' || imageName.length > 255 || /[\u0000-\u001f]/.test(imageName)))) {
+    if (typeof imageName !== 'string' || (!Token.isUnresolved(imageName) && (imageName.trim() === '' || imageName.length > 255 || /[\u0000-\u001f\u007f]/.test(imageName)))) {
       throw new Error(`NodeImage.fromName: the image name must be 1-255 characters, got '${imageName}'`);
     }
   }

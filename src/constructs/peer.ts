@@ -1,6 +1,6 @@
 import { Token } from 'cdktf';
-import { isCidr } from '../private/ip';
-import { fail } from '../private/validation';
+import { isCidr, normalCidr } from '../private/ip';
+import { fail, renderValue } from '../private/validation';
 
 /** A security group as a peer: what `Peer.securityGroup()` needs of it. */
 export interface ISecurityGroupPeer {
@@ -9,6 +9,8 @@ export interface ISecurityGroupPeer {
   /** The group's name in the cloud. */
   readonly securityGroupName: string;
 }
+
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 /** Where traffic may come from: a CIDR block, or the members of a security group. */
 export class Peer {
@@ -21,7 +23,8 @@ export class Peer {
   /** An IPv6 CIDR block, e.g. `2001:db8::/32`. */
   public static ipv6(cidr: string): Peer {
     if (typeof cidr !== 'string') fail('Peer.ipv6', 'cidr', 'a string', cidr, "Write it like Peer.ipv6('2001:db8::/32')");
-    return new Peer(cidr, 'IPv6');
+    // In the form Neutron stores ('2001:DB8:0::/48' -> '2001:db8::/48'): another spelling would show as a change in every plan.
+    return new Peer(Token.isUnresolved(cidr) ? cidr : normalCidr(cidr, 6) ?? cidr, 'IPv6');
   }
 
   /** Every IPv4 address. Open to the whole internet: use it only on purpose. */
@@ -40,6 +43,10 @@ export class Peer {
    * itself, which lets its own members talk (see `SecurityGroup.allowFromMembers()`).
    */
   public static securityGroup(group: ISecurityGroupPeer): Peer {
+    if (typeof group !== 'object' || group === null || typeof group.securityGroupId !== 'string') {
+      fail('Peer.securityGroup', 'group', 'a security group (an object with securityGroupId and securityGroupName)', group,
+        "Pass a SecurityGroup, or SecurityGroup.fromName(this, 'Lab', '<name>') for an existing one");
+    }
     return new Peer(undefined, 'IPv4', group);
   }
 
@@ -80,7 +87,15 @@ export class Peer {
    */
   public _validate(path: string): void {
     // A token (a variable, another resource's CIDR) is checked by Neutron at apply.
-    if (this.group) return;
+    if (this.group) {
+      // remote_group_id takes an id; a name ('default') fails only at apply. A token (a resource's id, a variable) passes.
+      const id = this.group.securityGroupId;
+      if (!Token.isUnresolved(id) && !UUID.test(id)) {
+        throw new Error(`${path}: Peer.securityGroup securityGroupId must be a security group UUID, got ${renderValue(id)}; ` +
+          "pass a SecurityGroup, or SecurityGroup.fromName(this, 'Lab', '<name>') to look an existing one up by name");
+      }
+      return;
+    }
     if (this.cidr !== undefined && Token.isUnresolved(this.cidr)) return;
     const ok = this.cidr !== undefined && isCidr(this.cidr, this.ethertype === 'IPv4' ? 4 : 6);
     if (!ok) {

@@ -1,3 +1,5 @@
+import { Token } from 'cdktf';
+
 /**
  * The power state of a GPU node, mapped to the provider's `power_state`.
  * The cloud may shelve a node after its lifetime; deploying with RUNNING again unshelves it
@@ -15,6 +17,8 @@ export class PowerState {
 
   /** A power state by the provider's name: `active`, `shutoff`, `shelved_offloaded` or `paused`. */
   public static of(providerValue: string): PowerState {
+    // A token (a variable) is checked by the provider's enum at plan.
+    if (Token.isUnresolved(providerValue)) return new PowerState(providerValue);
     const known = [PowerState.RUNNING, PowerState.STOPPED, PowerState.SHELVED, PowerState.PAUSED];
     const match = typeof providerValue === 'string' ? known.find((s) => s.providerValue === providerValue.toLowerCase()) : undefined;
     if (!match) {

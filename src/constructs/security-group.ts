@@ -7,6 +7,7 @@ import { validateSecurityGroup } from '../private/validation-constructs';
 import { ISecurityGroupPeer, Peer } from './peer';
 import { Port } from './port';
 import { guardRetainedVolumes } from '../private/retained-volumes';
+import { checkedScope } from '../private/construct-id';
 
 /** A security group, created here or looked up. */
 export interface ISecurityGroup extends ISecurityGroupPeer {}
@@ -64,7 +65,7 @@ export interface SecurityGroupProps {
 export class SecurityGroup extends Construct implements ISecurityGroup {
   /** An existing security group, looked up by name. */
   public static fromName(scope: Construct, id: string, securityGroupName: string): ISecurityGroup {
-    const data = new dataOpenstackNetworkingSecgroupV2.DataOpenstackNetworkingSecgroupV2(scope, id, { name: tfLiteral(securityGroupName) });
+    const data = new dataOpenstackNetworkingSecgroupV2.DataOpenstackNetworkingSecgroupV2(checkedScope(scope, id, 'SecurityGroup.fromName'), id, { name: tfLiteral(securityGroupName) });
     return { securityGroupId: data.id, securityGroupName };
   }
 
@@ -75,7 +76,7 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
   private readonly ruleKeys = new Set<string>();
 
   constructor(scope: Construct, id: string, props: SecurityGroupProps = {}) {
-    super(scope, id);
+    super(checkedScope(scope, id, 'SecurityGroup'), id);
     guardRetainedVolumes(this);
     validateSecurityGroup(this.node.path, props);
     this.securityGroupName = nameOrDefault(this.node.path, 'securityGroupName', props.securityGroupName);
@@ -120,7 +121,7 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
       throw new Error(`${this.node.path}: allowAllFrom(${peer}) would open every port to the whole internet; ` +
         'name the ports with addIngress() instead');
     }
-    this.addRule(peer, { ethertype: peer.ethertype, description: `all traffic from ${peer}` });
+    this.addRule(peer, { ethertype: peer.ethertype, description: tfLiteral(`all traffic from ${peer}`) });
   }
 
   /** Opens `port` to `peer`. */
@@ -132,7 +133,7 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
       protocol: port.protocol,
       portRangeMin: port.fromPort,
       portRangeMax: port.toPort,
-      description: `${port} from ${peer}`,
+      description: tfLiteral(`${port} from ${peer}`),
     });
   }
 
@@ -142,7 +143,7 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
     this.addRule(peer, {
       ethertype: peer.ethertype,
       protocol: peer.ethertype === 'IPv4' ? 'icmp' : 'ipv6-icmp',
-      description: `ICMP from ${peer}`,
+      description: tfLiteral(`ICMP from ${peer}`),
     });
   }
 

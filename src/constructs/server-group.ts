@@ -2,10 +2,11 @@ import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { computeServergroupV2 } from '../../.gen/providers/openstack';
 import { nameOrDefault } from '../private/names';
-import { tfLiteral } from '../private/validation';
+import { renderValue, tfLiteral } from '../private/validation';
 import { checkProps } from '../private/validation-props';
 import { SERVER_GROUP_PROPS } from '../private/validation-schemas';
 import { guardRetainedVolumes } from '../private/retained-volumes';
+import { checkedScope } from '../private/construct-id';
 
 /**
  * Where Nova places the servers of a server group. The soft policies need compute API
@@ -74,7 +75,7 @@ export class ServerGroup extends Construct implements IServerGroup {
   public readonly resource: computeServergroupV2.ComputeServergroupV2;
 
   constructor(scope: Construct, id: string, props: ServerGroupProps = {}) {
-    super(scope, id);
+    super(checkedScope(scope, id, 'ServerGroup'), id);
     guardRetainedVolumes(this);
     const path = this.node.path;
     checkProps(path, 'ServerGroupProps', props, SERVER_GROUP_PROPS);
@@ -103,12 +104,16 @@ export class ServerGroup extends Construct implements IServerGroup {
   }
 }
 
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
 class ExistingServerGroup extends Construct implements IServerGroup {
   constructor(scope: Construct, id: string, public readonly serverGroupId: string) {
-    super(scope, id);
+    super(checkedScope(scope, id, 'ServerGroup.fromId', "ServerGroup.fromId(this, 'Group', '<id>')"), id);
+    // An empty id or a name would reach Nova as the scheduler hint, which refuses the server only at apply.
+    if (typeof serverGroupId !== 'string' || (!Token.isUnresolved(serverGroupId) && !UUID.test(serverGroupId))) {
+      throw new Error(`${this.node.path}: serverGroupId must be a server group UUID, got ${renderValue(serverGroupId)}. ` +
+        "Pass the ID that 'openstack server group list' shows (not the name), or a reference to a ServerGroup");
     guardRetainedVolumes(this);
-    if (typeof serverGroupId !== 'string') {
-      throw new Error(`${this.node.path}: serverGroupId must be a string, got ${typeof serverGroupId}. Pass the id 'openstack server group list' shows`);
     }
   }
 }

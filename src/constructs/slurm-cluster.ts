@@ -1,7 +1,9 @@
-import { Fn, Lazy, TerraformOutput, Token } from 'cdktf';
+import { Fn, Lazy, TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { addressMetadataKey, addressPlaceholder, gresTypeOf, SlurmClusterModel } from '../private/slurm-config';
 import { sshConfig } from '../private/ssh-config';
+import { tfLiteral } from '../private/template';
+import { requireKnown } from '../private/validation';
 import { checkProps } from '../private/validation-props';
 import { SLURM_CLUSTER_PROPS } from '../private/validation-schemas';
 import { slurmRecipeParts, slurmWorkerRecipeParts, SlurmRecipeParts } from '../private/slurm-recipe';
@@ -17,6 +19,7 @@ import { NodeImage } from './node-image';
 import { Peer } from './peer';
 import { SecurityGroup } from './security-group';
 import { guardRetainedVolumes } from '../private/retained-volumes';
+import { checkedScope } from '../private/construct-id';
 
 /** One group of identical GPU workers: a Slurm partition and a `GpuFleet`. */
 export interface SlurmWorkerGroupOptions {
@@ -127,12 +130,13 @@ export class SlurmCluster extends Construct {
   public readonly sshConfig: string;
 
   constructor(scope: Construct, id: string, props: SlurmClusterProps) {
-    super(scope, id);
+    super(checkedScope(scope, id, 'SlurmCluster'), id);
     guardRetainedVolumes(this);
     const path = this.node.path;
     checkProps(path, 'SlurmClusterProps', props, SLURM_CLUSTER_PROPS);
+    requireKnown(path, 'clusterName', props.clusterName, 'the prefix of the host names written into slurm.conf at synth');
     this.clusterName = props.clusterName ?? id.toLowerCase().replace(/[^a-z0-9-]/g, '-');
-    if (Token.isUnresolved(this.clusterName) || !NAME.test(this.clusterName)) {
+    if (!NAME.test(this.clusterName)) {
       throw new Error(`${path}: clusterName must be 1-41 lower-case letters, digits and '-', starting with a letter (it prefixes host names), ` +
         `got '${this.clusterName}'`);
     }
@@ -143,9 +147,15 @@ export class SlurmCluster extends Construct {
       if (!/^[a-z][a-z0-9]{0,15}$/.test(g.partition ?? '')) {
         throw new Error(`${path}: workerGroups[${i}].partition must be 1-16 lower-case letters and digits, starting with a letter, got '${g.partition}'`);
       }
+      // slurm.conf(5): a PartitionName=DEFAULT line (any case) sets the defaults of later lines and makes no partition.
+      if (g.partition === 'default') {
+        throw new Error(`${path}: workerGroups[${i}].partition must be a name other than 'default' (Slurm reads PartitionName=default as ` +
+          "the defaults line, so no partition would exist), got 'default'; name it after its GPUs, e.g. 'gpu'");
+      }
       if (partitions.has(g.partition)) throw new Error(`${path}: workerGroups lists partition '${g.partition}' twice; give each group its own`);
       partitions.add(g.partition);
-      if (Token.isUnresolved(g.count) || !Number.isInteger(g.count) || g.count < 1 || g.count > 64) {
+      requireKnown(path, `workerGroups[${i}].count`, g.count, 'it sizes slurm.conf, which is written at synth');
+      if (!Number.isInteger(g.count) || g.count < 1 || g.count > 64) {
         throw new Error(`${path}: workerGroups[${i}].count must be a whole number from 1 to 64 known at synth (it sizes slurm.conf), got ${g.count}`);
       }
     }
@@ -153,7 +163,8 @@ export class SlurmCluster extends Construct {
     this.slurmVersion = SLURM_OF_RELEASE[release];
     if (!this.slurmVersion) throw new Error(`${path}: release must be an UbuntuRelease, got '${release}'`);
     const timeout = props.readyTimeoutMinutes ?? 30;
-    if (Token.isUnresolved(timeout) || !Number.isInteger(timeout) || timeout < 1 || timeout > 720) {
+    requireKnown(path, 'readyTimeoutMinutes', timeout, "written into the cluster's settings on the nodes at synth");
+    if (!Number.isInteger(timeout) || timeout < 1 || timeout > 720) {
       throw new Error(`${path}: readyTimeoutMinutes must be a whole number from 1 to 720 known at synth, got ${timeout}`);
     }
     const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
@@ -280,13 +291,13 @@ export class SlurmCluster extends Construct {
       }))),
     ]);
     new TerraformOutput(this, 'SshConfig', {
-      value: this.sshConfig,
-      description: `~/.ssh/config entries for ${this.clusterName}: the head, and the workers through it`,
+      value: tfLiteral(this.sshConfig),
+      description: tfLiteral(`~/.ssh/config entries for ${this.clusterName}: the head, and the workers through it`),
     });
-    new TerraformOutput(this, 'HeadSsh', { value: this.head.sshCommand, description: `ssh to the head of ${this.clusterName}` });
+    new TerraformOutput(this, 'HeadSsh', { value: tfLiteral(this.head.sshCommand), description: tfLiteral(`ssh to the head of ${this.clusterName}`) });
     const first = model.groups[0];
     new TerraformOutput(this, 'ExampleSbatch', {
-      value: `sbatch -p ${first.partition} -N ${first.nodes.length} --gres=gpu:${first.gpusPerNode} --wrap 'srun nvidia-smi -L'`,
+      value: tfLiteral(`sbatch -p ${first.partition} -N ${first.nodes.length} --gres=gpu:${first.gpusPerNode} --wrap 'srun nvidia-smi -L'`),
       description: 'an example job, run on the head',
     });
   }

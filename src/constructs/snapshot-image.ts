@@ -18,6 +18,7 @@ import { GpuRecipe } from './gpu-recipe';
 import { IKeyPair } from './key-pair';
 import { ImageVisibility, INodeImage, NodeImage } from './node-image';
 import { guardRetainedVolumes } from '../private/retained-volumes';
+import { checkedScope } from '../private/construct-id';
 
 /** Properties of a `SnapshotImage`. */
 export interface SnapshotImageProps {
@@ -103,7 +104,7 @@ export class SnapshotImage extends Construct {
   public readonly flavor: ResolvedGpuFlavor;
 
   constructor(scope: Construct, id: string, props: SnapshotImageProps) {
-    super(scope, id);
+    super(checkedScope(scope, id, 'SnapshotImage'), id);
     guardRetainedVolumes(this);
     const p = this.node.path;
     validateSnapshotImage(p, props, ImageVisibility);
@@ -186,7 +187,7 @@ export class SnapshotImage extends Construct {
       dependsOn: [this.builder],
     });
 
-    new TerraformOutput(this, 'ImageName', { value: tfLiteral(this.imageName), description: `Image baked from recipe ${props.recipe.name}` });
+    new TerraformOutput(this, 'ImageName', { value: tfLiteral(this.imageName), description: tfLiteral(`Image baked from recipe ${props.recipe.name}`) });
     new TerraformOutput(this, 'RecipeKey', { value: this.recipeKey, description: 'gpu_node_recipe_key of the baked image' });
     new TerraformOutput(this, 'UserDataBytes', { value: userData.base64Bytes, description: 'Builder user_data size after base64 (Nova limit 65535)' });
   }

@@ -1,4 +1,5 @@
 import { Token } from 'cdktf';
+import { renderValue, TOKEN_CANNOT } from './validation';
 
 /**
  * Checks a name given for a cloud resource; returns it (or undefined when not given).
@@ -6,8 +7,8 @@ import { Token } from 'cdktf';
  */
 export function validateName(path: string, prop: string, value: string | undefined): string | undefined {
   if (value === undefined || Token.isUnresolved(value)) return value;
-  if (value.length < 1 || value.length > 255 || /[\u0000-\u001f]/.test(value) || value.trim() !== value) {
-    throw new Error(`${path}: ${prop} must be 1-255 printable characters without leading or trailing spaces, got '${value}'`);
+  if (value.length < 1 || value.length > 255 || /[\u0000-\u001f\u007f]/.test(value) || value.trim() !== value) {
+    throw new Error(`${path}: ${prop} must be 1-255 printable characters without leading or trailing spaces, got ${renderValue(value)}`);
   }
   return value;
 }
@@ -20,7 +21,7 @@ export function nameOrDefault(path: string, prop: string, value: string | undefi
 /** Throws when a value that is rendered into user_data at synth time is a token. */
 export function requireResolved(path: string, prop: string, value: unknown): void {
   if (Token.isUnresolved(value)) {
-    throw new Error(`${path}: ${prop} is written into the node's user_data at synth time, so it must be a plain value, not a token ` +
-      '(a reference to another resource or a variable)');
+    throw new Error(`${path}: ${prop} must be a plain value known at synth, got <unresolved token>; ${TOKEN_CANNOT} it is written into ` +
+      "the node's user_data at synth time. Pass the value itself, not a reference to another resource or a variable");
   }
 }

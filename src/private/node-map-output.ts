@@ -1,6 +1,7 @@
 import { Lazy, TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { stackShared } from './stack-shared';
+import { tfLiteral } from './template';
 
 /** One node's entry in the stack's `gpu_nodes` output. */
 export interface NodeMapEntry {
@@ -25,7 +26,8 @@ export function addToNodeMap(scope: Construct, nodeName: string, entry: NodeMapE
     entries.set(holder, nodes);
     const map = nodes;
     const output = new TerraformOutput(holder, 'Map', {
-      value: Lazy.anyValue({ produce: () => Object.fromEntries(map) }),
+      // Terraform reads an object key of an expression as a template too.
+      value: Lazy.anyValue({ produce: () => Object.fromEntries([...map].map(([name, e]) => [tfLiteral(name), e])) }),
       description: 'The GPU nodes of this stack: name -> { id, fixed_ip, floating_ip, ssh, shelve_at }',
     });
     output.overrideLogicalId(NODE_MAP_OUTPUT);

@@ -3,6 +3,7 @@ import { Lazy, TerraformLocal, TerraformResource, TerraformStack, Token } from '
 import { Construct } from 'constructs';
 import { dataOpenstackComputeFlavorV2, dataOpenstackComputeLimitsV2 } from '../../.gen/providers/openstack';
 import { stackShared } from './stack-shared';
+import { tfLiteral } from './template';
 import { requireTerraformVersion } from './terraform-version';
 import { TerraformData } from './terraform-data';
 
@@ -64,8 +65,8 @@ export function addPreflight(scope: Construct, spec: PreflightSpec): void {
     lifecycle: {
       precondition: [{
         condition: `\${!${creating} || local.${quota.verdict.friendlyUniqueId}}`,
-        errorMessage: `${path}: the project's quota has no room for the new servers of this stack (this node: flavor ` +
-          `${spec.flavorName}): instances \${${p}.instances_used} used + \${${p}.new_instances} new of \${${p}.max_instances}, ` +
+        errorMessage: `${tfLiteral(path)}: the project's quota has no room for the new servers of this stack (this node: flavor ` +
+          `${tfLiteral(spec.flavorName)}): instances \${${p}.instances_used} used + \${${p}.new_instances} new of \${${p}.max_instances}, ` +
           `vCPUs \${${p}.cores_used} + \${${p}.new_cores} of \${${p}.max_cores}, RAM \${${p}.ram_used} + \${${p}.new_ram} of ` +
           `\${${p}.max_ram} MiB (-1 = unlimited); free some of the quota (shelved nodes still count as instances), or set ` +
           'preflight: { quota: false } on the node to skip the check',
@@ -87,7 +88,7 @@ function flavorLookup(scope: Construct, spec: PreflightSpec): dataOpenstackCompu
   }
   const users = [scope.node.path];
   const flavor = new dataOpenstackComputeFlavorV2.DataOpenstackComputeFlavorV2(holder, id, {
-    name: spec.flavorName,
+    name: tfLiteral(spec.flavorName),
     lifecycle: spec.checkGpus ? { postcondition: [gpuCondition(users, spec)] } : undefined,
   });
   lookupUsers.set(flavor, users);
@@ -139,9 +140,9 @@ function gpuCondition(users: string[], spec: PreflightSpec) {
   const promised = `${spec.gpuCount}${spec.modelId ? ` x ${spec.modelId}` : ''}`;
   return {
     condition: `\${${alias} == "" || ${count} == ${spec.gpuCount}}`,
-    errorMessage: `${Lazy.stringValue({ produce: () => users.join(', ') })}: flavor ${spec.flavorName} passes through \${${count}} GPUs ` +
+    errorMessage: `${Lazy.stringValue({ produce: () => tfLiteral(users.join(', ')) })}: flavor ${tfLiteral(spec.flavorName)} passes through \${${count}} GPUs ` +
       `(pci_passthrough:alias = "\${${alias}}"), but ${Lazy.stringValue({ produce: () => (users.length > 1 ? 'these nodes expect' : 'the node expects') })} ` +
-      `${promised}; fix the flavor's GPUs in the cloud profile (withFlavor()) or GpuFlavor.named(), ` +
+      `${tfLiteral(promised)}; fix the flavor's GPUs in the cloud profile (withFlavor()) or GpuFlavor.named(), ` +
       'or set preflight: { gpus: false } where the alias does not count GPUs',
   };
 }

@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import { Fn, TerraformLocal } from 'cdktf';
 import { Construct } from 'constructs';
 import { sharedChild, stackShared } from './stack-shared';
-import { escapeTemplate } from './template';
+import { tfLiteral } from './template';
 
 /**
  * The `user_data` argument for a server: `${base64gzip(local.<name>)}`, with the cloud-config text
@@ -21,7 +21,7 @@ import { escapeTemplate } from './template';
 export function userDataArgument(scope: Construct, cloudConfig: string): string {
   const name = `user_data_${createHash('sha256').update(cloudConfig).digest('hex').slice(0, 16)}`;
   const local = sharedChild(stackShared(scope, 'GpuNodeUserData'), name, (parent, id) => {
-    const l = new TerraformLocal(parent, id, escapeTemplate(cloudConfig));
+    const l = new TerraformLocal(parent, id, tfLiteral(cloudConfig));
     // A name of the content, not of the first construct path that used it.
     l.overrideLogicalId(id);
     return l;

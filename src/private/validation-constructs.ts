@@ -18,7 +18,7 @@ import {
   CLOUD_PROFILE_PROPS, GPU_MODEL_PROPS, GPU_NETWORK_PROPS, GPU_NODE_PROPS, GPU_RECIPE_PROPS, KEY_PAIR_PROPS,
   SECURITY_GROUP_PROPS, SNAPSHOT_IMAGE_PROPS,
 } from './validation-schemas';
-import { check, checkEnum, isToken, requireKnown, duplicates, fail, isUnixUserName, NOVA_METADATA, NOVA_TAGS } from './validation';
+import { check, checkEnum, isToken, requireKnown, duplicates, fail, isUnixUserName, MAX_GPUS_PER_FLAVOR, NOVA_METADATA, NOVA_TAGS } from './validation';
 
 /** Nova and Cinder availability zones: a name without whitespace. */
 export function checkZone(path: string, prop: string, zone: string | undefined): void {
@@ -31,7 +31,7 @@ export function checkZone(path: string, prop: string, zone: string | undefined):
 export function checkTags(path: string, prop: string, tags: readonly string[], max: number = NOVA_TAGS.maxItems): void {
   check(tags.length <= max, path, prop, `at most ${max} tags`, tags.length, 'Drop some tags or move facts into metadata');
   for (const tag of tags) {
-    check(typeof tag === 'string' && tag.length >= 1 && tag.length <= NOVA_TAGS.maxLength && !/[,/\u0000-\u001f]/.test(tag),
+    check(typeof tag === 'string' && tag.length >= 1 && tag.length <= NOVA_TAGS.maxLength && !/[,/\u0000-\u001f\u007f]/.test(tag),
       path, `${prop} entry`, `1-${NOVA_TAGS.maxLength} characters without ',', '/' or control characters`, tag, 'Shorten or rename the tag');
   }
   const twice = duplicates(tags.filter((t) => !isToken(t)));
@@ -62,12 +62,14 @@ export function validateGpuNode(path: string, props: GpuNodeProps, members: { re
   check(keys.length + 6 <= NOVA_METADATA.maxItems, path, 'metadata', `at most ${NOVA_METADATA.maxItems - 6} items (Nova's default quota is 128, the library uses 6)`,
     keys.length, 'Move bulk data into a file of the recipe');
   for (const key of keys) {
+    // A JSON config's "__proto__" is an own key here, but an object literal or assignment on the way to the JSON drops it.
+    check(key !== '__proto__', path, 'metadata key', "a key other than '__proto__'", key, 'Rename the key (JavaScript objects treat it as their prototype)');
     check(NOVA_METADATA.keyPattern.test(key), path, 'metadata key', "1-255 letters, digits, spaces, '-', '_', ':' or '.'", key, 'Rename the key');
     const prefix = nodeContract().propertyPrefix;
     check(!key.startsWith(prefix), path, 'metadata key', `a key outside the library's ${prefix} prefix`, key,
       `The library writes the ${prefix}* keys itself; pick another name`);
     const value = metadata[key];
-    check(value.length <= NOVA_METADATA.maxValue && !/[\u0000-\u001f]/.test(value), path, `metadata['${key}']`,
+    check(value.length <= NOVA_METADATA.maxValue && !/[\u0000-\u001f\u007f]/.test(value), path, `metadata['${key}']`,
       `at most ${NOVA_METADATA.maxValue} characters without control characters`, value, 'Shorten the value or move it into a file of the recipe');
   }
   if (props.tags) checkTags(path, 'tags', props.tags);
@@ -95,7 +97,7 @@ export function validateSecurityGroup(path: string, props: SecurityGroupProps): 
   checkProps(path, 'SecurityGroupProps', props, SECURITY_GROUP_PROPS);
   const d = props.description;
   if (d !== undefined) {
-    check(d.length <= 255 && !/[\u0000-\u001f]/.test(d), path, 'description', 'at most 255 characters without control characters (Neutron)',
+    check(d.length <= 255 && !/[\u0000-\u001f\u007f]/.test(d), path, 'description', 'at most 255 characters without control characters (Neutron)',
       d, 'Shorten the description');
   }
 }
@@ -130,7 +132,7 @@ export function validateSnapshotImage(path: string, props: SnapshotImageProps, v
     `at most ${255 - '-builder'.length} characters, as '-builder' is appended for the builder server`, props.imageName, 'Shorten the name');
   if (props.tags) {
     for (const tag of props.tags) {
-      check(tag.length >= 1 && tag.length <= 255 && !/[,/\u0000-\u001f]/.test(tag), path, 'tags entry',
+      check(tag.length >= 1 && tag.length <= 255 && !/[,/\u0000-\u001f\u007f]/.test(tag), path, 'tags entry',
         "1-255 characters without ',', '/' or control characters", tag, 'Rename the tag');
     }
   }
@@ -156,13 +158,19 @@ export function validateGpuRecipe(where: string, props: GpuRecipeProps): void {
       'The recipe pins the driver with nvidiaDriver; choose NvidiaDriver.branch(...) instead of a driver package');
   }
   const files = props.files ?? [];
-  const twice = duplicates(files.map((f) => f.path));
+  for (const f of files) {
+    check(f.path.startsWith('/') && !f.path.split('/').includes('..'), where, 'file path', "absolute without '..' segments", f.path,
+      "Write the path from / without '..', e.g. '/etc/app/config.yaml'");
+  }
+  const twice = duplicates(files.map((f) => normalizePath(f.path)));
   check(twice.length === 0, where, 'files', 'files with distinct paths', twice[0], 'Merge the contents into one file');
   for (const f of files) {
-    check(!f.path.endsWith('/'), where, 'file path', 'the path of a file, not a directory', f.path, "Name the file, e.g. '/etc/app/config.yaml'");
-    check(!OWN_PREFIXES.some((prefix) => f.path.startsWith(prefix)), where, 'file path', `outside ${OWN_PREFIXES.join(' and ')}`, f.path,
+    const last = f.path.split('/').pop();
+    check(last !== '' && last !== '.', where, 'file path', 'the path of a file, not a directory', f.path, "Name the file, e.g. '/etc/app/config.yaml'");
+    // Compared in the form the node's file system reads: '/etc//gpu-node/./x' is '/etc/gpu-node/x'.
+    check(!OWN_PREFIXES.some((prefix) => normalizePath(f.path).startsWith(prefix)), where, 'file path', `outside ${OWN_PREFIXES.join(' and ')}`, f.path,
       "These hold the recipe's own scripts and settings; write your file elsewhere, e.g. under /etc/<app>/");
-    check(!/[\u0000-\u001f]/.test(f.path) && f.path.length <= 4096, where, 'file path', 'a path without control characters',
+    check(!/[\u0000-\u001f\u007f]/.test(f.path) && f.path.length <= 4096, where, 'file path', 'a path without control characters',
       f.path, 'Fix the path');
     check(isWellFormed(f.content), where, `content of ${f.path}`, 'valid Unicode text (no lone surrogates)', '<invalid Unicode>',
       'Decode the file as UTF-8 before passing it, or download binary files in a command');
@@ -171,16 +179,26 @@ export function validateGpuRecipe(where: string, props: GpuRecipeProps): void {
   }
   for (const c of props.commands ?? []) {
     check(isWellFormed(c) && !c.includes('\u0000'), where, 'commands entry', 'valid Unicode text', '<invalid text>', 'Fix the command');
+    // bash reads a CR as part of the word: `apt-get install -y htop\r` asks for a package 'htop\r'.
+    check(!c.includes('\r'), where, 'commands entry', 'a command without carriage returns (bash takes a CR as part of the word)', c,
+      'Save the commands with LF line ends, not CRLF');
   }
   const commands = props.commands ?? [];
   if (commands.length > 0 && !commands.some((c) => Token.isUnresolved(c))) {
     // Without bash on the synthesizing machine the syntax is first checked on the node; nodes say so (checkSoftware in recipe-rules.ts).
     if (bashAvailable()) {
       const r = spawnSync('bash', ['-n'], { input: commands.join('\n') + '\n', encoding: 'utf8' });
+      const first = (r.stderr || '').split('\n')[0].replace(/^bash: (line \d+:)?\s*/, '');
       if (r.status !== 0) {
-        const first = (r.stderr || '').split('\n')[0].replace(/^bash: (line \d+:)?\s*/, '');
         fail(where, 'commands', 'valid bash (bash -n)', commands.length === 1 ? commands[0] : `${commands.length} commands`,
           `bash says: ${first}`);
+      }
+      // bash -n only warns about a here-document without its end line, and the node would then write the
+      // commands after it into the file instead of running them.
+      const heredoc = /here-document at line \d+ delimited by end-of-file \(wanted `([^']*)'\)/.exec(r.stderr || '');
+      if (heredoc) {
+        fail(where, 'commands', 'valid bash (bash -n)', commands.length === 1 ? commands[0] : `${commands.length} commands`,
+          `bash says: ${first}; end the here-document with a line holding only ${heredoc[1]}`);
       }
     }
   }
@@ -193,6 +211,10 @@ export function validateCloudProfile(props: CloudProfileProps, releases: { [k: s
   // Profiles are data: their flavor counts and login user are rendered into user_data.
   for (const f of flavors) requireKnown(path, `gpuCount of flavor ${f.flavorName}`, f.gpuCount, 'written into user_data for the readiness check');
   requireKnown(path, 'loginUser', props.loginUser, 'written into user_data (burn-in log, docker group)');
+  for (const f of flavors) {
+    check(Number.isInteger(f.gpuCount) && f.gpuCount >= 1 && f.gpuCount <= MAX_GPUS_PER_FLAVOR, path, `gpuCount of flavor ${f.flavorName}`,
+      `a whole number from 1 to ${MAX_GPUS_PER_FLAVOR}`, f.gpuCount, 'Give the number of GPUs the flavor passes through');
+  }
   const twice = duplicates(flavors.map((f) => f.flavorName));
   check(twice.length === 0, path, 'flavors', 'flavors with distinct names', twice[0], 'List each flavor once (withFlavor() replaces one by name)');
   for (const f of flavors) {
@@ -203,7 +225,7 @@ export function validateCloudProfile(props: CloudProfileProps, releases: { [k: s
   for (const i of images) {
     checkEnum(path, 'ubuntuImages release', i.release, releases, 'UbuntuRelease');
     // An empty name would make the lookup (most_recent) boot the newest image the project sees.
-    check(i.imageName.trim().length > 0 && i.imageName.trim() === i.imageName && i.imageName.length <= 255 && !/[\u0000-\u001f]/.test(i.imageName),
+    check(i.imageName.trim().length > 0 && i.imageName.trim() === i.imageName && i.imageName.length <= 255 && !/[\u0000-\u001f\u007f]/.test(i.imageName),
       path, `imageName of Ubuntu ${i.release}`, '1-255 printable characters without leading or trailing spaces', i.imageName,
       'Use the name `openstack image list` shows');
   }
@@ -230,12 +252,17 @@ export function validateGpuModel(props: GpuModelProps, architectures: { [k: stri
   requireKnown(path, 'productName', props.productName, 'matched by the readiness check in user_data');
   requireKnown(path, 'nvidiaSmiMatch', props.nvidiaSmiMatch, 'matched by the readiness check in user_data');
   check(props.memoryGiB > 0 && props.memoryGiB <= 4096, path, 'memoryGiB', 'a number above 0 (GiB of GPU memory)', props.memoryGiB, 'Give the card\'s memory, e.g. 24');
-  check(props.productName.trim().length > 0 && !/[\u0000-\u001f'"\\]/.test(props.productName), path, 'productName',
+  check(props.productName.trim().length > 0 && !/[\u0000-\u001f\u007f'"\\]/.test(props.productName), path, 'productName',
     "the name nvidia-smi reports (no quotes, backslashes or control characters)", props.productName, "e.g. 'NVIDIA L4'");
   if (props.nvidiaSmiMatch !== undefined) {
-    check(props.nvidiaSmiMatch.trim().length > 0 && !/[\u0000-\u001f'"\\]/.test(props.nvidiaSmiMatch), path, 'nvidiaSmiMatch',
+    check(props.nvidiaSmiMatch.trim().length > 0 && !/[\u0000-\u001f\u007f'"\\]/.test(props.nvidiaSmiMatch), path, 'nvidiaSmiMatch',
       'a non-empty text without quotes, backslashes or control characters', props.nvidiaSmiMatch, "e.g. 'A100'");
   }
+}
+
+/** The path as the file system reads it: no empty or '.' segments ('..' is refused before). */
+export function normalizePath(p: string): string {
+  return `/${p.split('/').filter((s) => s !== '' && s !== '.').join('/')}`;
 }
 
 function isWellFormed(text: string): boolean {

@@ -40,14 +40,17 @@ export function check(ok: boolean, path: string, prop: string, rule: string, val
   if (!ok && !isToken(value)) fail(path, prop, rule, value, fix);
 }
 
+/** The words of every message about a token where a plain value is needed; `because` follows. */
+export const TOKEN_CANNOT = 'a token cannot be used here because';
+
 /**
  * Throws when `value` is a token although it must be known at synth (rendered into user_data or
  * hashed into a recipe key).
  */
 export function requireKnown(path: string, prop: string, value: unknown, why: string): void {
   if (isToken(value)) {
-    throw new Error(`${path}: ${prop} must be a plain value known at synth, got <unresolved token>. It is ${why}; ` +
-      'pass the value itself, not a reference or a TerraformVariable');
+    throw new Error(`${path}: ${prop} must be a plain value known at synth, got <unresolved token>; ${TOKEN_CANNOT} it is ${why}. ` +
+      'Pass the value itself, not a reference or a TerraformVariable');
   }
 }
 
@@ -62,19 +65,8 @@ export function checkEnum<T extends string>(path: string, prop: string, value: u
   return fail(path, prop, `one of ${names} (values ${values.map((v) => `'${v}'`).join(', ')})`, value, `Use ${enumName}.${Object.keys(members)[0]} or another member`);
 }
 
-/** Escapes Terraform template syntax in a user string, keeping cdktf's own tokens intact. */
-export function tfLiteral(text: string): string;
-export function tfLiteral(text: string | undefined): string | undefined;
-export function tfLiteral(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  // `${TfToken[...]}` is cdktf's marker of a token in a string; it becomes a real reference at synth.
-  return text.replace(/\$\{(?!TfToken\[)/g, () => '$${').replace(/%\{/g, () => '%%{');
-}
-
-/** `tfLiteral` on every value of a map. */
-export function tfLiteralMap(map: { [key: string]: string }): { [key: string]: string } {
-  return Object.fromEntries(Object.entries(map).map(([k, v]) => [k, tfLiteral(v)]));
-}
+// The escaping rule lives in template.ts; re-exported for the constructs that import it from here.
+export { tfLiteral, tfLiteralMap } from './template';
 
 /** The strings `value` holds more than once. */
 export function duplicates(values: readonly string[]): string[] {
@@ -93,3 +85,12 @@ export function isUnixUserName(text: string): boolean {
 export const NOVA_METADATA = { keyPattern: /^[a-zA-Z0-9-_:. ]{1,255}$/, maxValue: 255, maxItems: 128 } as const;
 /** Nova's server tag limits (nova/api/openstack/compute/schemas/server_tags.py: 1-60 chars, no ',' '/'; 50 per server). */
 export const NOVA_TAGS = { maxLength: 60, maxItems: 50 } as const;
+
+/** The most GPUs one server carries (16 on the largest HGX systems); a larger count is a typo. */
+export const MAX_GPUS_PER_FLAVOR = 16;
+
+/**
+ * The longest lifetime, in hours (10 years): Terraform's timeadd() takes a Go duration, which ends at about
+ * 292 years (2,562,047 h), and a shelve time past year 9999 fails at plan.
+ */
+export const MAX_LIFETIME_HOURS = 87600;
