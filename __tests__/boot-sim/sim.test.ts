@@ -170,6 +170,24 @@ simTest('(b) power loss after the driver step: the next boot resumes the install
   node.removeDisk();
 }), 900_000);
 
+simTest('(j) every reboot runs the recipe under systemd\'s real ordering: no cycle deletes the unit\'s job, each boot gets its own verdict', () => timed('j', () => {
+  const node = new Node('j-boot-order', 'gpu-node', [GPU_2080]);
+  const first = node.boot();
+  // Up to f0a922e the unit (After=cloud-final, WantedBy=multi-user.target) made a loop with Debian's and
+  // Ubuntu's cloud-final (After=multi-user.target): systemd deleted its job, nothing ran (result ordering-cycle).
+  expect(first.log).not.toMatch(/ordering cycle/);
+  expect(first.result).toBe('ok');
+  expect(first.console).toMatch(READY);
+  const reboot = node.boot();
+  expect(reboot.log).not.toMatch(/ordering cycle/);
+  expect(reboot.result).toBe('ok');
+  expect(reboot.console).toMatch(READY);
+  // This boot's verdict, not the previous one's left in place.
+  expect(node.status()).toMatchObject({ state: 'ready', boot_id: node.bootId(2) });
+  expect(node.bootId(2)).not.toBe(node.bootId(1));
+  node.removeDisk();
+}), 900_000);
+
 simTest('(c) the driver module does not load: the runner reboots once, the next boot is READY', () => timed('c', () => {
   const node = new Node('c-reboot', 'gpu-node', [GPU_2080]);
   node.setEnv({ FAKE_MODPROBE_FAIL: '1' }); // loads only after a reboot
