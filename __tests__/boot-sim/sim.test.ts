@@ -188,6 +188,22 @@ simTest('(j) every reboot runs the recipe under systemd\'s real ordering: no cyc
   node.removeDisk();
 }), 900_000);
 
+simTest('(k) power loss mid-unpack of the driver: the next boot runs dpkg --configure -a, finishes the install, READY', () => timed('k', () => {
+  const node = new Node('k-dpkg-interrupted', 'gpu-node', [GPU_2080]);
+  node.once('power-loss-on', 'nvidia-open-570');
+  expect(node.boot().result).toBe('power-loss');
+  expect(fs.readdirSync(path.join(node.dir, 'root', 'var/lib/dpkg/updates'))).toEqual(['0001']); // dpkg's journal left behind
+  const second = node.boot();
+  // Up to f0a922e: apt refused every install ("dpkg was interrupted") and the step failed at every boot.
+  expect(second.console).not.toMatch(/GPU-NODE-FAILED/);
+  expect(second.result).toBe('ok');
+  expect(second.console).toMatch(READY);
+  expect(node.calls()).toContain('dpkg --configure -a');
+  expect(node.file('var/log/gpu-node/recipe.log')).toMatch(/dpkg was interrupted \(a power loss during an install\?\); running dpkg --configure -a/);
+  expect(count(node.installs(), 'nvidia-open-570')).toBe(1);
+  node.removeDisk();
+}), 900_000);
+
 simTest('(c) the driver module does not load: the runner reboots once, the next boot is READY', () => timed('c', () => {
   const node = new Node('c-reboot', 'gpu-node', [GPU_2080]);
   node.setEnv({ FAKE_MODPROBE_FAIL: '1' }); // loads only after a reboot
