@@ -75,6 +75,16 @@ mkdir -p "$seed"
 cp "$dir/user-data" "$seed/user-data"
 cp "$dir/meta-data" "$seed/meta-data"
 cp "$dir/hw-gpus" "$root/sim/hw-gpus"
+# The PCI bus of this boot as sysfs shows it (the chroot has no /sys mounted): a chipset, and one
+# NVIDIA device (vendor 0x10de) per GPU passed through.
+rm -rf "$root/sys/bus/pci" && mkdir -p "$root/sys/bus/pci/devices/0000:00:01.0"
+echo 0x8086 >"$root/sys/bus/pci/devices/0000:00:01.0/vendor"
+i=0
+while IFS= read -r _; do
+  mkdir -p "$root/sys/bus/pci/devices/0000:00:$(printf %02x $((5 + i))).0"
+  echo 0x10de >"$root/sys/bus/pci/devices/0000:00:$(printf %02x $((5 + i))).0/vendor"
+  i=$((i + 1))
+done <"$dir/hw-gpus"
 if [ -f "$dir/env" ]; then cp "$dir/env" "$root/sim/env"; else rm -f "$root/sim/env"; fi
 if [ -f "$dir/kernel" ]; then cp "$dir/kernel" "$root/sim/kernel"; fi
 if [ -d "$dir/once" ]; then cp -a "$dir/once/." "$root/sim/" && rm -rf "$dir/once"; fi

@@ -204,6 +204,18 @@ simTest('(k) power loss mid-unpack of the driver: the next boot runs dpkg --conf
   node.removeDisk();
 }), 900_000);
 
+simTest('(l) no GPU on the PCI bus at first boot: FAILED at once saying so, nothing installed, no reboot', () => timed('l', () => {
+  const node = new Node('l-no-gpu', 'gpu-node', []);
+  const boot = node.boot();
+  expect(boot.result).toBe('unit-failed');
+  // Up to f0a922e: the driver installed, then the readiness check failed with "nvidia-smi failed: No devices were found".
+  expect(boot.console).toMatch(/^GPU-NODE-FAILED recipe=cuda-base step=nvidia-driver reason="no NVIDIA device on the PCI bus \(lspci -d 10de: lists none\); the hypervisor passed no GPU to this instance"$/m);
+  expect(boot.console).not.toMatch(/GPU-NODE-REBOOTING/);
+  expect(node.installs().filter((p) => /nvidia|cuda/.test(p))).toEqual([]);
+  expect(node.status()).toMatchObject({ state: 'failed', step: 'nvidia-driver', boot_id: node.bootId(1) });
+  node.removeDisk();
+}), 900_000);
+
 simTest('(c) the driver module does not load: the runner reboots once, the next boot is READY', () => timed('c', () => {
   const node = new Node('c-reboot', 'gpu-node', [GPU_2080]);
   node.setEnv({ FAKE_MODPROBE_FAIL: '1' }); // loads only after a reboot
@@ -249,8 +261,8 @@ simTest('(e) unshelve (same instance-id) of a 2-GPU node with one GPU handed bac
   expect(missing.console).not.toMatch(/GPU-NODE-READY/);
   expect(missing.console).toMatch(/^GPU-NODE-FAILED recipe=pytorch-worker step=ready-check reason="expected 2 GPUs, nvidia-smi lists 1"$/m);
   expect(node.status()).toMatchObject({ state: 'failed', step: 'ready-check', reason: 'expected 2 GPUs, nvidia-smi lists 1', boot_id: node.bootId(2) });
-  node.setGpus([]); // none handed back
-  expect(node.boot().console).toMatch(/^GPU-NODE-FAILED recipe=pytorch-worker step=ready-check reason="nvidia-smi failed: No devices were found"$/m);
+  node.setGpus([]); // none handed back: none on the PCI bus
+  expect(node.boot().console).toMatch(/^GPU-NODE-FAILED recipe=pytorch-worker step=nvidia-driver reason="no NVIDIA device on the PCI bus \(lspci -d 10de: lists none\); the hypervisor passed no GPU to this instance"$/m);
   node.setGpus([GPU_2060, GPU_2060]);
   expect(node.boot().console).toMatch(ready2);
   expect(node.status()).toMatchObject({ state: 'ready', gpus: 2, boot_id: node.bootId(4) });

@@ -47,6 +47,7 @@ interface NodeOptions {
   versionId?: string;
   gpus?: string[]; // lines the fake nvidia-smi lists; undefined = nvidia-smi fails
   without?: string[]; // stand-ins to leave off PATH
+  pciGpus?: number; // NVIDIA devices on the PCI bus (sysfs, as lspci reads it); default 1
   env?: Record<string, string>;
 }
 
@@ -60,6 +61,12 @@ function makeNode(opts: NodeOptions = {}): Node {
   }
   fs.writeFileSync(p('os-release'), `NAME="Ubuntu"\nVERSION_ID="${opts.versionId ?? '24.04'}"\nID=ubuntu\n`);
   fs.writeFileSync(p('console'), '');
+  for (let i = 0; i < (opts.pciGpus ?? 1); i++) {
+    fs.mkdirSync(p('pci', `0000:00:0${5 + i}.0`), { recursive: true });
+    fs.writeFileSync(p('pci', `0000:00:0${5 + i}.0`, 'vendor'), '0x10de\n');
+  }
+  fs.mkdirSync(p('pci', '0000:00:01.0'), { recursive: true }); // the chipset (Intel)
+  fs.writeFileSync(p('pci', '0000:00:01.0', 'vendor'), '0x8086\n');
   fs.writeFileSync(p('fake', 'calls.log'), '');
   if (opts.gpus) fs.writeFileSync(p('fake', 'gpus'), opts.gpus.map((g) => `${g}\n`).join(''));
   const node: Node = {
@@ -98,6 +105,7 @@ function makeNode(opts: NodeOptions = {}): Node {
       GPU_NODE_NET_RETRY_SLEEP: '0',
       GPU_NODE_NET_WAIT: '3',
       GPU_NODE_BOOT_ID: 'boot-1',
+      GPU_NODE_PCI_DIR: p('pci'),
       ...opts.env,
     },
   };
@@ -401,6 +409,15 @@ describe('apt failures name their cause (issue 20; each of these failed on f0a92
     expect(r.status).toBe(1);
     expect(callsOf(node, 'curl')).toHaveLength(4);
     expect(consoleLines(node).pop()).toBe('GPU-NODE-FAILED recipe=rtx-pair step=nvidia-driver reason="network: cannot reach developer.download.nvidia.com (could not resolve host (curl exit 6)); retried for 3s; a later boot with the network resumes"');
+  });
+
+  test('no NVIDIA device on the PCI bus: FAILED at once saying so, no install, no reboot', () => {
+    const node = makeNode({ pciGpus: 0 });
+    const r = run(node, RUNNER, ['nvidia-driver', 'ready-check']);
+    expect(r.status).toBe(1);
+    expect(consoleLines(node)).toEqual(['GPU-NODE-FAILED recipe=rtx-pair step=nvidia-driver reason="no NVIDIA device on the PCI bus (lspci -d 10de: lists none); the hypervisor passed no GPU to this instance"']);
+    expect(callsOf(node, 'apt-get')).toEqual([]);
+    expect(callsOf(node, 'systemctl')).toEqual([]);
   });
 
   test('the driver\'s DKMS module build failing in the install: FAILED naming the kernel', () => {

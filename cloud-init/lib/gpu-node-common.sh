@@ -23,6 +23,7 @@ if [ -r "$GPU_NODE_CONFIG" ]; then . "$GPU_NODE_CONFIG"; fi
 : "${GPU_NODE_GPU_BURN_REF:=3ead140434da9473582b68452f7115967a7a0581}" "${GPU_NODE_SEAL_DELAY:=20}"
 : "${GPU_NODE_MAX_REBOOTS:=2}"
 : "${GPU_NODE_APT_LOCK_WAIT:=900}" "${GPU_NODE_APT_LOCK_SLEEP:=10}"
+: "${GPU_NODE_PCI_DIR:=/sys/bus/pci/devices}"
 : "${GPU_NODE_NET_WAIT:=900}" "${GPU_NODE_NET_RETRY_SLEEP:=10}" "${GPU_NODE_NET_RETRY_MAX_SLEEP:=120}"
 : "${GPU_NODE_DEVICE_QUERY:=$GPU_NODE_ROOT/opt/gpu-node/libexec/device-query}"
 
@@ -272,5 +273,8 @@ gpu_cuda_repo() {
   fi
   gpu_apt_update
 }
+
+# An NVIDIA device (PCI vendor 0x10de, what `lspci -d 10de:` lists) is on the bus.
+gpu_nvidia_on_pci() { grep -qsx 0x10de "$GPU_NODE_PCI_DIR"/*/vendor; }
 
 gpu_cuda_home() { printf '%s/usr/local/cuda-%s' "$GPU_NODE_ROOT" "$GPU_NODE_CUDA_VERSION"; }
