@@ -232,7 +232,8 @@ describe('systemd/gpu-node.service at boot, with the real cloud-init units', () 
     expect(looped).not.toEqual(unit);
     const bad = verifyBootOrder(looped, ubuntu);
     expect(bad).toMatch(/Found ordering cycle/);
-    expect(bad).toMatch(/Job gpu-node\.service\/start deleted to break ordering cycle/);
+    // Which job systemd deletes is not fixed (cloud-init PR #5830): ours or cloud-final's.
+    expect(bad).toMatch(/Job (gpu-node|cloud-final)\.service\/start deleted to break ordering cycle/);
   });
 });
 
