@@ -12,7 +12,9 @@
 # A boot: the four cloud-init stages, then the units the recipe enabled, as systemd
 # would run them (systemd is not PID 1 in a chroot). Its console (a plain file bound
 # over /dev/console) is SCENARIO_DIR/console-N.log, everything else boot-N.log.
-# Prints "BOOT-SIM boot=N result=<ok|reboot|power-loss|unit-failed>" last.
+# Units run only where systemd would start them: systemd-analyze verify (the host's systemd) builds the
+# boot's transaction from the chroot's unit files, and a job it deletes to break an ordering cycle is not run.
+# Prints "BOOT-SIM boot=N result=<ok|reboot|power-loss|unit-failed|ordering-cycle>" last.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 project=$(cd "$here/../.." && pwd)
@@ -20,6 +22,7 @@ dir=$(cd "${1:?usage: boot.sh SCENARIO_DIR}" && pwd)
 cache=${BOOT_SIM_CACHE:-$project/.boot-sim}/rootfs
 root=$dir/root
 [ -f "$cache/.boot-sim-ready" ] || { echo "boot-sim: no cached chroot; run build-chroot.sh first" >&2; exit 3; }
+command -v systemd-analyze >/dev/null || { echo "boot-sim: no systemd-analyze (apt-get install systemd): the boot order cannot be checked" >&2; exit 3; }
 
 if [ ! -d "$root" ]; then
   cp -a "$cache" "$root.tmp" && mv "$root.tmp" "$root"
@@ -72,6 +75,16 @@ mkdir -p "$seed"
 cp "$dir/user-data" "$seed/user-data"
 cp "$dir/meta-data" "$seed/meta-data"
 cp "$dir/hw-gpus" "$root/sim/hw-gpus"
+# The PCI bus of this boot as sysfs shows it (the chroot has no /sys mounted): a chipset, and one
+# NVIDIA device (vendor 0x10de) per GPU passed through.
+rm -rf "$root/sys/bus/pci" && mkdir -p "$root/sys/bus/pci/devices/0000:00:01.0"
+echo 0x8086 >"$root/sys/bus/pci/devices/0000:00:01.0/vendor"
+i=0
+while IFS= read -r _; do
+  mkdir -p "$root/sys/bus/pci/devices/0000:00:$(printf %02x $((5 + i))).0"
+  echo 0x10de >"$root/sys/bus/pci/devices/0000:00:$(printf %02x $((5 + i))).0/vendor"
+  i=$((i + 1))
+done <"$dir/hw-gpus"
 if [ -f "$dir/env" ]; then cp "$dir/env" "$root/sim/env"; else rm -f "$root/sim/env"; fi
 if [ -f "$dir/kernel" ]; then cp "$dir/kernel" "$root/sim/kernel"; fi
 if [ -d "$dir/once" ]; then cp -a "$dir/once/." "$root/sim/" && rm -rf "$dir/once"; fi
@@ -97,7 +110,6 @@ mount --bind "$dir/boot-id-$n" "$root/proc/sys/kernel/random/boot_id"
 in_root() {
   chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"
 }
-result=ok
 {
   echo "== boot $n: $(grep instance-id "$dir/meta-data")"
   for stage in "init --local" "init" "modules --mode config" "modules --mode final"; do
@@ -107,12 +119,33 @@ result=ok
   done
 } >>"$log" 2>&1
 
+result=ok
+# systemd's ordering (systemd is not PID 1 here): the real systemd-analyze builds this boot's start
+# transaction (multi-user.target) from the chroot's unit files, with cloud-init.target linked into it as
+# cloud-init-generator does, the host's systemd units last. A start job it deletes to break an ordering
+# cycle is not run, as at a real boot, and the boot's result says so.
+gen=$dir/generator
+rm -rf "$gen" && mkdir -p "$gen/multi-user.target.wants"
+ln -s /lib/systemd/system/cloud-init.target "$gen/multi-user.target.wants/cloud-init.target"
+order=$(SYSTEMD_UNIT_PATH="$gen:$root/etc/systemd/system:$root/lib/systemd/system:" \
+  systemd-analyze verify --man=no multi-user.target 2>&1) || true
+rm -rf "$gen"
+deleted=$(printf '%s\n' "$order" | sed -n 's|.*Job \([^/ ]*\)/start deleted to break ordering cycle.*|\1|p')
+printf '%s\n' "$order" | grep 'ordering cycle' | sed 's/^/== systemd: /' >>"$log" || true
+# Whichever job systemd deletes (not fixed: ours, or cloud-final's), the boot is not the one asked for.
+[ -z "$deleted" ] || result='ordering-cycle'
+
 # The units the recipe installed and enabled (in /etc/systemd/system, not a package's),
 # each run as systemd runs ExecStart: no environment, output to the console, own session.
 for link in "$root"/etc/systemd/system/multi-user.target.wants/*.service; do
   [ -L "$link" ] || continue
   unit=$(readlink "$link")
   case $unit in /etc/systemd/system/*) ;; *) continue ;; esac
+  if printf '%s\n' "$deleted" | grep -qxF "${unit##*/}"; then
+    echo "== unit ${unit##*/}: not run, systemd deleted its start job to break an ordering cycle" >>"$log"
+    result='ordering-cycle'
+    continue
+  fi
   exec_start=$(sed -n 's/^ExecStart=//p' "$root$unit" | head -n1)
   echo "== unit ${unit##*/}: $exec_start" >>"$log"
   rc=0

@@ -170,6 +170,52 @@ simTest('(b) power loss after the driver step: the next boot resumes the install
   node.removeDisk();
 }), 900_000);
 
+simTest('(j) every reboot runs the recipe under systemd\'s real ordering: no cycle deletes the unit\'s job, each boot gets its own verdict', () => timed('j', () => {
+  const node = new Node('j-boot-order', 'gpu-node', [GPU_2080]);
+  const first = node.boot();
+  // Up to f0a922e the unit (After=cloud-final, WantedBy=multi-user.target) made a loop with Debian's and
+  // Ubuntu's cloud-final (After=multi-user.target): systemd deleted its job, nothing ran (result ordering-cycle).
+  expect(first.log).not.toMatch(/ordering cycle/);
+  expect(first.result).toBe('ok');
+  expect(first.console).toMatch(READY);
+  const reboot = node.boot();
+  expect(reboot.log).not.toMatch(/ordering cycle/);
+  expect(reboot.result).toBe('ok');
+  expect(reboot.console).toMatch(READY);
+  // This boot's verdict, not the previous one's left in place.
+  expect(node.status()).toMatchObject({ state: 'ready', boot_id: node.bootId(2) });
+  expect(node.bootId(2)).not.toBe(node.bootId(1));
+  node.removeDisk();
+}), 900_000);
+
+simTest('(k) power loss mid-unpack of the driver: the next boot runs dpkg --configure -a, finishes the install, READY', () => timed('k', () => {
+  const node = new Node('k-dpkg-interrupted', 'gpu-node', [GPU_2080]);
+  node.once('power-loss-on', 'nvidia-open-570');
+  expect(node.boot().result).toBe('power-loss');
+  expect(fs.readdirSync(path.join(node.dir, 'root', 'var/lib/dpkg/updates'))).toEqual(['0001']); // dpkg's journal left behind
+  const second = node.boot();
+  // Up to f0a922e: apt refused every install ("dpkg was interrupted") and the step failed at every boot.
+  expect(second.console).not.toMatch(/GPU-NODE-FAILED/);
+  expect(second.result).toBe('ok');
+  expect(second.console).toMatch(READY);
+  expect(node.calls()).toContain('dpkg --configure -a');
+  expect(node.file('var/log/gpu-node/recipe.log')).toMatch(/dpkg was interrupted \(a power loss during an install\?\); running dpkg --configure -a/);
+  expect(count(node.installs(), 'nvidia-open-570')).toBe(1);
+  node.removeDisk();
+}), 900_000);
+
+simTest('(l) no GPU on the PCI bus at first boot: FAILED at once saying so, nothing installed, no reboot', () => timed('l', () => {
+  const node = new Node('l-no-gpu', 'gpu-node', []);
+  const boot = node.boot();
+  expect(boot.result).toBe('unit-failed');
+  // Up to f0a922e: the driver installed, then the readiness check failed with "nvidia-smi failed: No devices were found".
+  expect(boot.console).toMatch(/^GPU-NODE-FAILED recipe=cuda-base step=nvidia-driver reason="no NVIDIA device on the PCI bus \(lspci -d 10de: lists none\); the hypervisor passed no GPU to this instance"$/m);
+  expect(boot.console).not.toMatch(/GPU-NODE-REBOOTING/);
+  expect(node.installs().filter((p) => /nvidia|cuda/.test(p))).toEqual([]);
+  expect(node.status()).toMatchObject({ state: 'failed', step: 'nvidia-driver', boot_id: node.bootId(1) });
+  node.removeDisk();
+}), 900_000);
+
 simTest('(c) the driver module does not load: the runner reboots once, the next boot is READY', () => timed('c', () => {
   const node = new Node('c-reboot', 'gpu-node', [GPU_2080]);
   node.setEnv({ FAKE_MODPROBE_FAIL: '1' }); // loads only after a reboot
@@ -215,8 +261,8 @@ simTest('(e) unshelve (same instance-id) of a 2-GPU node with one GPU handed bac
   expect(missing.console).not.toMatch(/GPU-NODE-READY/);
   expect(missing.console).toMatch(/^GPU-NODE-FAILED recipe=pytorch-worker step=ready-check reason="expected 2 GPUs, nvidia-smi lists 1"$/m);
   expect(node.status()).toMatchObject({ state: 'failed', step: 'ready-check', reason: 'expected 2 GPUs, nvidia-smi lists 1', boot_id: node.bootId(2) });
-  node.setGpus([]); // none handed back
-  expect(node.boot().console).toMatch(/^GPU-NODE-FAILED recipe=pytorch-worker step=ready-check reason="nvidia-smi failed: No devices were found"$/m);
+  node.setGpus([]); // none handed back: none on the PCI bus
+  expect(node.boot().console).toMatch(/^GPU-NODE-FAILED recipe=pytorch-worker step=nvidia-driver reason="no NVIDIA device on the PCI bus \(lspci -d 10de: lists none\); the hypervisor passed no GPU to this instance"$/m);
   node.setGpus([GPU_2060, GPU_2060]);
   expect(node.boot().console).toMatch(ready2);
   expect(node.status()).toMatchObject({ state: 'ready', gpus: 2, boot_id: node.bootId(4) });

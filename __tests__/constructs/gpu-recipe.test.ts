@@ -181,9 +181,10 @@ describe("Nova's 65,535-byte user_data limit", () => {
     expect(r.bytes).toBe(Buffer.byteLength(r.text, 'utf8'));
   });
 
-  test('the default recipe takes at most 16 KiB after gzip and base64, a quarter of the limit', () => {
+  test('the default recipe takes at most 20 KiB after gzip and base64, under a third of the limit', () => {
+    // 16 KiB until issue 20 (apt failures told apart, periodic health check) added about 2 KiB.
     const r = new GpuRecipe()._render({ expectedGpus: 1, lifetimeHours: 168 });
-    expect(r.base64Bytes).toBeLessThanOrEqual(16 * 1024);
+    expect(r.base64Bytes).toBeLessThanOrEqual(20 * 1024);
   });
 
   test('a large but compressible file fits, and is written as plain text', () => {

@@ -148,6 +148,8 @@ const software: Case[] = [
     [N, 'driver branch 525 or newer for L4 (Ada Lovelace)', 'got 520', 'NvidiaDriver.branch(570)']],
   ['Volta after its last branch', () => node({ flavor: GpuFlavor.named('v', { model: GpuModel.V100, gpuCount: 1 }), recipe: new GpuRecipe({ nvidiaDriver: NvidiaDriver.branch(590, KernelModules.PROPRIETARY), installCuda: false }) }),
     [N, 'driver branch 580 or older for V100 (Volta', 'got 590', 'KernelModules.PROPRIETARY']],
+  ['CUDA 13 on Volta (dropped by CUDA 13)', () => node({ flavor: GpuFlavor.named('v', { model: GpuModel.V100, gpuCount: 1 }), recipe: new GpuRecipe({ nvidiaDriver: NvidiaDriver.branch(580, KernelModules.PROPRIETARY), cuda: CudaToolkit.version('13.0') }) }),
+    [N, 'recipe.cuda must be CUDA 12.x for V100 (Volta): CUDA 12.x is the last that supports Volta', "got '13.0'", "CudaToolkit.version('12.9')"]],
   ['CUDA too new on a snapshot builder', () => snapshot({ recipe: new GpuRecipe({ nvidiaDriver: NvidiaDriver.R535_OPEN, cuda: CudaToolkit.V12_8 }) }),
     ['t/Image: recipe.nvidiaDriver must be driver branch 570 or newer for CUDA 12.8', 'got 535', 'NvidiaDriver.branch(570)']],
   ['NvidiaDriver.branch below 450', () => NvidiaDriver.branch(42), ['NvidiaDriver: branch must be a driver branch', 'got 42']],

@@ -43,9 +43,9 @@ test.each([
 });
 
 test('a branch or CUDA newer than the table is taken with a warning', () => {
-  const w = nodeWarnings({ recipe: new GpuRecipe({ nvidiaDriver: NvidiaDriver.branch(600), cuda: CudaToolkit.version('13.5') }) });
+  const w = nodeWarnings({ recipe: new GpuRecipe({ nvidiaDriver: NvidiaDriver.branch(700), cuda: CudaToolkit.version('13.5') }) });
   expect(w).toEqual(expect.arrayContaining([
-    expect.stringMatching(/driver branch 600 is newer than the newest this library knows \(580\)/),
+    expect.stringMatching(/driver branch 700 is newer than the newest this library knows \(620\)/),
     expect.stringMatching(/CUDA 13\.5 is newer than the newest this library knows \(13\.0\)/),
   ]));
 });

@@ -23,6 +23,8 @@ if [ -r "$GPU_NODE_CONFIG" ]; then . "$GPU_NODE_CONFIG"; fi
 : "${GPU_NODE_GPU_BURN_REF:=3ead140434da9473582b68452f7115967a7a0581}" "${GPU_NODE_SEAL_DELAY:=20}"
 : "${GPU_NODE_MAX_REBOOTS:=2}"
 : "${GPU_NODE_APT_LOCK_WAIT:=900}" "${GPU_NODE_APT_LOCK_SLEEP:=10}"
+: "${GPU_NODE_PCI_DIR:=/sys/bus/pci/devices}"
+: "${GPU_NODE_NET_WAIT:=900}" "${GPU_NODE_NET_RETRY_SLEEP:=10}" "${GPU_NODE_NET_RETRY_MAX_SLEEP:=120}"
 : "${GPU_NODE_DEVICE_QUERY:=$GPU_NODE_ROOT/opt/gpu-node/libexec/device-query}"
 
 # gpu_require_vars: every variable of GPU_NODE_REQUIRED_VARS is set (it may be empty, e.g. no
@@ -67,31 +69,93 @@ gpu_console() {
   gpu_logfile "$(gpu_now) $1"
 }
 
-# On first boot apt-daily and unattended-upgrades hold apt's locks; mirrors flake.
-# DPkg::Lock::Timeout covers only the dpkg lock: `apt-get update` fails at once on
-# /var/lib/apt/lists/lock, so a lock error is waited out (bounded) without using a retry.
+# Free space where apt and dpkg write, for a "disk full" reason.
+gpu_disk_free() { df -Pm "${GPU_NODE_ROOT:-/}/" 2>/dev/null | awk 'NR == 2 { print $4 " MiB free on " $6 }'; }
+
+# gpu_net_backoff HOST DETAIL: a network failure is retried after GPU_NODE_NET_RETRY_SLEEP (10 s),
+# doubling up to GPU_NODE_NET_RETRY_MAX_SLEEP (120 s), for GPU_NODE_NET_WAIT (900 s) in all; then
+# FAILED naming the host. Uses the caller's net_waited and net_pause (bash's dynamic scope).
+gpu_net_backoff() {
+  if [ "$net_waited" -ge "$GPU_NODE_NET_WAIT" ]; then
+    gpu_fail "network: cannot reach $1 ($2); retried for ${net_waited}s; a later boot with the network resumes"
+  fi
+  gpu_log "network: cannot reach $1 ($2); retrying in ${net_pause}s (${net_waited}s of ${GPU_NODE_NET_WAIT}s)"
+  sleep "$net_pause"
+  net_waited=$((net_waited + (net_pause > 0 ? net_pause : 1)))
+  net_pause=$((net_pause * 2 < GPU_NODE_NET_RETRY_MAX_SLEEP ? net_pause * 2 : GPU_NODE_NET_RETRY_MAX_SLEEP))
+}
+
+# gpu_apt ARGS...: apt-get, with the failures a node meets told apart (the reasons are in the README's
+# "The node's week"):
+# - an apt lock held (apt-daily, unattended-upgrades at first boot): waited out, GPU_NODE_APT_LOCK_WAIT
+#   (900 s) in all, without using a retry (DPkg::Lock::Timeout covers only the dpkg lock);
+# - a host not reachable (DNS, connect, timeout): gpu_net_backoff;
+# - disk full, a DKMS module build that failed: FAILED at once, naming the cause;
+# - dpkg interrupted (power lost mid-unpack): `dpkg --configure -a`, then the same command again;
+# - a broken download in apt's cache (hash or size mismatch, truncated .deb): `apt-get clean`, then again;
+# - anything else: GPU_NODE_APT_RETRIES tries, then FAILED with apt's first error line.
+# `update` fails when a fetch fails (APT::Update::Error-Mode=any): by default it exits 0 and the
+# lists would count as fresh.
 gpu_apt() {
-  local try=1 waited=0 err lock
-  err=$(mktemp)
-  until DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 "$@" 2>"$err"; do
-    cat "$err" >&2
-    if grep -q 'Could not get lock' "$err"; then
+  local try=1 waited=0 net_waited=0 net_pause=$GPU_NODE_NET_RETRY_SLEEP recovered=0 out rc lock line host opts=()
+  [ "$1" != update ] || opts=(-o APT::Update::Error-Mode=any)
+  out=$(mktemp)
+  until rc=0; DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 "${opts[@]}" "$@" 2>&1 | tee "$out" || rc=${PIPESTATUS[0]}; [ "$rc" -eq 0 ]; do
+    line=$(grep -E '^(E|W): |rror' "$out" | gpu_first_line)
+    if grep -q 'Could not get lock' "$out"; then
       if [ "$waited" -ge "$GPU_NODE_APT_LOCK_WAIT" ]; then
-        lock=$(grep -m1 -o '/[^ ]*lock[a-z-]*' "$err" || echo 'an apt lock')
-        rm -f "$err"
-        gpu_fail "$lock still held after ${waited}s (apt-daily or unattended-upgrades?); gave up waiting"
+        lock=$(grep -o '/[^ ]*lock[a-z-]*' "$out" | gpu_first_line)
+        rm -f "$out"
+        gpu_fail "${lock:-an apt lock} still held after ${waited}s (apt-daily or unattended-upgrades?); gave up waiting"
       fi
       gpu_log "apt-get $1: an apt lock is held; waiting (${waited}s of ${GPU_NODE_APT_LOCK_WAIT}s)"
       sleep "$GPU_NODE_APT_LOCK_SLEEP"
       waited=$((waited + (GPU_NODE_APT_LOCK_SLEEP > 0 ? GPU_NODE_APT_LOCK_SLEEP : 1)))
       continue
     fi
-    [ "$try" -lt "$GPU_NODE_APT_RETRIES" ] || { rm -f "$err"; gpu_log "apt-get $* failed $try times"; return 1; }
+    if grep -qE "No space left on device|You don't have enough free space" "$out"; then
+      rm -f "$out"
+      gpu_fail "disk full: apt-get $1: $line ($(gpu_disk_free))"
+    fi
+    if grep -q 'Bad return status for module build on kernel' "$out"; then
+      line=$(sed -n 's/.*Bad return status for module build on kernel: *\([^ (]*\).*/\1/p' "$out" | gpu_first_line)
+      rm -f "$out"
+      gpu_fail "the nvidia module build failed for kernel ${line:-$(uname -r)} (DKMS; see /var/lib/dkms/nvidia/*/build/make.log)"
+    fi
+    if grep -q 'dpkg was interrupted' "$out" && [ "$recovered" -lt 2 ]; then
+      recovered=$((recovered + 1))
+      gpu_log "dpkg was interrupted (a power loss during an install?); running dpkg --configure -a"
+      if ! dpkg --configure -a >"$out" 2>&1; then
+        cat "$out"
+        line=$(gpu_first_line <"$out")
+        if grep -q 'No space left on device' "$out"; then rm -f "$out"; gpu_fail "disk full: dpkg --configure -a: $line ($(gpu_disk_free))"; fi
+        rm -f "$out"
+        gpu_fail "dpkg was interrupted and 'dpkg --configure -a' failed: $line"
+      fi
+      continue
+    fi
+    host=$(sed -nE "s/.*(Temporary failure resolving|Could not resolve) '([^']+)'.*/\2/p; s/.*(Could not connect to|Unable to connect to) ([^: ]+).*/\2/p; s/.*(Network is unreachable|Connection timed out).*/?/p" "$out" | gpu_first_line)
+    if [ -n "$host" ]; then
+      [ "$host" != '?' ] || host=$(grep -oE '[a-z]+://[^/ ]+' "$out" | sed 's|.*://||' | gpu_first_line)
+      gpu_net_backoff "${host:-the apt mirror}" "$line"
+      continue
+    fi
+    if grep -qE 'Hash Sum mismatch|File has unexpected size|Size mismatch|unexpected end of file|corrupted filesystem tarfile' "$out" && [ "$recovered" -lt 2 ]; then
+      recovered=$((recovered + 1))
+      gpu_log "a broken download in apt's cache ($line); apt-get clean, then again"
+      apt-get clean || true
+      continue
+    fi
+    if [ "$try" -ge "$GPU_NODE_APT_RETRIES" ]; then
+      rm -f "$out"
+      gpu_log "apt-get $* failed $try times"
+      gpu_fail "apt-get $* failed $try times: ${line:-exit $rc}"
+    fi
     gpu_log "apt-get $* failed (try $try/$GPU_NODE_APT_RETRIES); retrying in ${GPU_NODE_APT_RETRY_SLEEP}s"
     sleep "$GPU_NODE_APT_RETRY_SLEEP"
     try=$((try + 1))
   done
-  rm -f "$err"
+  rm -f "$out"
 }
 # Cloud images have empty or stale apt lists, and seal-snapshot deletes them:
 # update before the first install of each run (gpu-node-run clears the marker).
@@ -174,7 +238,19 @@ gpu_reboot() {
   exit 0
 }
 
-gpu_download() { curl -fsSL --retry 5 --retry-delay 3 -o "$2" "$1"; } # URL DEST
+# gpu_download URL DEST: a host not reachable is retried as apt's (gpu_net_backoff); any other curl
+# error (HTTP 404, ...) fails at once, naming the URL and curl's exit code.
+gpu_download() {
+  local rc host=${1#*://} net_waited=0 net_pause=$GPU_NODE_NET_RETRY_SLEEP
+  host=${host%%/*}
+  until rc=0; curl -fsSL --retry 2 --retry-delay 3 -o "$2" "$1" || rc=$?; [ "$rc" -eq 0 ]; do
+    case $rc in
+      5 | 6) gpu_net_backoff "$host" "could not resolve host (curl exit $rc)" ;;
+      7 | 28 | 35 | 52 | 56) gpu_net_backoff "$host" "could not connect or the connection broke (curl exit $rc)" ;;
+      *) gpu_fail "could not download $1 (curl exit $rc)" ;;
+    esac
+  done
+}
 
 # NVIDIA's CUDA repo (driver + toolkit) via cuda-keyring, then a fresh package
 # list. The repo name comes from VERSION_ID; sets GPU_NODE_CUDA_DISTRO.
@@ -197,5 +273,8 @@ gpu_cuda_repo() {
   fi
   gpu_apt_update
 }
+
+# An NVIDIA device (PCI vendor 0x10de, what `lspci -d 10de:` lists) is on the bus.
+gpu_nvidia_on_pci() { grep -qsx 0x10de "$GPU_NODE_PCI_DIR"/*/vendor; }
 
 gpu_cuda_home() { printf '%s/usr/local/cuda-%s' "$GPU_NODE_ROOT" "$GPU_NODE_CUDA_VERSION"; }

@@ -12,6 +12,8 @@ if nvidia-smi >/dev/null 2>&1; then
   gpu_log "nvidia-smi works on kernel $kernel; nothing to do"
   exit 0
 fi
+# No GPU passed through: no install or reboot would help, say so at once.
+gpu_nvidia_on_pci || gpu_fail "no NVIDIA device on the PCI bus (lspci -d 10de: lists none); the hypervisor passed no GPU to this instance"
 branch=$GPU_NODE_DRIVER_BRANCH
 gpu_is_uint "$branch" || gpu_fail "GPU_NODE_DRIVER_BRANCH must be a number like 570, got '$branch'"
 case $GPU_NODE_DRIVER_FLAVOR in

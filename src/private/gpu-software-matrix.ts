@@ -28,19 +28,39 @@ export const CUDA_BY_UBUNTU: { readonly [release: string]: readonly string[] } =
 
 /**
  * Driver branches NVIDIA has released on Linux (production and new-feature branches,
- * https://docs.nvidia.com/datacenter/tesla/drivers/ "Supported Drivers and CUDA Toolkit Versions").
+ * https://docs.nvidia.com/datacenter/tesla/drivers/ "Supported Drivers and CUDA Toolkit Versions";
+ * 590 new feature branch: NVIDIA's "Current graphics driver releases" forum post; 595, 620: the R620
+ * tables, 610 new feature branch: the R615 tables, both in DRIVER_BRANCH_SUPPORT's sources; checked CATALOG_CHECKED).
  * A branch above the newest one listed is taken with a warning, as this table may be older than NVIDIA.
  */
 export const DRIVER_BRANCHES: readonly number[] = [
-  450, 455, 460, 465, 470, 495, 510, 515, 520, 525, 530, 535, 545, 550, 555, 560, 565, 570, 575, 580,
+  450, 455, 460, 465, 470, 495, 510, 515, 520, 525, 530, 535, 545, 550, 555, 560, 565, 570, 575, 580, 590, 595, 610, 620,
 ];
 
 /** Per GPU architecture: the first driver branch that drives it, the last (if support ended), and the kernel modules. */
 export interface ArchitectureSupport {
   readonly minBranch: number;
   readonly maxBranch?: number;
+  /** The last CUDA major version that supports it, if a later one dropped it. */
+  readonly lastCudaMajor?: number;
   readonly modules: 'proprietary' | 'open or proprietary' | 'open';
 }
+
+/**
+ * The date the NVIDIA rows here were last checked against NVIDIA's pages (shown in the README).
+ * Driver branch support (https://docs.nvidia.com/datacenter/tesla/drivers/620/supported-drivers-and-cuda-toolkit-versions.html,
+ * Table 2): R580 long-term support to June 2028, R595 production to March 2027, R620 long-term support to
+ * September 2029. Architectures (https://docs.nvidia.com/datacenter/tesla/drivers/cuda-toolkit-driver-and-architecture-matrix.html):
+ * Maxwell, Pascal and Volta: last CUDA 12.x, last driver R580.
+ */
+export const CATALOG_CHECKED = '2026-12-07';
+
+/** Driver branches with NVIDIA's support designation and end of life (data center support tables, link above). */
+export const DRIVER_BRANCH_SUPPORT: { readonly [branch: number]: { readonly designation: string; readonly endOfLife: string } } = {
+  580: { designation: 'long-term support', endOfLife: '2028-06' },
+  595: { designation: 'production', endOfLife: '2027-03' },
+  620: { designation: 'long-term support', endOfLife: '2029-09' },
+};
 
 /**
  * From NVIDIA's driver release notes: Ada needs 525 (first production branch with L4/L40), Hopper
@@ -51,8 +71,8 @@ export interface ArchitectureSupport {
  */
 // Keyed by GpuArchitecture's values (plain strings: gpu-model.ts imports the checks that read this).
 export const ARCHITECTURE_SUPPORT: { readonly [arch: string]: ArchitectureSupport } = {
-  'Pascal': { minBranch: 450, maxBranch: 580, modules: 'proprietary' },
-  'Volta': { minBranch: 450, maxBranch: 580, modules: 'proprietary' },
+  'Pascal': { minBranch: 450, maxBranch: 580, lastCudaMajor: 12, modules: 'proprietary' },
+  'Volta': { minBranch: 450, maxBranch: 580, lastCudaMajor: 12, modules: 'proprietary' },
   'Turing': { minBranch: 450, modules: 'open or proprietary' },
   'Ampere': { minBranch: 450, modules: 'open or proprietary' },
   'Ada Lovelace': { minBranch: 525, modules: 'open or proprietary' },
@@ -68,12 +88,14 @@ export function matrixMarkdown(): string {
     ...Object.entries(CUDA_MIN_DRIVER_BRANCH).map(([cuda, branch]) =>
       `| ${cuda} | ${branch} | ${CUDA_BY_UBUNTU['22.04'].includes(cuda) ? 'yes' : 'no'} | ${CUDA_BY_UBUNTU['24.04'].includes(cuda) ? 'yes' : 'no'} |`),
     '',
-    '| GPU architecture | Driver branches | Kernel modules |',
-    '| --- | --- | --- |',
+    '| GPU architecture | Driver branches | Last CUDA | Kernel modules |',
+    '| --- | --- | --- | --- |',
     ...Object.entries(ARCHITECTURE_SUPPORT).map(([arch, s]) =>
-      `| ${arch} | ${s.minBranch}${s.maxBranch ? `-${s.maxBranch}` : ' and newer'} | ${s.modules} |`),
+      `| ${arch} | ${s.minBranch}${s.maxBranch ? `-${s.maxBranch}` : ' and newer'} | ${s.lastCudaMajor ? `${s.lastCudaMajor}.x` : 'current'} | ${s.modules} |`),
     '',
-    `Known driver branches: ${DRIVER_BRANCHES.join(', ')} (a newer one is accepted with a warning).`,
+    `Known driver branches: ${DRIVER_BRANCHES.join(', ')} (a newer one is accepted with a warning). NVIDIA's support: ` +
+      Object.entries(DRIVER_BRANCH_SUPPORT).map(([b, d]) => `R${b} ${d.designation} to ${d.endOfLife}`).join(', ') +
+      `. Checked against NVIDIA's pages on ${CATALOG_CHECKED}.`,
   ];
   return lines.join('\n');
 }

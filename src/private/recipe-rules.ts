@@ -79,6 +79,13 @@ export function checkSoftware(scope: Construct, recipe: GpuRecipe, model: GpuMod
       fail(path, 'recipe.nvidiaDriver', `driver branch ${support.minBranch} or newer for ${model.id} (${model.architecture})`, branch,
         `Use NvidiaDriver.branch(${Math.max(support.minBranch, 570)}) or newer`);
     }
+    const cudaMajor = cuda === undefined ? undefined : Number(cuda.split('.')[0]);
+    if (support?.lastCudaMajor !== undefined && cudaMajor !== undefined && cudaMajor > support.lastCudaMajor) {
+      const last = Object.keys(CUDA_MIN_DRIVER_BRANCH).filter((v) => Number(v.split('.')[0]) === support.lastCudaMajor).pop();
+      fail(path, 'recipe.cuda', `CUDA ${support.lastCudaMajor}.x for ${model.id} (${model.architecture}): CUDA ${support.lastCudaMajor}.x is the last that supports ` +
+        `${model.architecture} (NVIDIA's CUDA toolkit, driver and architecture matrix), and gpu-burn or code built for it would not compile`, cuda,
+      `Use CudaToolkit.version('${last}')`);
+    }
     if (support?.maxBranch !== undefined && branch > support.maxBranch) {
       fail(path, 'recipe.nvidiaDriver', `driver branch ${support.maxBranch} or older for ${model.id} (${model.architecture}; NVIDIA ended its support after ${support.maxBranch})`,
         branch, `Use NvidiaDriver.branch(${support.maxBranch}, KernelModules.PROPRIETARY)`);
