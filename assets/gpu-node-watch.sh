@@ -5,6 +5,8 @@
 #          recipe; fail with the node's GPU-NODE-FAILED line or a timeout.
 #   bake   SnapshotImage: wait for READY, let the builder seal and power off,
 #          snapshot it and label the image with the recipe key.
+#   why    after a failed deploy: what Nova recorded for the server (status,
+#          flavor, fault, the last action's failed events) in one line.
 #   power  PowerState.STOPPED/PAUSED: bring the server to POWER_WANT (shutoff or
 #          paused) from whatever state it is in; a shelved server already is
 #          "not running" and is left shelved (the cloud's weekly shelve).
@@ -34,10 +36,15 @@ case $MODE in
   ready) TAG=wait-ready ;;
   bake) TAG=bake ;;
   power) TAG=power ;;
-  *) TAG=gpu-node-watch; die "usage: gpu-node-watch.sh ready|bake|power (got '${MODE}')" 2 ;;
+  why) TAG=why ;;
+  *) TAG=gpu-node-watch; die "usage: gpu-node-watch.sh ready|bake|power|why (got '${MODE}')" 2 ;;
 esac
 
-# Markers, image tag and property prefix: the node's own contract file (watch-script.ts passes it).
+# Markers, image tag and property prefix: the node's own contract file (watch-script.ts passes it;
+# run by hand from the package, the one beside this script).
+if [[ -z ${WATCH_CONTRACT:-} && -r "$(dirname "$0")/../cloud-init/lib/gpu-node-contract.sh" ]]; then
+  WATCH_CONTRACT="$(dirname "$0")/../cloud-init/lib/gpu-node-contract.sh"
+fi
 [[ -r ${WATCH_CONTRACT:-} ]] || die "WATCH_CONTRACT must name cloud-init/lib/gpu-node-contract.sh, got '${WATCH_CONTRACT:-}'" 2
 # shellcheck source=/dev/null  # an asset of its own at run time
 . "$WATCH_CONTRACT"
@@ -128,6 +135,32 @@ Inspect the full console with: openstack --os-cloud $OS_CLOUD console log show $
     log "waiting (server status $status)"
     sleep "$WATCH_POLL_INTERVAL"
   done
+fi
+
+if [[ $MODE == why ]]; then
+  # The provider reports a server that Nova could not place only as "context deadline exceeded"
+  # (an unshelve: the conductor logs NoValidHost and leaves it SHELVED_OFFLOADED) or "unexpected state
+  # 'ERROR' ... last error: %!s(<nil>)" (a create); Nova's instance actions say why.
+  SRV=${2:-${WATCH_SERVER_ID:-}}
+  [[ -n $SRV ]] || die "usage: gpu-node-watch.sh why <server id or name>" 2
+  check_auth
+  show=$(os server show -f shell -c id -c name -c status -c flavor -c fault "$SRV" 2>&1) || die "no server '$SRV': $show" 1
+  field() { printf '%s\n' "$show" | sed -n "s/^$1=\"\(.*\)\"$/\1/p"; }
+  id=$(field id) name=$(field name) status=$(field status) flavor=$(field flavor) fault=$(field fault)
+  flavor=${flavor%% (*}
+  # The newest action and whether Nova recorded it as failed (its message: Error).
+  last=$(os server event list -f value -c "Request ID" -c Action "$id" 2>/dev/null | head -n 1 || true)
+  request=${last%% *} action=${last#* } result=""
+  if [[ -n $last ]]; then result=$(os server event show -f value -c message "$id" "$request" 2>/dev/null || true); fi
+  cause="Nova recorded no failure"
+  if [[ -n $fault && $fault != "None" ]]; then
+    fault_message=$(printf '%s' "$fault" | sed -n "s/.*'message': '\([^']*\)'.*/\1/p")
+    cause="Nova's fault: ${fault_message:-$fault}"
+  elif [[ $action == unshelve && $result == Error && $status == SHELVED_OFFLOADED ]]; then
+    cause="the unshelve failed and the server is still shelved: Nova found no host with a free GPU of flavor $flavor (NoValidHost); deploy again when GPUs are free"
+  elif [[ $result == Error ]]; then cause="Nova recorded the $action as failed (openstack server event show $id $request)"; fi
+  printf 'why: %s (server %s, flavor %s) is %s; last action: %s %s; %s\n' "$name" "$id" "$flavor" "$status" "${action:-none}" "${result:-ok}" "$cause"
+  exit 0
 fi
 
 if [[ $MODE == power ]]; then

@@ -42,6 +42,8 @@ interface Scenario {
   /** `server show` status per call; the last one repeats. */
   status?: string[];
   statusAfterStop?: string[];
+  statusAfterPause?: string[];
+  statusAfterUnpause?: string[];
   existingImages?: string;
   authFail?: boolean;
   imageStatus?: string;
@@ -50,7 +52,7 @@ interface Scenario {
   /** PATH holds no `openstack` at all. */
   withoutCli?: boolean;
   /** The script's mode. */
-  mode?: 'bake' | 'ready';
+  mode?: 'bake' | 'ready' | 'power';
 }
 
 interface Result {
@@ -81,6 +83,8 @@ function run(s: Scenario = {}): Result {
   if (s.consoleFull) write('console_full', s.consoleFull);
   write('status', s.status ?? ['SHUTOFF']);
   if (s.statusAfterStop) write('status_after_stop', s.statusAfterStop);
+  if (s.statusAfterPause) write('status_after_pause', s.statusAfterPause);
+  if (s.statusAfterUnpause) write('status_after_unpause', s.statusAfterUnpause);
   if (s.existingImages) write('existing_images', [s.existingImages]);
   if (s.authFail) write('auth_fail', []);
   if (s.imageStatus) write('image_status', [s.imageStatus]);
@@ -93,7 +97,13 @@ function run(s: Scenario = {}): Result {
     FAKE_OS_DIR: dir,
     WATCH_CONTRACT: CONTRACT,
   };
-  const vars: Record<string, string | undefined> = s.mode === 'ready' ? {
+  const vars: Record<string, string | undefined> = s.mode === 'power' ? {
+    WATCH_SERVER_ID: SERVER,
+    WATCH_NODE: 'workers/Node',
+    WATCH_POLL_INTERVAL: '0',
+    POWER_TIMEOUT: '5',
+    ...s.env,
+  } : s.mode === 'ready' ? {
     WATCH_SERVER_ID: SERVER,
     WATCH_RECIPE_NAME: RECIPE,
     WATCH_NODE: 'workers/Node',
@@ -404,10 +414,10 @@ describe('gpu-node-watch.sh bake: prerequisites (exit 2)', () => {
 });
 
 describe('gpu-node-watch.sh: the file itself', () => {
-  test('is executable and under 18 KB (read by people debugging a bake, a wait or a power change)', () => {
+  test('is executable and under 21 KB (read by people debugging a bake, a wait, a power change or a failed deploy)', () => {
     const st = fs.statSync(SCRIPT);
     expect(st.mode & 0o111).not.toBe(0);
-    expect(st.size).toBeLessThan(18 * 1024);
+    expect(st.size).toBeLessThan(21 * 1024);
   });
 
   test('without a mode it says how to call it', () => {
@@ -549,5 +559,57 @@ describe('gpu-node-watch.sh ready (waitForReady)', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${name} is required`);
     expect(r.calls).toHaveLength(0);
+  });
+});
+
+describe('gpu-node-watch.sh power: STOPPED and PAUSED from whatever state the server is in', () => {
+  const power = (want: string, status: string[], more: Partial<Scenario> = {}) =>
+    run({ mode: 'power', status, ...more, env: { POWER_WANT: want, ...more.env } });
+  const actions = (r: Result) => r.calls.filter((c) => c[0] === 'server' && c[1] !== 'show').map((c) => c.slice(0, 2).join(' '));
+
+  test.each([['shutoff', 'SHELVED_OFFLOADED'], ['paused', 'SHELVED_OFFLOADED'], ['shutoff', 'SHELVED']])(
+    'want %s, the cloud shelved it (%s): nothing is called, exit 0, it says the node stays shelved', (want, status) => {
+      const r = power(want, [status]);
+      expect(r.code).toBe(0);
+      expect(actions(r)).toEqual([]);
+      expect(r.stdout).toMatch(/workers\/Node is SHELVED.*its GPUs are free.*it stays shelved\. Deploy PowerState\.RUNNING to unshelve it/);
+    });
+
+  test('want shutoff from ACTIVE: stop, wait for SHUTOFF', () => {
+    const r = power('shutoff', ['ACTIVE'], { statusAfterStop: ['ACTIVE', 'SHUTOFF'] });
+    expect(r.code).toBe(0);
+    expect(actions(r)).toEqual(['server stop']);
+    expect(r.stdout).toMatch(/workers\/Node is SHUTOFF/);
+  });
+
+  test('want shutoff from PAUSED: unpause first (Nova stops only ACTIVE servers), then stop', () => {
+    const r = power('shutoff', ['PAUSED'], { statusAfterUnpause: ['ACTIVE'], statusAfterStop: ['SHUTOFF'] });
+    expect(r.code).toBe(0);
+    expect(actions(r)).toEqual(['server unpause', 'server stop']);
+  });
+
+  test('want paused from ACTIVE: pause; from SHUTOFF: stays SHUTOFF and says how to pause it', () => {
+    const paused = power('paused', ['ACTIVE'], { statusAfterPause: ['PAUSED'] });
+    expect(paused.code).toBe(0);
+    expect(actions(paused)).toEqual(['server pause']);
+    const off = power('paused', ['SHUTOFF']);
+    expect(off.code).toBe(0);
+    expect(actions(off)).toEqual([]);
+    expect(off.stdout).toMatch(/stays SHUTOFF\. Deploy PowerState\.RUNNING, then PAUSED/);
+  });
+
+  test('a stop that never arrives fails after POWER_TIMEOUT naming the node; ERROR fails at once', () => {
+    const slow = power('shutoff', ['ACTIVE'], { statusAfterStop: ['ACTIVE'], env: { POWER_TIMEOUT: '1', WATCH_POLL_INTERVAL: '1' } });
+    expect(slow.code).toBe(1);
+    expect(slow.stderr).toMatch(/workers\/Node \(server srv-0b7e4c1a\) did not reach SHUTOFF within 1s/);
+    const broken = power('shutoff', ['ERROR']);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/workers\/Node \(server srv-0b7e4c1a\) is ERROR; cannot make it SHUTOFF/);
+  });
+
+  test('a wanted state other than shutoff or paused is a setup error (exit 2)', () => {
+    const r = power('active', ['ACTIVE']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/POWER_WANT must be shutoff or paused, got 'active'/);
   });
 });

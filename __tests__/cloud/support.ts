@@ -48,7 +48,8 @@ export function tf(t: Tier, dir: string, ...args: string[]): { status: number; o
 }
 
 /** A Python helper of the tier (cloud-tier/py/gpu_cloud_tier/inspect_cloud.py) as the user: JSON. */
-export function inspect(t: Tier, what: 'server' | 'volume' | 'delete-volume' | 'stop-server' | 'shelve-server' | 'volumes-named' | 'server-group' | 'image', arg: string): any {
+export function inspect(t: Tier, what: 'server' | 'volume' | 'delete-volume' | 'stop-server' | 'shelve-server' | 'volumes-named'
+  | 'fill-gpus' | 'free-gpus' | 'events' | 'server-group' | 'image', arg: string): any {
   const r = spawnSync('/usr/bin/python3', ['-m', 'gpu_cloud_tier.inspect_cloud', what, arg], {
     encoding: 'utf8', timeout: 180000, env: { ...t.env, PYTHONPATH: path.join(PROJECT_ROOT, 'cloud-tier', 'py') },
   });

@@ -1,11 +1,13 @@
 // The user's week on the mini-cloud with the real provider v3.4.0: what the user (edits that remove
 // nodes, a fleet scaled down, a stack destroyed) and the cloud (the weekly shelve, whatever the power
 // state) do to what the user owns. Each step checks Nova's and Cinder's state afterwards.
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, TerraformStack } from 'cdktf';
 import { GpuFleet, GpuFlavor, GpuModel, GpuNetwork, GpuNode, openstack, Peer, PowerState, VolumeRemovalPolicy } from '../../src';
 import { RETAINED_VOLUMES_CONTEXT } from '../../src/private/retained-volumes';
+import { PROJECT_ROOT } from '../support/checks';
 import { Deployment, inspect, tier } from './support';
 
 const t = tier();
@@ -178,5 +180,77 @@ describe('every power state survives the cloud\'s weekly shelve (real provider v
     d.applyOk();
     expect(status('stopped')).toBe('SHUTOFF');
     expect(status('paused')).toBe('PAUSED');
+  });
+});
+
+describe('a full GPU cloud fails the deploy in a bounded time, and Nova records why (real provider v3.4.0)', () => {
+  const d = t.skipped ? undefined! : new Deployment(t, 'full');
+  const FILLERS = `gpu-filler-${run}-`;
+  function stackOf(powerState: PowerState, second = false) {
+    return (app: App) => {
+      const stack = new TerraformStack(app, 'cloud-full');
+      new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
+      const network = new GpuNetwork(stack, 'Net', { sshFrom: [Peer.ipv4('10.0.0.0/8')] });
+      // One minute instead of the default 15, so the scenario is short.
+      const serverTimeouts = { createMinutes: 2, updateMinutes: 1 };
+      new GpuNode(stack, 'Node', { flavor, network, nodeName: `tier-${run}-full`, powerState, serverTimeouts, preflight: false });
+      if (second) new GpuNode(stack, 'Late', { flavor, network, nodeName: `tier-${run}-late`, serverTimeouts, preflight: false });
+      return stack;
+    };
+  }
+  const nodeId = () => servers(d)[`tier-${run}-full`];
+  /** `gpu-node-watch.sh why`, as the README tells a user to run it after such a failure. */
+  const why = (server: string) => spawnSync('bash', [path.join(PROJECT_ROOT, 'assets', 'gpu-node-watch.sh'), 'why', server], {
+    encoding: 'utf8', env: t.env,
+  }).stdout.trim();
+
+  afterAll(() => {
+    if (t.skipped) return;
+    inspect(t, 'free-gpus', FILLERS);
+    d.destroy();
+    console.log(`user-week full-cloud terraform timings: ${d.timings.join(', ')}`);
+  });
+
+  cloudTest('a node shelved while the cloud filled up: the RUNNING deploy fails after the update timeout, not 30 minutes; `why` names the node, the flavor and Nova\'s cause', () => {
+    d.synth(stackOf(PowerState.RUNNING));
+    d.applyOk();
+    d.synth(stackOf(PowerState.SHELVED));
+    d.applyOk();
+    expect(inspect(t, 'server', nodeId()).status).toBe('SHELVED_OFFLOADED');
+    const filled = inspect(t, 'fill-gpus', `g1-1x2080.medium|${FILLERS}`);
+    expect(filled.fillers.length).toBeGreaterThan(0);
+    d.synth(stackOf(PowerState.RUNNING));
+    const start = Date.now();
+    const r = d.apply();
+    const seconds = (Date.now() - start) / 1000;
+    expect(r.status).not.toBe(0);
+    // The provider's whole message (resourceComputeInstanceV2Update's wait for ACTIVE, v3.4.0):
+    expect(r.output).toMatch(/Error waiting for instance \(.*\) to become active: context deadline exceeded/);
+    expect(r.output).toMatch(/openstack_compute_instance_v2\.Node_/);
+    expect(seconds).toBeLessThan(240);
+    expect(inspect(t, 'server', nodeId()).status).toBe('SHELVED_OFFLOADED');
+    // What Nova recorded, in words: the README's next step after such a failure.
+    expect(why(nodeId())).toMatch(new RegExp(`^why: tier-${run}-full \\(server .*, flavor g1-1x2080\\.medium\\) is SHELVED_OFFLOADED; ` +
+      'last action: unshelve Error; the unshelve failed and the server is still shelved: Nova found no host with a free GPU of flavor g1-1x2080.medium'));
+  });
+
+  cloudTest('a new node on the full cloud fails at once; `why` gives Nova\'s fault "No valid host"', () => {
+    d.synth(stackOf(PowerState.SHELVED, true));
+    const r = d.apply();
+    expect(r.status).not.toBe(0);
+    // The provider's whole message (v3.4.0) names no cause; Nova's fault does.
+    expect(r.output).toMatch(/unexpected state 'ERROR', wanted target 'ACTIVE'/);
+    const late = d.resources('openstack_compute_instance_v2').find((x) => x.values.name === `tier-${run}-late`);
+    const id = late?.values.id ?? inspect(t, 'server', `tier-${run}-late`).id;
+    expect(why(id)).toMatch(/is ERROR; last action: create Error; Nova's fault: No valid host was found\. There are not enough hosts available\./);
+  });
+
+  cloudTest('GPUs freed: the same deploy unshelves the node (same server)', () => {
+    const id = nodeId();
+    inspect(t, 'free-gpus', FILLERS);
+    d.synth(stackOf(PowerState.RUNNING));
+    d.applyOk();
+    expect(nodeId()).toBe(id);
+    expect(inspect(t, 'server', id).status).toBe('ACTIVE');
   });
 });

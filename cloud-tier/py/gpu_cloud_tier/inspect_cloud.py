@@ -7,6 +7,9 @@ would take one process per field). Prints JSON.
     python3 -m gpu_cloud_tier.inspect_cloud stop-server ID
     python3 -m gpu_cloud_tier.inspect_cloud shelve-server ID   # what the cloud does after a week
     python3 -m gpu_cloud_tier.inspect_cloud volumes-named NAME # every volume of that name (a list)
+    python3 -m gpu_cloud_tier.inspect_cloud fill-gpus 'FLAVOR|PREFIX' # admin: servers that take every free GPU of FLAVOR's kind
+    python3 -m gpu_cloud_tier.inspect_cloud free-gpus PREFIX   # admin: delete those servers
+    python3 -m gpu_cloud_tier.inspect_cloud events ID          # the server's instance actions and their events
     python3 -m gpu_cloud_tier.inspect_cloud server-group NAME   # policy and members ({} if gone)
     python3 -m gpu_cloud_tier.inspect_cloud image NAME     # images of that name, with tags/properties
 
@@ -95,6 +98,61 @@ def volumes_named(conn, name):
             for v in conn.block_storage.volumes() if v.name == name and v.status != 'deleting']
 
 
+def admin():
+    return openstack.connect(cloud='cloud-tier-admin')
+
+
+def fill_gpus(_conn, arg):
+    flavor_name, _, prefix = arg.partition('|')
+    prefix = prefix or 'gpu-filler-'
+    # A full GPU cloud, as on a Monday morning: other projects' servers take every free GPU the
+    # flavor asks for (admin project, quota raised for it), until Nova finds no valid host.
+    conn = admin()
+    project = conn.identity.find_project('admin')
+    conn.set_compute_quotas(project.id, cores=1000, ram=10_000_000, instances=100)
+    flavor = conn.compute.find_flavor(flavor_name)
+    image = next(conn.image.images(status='active'))
+    made = []
+    for i in range(64):
+        s = conn.compute.create_server(name=f'{prefix}{i}', flavor_id=flavor.id, image_id=image.id, networks='none')
+        s = _settle(conn, s)
+        if s.status != 'ACTIVE':
+            conn.compute.delete_server(s)
+            conn.compute.wait_for_delete(s, wait=120)
+            return {'fillers': made, 'full_after': len(made)}
+        made.append(s.id)
+    raise RuntimeError('the cloud still had GPUs after 64 fillers')
+
+
+def _settle(conn, s):
+    for _ in range(150):
+        s = conn.compute.get_server(s.id)
+        if s.status in ('ACTIVE', 'ERROR'):
+            return s
+        time.sleep(2)
+    return s
+
+
+def free_gpus(_conn, prefix):
+    conn = admin()
+    gone = []
+    for s in conn.compute.servers(all_projects=True):
+        if s.name.startswith(prefix):
+            conn.compute.delete_server(s)
+            gone.append(s)
+    for s in gone:
+        conn.compute.wait_for_delete(s, wait=120)
+    return {'deleted': len(gone)}
+
+
+def events(conn, sid):
+    out = []
+    for a in conn.compute.server_actions(sid):
+        detail = conn.compute.get_server_action(a.request_id, sid)
+        out.append({'action': a.action, 'events': [{'event': e['event'], 'result': e.get('result')} for e in (detail.events or [])]})
+    return out
+
+
 def server_group(conn, name):
     for g in conn.compute.server_groups():
         if g.name == name:
@@ -112,6 +170,7 @@ def main():
     conn = openstack.connect(cloud=os.environ.get('OS_CLOUD', 'openstack'))
     fn = {'server': server, 'volume': volume, 'delete-volume': delete_volume, 'stop-server': stop_server,
           'shelve-server': shelve_server, 'volumes-named': volumes_named,
+          'fill-gpus': fill_gpus, 'free-gpus': free_gpus, 'events': events,
           'server-group': server_group, 'image': image}[what]
     print(json.dumps(fn(conn, arg)))
 
