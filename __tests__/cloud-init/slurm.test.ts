@@ -73,7 +73,7 @@ test('shellcheck -x passes on every Slurm script', () => {
     return;
   }
   const files = fs.readdirSync(DIR).map((f) => path.join(DIR, f));
-  expect(files.length).toBe(5);
+  expect(files.length).toBe(8);
   const r = spawnSync('shellcheck', ['-x', ...files], { encoding: 'utf8', cwd: DIR });
   expect(r.stdout + r.stderr).toBe('');
 });
@@ -256,7 +256,16 @@ describe('slurm-head-setup and slurm-worker-setup', () => {
     expect(fs.readFileSync(path.join(root, 'etc/slurm/gres.conf'), 'utf8')).toBe('gres.conf\n');
     expect(fs.statSync(path.join(root, 'etc/munge/munge.key')).mode & 0o777).toBe(0o400);
     expect(fs.readFileSync(path.join(root, 'etc/default/slurmd'), 'utf8')).toBe('SLURMD_OPTIONS="-N w2"\n');
-    expect(calls(box, 'systemctl')).toEqual(['systemctl restart munge', 'systemctl enable slurmd', 'systemctl restart slurmd']);
+    // slurmd does not start at later boots by itself: the gate unit starts it after the GPU check.
+    expect(calls(box, 'systemctl')).toEqual(['systemctl restart munge', 'systemctl daemon-reload', 'systemctl disable slurmd',
+      'systemctl enable gpu-cluster-slurmd.service', 'systemctl restart slurmd']);
+    const unit = fs.readFileSync(path.join(root, 'etc/systemd/system/gpu-cluster-slurmd.service'), 'utf8');
+    expect(unit).toContain('After=gpu-node.service munge.service\n');
+    expect(unit).toContain(`ExecStart=${DIR}/slurm-worker-gate\n`);
+    expect(unit).toContain('WantedBy=gpu-node.service\n');
+    // No ordering against multi-user.target: gpu-node.service is ordered after it (a cycle otherwise).
+    expect(unit).not.toMatch(/multi-user|Requires=/);
+    expect(fs.readFileSync(path.join(root, 'etc/gpu-cluster/node.env'), 'utf8')).toBe('SLURM_NODE_NAME=w2\n');
   });
 
   test('worker: a head that never shares its configuration fails the setup after the timeout', () => {
@@ -414,5 +423,181 @@ describe('gpu-cluster-torchrun.sh (profile.d)', () => {
   test('outside a job: sets nothing', () => {
     const r = source(makeBox(), {});
     expect(r.stdout).toBe('    \n');
+  });
+});
+
+describe('power saving: slurm-resume, slurm-suspend (the head) and slurm-worker-gate (a worker)', () => {
+  const RESUME = path.join(DIR, 'slurm-resume');
+  const SUSPEND = path.join(DIR, 'slurm-suspend');
+  const GATE = path.join(DIR, 'slurm-worker-gate');
+  const POWER: SlurmClusterModel = {
+    ...MODEL,
+    powerSaving: {
+      suspendTimeSeconds: 3600, suspendTimeoutSeconds: 5, resumeTimeoutSeconds: 5,
+      programDir: '/opt/gpu-cluster/bin', cloud: 'lab-power', cloudsYaml: '/etc/gpu-cluster/clouds.yaml',
+    },
+  };
+  const power = (file: string, hostlist: string, files: Record<string, string>) => {
+    const box = makeBox(POWER, files);
+    return { box, r: spawnSync('bash', [file, hostlist], { env: box.env, encoding: 'utf8', timeout: 20000 }) };
+  };
+  const downs = (box: Box) => calls(box, 'scontrol').filter((c) => c.startsWith('scontrol update'));
+  const os = (box: Box) => calls(box, 'openstack').filter((c) => !c.includes(' server show ')).map((c) => c.replace(/ config=.*/, ''));
+
+  test('resume: unshelves every worker of the hostlist with the cluster\'s credential and waits for ACTIVE; no node set down', () => {
+    const { box, r } = power(RESUME, 'w1,w2', {
+      'server.w1': 'SHELVED_OFFLOADED none\nSHELVED_OFFLOADED unshelving\nACTIVE spawning\nACTIVE none\n',
+      'server.w2': 'SHELVED_OFFLOADED none\nACTIVE none\n',
+    });
+    expect(r.status).toBe(0);
+    expect(os(box).sort()).toEqual(['openstack --os-cloud lab-power server unshelve w1', 'openstack --os-cloud lab-power server unshelve w2']);
+    expect(calls(box, 'openstack').every((c) => c.endsWith(' config=/etc/gpu-cluster/clouds.yaml'))).toBe(true);
+    expect(calls(box, 'scontrol')).toEqual(['scontrol show hostnames w1,w2']);
+    expect(fs.readFileSync(box.env.SLURM_CLUSTER_LOG, 'utf8')).toContain('w1: ACTIVE; slurmd starts after the node\'s GPU check');
+  });
+
+  test('resume with no free GPU host: Nova leaves the server shelved (unshelve action "Error", no API error): the node DOWN with the reason', () => {
+    const { box, r } = power(RESUME, 'w1', {
+      'server.w1': 'SHELVED_OFFLOADED none\nSHELVED_OFFLOADED unshelving\nSHELVED_OFFLOADED none\n',
+      'events.w1': 'req-2 unshelve\nreq-1 shelve\n', 'event.req-2': 'Error\n',
+    });
+    expect(r.status).toBe(0);
+    expect(downs(box)).toEqual(['scontrol update nodename=w1 state=down reason=resume: unshelve failed (Nova: unshelve Error); ' +
+      'no host with a free GPU of its flavor, the server stays shelved']);
+  });
+
+  test('resume while the shelve still runs: waits for it to end, then unshelves', () => {
+    const { box, r } = power(RESUME, 'w1', { 'server.w1': 'SHELVED shelving_offloading\nSHELVED_OFFLOADED none\nACTIVE none\n' });
+    expect(r.status).toBe(0);
+    expect(os(box)).toEqual(['openstack --os-cloud lab-power server unshelve w1']);
+    expect(downs(box)).toEqual([]);
+  });
+
+  test('resume refused by the API (e.g. the credential expired): the node DOWN with the CLI\'s message', () => {
+    const { box } = power(RESUME, 'w1', {
+      'server.w1': 'SHELVED_OFFLOADED none\n', 'unshelve.w1.rc': '1',
+      'unshelve.w1.out': 'The request you have made requires authentication. (HTTP 401)\n',
+    });
+    expect(downs(box)).toEqual(['scontrol update nodename=w1 state=down reason=resume: unshelve refused: The request you have made requires authentication. (HTTP 401)']);
+  });
+
+  test('resume of a server that never leaves unshelving: DOWN after the resume timeout, naming the last state', () => {
+    const { box } = power(RESUME, 'w1', { 'server.w1': 'SHELVED_OFFLOADED none\nSHELVED_OFFLOADED unshelving\n' });
+    expect(downs(box)).toEqual(['scontrol update nodename=w1 state=down reason=resume: unshelve of w1 not done after 5s (last SHELVED_OFFLOADED/unshelving)']);
+  });
+
+  test('resume of a server that is already ACTIVE: nothing to do', () => {
+    const { box } = power(RESUME, 'w1', { 'server.w1': 'ACTIVE none\n' });
+    expect(os(box)).toEqual([]);
+    expect(downs(box)).toEqual([]);
+  });
+
+  test('suspend: shelves each idle worker and waits for SHELVED_OFFLOADED; one already shelved is left alone', () => {
+    const { box, r } = power(SUSPEND, 'w1,w2', {
+      'server.w1': 'ACTIVE none\nSHELVED shelving\nSHELVED_OFFLOADED shelving_offloading\nSHELVED_OFFLOADED none\n',
+      'server.w2': 'SHELVED_OFFLOADED none\n',
+    });
+    expect(r.status).toBe(0);
+    expect(os(box)).toEqual(['openstack --os-cloud lab-power server shelve w1']);
+    expect(downs(box)).toEqual([]);
+    expect(fs.readFileSync(box.env.SLURM_CLUSTER_LOG, 'utf8')).toContain('w1: SHELVED_OFFLOADED');
+  });
+
+  test('suspend refused (409 of a server in a task): the node DOWN with the reason, so sinfo -R shows it', () => {
+    const { box } = power(SUSPEND, 'w1', {
+      'server.w1': 'ACTIVE none\n', 'shelve.w1.rc': '1',
+      'shelve.w1.out': "Cannot 'shelve' instance w1 while it is in task_state rebooting (HTTP 409)\n",
+    });
+    expect(downs(box)).toEqual(["scontrol update nodename=w1 state=down reason=suspend: shelve refused: Cannot 'shelve' instance w1 while it is in task_state rebooting (HTTP 409)"]);
+  });
+
+  test('suspend of a server the credential cannot see: DOWN naming the server', () => {
+    const { box } = power(SUSPEND, 'w1', {});
+    expect(downs(box)).toEqual(['scontrol update nodename=w1 state=down reason=suspend: cannot read server w1: No Server found for w1']);
+  });
+
+  describe('slurm-worker-gate: slurmd rejoins only after this boot\'s GPU check', () => {
+    const gate = (status: object | undefined) => {
+      const box = makeBox(POWER);
+      const state = path.join(box.dir, 'state');
+      fs.mkdirSync(state);
+      if (status) fs.writeFileSync(path.join(state, 'status.json'), JSON.stringify(status));
+      fs.writeFileSync(path.join(box.dir, 'node.env'), 'SLURM_NODE_NAME=w1\n');
+      const r = spawnSync('bash', [GATE], {
+        env: { ...box.env, GPU_NODE_STATE_DIR: state, GPU_NODE_BOOT_ID: 'boot-2', SLURM_CLUSTER_NODE_ENV: path.join(box.dir, 'node.env') },
+        encoding: 'utf8', timeout: 20000,
+      });
+      return { box, r };
+    };
+
+    test('ready on this boot: slurmd starts, the node is not touched', () => {
+      const { box, r } = gate({ state: 'ready', gpus: 2, boot_id: 'boot-2' });
+      expect(r.status).toBe(0);
+      expect(calls(box, 'systemctl')).toEqual(['systemctl start slurmd']);
+      expect(downs(box)).toEqual([]);
+    });
+
+    test('the GPU check failed: slurmd stays stopped, the node DOWN with the check\'s reason, a console line', () => {
+      const { box, r } = gate({ state: 'failed', step: 'ready-check', reason: 'expected 2 GPUs, nvidia-smi lists 1', boot_id: 'boot-2' });
+      expect(r.status).toBe(1);
+      expect(calls(box, 'systemctl')).toEqual([]);
+      expect(downs(box)).toEqual(['scontrol update nodename=w1 state=down reason=GPU check failed on w1: expected 2 GPUs, nvidia-smi lists 1']);
+      expect(consoleText(box)).toBe('gpu-cluster: w1 stays out of Slurm: GPU check failed on w1: expected 2 GPUs, nvidia-smi lists 1\n');
+    });
+
+    test('a ready verdict of an earlier boot (this boot\'s check never ran to its end): DOWN, no slurmd', () => {
+      const { box } = gate({ state: 'ready', gpus: 2, boot_id: 'boot-1' });
+      expect(calls(box, 'systemctl')).toEqual([]);
+      expect(downs(box)).toEqual(['scontrol update nodename=w1 state=down reason=GPU check failed on w1: the last GPU check is from an earlier boot']);
+    });
+
+    test('no status.json at all: DOWN, no slurmd', () => {
+      const { box } = gate(undefined);
+      expect(calls(box, 'systemctl')).toEqual([]);
+      expect(downs(box)[0]).toMatch(/^scontrol update nodename=w1 state=down reason=GPU check failed on w1: no readable status.json/);
+    });
+  });
+
+  describe('slurm-head-setup with power saving: clouds.yaml from the server metadata', () => {
+    function headPowerBox(meta: Record<string, string>) {
+      const box = makeBox(POWER, { sinfo: ALL_IDLE, 'srun.out': GPU_LINES + GPU_LINES });
+      const root = box.env.SLURM_CLUSTER_ROOT;
+      const files = renderSlurmConfig(POWER);
+      fs.mkdirSync(path.join(root, 'etc/slurm'), { recursive: true });
+      const etc = (f: string, t: string) => fs.writeFileSync(path.join(root, 'etc/slurm', f), t);
+      etc('slurm.conf', files.slurmConf); etc('gres.conf', files.gresConf); etc('cgroup.conf', files.cgroupConf);
+      etc('nodes.conf.in', files.nodesConfTemplate);
+      fs.mkdirSync(path.join(root, 'srv/gpu-cluster/nodes'), { recursive: true });
+      for (const n of ['w1', 'w2']) fs.writeFileSync(path.join(root, `srv/gpu-cluster/nodes/${n}.hw`), `NodeName=${n} CPUs=8 RealMemory=31000\n`);
+      const data = path.join(box.dir, 'instance-data.json');
+      fs.writeFileSync(data, JSON.stringify({ ds: { meta_data: { meta } } }));
+      return { box, root, env: { SLURM_CLUSTER_HOSTNAME: 'head', SLURM_CLUSTER_INSTANCE_DATA: data } };
+    }
+    const META = {
+      gpu_cluster_os_auth_url: 'https://keystone.example:5000/v3', gpu_cluster_os_region: 'RegionOne',
+      gpu_cluster_os_credential_id: 'ac-123', gpu_cluster_os_credential_secret: 's3cr"et',
+    };
+
+    test('writes a clouds.yaml readable by its owner only, with the application credential; then READY', () => {
+      const { box, root, env } = headPowerBox(META);
+      const r = run(box, path.join(DIR, 'slurm-head-setup'), env);
+      expect(r.status).toBe(0);
+      const file = path.join(root, 'etc/gpu-cluster/clouds.yaml');
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+      expect(fs.readFileSync(file, 'utf8').split('\n').slice(1)).toEqual([
+        'clouds:', '  lab-power:', '    auth_type: v3applicationcredential', '    auth:',
+        '      auth_url: "https://keystone.example:5000/v3"', '      application_credential_id: "ac-123"',
+        '      application_credential_secret: "s3cr\\"et"', '    region_name: "RegionOne"', '',
+      ]);
+      expect(calls(box, 'chown')).toContain(`chown slurm:slurm ${file}.tmp`);
+    });
+
+    test('no credential in the metadata: GPU-CLUSTER-FAILED naming the missing keys, slurmctld not started', () => {
+      const { box, env } = headPowerBox({ gpu_cluster_os_auth_url: META.gpu_cluster_os_auth_url });
+      const r = run(box, path.join(DIR, 'slurm-head-setup'), env);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe('GPU-CLUSTER-FAILED cluster=lab reason="power saving: no gpu_cluster_os_credential_id, gpu_cluster_os_credential_secret in the server metadata"\n');
+      expect(calls(box, 'systemctl')).not.toContain('systemctl restart slurmctld');
+    });
   });
 });

@@ -138,3 +138,68 @@ slurm_resolve_addresses() {
   left=$(grep -hso "@${SLURM_CLUSTER_ADDRESS_METADATA_PREFIX}[^@ ]*@" "$@" | head -n 1 || true)
   if [ -n "$left" ]; then printf 'no address for %s in the server metadata' "${left//@/}"; return 1; fi
 }
+
+# Power saving (slurm-suspend, slurm-resume): the OpenStack CLI with the cluster's application
+# credential (clouds.yaml written by slurm-head-setup), and each node's state as Slurm sees it.
+: "${SLURM_CLUSTER_OS_CLOUD:=gpu-cluster}" "${SLURM_CLUSTER_OS_CONFIG:=/etc/gpu-cluster/clouds.yaml}"
+: "${SLURM_CLUSTER_POWER_SAVING:=0}" "${SLURM_CLUSTER_OS_METADATA_PREFIX:=gpu_cluster_os_}"
+: "${SLURM_CLUSTER_RESUME_TIMEOUT:=1200}" "${SLURM_CLUSTER_SUSPEND_TIMEOUT:=600}"
+slurm_os() { OS_CLIENT_CONFIG_FILE=$SLURM_CLUSTER_OS_CONFIG openstack --os-cloud "$SLURM_CLUSTER_OS_CLOUD" "$@"; }
+
+# slurm_server_state NAME: "<status> <task_state>" of the server (task_state "none" when Nova runs no
+# task on it), or the CLI's first error line and 1.
+slurm_server_state() {
+  local out pick='import json, sys
+d = json.load(sys.stdin)
+print(d.get("status") or "UNKNOWN", d.get("OS-EXT-STS:task_state") or "none")'
+  if ! out=$(slurm_os server show -f json -c status -c OS-EXT-STS:task_state "$1" 2>&1); then
+    printf '%s' "$(printf '%s\n' "$out" | head -n 1 | cut -c 1-160)"
+    return 1
+  fi
+  printf '%s\n' "$out" | python3 -c "$pick"
+}
+
+# slurm_last_action NAME: "<action> <message>" of the server's newest instance action (the message is
+# "Error" when Nova recorded it as failed), or nothing.
+slurm_last_action() {
+  local last request
+  last=$(slurm_os server event list -f value -c "Request ID" -c Action "$1" 2>/dev/null | head -n 1 || true)
+  [ -n "$last" ] || return 0
+  request=${last%% *}
+  printf '%s %s\n' "${last#* }" "$(slurm_os server event show -f value -c message "$1" "$request" 2>/dev/null | head -n 1 || true)"
+}
+
+# slurm_node_down NAME REASON: the node DOWN with REASON (`sinfo -R`); Slurm requeues its jobs.
+slurm_node_down() {
+  local reason=${2//\"/\'}
+  slurm_log "$1: down: $reason"
+  scontrol update nodename="$1" state=down reason="${reason:0:200}" || slurm_log "$1: scontrol could not set it down"
+}
+
+# slurm_write_clouds_yaml FILE OWNER: the OpenStack CLI's clouds.yaml for the application credential
+# that Terraform put into the head's server metadata (<prefix>auth_url, region, credential_id,
+# credential_secret), readable by OWNER only (SlurmUser runs the programs). Prints what is missing and
+# returns 1.
+slurm_write_clouds_yaml() {
+  local file=$1 owner=$2 meta
+  meta=$(slurm_metadata) || { printf '%s' "cannot read the server metadata (the application credential)"; return 1; }
+  (umask 077 && mkdir -p "${file%/*}" && printf '%s\n' "$meta" | python3 -c '
+import json, sys
+prefix, cloud, out = sys.argv[1:4]
+meta = dict(line.split("=", 1) for line in sys.stdin.read().splitlines() if "=" in line)
+need = ["auth_url", "credential_id", "credential_secret"]
+missing = [prefix + k for k in need if not meta.get(prefix + k)]
+if missing:
+    print("no " + ", ".join(missing) + " in the server metadata", end=""); sys.exit(1)
+q = json.dumps  # a JSON string is a YAML string
+lines = ["# Written by slurm-head-setup (cdktf-openstack-gpu): the cluster'"'"'s application credential.",
+         "clouds:", "  " + cloud + ":", "    auth_type: v3applicationcredential", "    auth:",
+         "      auth_url: " + q(meta[prefix + "auth_url"]),
+         "      application_credential_id: " + q(meta[prefix + "credential_id"]),
+         "      application_credential_secret: " + q(meta[prefix + "credential_secret"])]
+if meta.get(prefix + "region"): lines.append("    region_name: " + q(meta[prefix + "region"]))
+with open(out + ".tmp", "w") as f: f.write("\n".join(lines) + "\n")
+' "$SLURM_CLUSTER_OS_METADATA_PREFIX" "$SLURM_CLUSTER_OS_CLOUD" "$file") || return 1
+  chown "$owner" "$file.tmp" 2>/dev/null || slurm_log "no user $owner to own $file"
+  mv "$file.tmp" "$file"
+}

@@ -22,6 +22,12 @@ export const SHARED_DATA_DIR = '/shared';
  */
 export const ADDRESS_METADATA_PREFIX = 'gpu_cluster_address_';
 
+/**
+ * Power saving: the head's server metadata keys (`<prefix>auth_url`, `region`, `credential_id`,
+ * `credential_secret`) from which slurm-head-setup writes the OpenStack CLI's clouds.yaml.
+ */
+export const OS_METADATA_PREFIX = 'gpu_cluster_os_';
+
 /** The metadata key of a node's address. */
 export function addressMetadataKey(nodeName: string): string {
   return `${ADDRESS_METADATA_PREFIX}${nodeName}`;
@@ -67,6 +73,27 @@ export interface SlurmSiteOverrides {
   readonly gpuDevicePrefix?: string;
 }
 
+/**
+ * Slurm's power saving (power_save.html, slurm.conf(5)): the head's SuspendProgram shelves idle workers,
+ * its ResumeProgram unshelves them when jobs need them. The workers exist all the time (a shelved server
+ * keeps its port, address and disk), so their nodes are not State=CLOUD, which the guide reserves for
+ * nodes "added on demand"; the head is no Slurm node (only SlurmctldHost), so it can never be suspended.
+ */
+export interface SlurmPowerSavingModel {
+  /** SuspendTime: idle seconds before a worker is shelved. */
+  readonly suspendTimeSeconds: number;
+  /** SuspendTimeout: seconds a shelve may take before the node may be resumed again. */
+  readonly suspendTimeoutSeconds: number;
+  /** ResumeTimeout: seconds from the resume request to the worker's slurmd registering. */
+  readonly resumeTimeoutSeconds: number;
+  /** Where slurm-suspend and slurm-resume are (CLUSTER_BIN_DIR on the nodes). */
+  readonly programDir: string;
+  /** The OpenStack CLI's cloud name in the head's clouds.yaml (the cluster's application credential). */
+  readonly cloud: string;
+  /** The clouds.yaml the programs read (OS_CLIENT_CONFIG_FILE). */
+  readonly cloudsYaml: string;
+}
+
 export interface SlurmClusterModel {
   readonly clusterName: string;
   readonly head: SlurmNodeModel;
@@ -75,6 +102,10 @@ export interface SlurmClusterModel {
   readonly slurmVersion: string;
   /** Seconds the head waits for every worker before it reports GPU-CLUSTER-FAILED. */
   readonly readyTimeoutSeconds?: number;
+  /** Power saving (shelve idle workers); none: the workers run all the time. */
+  readonly powerSaving?: SlurmPowerSavingModel;
+  /** Every partition's MaxTime in minutes (the nodes' lifetime); none: INFINITE. */
+  readonly maxTimeMinutes?: number;
   readonly site?: SlurmSiteOverrides;
 }
 
@@ -157,10 +188,43 @@ function validate(m: SlurmClusterModel): void {
       throw new Error(`${where}: worker group ${g.partition} must have at least 1 GPU per node, got ${g.gpusPerNode}`);
     }
   }
+  const p = m.powerSaving;
+  if (p) {
+    for (const k of ['suspendTimeSeconds', 'suspendTimeoutSeconds', 'resumeTimeoutSeconds'] as const) {
+      if (!(Number.isInteger(p[k]) && p[k] > 0)) throw new Error(`${where}: powerSaving.${k} must be a whole number above 0, got ${p[k]}`);
+    }
+    if (!/^\/[A-Za-z0-9_./-]*$/.test(p.programDir)) throw new Error(`${where}: powerSaving.programDir must be an absolute path, got '${p.programDir}'`);
+    if (!/^[A-Za-z0-9_.-]+$/.test(p.cloud)) throw new Error(`${where}: powerSaving.cloud must be letters, digits, '_', '.' and '-', got '${p.cloud}'`);
+    if (!/^\/[A-Za-z0-9_./-]*$/.test(p.cloudsYaml)) throw new Error(`${where}: powerSaving.cloudsYaml must be an absolute path, got '${p.cloudsYaml}'`);
+  }
+  if (m.maxTimeMinutes !== undefined && !(Number.isInteger(m.maxTimeMinutes) && m.maxTimeMinutes > 0)) {
+    throw new Error(`${where}: maxTimeMinutes must be a whole number above 0, got ${m.maxTimeMinutes}`);
+  }
   const t = m.readyTimeoutSeconds;
   if (t !== undefined && !(Number.isInteger(t) && t > 0)) {
     throw new Error(`${where}: readyTimeoutSeconds must be a whole number above 0, got ${t}`);
   }
+}
+
+/**
+ * slurm.conf's power saving lines (power_save.html "Configuration": ResumeProgram, SuspendProgram,
+ * ResumeTimeout, SuspendTimeout and a SuspendTime that is not INFINITE must all be set).
+ */
+function powerSavingLines(p: SlurmPowerSavingModel | undefined): string[] {
+  if (!p) return [];
+  return [
+    '# Power saving: idle workers are shelved (their GPUs go back to the cloud) and unshelved for jobs.',
+    `SuspendProgram=${p.programDir}/slurm-suspend`,
+    `ResumeProgram=${p.programDir}/slurm-resume`,
+    `SuspendTime=${p.suspendTimeSeconds}`,
+    `SuspendTimeout=${p.suspendTimeoutSeconds}`,
+    `ResumeTimeout=${p.resumeTimeoutSeconds}`,
+    // A worker whose resume failed (DOWN, its job requeued) is shelved after SuspendTime like an idle
+    // one and then counts as idle again, so a later job tries it once GPUs are free.
+    'SlurmctldParameters=idle_on_node_suspend',
+    // Every shelve and unshelve, and why, in slurmctld.log.
+    'DebugFlags=Power',
+  ];
 }
 
 /** Renders every file of the cluster's Slurm configuration. */
@@ -209,10 +273,11 @@ export function renderSlurmConfig(m: SlurmClusterModel): SlurmConfigFiles {
     'ReturnToService=2',
     'SlurmdTimeout=300',
     ...(nonePlugins ? ['JobAcctGatherType=jobacct_gather/none', 'AccountingStorageType=accounting_storage/none'] : []),
+    ...powerSavingLines(m.powerSaving),
     `Include ${confDir}/nodes.conf`,
     ...m.groups.map((g, i) =>
       `PartitionName=${g.partition} Nodes=${g.nodes.map((n) => n.name).join(',')} Default=${i === 0 ? 'YES' : 'NO'} ` +
-      'MaxTime=INFINITE State=UP'),
+      `MaxTime=${m.maxTimeMinutes ?? 'INFINITE'} State=UP`),
     '',
   ].join('\n');
 
@@ -265,6 +330,15 @@ export function renderSlurmConfig(m: SlurmClusterModel): SlurmConfigFiles {
     `SLURM_CLUSTER_PARTITIONS=${q(m.groups.map((g) => `${g.partition}=${g.nodes.length}:${g.gpusPerNode}`).join(' '))}`,
     `SLURM_CLUSTER_READY_TIMEOUT=${m.readyTimeoutSeconds ?? 1800}`,
     `SLURM_CLUSTER_ADDRESS_METADATA_PREFIX=${q(ADDRESS_METADATA_PREFIX)}`,
+    // slurm-suspend/slurm-resume: the OpenStack CLI's cloud and config, and how long an unshelve may take.
+    `SLURM_CLUSTER_POWER_SAVING=${m.powerSaving ? 1 : 0}`,
+    ...(m.powerSaving ? [
+      `SLURM_CLUSTER_OS_CLOUD=${q(m.powerSaving.cloud)}`,
+      `SLURM_CLUSTER_OS_CONFIG=${q(m.powerSaving.cloudsYaml)}`,
+      `SLURM_CLUSTER_OS_METADATA_PREFIX=${q(OS_METADATA_PREFIX)}`,
+      `SLURM_CLUSTER_RESUME_TIMEOUT=${m.powerSaving.resumeTimeoutSeconds}`,
+      `SLURM_CLUSTER_SUSPEND_TIMEOUT=${m.powerSaving.suspendTimeoutSeconds}`,
+    ] : []),
     '',
   ].join('\n');
 
