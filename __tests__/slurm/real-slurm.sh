@@ -2,9 +2,9 @@
 # Test helper (root): starts munged, slurmctld and slurmd on 127.0.0.1 with the configuration in
 # $1 (rendered by src/private/slurm-config.ts with sandbox paths, ports and plugins), runs the
 # checks the test asserts on, prints them as KEY=VALUE lines, and always stops the daemons.
-# Usage: real-slurm.sh DIR WORKER
+# Usage: real-slurm.sh DIR WORKER [power]; with "power", the power saving checks instead (see below).
 set -euo pipefail
-dir=$1 worker=$2
+dir=$1 worker=$2 mode=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 # The runner's library of this checkout, next to the node contract the Slurm scripts read their markers from.
 export SLURM_CLUSTER_NODE_LIB="$here/../../cloud-init/lib/gpu-node-common.sh"
@@ -14,6 +14,8 @@ SLURM_CLUSTER_ENV=/nonexistent SLURM_CLUSTER_LOG="$dir/cluster.log" . "$here/../
 pids=()
 stop() {
   local p
+  # slurmd of the power checks is started by the resume stand-in: its pid file names it.
+  if [ -s "$dir/log/slurmd.pid" ]; then pids+=("$(cat "$dir/log/slurmd.pid")"); fi
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 }
@@ -48,6 +50,40 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 echo "SINFO=$state"
+
+if [ "$mode" = power ]; then
+  # Power saving with the real slurmctld running our slurm-suspend/slurm-resume (through the stand-ins
+  # in $dir/power, which give them the sandbox's environment, as slurmctld passes almost none): the
+  # "shelve" stops slurmd, the "unshelve" starts it with -b (a new boot time, as Slurm wants from a
+  # resumed node). The openstack CLI is the stand-in of __tests__/cloud-init/fixtures/slurm-fakebin.
+  # wait_state PATTERN: until sinfo's long state of the worker matches (or 60 tries).
+  wait_state() {
+    local s=''
+    for _ in $(seq 1 120); do
+      s=$(sinfo -N -h -n "$worker" -o '%T' 2>/dev/null || true)
+      # shellcheck disable=SC2053  # a glob on purpose
+      [[ $s == $1 ]] && break
+      sleep 0.5
+    done
+    printf '%s' "$s"
+  }
+  echo "SUSPENDED=$(wait_state 'idle~')"
+  echo "SUSPEND_CALLS=$(grep -c '^suspend ' "$dir/log/programs.log" || true)"
+  echo "JOB=$(timeout 60 srun -N 1 --gres=gpu:1 printenv CUDA_VISIBLE_DEVICES 2>&1 | tail -n 1)"
+  echo "RESUME_CALLS=$(grep -c '^resume ' "$dir/log/programs.log" || true)"
+  echo "SHELVE_UNSHELVE=$(grep -o 'server [a-z]*shelve [a-z0-9-]*' "$dir/fake/calls.log" | tr '\n' ',')"
+  # No free GPU host the next time: Nova leaves the server shelved and records the unshelve as "Error".
+  echo "SUSPENDED_AGAIN=$(wait_state 'idle~')"
+  rm -f "$dir/fake/count.$worker"
+  printf 'SHELVED_OFFLOADED none\nSHELVED_OFFLOADED unshelving\nSHELVED_OFFLOADED none\n' >"$dir/fake/server.$worker"
+  printf 'req-9 unshelve\n' >"$dir/fake/events.$worker"
+  printf 'Error\n' >"$dir/fake/event.req-9"
+  job=$(sbatch --parsable -N 1 --gres=gpu:1 --wrap true)
+  echo "DOWN=$(wait_state 'down*')"
+  echo "REASON=$(sinfo -h -N -n "$worker" -o '%E')"
+  echo "JOB_STATE=$(squeue -h -j "$job" -o '%T %r')"
+  exit 0
+fi
 echo "CUDA=$(timeout 30 srun -N 1 --gres=gpu:2 printenv CUDA_VISIBLE_DEVICES 2>&1 | tail -n 1)"
 timeout 30 srun -N 1 --gres=gpu:2 env >"$dir/log/job.env" 2>&1 || true
 # The torchrun environment of profile.d, inside a real job step.

@@ -29,74 +29,115 @@ if (skip) {
   console.warn(`skipping real-Slurm test: ${skip}`);
 }
 
+interface Sandbox { dir: string; result: Record<string, string>; literal: ReturnType<typeof renderSlurmConfig> }
+
+/**
+ * Renders the sandbox cluster (with `power`: power saving, its programs the stand-ins in <dir>/power),
+ * runs real-slurm.sh on it and returns its KEY=VALUE lines.
+ */
+function runSandbox(mode: '' | 'power', timeout: number): Sandbox {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'real-slurm-'));
+  for (const d of ['etc', 'munge', 'log', 'state', 'spool', 'dev', 'fakebin', 'power', 'fake']) fs.mkdirSync(path.join(dir, d));
+  fs.chmodSync(path.join(dir, 'munge'), 0o700);
+  // Slurm wants character devices in File=: links to /dev/null and /dev/zero stand in for two GPUs.
+  fs.symlinkSync('/dev/null', path.join(dir, 'dev', 'nvidia0'));
+  fs.symlinkSync('/dev/zero', path.join(dir, 'dev', 'nvidia1'));
+  const port = 20000 + ((process.pid * 2 + (mode ? 1 : 0)) % 20000);
+  const head = spawnSync('hostname', ['-s'], { encoding: 'utf8' }).stdout.trim();
+  const model = (headAddress: string, workerAddress: string): SlurmClusterModel => ({
+    clusterName: 'sandbox',
+    head: { name: head, address: headAddress },
+    groups: [{ partition: 'gpu', gpuType: 'rtx_2080_ti', gpusPerNode: 2, nodes: [{ name: 'worker-1', address: workerAddress }] }],
+    slurmVersion: '22.05',
+    readyTimeoutSeconds: 20,
+    // Power saving as SlurmCluster renders it, with a short SuspendTime and the sandbox's programs.
+    powerSaving: mode === 'power' ? {
+      suspendTimeSeconds: 3, suspendTimeoutSeconds: 5, resumeTimeoutSeconds: 30,
+      programDir: path.join(dir, 'power'), cloud: 'sandbox', cloudsYaml: path.join(dir, 'clouds.yaml'),
+    } : undefined,
+    maxTimeMinutes: mode === 'power' ? 9960 : undefined,
+    site: {
+      confDir: path.join(dir, 'etc'),
+      stateSaveLocation: path.join(dir, 'state'),
+      slurmdSpoolDir: path.join(dir, 'spool'),
+      logDir: path.join(dir, 'log'),
+      pidDir: path.join(dir, 'log'),
+      slurmctldPort: port,
+      slurmdPort: port + 1,
+      mungeSocket: path.join(dir, 'munge', 'munge.socket'),
+      slurmUser: 'root',
+      proctrackType: 'proctrack/linuxproc',
+      taskPlugin: 'task/none',
+      gpuDevicePrefix: path.join(dir, 'dev', 'nvidia'),
+    },
+  });
+  const files = renderSlurmConfig(model(addressPlaceholder(head), addressPlaceholder('worker-1')));
+  const literal = renderSlurmConfig(model('127.0.0.1', '127.0.0.1'));
+  const instanceData = path.join(dir, 'instance-data.json');
+  fs.writeFileSync(instanceData, JSON.stringify({ ds: { meta_data: { meta: { [`gpu_cluster_address_${head}`]: '127.0.0.1', 'gpu_cluster_address_worker-1': '127.0.0.1' } } } }));
+  const etc = (f: string, text: string) => fs.writeFileSync(path.join(dir, 'etc', f), text);
+  etc('slurm.conf', files.slurmConf);
+  etc('nodes.conf.in', files.nodesConfTemplate);
+  etc('gres.conf', files.gresConf);
+  etc('cgroup.conf', files.cgroupConf);
+  etc('cluster.env', files.clusterEnv);
+  // nvidia-smi stand-in for the readiness script's test job: lists the GPUs Slurm gave the job.
+  const smi = path.join(dir, 'fakebin', 'nvidia-smi');
+  fs.writeFileSync(smi, '#!/bin/sh\nfor i in $(echo "$CUDA_VISIBLE_DEVICES" | tr , " "); do echo "GPU $i: stand-in"; done\n');
+  fs.chmodSync(smi, 0o755);
+  if (mode === 'power') {
+    // slurmctld runs the programs with almost no environment: these give ours the sandbox's, and play
+    // the server: the shelve stops slurmd, an unshelve that left the node up starts it with -b.
+    const scripts = path.resolve(__dirname, '../../cloud-init/slurm');
+    // Only the openstack stand-in is added to PATH: scontrol is the real one, which sets the node down.
+    const fakeOs = path.join(dir, 'powerbin');
+    fs.mkdirSync(fakeOs);
+    fs.symlinkSync(path.resolve(__dirname, '../cloud-init/fixtures/slurm-fakebin/openstack'), path.join(fakeOs, 'openstack'));
+    const envReal = [
+      `export PATH=${fakeOs}:/usr/sbin:/usr/bin:/sbin:/bin`,
+      `export FAKE_DIR=${dir}/fake SLURM_CONF=${dir}/etc/slurm.conf SLURM_CLUSTER_ENV=${dir}/etc/cluster.env`,
+      `export SLURM_CLUSTER_LOG=${dir}/log/power.log SLURM_CLUSTER_POLL=0.2 SLURM_CLUSTER_NODE_LIB=${path.resolve(__dirname, '../../cloud-init/lib/gpu-node-common.sh')}`,
+    ].join('\n');
+    fs.writeFileSync(path.join(dir, 'fake', 'calls.log'), '');
+    // Nova's answers to the first shelve and unshelve (server show: status and task).
+    fs.writeFileSync(path.join(dir, 'fake', 'server.worker-1'), 'ACTIVE none\nSHELVED_OFFLOADED none\nSHELVED_OFFLOADED none\nACTIVE none\n');
+    const wrapper = (name: string, after: string) => {
+      const f = path.join(dir, 'power', name);
+      fs.writeFileSync(f, `#!/bin/bash\n${envReal}\necho "${name.replace('slurm-', '')} $*" >>${dir}/log/programs.log\nbash ${scripts}/${name} "$@"\n${after}\n`);
+      fs.chmodSync(f, 0o755);
+    };
+    wrapper('slurm-suspend', `kill "$(cat ${dir}/log/slurmd.pid)" 2>/dev/null || true`);
+    // The server came back when slurm-resume set no node down.
+    wrapper('slurm-resume', `grep -qs ": down: " ${dir}/log/power.log || slurmd -b -N worker-1 -f ${dir}/etc/slurm.conf`);
+  }
+  const r = spawnSync('bash', [HELPER, dir, 'worker-1', mode], {
+    encoding: 'utf8', timeout, env: { ...process.env, SLURM_CLUSTER_INSTANCE_DATA: instanceData },
+  });
+  const result: Record<string, string> = {};
+  for (const line of r.stdout.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) result[line.slice(0, i)] = line.slice(i + 1);
+  }
+  if (r.status !== 0) {
+    const logs = ['slurmctld.log', 'slurmd.log', 'ready.err', 'power.log', 'programs.log'].map((f) => {
+      const p = path.join(dir, 'log', f);
+      return fs.existsSync(p) ? `--- ${f}\n${fs.readFileSync(p, 'utf8').slice(-3000)}` : '';
+    });
+    throw new Error(`real-slurm.sh failed (${r.status}):\n${r.stdout}\n${r.stderr}\n${logs.join('\n')}`);
+  }
+  return { dir, result, literal };
+}
+
 describe('real Slurm 22.05 daemons', () => {
   let dir: string;
   let result: Record<string, string> = {};
-  let ms = 0;
   let literal: ReturnType<typeof renderSlurmConfig>;
 
   beforeAll(() => {
     if (skip) return;
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'real-slurm-'));
-    for (const d of ['etc', 'munge', 'log', 'state', 'spool', 'dev', 'fakebin']) fs.mkdirSync(path.join(dir, d));
-    fs.chmodSync(path.join(dir, 'munge'), 0o700);
-    // Slurm wants character devices in File=: links to /dev/null and /dev/zero stand in for two GPUs.
-    fs.symlinkSync('/dev/null', path.join(dir, 'dev', 'nvidia0'));
-    fs.symlinkSync('/dev/zero', path.join(dir, 'dev', 'nvidia1'));
-    const port = 20000 + (process.pid % 20000);
-    const head = spawnSync('hostname', ['-s'], { encoding: 'utf8' }).stdout.trim();
-    const model = (headAddress: string, workerAddress: string): SlurmClusterModel => ({
-      clusterName: 'sandbox',
-      head: { name: head, address: headAddress },
-      groups: [{ partition: 'gpu', gpuType: 'rtx_2080_ti', gpusPerNode: 2, nodes: [{ name: 'worker-1', address: workerAddress }] }],
-      slurmVersion: '22.05',
-      readyTimeoutSeconds: 20,
-      site: {
-        confDir: path.join(dir, 'etc'),
-        stateSaveLocation: path.join(dir, 'state'),
-        slurmdSpoolDir: path.join(dir, 'spool'),
-        logDir: path.join(dir, 'log'),
-        pidDir: path.join(dir, 'log'),
-        slurmctldPort: port,
-        slurmdPort: port + 1,
-        mungeSocket: path.join(dir, 'munge', 'munge.socket'),
-        slurmUser: 'root',
-        proctrackType: 'proctrack/linuxproc',
-        taskPlugin: 'task/none',
-        gpuDevicePrefix: path.join(dir, 'dev', 'nvidia'),
-      },
-    });
-    const files = renderSlurmConfig(model(addressPlaceholder(head), addressPlaceholder('worker-1')));
-    literal = renderSlurmConfig(model('127.0.0.1', '127.0.0.1'));
-    const instanceData = path.join(dir, 'instance-data.json');
-    fs.writeFileSync(instanceData, JSON.stringify({ ds: { meta_data: { meta: { [`gpu_cluster_address_${head}`]: '127.0.0.1', 'gpu_cluster_address_worker-1': '127.0.0.1' } } } }));
-    const etc = (f: string, text: string) => fs.writeFileSync(path.join(dir, 'etc', f), text);
-    etc('slurm.conf', files.slurmConf);
-    etc('nodes.conf.in', files.nodesConfTemplate);
-    etc('gres.conf', files.gresConf);
-    etc('cgroup.conf', files.cgroupConf);
-    etc('cluster.env', files.clusterEnv);
-    // nvidia-smi stand-in for the readiness script's test job: lists the GPUs Slurm gave the job.
-    const smi = path.join(dir, 'fakebin', 'nvidia-smi');
-    fs.writeFileSync(smi, '#!/bin/sh\nfor i in $(echo "$CUDA_VISIBLE_DEVICES" | tr , " "); do echo "GPU $i: stand-in"; done\n');
-    fs.chmodSync(smi, 0o755);
     const t0 = Date.now();
-    const r = spawnSync('bash', [HELPER, dir, 'worker-1'], {
-      encoding: 'utf8', timeout: 90_000, env: { ...process.env, SLURM_CLUSTER_INSTANCE_DATA: instanceData },
-    });
-    ms = Date.now() - t0;
-    for (const line of r.stdout.split('\n')) {
-      const i = line.indexOf('=');
-      if (i > 0) result[line.slice(0, i)] = line.slice(i + 1);
-    }
-    if (r.status !== 0) {
-      const logs = ['slurmctld.log', 'slurmd.log', 'ready.err'].map((f) => {
-        const p = path.join(dir, 'log', f);
-        return fs.existsSync(p) ? `--- ${f}\n${fs.readFileSync(p, 'utf8').slice(-3000)}` : '';
-      });
-      throw new Error(`real-slurm.sh failed (${r.status}):\n${r.stdout}\n${r.stderr}\n${logs.join('\n')}`);
-    }
-    console.log(`real Slurm run: ${ms} ms`);
+    ({ dir, result, literal } = runSandbox('', 90_000));
+    console.log(`real Slurm run: ${Date.now() - t0} ms`);
   }, 120_000);
 
   afterAll(() => {
@@ -133,5 +174,40 @@ describe('real Slurm 22.05 daemons', () => {
   it('the head readiness script prints GPU-CLUSTER-READY against the real daemons', () => {
     expect(result.READY_RC).toBe('0');
     expect(result.READY).toBe('GPU-CLUSTER-READY cluster=sandbox workers=1 gpus=2 partitions="gpu=1:2"');
+  });
+});
+
+describe('real Slurm 22.05 power saving: slurmctld runs slurm-suspend and slurm-resume', () => {
+  let box: Sandbox | undefined;
+  beforeAll(() => {
+    if (skip) return;
+    box = runSandbox('power', 170_000);
+  }, 180_000);
+  afterAll(() => {
+    if (box && !process.env.KEEP) fs.rmSync(box.dir, { recursive: true, force: true });
+  });
+  const r = () => box!.result;
+
+  it('slurmctld takes the power saving settings and shelves the idle worker after SuspendTime (sinfo idle~)', () => {
+    expect(fs.readFileSync(path.join(box!.dir, 'etc', 'slurm.conf'), 'utf8')).toMatch(/^SuspendProgram=.*\/slurm-suspend$/m);
+    expect(r().SUSPENDED).toBe('idle~');
+    expect(Number(r().SUSPEND_CALLS)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a job on the shelved worker makes slurmctld run slurm-resume; the job runs once the node is back', () => {
+    expect(r().JOB).toBe('0');
+    expect(Number(r().RESUME_CALLS)).toBeGreaterThanOrEqual(1);
+    expect(r().SHELVE_UNSHELVE).toBe('server shelve worker-1,server unshelve worker-1,');
+  });
+
+  it('an unshelve that Nova fails (no free GPU): the node DOWN with the reason, the job back in the queue', () => {
+    expect(r().SUSPENDED_AGAIN).toBe('idle~');
+    expect(r().DOWN).toMatch(/^down/);
+    expect(r().REASON).toBe('resume: unshelve failed (Nova: unshelve Error); no host with a free GPU of its flavor, the server stays shelved');
+    expect(r().JOB_STATE).toMatch(/^PENDING /);
+  });
+
+  it('partitions have the MaxTime of the nodes\' lifetime', () => {
+    expect(spawnSync('grep', ['-c', 'MaxTime=9960 ', path.join(box!.dir, 'etc', 'slurm.conf')], { encoding: 'utf8' }).stdout.trim()).toBe('1');
   });
 });
