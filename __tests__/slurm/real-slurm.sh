@@ -69,13 +69,12 @@ if [ "$mode" = power ]; then
   }
   echo "SUSPENDED=$(wait_state 'idle~')"
   echo "SUSPEND_CALLS=$(grep -c '^suspend ' "$dir/log/programs.log" || true)"
-  echo "JOB=$(timeout 60 srun -N 1 --gres=gpu:1 printenv CUDA_VISIBLE_DEVICES 2>&1 | tail -n 1)"
+  echo "JOB=$(timeout 60 srun -N 1 --gres=gpu:1 printenv CUDA_VISIBLE_DEVICES 2>&1 | tr '\n' ' ')"
   echo "RESUME_CALLS=$(grep -c '^resume ' "$dir/log/programs.log" || true)"
   echo "SHELVE_UNSHELVE=$(grep -o 'server [a-z]*shelve [a-z0-9-]*' "$dir/fake/calls.log" | tr '\n' ',')"
   # No free GPU host the next time: Nova leaves the server shelved and records the unshelve as "Error".
   echo "SUSPENDED_AGAIN=$(wait_state 'idle~')"
-  rm -f "$dir/fake/count.$worker"
-  printf 'SHELVED_OFFLOADED none\nSHELVED_OFFLOADED unshelving\nSHELVED_OFFLOADED none\n' >"$dir/fake/server.$worker"
+  printf 'SHELVED_OFFLOADED unshelving\nSHELVED_OFFLOADED none\n' >"$dir/fake/server.$worker.after-unshelve"
   printf 'req-9 unshelve\n' >"$dir/fake/events.$worker"
   printf 'Error\n' >"$dir/fake/event.req-9"
   job=$(sbatch --parsable -N 1 --gres=gpu:1 --wrap true)

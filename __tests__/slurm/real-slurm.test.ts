@@ -100,7 +100,9 @@ function runSandbox(mode: '' | 'power', timeout: number): Sandbox {
     ].join('\n');
     fs.writeFileSync(path.join(dir, 'fake', 'calls.log'), '');
     // Nova's answers to the first shelve and unshelve (server show: status and task).
-    fs.writeFileSync(path.join(dir, 'fake', 'server.worker-1'), 'ACTIVE none\nSHELVED_OFFLOADED none\nSHELVED_OFFLOADED none\nACTIVE none\n');
+    fs.writeFileSync(path.join(dir, 'fake', 'server.worker-1'), 'ACTIVE none\n');
+    fs.writeFileSync(path.join(dir, 'fake', 'server.worker-1.after-shelve'), 'SHELVED_OFFLOADED none\n');
+    fs.writeFileSync(path.join(dir, 'fake', 'server.worker-1.after-unshelve'), 'ACTIVE none\n');
     const wrapper = (name: string, after: string) => {
       const f = path.join(dir, 'power', name);
       fs.writeFileSync(f, `#!/bin/bash\n${envReal}\necho "${name.replace('slurm-', '')} $*" >>${dir}/log/programs.log\nbash ${scripts}/${name} "$@"\n${after}\n`);
@@ -108,7 +110,8 @@ function runSandbox(mode: '' | 'power', timeout: number): Sandbox {
     };
     wrapper('slurm-suspend', `kill "$(cat ${dir}/log/slurmd.pid)" 2>/dev/null || true`);
     // The server came back when slurm-resume set no node down.
-    wrapper('slurm-resume', `grep -qs ": down: " ${dir}/log/power.log || slurmd -b -N worker-1 -f ${dir}/etc/slurm.conf`);
+    // slurmctld starts the programs with stdin, stdout and stderr closed; slurmd must not inherit that.
+    wrapper('slurm-resume', `grep -qs ": down: " ${dir}/log/power.log || slurmd -b -N worker-1 -f ${dir}/etc/slurm.conf </dev/null >/dev/null 2>&1`);
   }
   const r = spawnSync('bash', [HELPER, dir, 'worker-1', mode], {
     encoding: 'utf8', timeout, env: { ...process.env, SLURM_CLUSTER_INSTANCE_DATA: instanceData },
@@ -195,7 +198,7 @@ describe('real Slurm 22.05 power saving: slurmctld runs slurm-suspend and slurm-
   });
 
   it('a job on the shelved worker makes slurmctld run slurm-resume; the job runs once the node is back', () => {
-    expect(r().JOB).toBe('0');
+    expect(r().JOB).toBe('0 ');
     expect(Number(r().RESUME_CALLS)).toBeGreaterThanOrEqual(1);
     expect(r().SHELVE_UNSHELVE).toBe('server shelve worker-1,server unshelve worker-1,');
   });

@@ -27,7 +27,8 @@ if [ -r "$SLURM_CLUSTER_ENV" ]; then . "$SLURM_CLUSTER_ENV"; fi
 slurm_log() {
   local line
   line="$(date -u +%Y-%m-%dT%H:%M:%SZ) [${0##*/}] $*"
-  printf '%s\n' "$line" >&2
+  # slurmctld starts SuspendProgram/ResumeProgram with stderr closed: a failed write must not end them.
+  { printf '%s\n' "$line" >&2; } 2>/dev/null || true
   { printf '%s\n' "$line" >>"$SLURM_CLUSTER_LOG"; } 2>/dev/null || true
 }
 # Operators watch the serial console (and `cdktf deploy` waits for the line there).
