@@ -138,3 +138,57 @@ describe('on an existing network (GpuNetwork.forUser)', () => {
     expect(() => build({ cidr: '10.9.0.0/24' }, true)).toThrow(/^gpu-cluster\/Lab: cidr applies only to a new network, but network is given, got '10\.9\.0\.0\/24'; leave cidr out$/);
   });
 });
+
+describe('powerSaving: idle workers shelved, unshelved for jobs', () => {
+  const AUTH = 'https://keystone.example:5000/v3';
+  const credentials = (json: any) => Object.entries<any>(json.resource.openstack_identity_application_credential_v3 ?? {});
+  const headOf = (json: any) => servers(json).find((s) => s.name === 'lab-head');
+
+  test('slurm.conf gets the power saving settings with the defaults (30 min idle, 20 min resume, 10 min shelve); partitions MaxTime the week', () => {
+    const { json } = build({ powerSaving: { authUrl: AUTH } });
+    const head = userDataOf(json, headOf(json));
+    for (const line of ['SuspendProgram=/opt/gpu-cluster/bin/slurm-suspend', 'ResumeProgram=/opt/gpu-cluster/bin/slurm-resume',
+      'SuspendTime=1800', 'ResumeTimeout=1200', 'SuspendTimeout=600', 'SlurmctldParameters=idle_on_node_suspend']) {
+      expect(head).toContain(`${line}\n`);
+    }
+    expect(head).toContain('PartitionName=gpu Nodes=lab-gpu-1,lab-gpu-2 Default=YES MaxTime=10080 State=UP');
+    expect(head).toContain('/opt/gpu-cluster/bin/slurm-resume');
+  });
+
+  test('off by default: no power saving lines, no credential; MaxTime still the week', () => {
+    const { json } = build();
+    expect(userDataOf(json, headOf(json))).not.toContain('SuspendProgram=');
+    expect(credentials(json)).toEqual([]);
+    expect(userDataOf(json, headOf(json))).toContain('MaxTime=10080 State=UP');
+  });
+
+  test('an application credential restricted to the compute API\'s server calls, expiring at the week; its secret only as a reference in cdk.tf.json', () => {
+    const { json } = build({ powerSaving: { authUrl: AUTH, region: 'RegionOne' } });
+    const [[id, cred]] = credentials(json);
+    expect(cred.unrestricted).toBe(false);
+    expect(cred.expires_at).toBe('${timeadd(plantimestamp(), "168h")}');
+    expect(cred.lifecycle).toEqual({ ignore_changes: ['expires_at'] });
+    expect(cred.access_rules).toEqual(expect.arrayContaining([
+      { service: 'compute', method: 'POST', path: '/v2.1/servers/*/action' },
+      { service: 'compute', method: 'GET', path: '/v2.1/servers/*' },
+    ]));
+    expect(cred.access_rules.every((r: any) => r.service === 'compute')).toBe(true);
+    expect(cred).not.toHaveProperty('secret');
+    const meta = headOf(json).metadata;
+    expect(meta.gpu_cluster_os_credential_secret).toBe(`\${openstack_identity_application_credential_v3.${id}.secret}`);
+    expect(meta.gpu_cluster_os_credential_id).toBe(`\${openstack_identity_application_credential_v3.${id}.id}`);
+    expect(meta.gpu_cluster_os_auth_url).toBe(AUTH);
+    expect(meta.gpu_cluster_os_region).toBe('RegionOne');
+    // Only the head calls the API.
+    for (const s of servers(json).filter((x) => x.name !== 'lab-head')) expect(JSON.stringify(s.metadata ?? {})).not.toContain('credential');
+  });
+
+  test('bad settings fail at synth naming the construct, the value and the fix', () => {
+    expect(() => build({ powerSaving: { authUrl: 'keystone:5000' } })).toThrow(
+      "gpu-cluster/Lab: powerSaving.authUrl must be Keystone's URL, e.g. 'https://cloud.example:5000/v3', got 'keystone:5000'");
+    expect(() => build({ powerSaving: { authUrl: AUTH, suspendAfterMinutes: 0 } })).toThrow(
+      'gpu-cluster/Lab: powerSaving.suspendAfterMinutes must be a whole number of minutes from 1 to 10080, got 0');
+    expect(() => build({ powerSaving: { authUrl: AUTH, resumeTimeoutMinutes: 2.5 } })).toThrow(
+      'gpu-cluster/Lab: powerSaving.resumeTimeoutMinutes must be a whole number of minutes from 1 to 120, got 2.5');
+  });
+});

@@ -93,6 +93,7 @@ describe('renderSlurmConfig', () => {
       "SLURM_CLUSTER_PARTITIONS='rtx2080=2:2 rtx2060=1:1'",
       'SLURM_CLUSTER_READY_TIMEOUT=1800',
       "SLURM_CLUSTER_ADDRESS_METADATA_PREFIX='gpu_cluster_address_'",
+      'SLURM_CLUSTER_POWER_SAVING=0',
     ]);
   });
 

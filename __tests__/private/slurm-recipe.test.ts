@@ -22,7 +22,7 @@ test('head: the scripts, cluster.env and the rendered Slurm files; its command r
     '/etc/profile.d/gpu-cluster-torchrun.sh',
     '/etc/slurm/cgroup.conf', '/etc/slurm/gres.conf', '/etc/slurm/nodes.conf.in', '/etc/slurm/slurm.conf',
     '/opt/gpu-cluster/bin/slurm-cluster-lib.sh', '/opt/gpu-cluster/bin/slurm-cluster-ready',
-    '/opt/gpu-cluster/bin/slurm-head-setup', '/opt/gpu-cluster/bin/slurm-worker-setup',
+    '/opt/gpu-cluster/bin/slurm-head-setup',
   ]);
   expect(files.get('/etc/slurm/slurm.conf')!.content).toBe(rendered.slurmConf);
   expect(files.get('/opt/gpu-cluster/bin/slurm-head-setup')).toMatchObject({

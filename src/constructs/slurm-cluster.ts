@@ -1,12 +1,13 @@
 import { Fn, Lazy, TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
-import { addressMetadataKey, addressPlaceholder, gresTypeOf, SlurmClusterModel } from '../private/slurm-config';
+import { addressMetadataKey, addressPlaceholder, gresTypeOf, OS_METADATA_PREFIX, SlurmClusterModel } from '../private/slurm-config';
+import { ApplicationCredential, POWER_ACCESS_RULES } from '../private/application-credential';
 import { sshConfig } from '../private/ssh-config';
 import { tfLiteral } from '../private/template';
 import { requireKnown } from '../private/validation';
 import { checkProps } from '../private/validation-props';
 import { SLURM_CLUSTER_PROPS } from '../private/validation-schemas';
-import { slurmRecipeParts, slurmWorkerRecipeParts, SlurmRecipeParts } from '../private/slurm-recipe';
+import { CLUSTER_BIN_DIR, slurmRecipeParts, slurmWorkerRecipeParts, SlurmRecipeParts } from '../private/slurm-recipe';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { GpuFlavor } from './gpu-flavor';
 import { GpuFleet } from './gpu-fleet';
@@ -29,6 +30,40 @@ export interface SlurmWorkerGroupOptions {
   readonly flavor: GpuFlavor;
   /** How many workers. */
   readonly count: number;
+}
+
+/**
+ * Slurm's power saving: idle workers are shelved (their GPUs go back to the cloud) and unshelved when
+ * jobs need them. The head calls the OpenStack API with an application credential the stack creates.
+ */
+export interface SlurmPowerSavingOptions {
+  /** Keystone's v3 URL for the head's OpenStack CLI, e.g. `https://cloud.example:5000/v3`. */
+  readonly authUrl: string;
+  /**
+   * The region of the compute API.
+   * @default - the cloud's only region
+   */
+  readonly region?: string;
+  /**
+   * Idle minutes before a worker is shelved (Slurm's SuspendTime).
+   * @default 30
+   */
+  readonly suspendAfterMinutes?: number;
+  /**
+   * Minutes from a job asking for a shelved worker to its slurmd registering (Slurm's ResumeTimeout):
+   * Nova's unshelve (scheduling, the PCI-passthrough spawn, for a disk from an image the shelve
+   * snapshot's download: 2-10 minutes) plus the boot and the node's every-boot steps (driver check,
+   * GPU check: 1-3 minutes; a kernel update's driver rebuild up to 10). After it the node goes DOWN
+   * and the job is requeued.
+   * @default 20
+   */
+  readonly resumeTimeoutMinutes?: number;
+  /**
+   * Minutes a shelve may take (Slurm's SuspendTimeout): the guest's shutdown (Nova's
+   * shutdown_timeout, 60 s by default), for a disk from an image the snapshot's upload, the offload.
+   * @default 10
+   */
+  readonly suspendTimeoutMinutes?: number;
 }
 
 /** Properties of a `SlurmCluster`. */
@@ -97,6 +132,14 @@ export interface SlurmClusterProps {
    * @default 30
    */
   readonly readyTimeoutMinutes?: number;
+  /**
+   * Give idle GPUs back: shelve workers idle for `suspendAfterMinutes`, unshelve them for jobs.
+   * Creates a Keystone application credential restricted to the compute API's server show, shelve
+   * and unshelve; its secret reaches the head through the head's server metadata (see the README,
+   * "Giving GPUs back").
+   * @default - off: the workers run until the cloud shelves them
+   */
+  readonly powerSaving?: SlurmPowerSavingOptions;
 }
 
 /** Slurm's release in each Ubuntu archive (packages slurmctld/slurmd). */
@@ -168,6 +211,29 @@ export class SlurmCluster extends Construct {
       throw new Error(`${path}: readyTimeoutMinutes must be a whole number from 1 to 720 known at synth, got ${timeout}`);
     }
     const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
+    const power = props.powerSaving;
+    const powerMinutes = (name: keyof SlurmPowerSavingOptions, fallback: number, max: number): number => {
+      const v = (power?.[name] as number | undefined) ?? fallback;
+      requireKnown(path, `powerSaving.${name}`, v, 'written into slurm.conf at synth');
+      if (!Number.isInteger(v) || v < 1 || v > max) {
+        throw new Error(`${path}: powerSaving.${name} must be a whole number of minutes from 1 to ${max}, got ${v}`);
+      }
+      return v;
+    };
+    if (power) {
+      requireKnown(path, 'powerSaving.authUrl', power.authUrl, "written into the head's metadata at synth");
+      if (!/^https?:\/\/[^\s"]+$/.test(power.authUrl ?? '')) {
+        throw new Error(`${path}: powerSaving.authUrl must be Keystone's URL, e.g. 'https://cloud.example:5000/v3', got '${power.authUrl}'`);
+      }
+    }
+    const powerSaving = power ? {
+      suspendTimeSeconds: powerMinutes('suspendAfterMinutes', 30, 7 * 24 * 60) * 60,
+      resumeTimeoutSeconds: powerMinutes('resumeTimeoutMinutes', 20, 120) * 60,
+      suspendTimeoutSeconds: powerMinutes('suspendTimeoutMinutes', 10, 120) * 60,
+      programDir: CLUSTER_BIN_DIR, cloud: 'gpu-cluster', cloudsYaml: '/etc/gpu-cluster/clouds.yaml',
+    } : undefined;
+    // A job longer than the nodes' lifetime is cut by the cloud's shelve: no partition takes one.
+    const lifetimeHours = profile.maxLifetimeHours;
     const headFlavor = props.headFlavor ?? GpuFlavor.of(GpuModel.RTX_2060_SUPER, 1);
     const resolved = groups.map((g) => g.flavor._resolve(`${path}/${g.partition}`, profile));
 
@@ -229,6 +295,8 @@ export class SlurmCluster extends Construct {
       head: { name: headName, address: headAddress },
       slurmVersion: this.slurmVersion,
       readyTimeoutSeconds: timeout * 60,
+      powerSaving,
+      maxTimeMinutes: lifetimeHours !== undefined ? lifetimeHours * 60 : undefined,
       groups: groups.map((g, i) => {
         const model = resolved[i].model;
         if (!model) {
@@ -246,6 +314,25 @@ export class SlurmCluster extends Construct {
     const base = props.recipe ?? new GpuRecipe();
     const image = NodeImage.ubuntu(release);
 
+    // Power saving: the application credential, and the head's metadata that carries it (a reference
+    // in cdk.tf.json, the secret in Terraform state only).
+    let headMetadata = addressMetadata;
+    if (power) {
+      const credential = new ApplicationCredential(this, 'PowerCredential', {
+        name: `${this.clusterName}-power-saving`,
+        description: `Slurm cluster ${this.clusterName}: shelve and unshelve idle workers, managed by cdktf (${path})`,
+        lifetimeHours,
+        accessRules: POWER_ACCESS_RULES,
+      });
+      headMetadata = {
+        ...addressMetadata,
+        [`${OS_METADATA_PREFIX}auth_url`]: power.authUrl,
+        ...(power.region ? { [`${OS_METADATA_PREFIX}region`]: power.region } : {}),
+        [`${OS_METADATA_PREFIX}credential_id`]: credential.id,
+        [`${OS_METADATA_PREFIX}credential_secret`]: credential.secret,
+      };
+    }
+
     this.head = new GpuNode(this, 'Head', {
       nodeName: model.head.name,
       flavor: headFlavor,
@@ -256,7 +343,7 @@ export class SlurmCluster extends Construct {
       recipe: withParts(base, `${base.name}-slurm-head`, slurmRecipeParts(model, model.head.name)),
       securityGroups: [headGroup, this.membersGroup],
       fixedIpAddress: fixed ? headAddress : undefined,
-      metadata: addressMetadata,
+      metadata: headMetadata,
       // The head's ready line comes after its own install (a node's usual 45 min) and the cluster's wait.
       waitForReady: props.waitForReady ? { timeoutMinutes: 45 + timeout } : undefined,
     });

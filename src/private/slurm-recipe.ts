@@ -8,7 +8,10 @@ import { renderSlurmConfig, SlurmClusterModel } from './slurm-config';
 export const CLUSTER_BIN_DIR = '/opt/gpu-cluster/bin';
 /** Where cluster.env is read from (SLURM_CLUSTER_ENV's default in slurm-cluster-lib.sh). */
 export const CLUSTER_ENV_PATH = '/etc/gpu-cluster/cluster.env';
-const SCRIPTS = ['slurm-cluster-lib.sh', 'slurm-cluster-ready', 'slurm-head-setup', 'slurm-worker-setup'];
+// Each role gets only its scripts: every byte counts against Nova's 64 KiB user_data.
+const HEAD_SCRIPTS = ['slurm-cluster-lib.sh', 'slurm-cluster-ready', 'slurm-head-setup'];
+const POWER_SCRIPTS = ['slurm-suspend', 'slurm-resume'];
+const WORKER_SCRIPTS = ['slurm-cluster-lib.sh', 'slurm-worker-setup', 'slurm-worker-gate'];
 
 export interface SlurmRecipeParts {
   /** For GpuRecipeProps.files. */
@@ -29,7 +32,7 @@ export function slurmRecipeParts(model: SlurmClusterModel, nodeName: string): Sl
   }
   const confDir = model.site?.confDir ?? '/etc/slurm';
   const files: RecipeFile[] = [
-    ...SCRIPTS.map((s) => ({
+    ...(isHead ? [...HEAD_SCRIPTS, ...(model.powerSaving ? POWER_SCRIPTS : [])] : WORKER_SCRIPTS).map((s) => ({
       path: `${CLUSTER_BIN_DIR}/${s}`,
       content: readPackageFile(`cloud-init/slurm/${s}`),
       permissions: s.endsWith('.sh') ? '0644' : '0755',

@@ -69,10 +69,14 @@ export const GPU_FLEET_PROPS: PropSchema = {
 };
 
 export const SLURM_WORKER_GROUP_OPTIONS: PropSchema = { partition: req('string'), flavor: req(FLAVOR), count: req('number') };
+export const SLURM_POWER_SAVING_OPTIONS: PropSchema = {
+  authUrl: req('string'), region: opt('string'), suspendAfterMinutes: opt('number'), resumeTimeoutMinutes: opt('number'), suspendTimeoutMinutes: opt('number'),
+};
 export const SLURM_CLUSTER_PROPS: PropSchema = {
   workerGroups: req({ arrayOf: { props: SLURM_WORKER_GROUP_OPTIONS, name: 'SlurmWorkerGroupOptions' } }),
   clusterName: opt('string'), headFlavor: opt(FLAVOR), network: opt(NETWORK), cidr: opt('string'), sshFrom: opt(PEERS), cloudProfile: opt(PROFILE),
   release: opt('string'), recipe: opt(RECIPE), keyPair: opt(KEY_PAIR), waitForReady: opt('boolean'), readyTimeoutMinutes: opt('number'),
+  powerSaving: opt({ props: SLURM_POWER_SAVING_OPTIONS, name: 'SlurmPowerSavingOptions' }),
 };
 
 export const GPU_NETWORK_PROPS: PropSchema = {
@@ -127,6 +131,6 @@ export const SCHEMAS: { [interfaceName: string]: PropSchema } = {
   SnapshotImageProps: SNAPSHOT_IMAGE_PROPS, GpuRecipeProps: GPU_RECIPE_PROPS, RecipeFile: RECIPE_FILE,
   CloudProfileProps: CLOUD_PROFILE_PROPS, GpuFlavorSpec: GPU_FLAVOR_SPEC, UbuntuImageSpec: UBUNTU_IMAGE_SPEC,
   ServerGroupProps: SERVER_GROUP_PROPS, GpuFleetProps: GPU_FLEET_PROPS,
-  SlurmClusterProps: SLURM_CLUSTER_PROPS, SlurmWorkerGroupOptions: SLURM_WORKER_GROUP_OPTIONS,
+  SlurmClusterProps: SLURM_CLUSTER_PROPS, SlurmWorkerGroupOptions: SLURM_WORKER_GROUP_OPTIONS, SlurmPowerSavingOptions: SLURM_POWER_SAVING_OPTIONS,
   NamedGpuFlavorOptions: NAMED_GPU_FLAVOR_OPTIONS, GpuModelProps: GPU_MODEL_PROPS, RecipeImageOptions: RECIPE_IMAGE_OPTIONS,
 };
