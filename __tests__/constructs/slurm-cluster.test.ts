@@ -163,7 +163,9 @@ describe('powerSaving: idle workers shelved, unshelved for jobs', () => {
   });
 
   test('an application credential restricted to the compute API\'s server calls, expiring at the week; its secret only as a reference in cdk.tf.json', () => {
-    const { json } = build({ powerSaving: { authUrl: AUTH, region: 'RegionOne' } });
+    const { json, dir } = build({ powerSaving: { authUrl: AUTH, region: 'RegionOne' } });
+    // The provider's own schema (3.4.0) takes the credential's attributes and blocks.
+    expectStackPassesChecks(withQuotaInDir(dir));
     const [[id, cred]] = credentials(json);
     expect(cred.unrestricted).toBe(false);
     expect(cred.expires_at).toBe('${timeadd(plantimestamp(), "168h")}');
@@ -185,7 +187,9 @@ describe('powerSaving: idle workers shelved, unshelved for jobs', () => {
 
   test('bad settings fail at synth naming the construct, the value and the fix', () => {
     expect(() => build({ powerSaving: { authUrl: 'keystone:5000' } })).toThrow(
-      "gpu-cluster/Lab: powerSaving.authUrl must be Keystone's URL, e.g. 'https://cloud.example:5000/v3', got 'keystone:5000'");
+      "gpu-cluster/Lab: powerSaving.authUrl must be Keystone's URL of up to 255 characters, e.g. 'https://cloud.example:5000/v3', got 'keystone:5000'");
+    expect(() => build({ powerSaving: { authUrl: AUTH, region: 'Region One' } })).toThrow(
+      "gpu-cluster/Lab: powerSaving.region must be a region name (letters, digits, '_', '.', '-'), e.g. 'RegionOne', got 'Region One'");
     expect(() => build({ powerSaving: { authUrl: AUTH, suspendAfterMinutes: 0 } })).toThrow(
       'gpu-cluster/Lab: powerSaving.suspendAfterMinutes must be a whole number of minutes from 1 to 10080, got 0');
     expect(() => build({ powerSaving: { authUrl: AUTH, resumeTimeoutMinutes: 2.5 } })).toThrow(

@@ -222,8 +222,13 @@ export class SlurmCluster extends Construct {
     };
     if (power) {
       requireKnown(path, 'powerSaving.authUrl', power.authUrl, "written into the head's metadata at synth");
-      if (!/^https?:\/\/[^\s"]+$/.test(power.authUrl ?? '')) {
-        throw new Error(`${path}: powerSaving.authUrl must be Keystone's URL, e.g. 'https://cloud.example:5000/v3', got '${power.authUrl}'`);
+      // Nova keeps metadata values of up to 255 characters.
+      if (!/^https?:\/\/[^\s"]+$/.test(power.authUrl ?? '') || power.authUrl.length > 255) {
+        throw new Error(`${path}: powerSaving.authUrl must be Keystone's URL of up to 255 characters, e.g. 'https://cloud.example:5000/v3', got '${power.authUrl}'`);
+      }
+      requireKnown(path, 'powerSaving.region', power.region, "written into the head's metadata at synth");
+      if (power.region !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(power.region)) {
+        throw new Error(`${path}: powerSaving.region must be a region name (letters, digits, '_', '.', '-'), e.g. 'RegionOne', got '${power.region}'`);
       }
     }
     const powerSaving = power ? {

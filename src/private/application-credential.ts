@@ -5,6 +5,7 @@
 import { Fn, TerraformResource, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { requireTerraformVersion } from './terraform-version';
+import { tfLiteral } from './validation';
 
 export interface AccessRule {
   readonly service: string;
@@ -63,8 +64,8 @@ export class ApplicationCredential extends TerraformResource {
 
   protected synthesizeAttributes(): { [name: string]: any } {
     return {
-      name: this.config.name,
-      description: this.config.description,
+      name: tfLiteral(this.config.name),
+      description: tfLiteral(this.config.description),
       unrestricted: false,
       // RFC 3339, which the provider parses (timeadd keeps plantimestamp()'s format).
       expires_at: this.config.lifetimeHours !== undefined ? Fn.timeadd(Fn.plantimestamp(), `${this.config.lifetimeHours}h`) : undefined,
