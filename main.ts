@@ -188,6 +188,8 @@ class GpuClusterStack extends OpenStackStack {
       keyPair: this.keyPair(),
       workerGroups: [{ partition: 'gpu', flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2), count: 2 }],
       recipe: new GpuRecipe({ name: 'cluster', packages: ['python3-venv'] }),
+      // Give idle GPUs back (README "Giving GPUs back"): on with the Keystone URL of your cloud.
+      ...(process.env.OS_AUTH_URL ? { powerSaving: { authUrl: process.env.OS_AUTH_URL, region: process.env.OS_REGION_NAME } } : {}),
     });
   }
 }

@@ -17,7 +17,7 @@ beforeAll(() => {
     ...process.env, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: '1', PATH: `${stubBin}:${process.env.PATH}`,
   };
   // The defaults of the example, whatever the developer's shell has set.
-  for (const name of ['GPU_USER', 'SSH_PUBLIC_KEY_FILE', 'SSH_ALLOWED_CIDR', 'OS_CLOUD']) delete env[name];
+  for (const name of ['GPU_USER', 'SSH_PUBLIC_KEY_FILE', 'SSH_ALLOWED_CIDR', 'OS_CLOUD', 'OS_AUTH_URL', 'OS_REGION_NAME']) delete env[name];
   const r = spawnSync(process.execPath, [require.resolve('ts-node/dist/bin'), '--transpile-only', 'main.ts'], {
     cwd: PROJECT_ROOT, env, encoding: 'utf8',
   });
