@@ -28,7 +28,8 @@ slurm_log() {
   local line
   line="$(date -u +%Y-%m-%dT%H:%M:%SZ) [${0##*/}] $*"
   # slurmctld starts SuspendProgram/ResumeProgram with stderr closed: a failed write must not end them.
-  { printf '%s\n' "$line" >&2; } 2>/dev/null || true
+  # (>&2 first, then 2>/dev/null: the line goes to the old stderr, a failure's message nowhere.)
+  printf '%s\n' "$line" >&2 2>/dev/null || true
   { printf '%s\n' "$line" >>"$SLURM_CLUSTER_LOG"; } 2>/dev/null || true
 }
 # Operators watch the serial console (and `cdktf deploy` waits for the line there).
