@@ -39,6 +39,23 @@ test('worker: no Slurm configuration at synth (it copies the head\'s), and its c
   expect(() => slurmRecipeParts(MODEL, 'lab-w9')).toThrow(/'lab-w9' is neither the head nor a worker/);
 });
 
+test('each role gets only its scripts: the head the power programs when power saving is on, every worker the GPU gate', () => {
+  const scripts = (model: SlurmClusterModel, node: string) =>
+    slurmRecipeParts(model, node).files.map((f) => f.path).filter((p) => p.startsWith('/opt/gpu-cluster/bin/')).sort();
+  const power: SlurmClusterModel = {
+    ...MODEL,
+    powerSaving: { suspendTimeSeconds: 1800, suspendTimeoutSeconds: 600, resumeTimeoutSeconds: 1200, programDir: '/opt/gpu-cluster/bin', cloud: 'gpu-cluster', cloudsYaml: '/etc/gpu-cluster/clouds.yaml' },
+  };
+  expect(scripts(power, 'lab-head')).toEqual(['slurm-cluster-lib.sh', 'slurm-cluster-ready', 'slurm-head-setup', 'slurm-resume', 'slurm-suspend']
+    .map((s) => `/opt/gpu-cluster/bin/${s}`));
+  for (const model of [MODEL, power]) {
+    expect(scripts(model, 'lab-w1')).toEqual(['slurm-cluster-lib.sh', 'slurm-worker-gate', 'slurm-worker-setup'].map((s) => `/opt/gpu-cluster/bin/${s}`));
+  }
+  // The head with power saving fits Nova's user_data limit too.
+  const recipe = new GpuRecipe({ name: 'slurm', packages: ['nfs-common'], ...slurmRecipeParts(power, 'lab-head') });
+  expect(recipe._render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI }).bytes).toBeLessThan(GpuRecipe.NOVA_USER_DATA_LIMIT);
+});
+
 test('the parts fit a GpuRecipe: its checks pass and the user_data stays under Nova\'s limit, with no key in it', () => {
   for (const name of ['lab-head', 'lab-w1']) {
     const recipe = new GpuRecipe({ name: 'slurm', packages: ['nfs-common'], ...slurmRecipeParts(MODEL, name) });
