@@ -51,9 +51,9 @@ test('each role gets only its scripts: the head the power programs when power sa
   for (const model of [MODEL, power]) {
     expect(scripts(model, 'lab-w1')).toEqual(['slurm-cluster-lib.sh', 'slurm-worker-gate', 'slurm-worker-setup'].map((s) => `/opt/gpu-cluster/bin/${s}`));
   }
-  // The head with power saving fits Nova's user_data limit too.
+  // The head with power saving fits Nova's user_data limit too (what Nova gets: gzip, then base64).
   const recipe = new GpuRecipe({ name: 'slurm', packages: ['nfs-common'], ...slurmRecipeParts(power, 'lab-head') });
-  expect(recipe._render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI }).bytes).toBeLessThan(GpuRecipe.NOVA_USER_DATA_LIMIT);
+  expect(recipe._render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI }).base64Bytes).toBeLessThan(GpuRecipe.NOVA_USER_DATA_LIMIT);
 });
 
 test('the parts fit a GpuRecipe: its checks pass and the user_data stays under Nova\'s limit, with no key in it', () => {
