@@ -21,6 +21,7 @@ import {
   VolumeRemovalPolicy,
 } from '../../src';
 import { withQuota, withQuotaInDir } from '../support/cloud-facts';
+import { sharedCheckGap, testUnless } from '../support/skip';
 import { expectStackPassesChecks, REFERENCE_SCHEMA, synthToDir, userDataOf } from '../support/checks';
 
 const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEt0p8HSWJ6KOqnUYcQqYlRx4fvGj9aaXNvVyCPkNkMW alice@laptop';
@@ -315,7 +316,7 @@ describe('GpuNode bad input', () => {
 describe('GpuNode changes after deploy (terraform apply, then plan, with the stand-in provider)', () => {
   const tfCheck = path.resolve(__dirname, '../../../shared/tools/tf-stub/tf-check.sh');
   const hasTerraform = spawnSync('bash', ['-c', 'command -v terraform']).status === 0;
-  const why = !fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined;
+  const why = sharedCheckGap(!fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined);
 
   /** Synthesizes into `dir` without outputs (the stand-in leaves all_fixed_ips empty, which element() refuses). */
   const synthInto = (dir: string, options: NodeOptions) => {
@@ -328,11 +329,7 @@ describe('GpuNode changes after deploy (terraform apply, then plan, with the sta
   const tf = (dir: string, state: string, command: string) => spawnSync('bash',
     [tfCheck, '--schema', REFERENCE_SCHEMA, '--state', state, '--timeout', '240', dir, command], { encoding: 'utf8' });
 
-  test('an edited recipe changes nothing; a new rollout token replaces the server and restarts its clock', () => {
-    if (why) {
-      console.log(`skipped: ${why}`);
-      return;
-    }
+  testUnless(why, 'an edited recipe changes nothing; a new rollout token replaces the server and restarts its clock', () => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'node-deploy-'));
     const dir = path.join(work, 'stack');
     const state = path.join(work, 'terraform.tfstate');
@@ -350,11 +347,7 @@ describe('GpuNode changes after deploy (terraform apply, then plan, with the sta
     fs.rmSync(work, { recursive: true, force: true });
   });
 
-  test('the first rollout token of a node deployed without one replaces the server and restarts its clock', () => {
-    if (why) {
-      console.log(`skipped: ${why}`);
-      return;
-    }
+  testUnless(why, 'the first rollout token of a node deployed without one replaces the server and restarts its clock', () => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'node-first-token-'));
     const dir = path.join(work, 'stack');
     const state = path.join(work, 'terraform.tfstate');
@@ -372,7 +365,7 @@ describe('GpuNode changes after deploy (terraform apply, then plan, with the sta
 describe('GpuNode with a data volume: apply, then destroy (terraform with the stand-in provider)', () => {
   const tfCheck = path.resolve(__dirname, '../../../shared/tools/tf-stub/tf-check.sh');
   const hasTerraform = spawnSync('bash', ['-c', 'command -v terraform']).status === 0;
-  const why = !fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined;
+  const why = sharedCheckGap(!fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined);
   const tf = (dir: string, state: string, ...args: string[]) => {
     const r = spawnSync('bash', [tfCheck, '--schema', REFERENCE_SCHEMA, '--state', state, '--timeout', '240', dir, ...args], { encoding: 'utf8' });
     return { status: r.status, output: `${r.stdout}${r.stderr}` };
@@ -388,11 +381,7 @@ describe('GpuNode with a data volume: apply, then destroy (terraform with the st
     return { work, dir, state: path.join(work, 'terraform.tfstate') };
   };
 
-  test('a DESTROY volume goes with the stack; no detach step exists that a shelved server could refuse', () => {
-    if (why) {
-      console.log(`skipped: ${why}`);
-      return;
-    }
+  testUnless(why, 'a DESTROY volume goes with the stack; no detach step exists that a shelved server could refuse', () => {
     const { work, dir, state } = deploy({ dataVolume: { sizeGiB: 10, removalPolicy: VolumeRemovalPolicy.DESTROY }, powerState: PowerState.SHELVED });
     const applied = tf(dir, state, 'apply');
     expect(applied.output).toMatch(/Apply complete! Resources: \d+ added/);
@@ -408,11 +397,7 @@ describe('GpuNode with a data volume: apply, then destroy (terraform with the st
     fs.rmSync(work, { recursive: true, force: true });
   });
 
-  test('a RETAIN volume stops the destroy with prevent_destroy; a rollout replaces the server and keeps the volume', () => {
-    if (why) {
-      console.log(`skipped: ${why}`);
-      return;
-    }
+  testUnless(why, 'a RETAIN volume stops the destroy with prevent_destroy; a rollout replaces the server and keeps the volume', () => {
     const { work, dir, state } = deploy({ dataVolume: { sizeGiB: 10 }, rolloutToken: 'v1' });
     expect(tf(dir, state, 'apply').output).toMatch(/Apply complete!/);
     const destroyed = tf(dir, state, 'apply', '--', '-destroy');
@@ -482,7 +467,7 @@ describe('GpuNode waitForReady', () => {
   describe('terraform apply with the stand-in provider and openstack CLI', () => {
     const tfCheck = path.resolve(__dirname, '../../../shared/tools/tf-stub/tf-check.sh');
     const hasTerraform = spawnSync('bash', ['-c', 'command -v terraform']).status === 0;
-    const why = !fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined;
+    const why = sharedCheckGap(!fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined);
     const apply = (consoleText: string) => {
       const { dir, json } = synthToDir((app) => new NodeStack(app, 'ready', { waitForReady: { pollIntervalSeconds: 1, timeoutMinutes: 1 } }));
       delete json.output;
@@ -501,11 +486,7 @@ describe('GpuNode waitForReady', () => {
       return `${r.stdout}${r.stderr}`;
     };
 
-    test('the deploy returns once the ready line is on the console, and fails with the failure line', () => {
-      if (why) {
-        console.log(`skipped: ${why}`);
-        return;
-      }
+    testUnless(why, 'the deploy returns once the ready line is on the console, and fails with the failure line', () => {
       const boot = '[    0.000000] Linux version 5.15.0-127-generic\n';
       const ok = apply(`${boot}GPU-NODE-READY recipe=gpu-base key=k gpus=2 model="NVIDIA GeForce RTX 2080 Ti" driver=570.195.03\n`);
       expect(ok).toMatch(/Apply complete! Resources: \d+ added/);
@@ -521,7 +502,7 @@ describe('GpuNode waitForReady', () => {
 describe('GpuNode preflight (plan-time checks)', () => {
   const tfCheck = path.resolve(__dirname, '../../../shared/tools/tf-stub/tf-check.sh');
   const hasTerraform = spawnSync('bash', ['-c', 'command -v terraform']).status === 0;
-  const why = !fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined;
+  const why = sharedCheckGap(!fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined);
   const entries = (json: any, block: string, type: string) => Object.entries<any>(json[block]?.[type] ?? {});
 
   test('looks up the flavor with a GPU postcondition, the project limits, and checks the quota for new servers', () => {
@@ -581,11 +562,7 @@ describe('GpuNode preflight (plan-time checks)', () => {
     expect(entries(noGpus, 'data', 'openstack_compute_flavor_v2')[0][1].lifecycle).toBeUndefined();
   });
 
-  test('the alias count is the sum of the counts in pci_passthrough:alias (terraform console)', () => {
-    if (!hasTerraform) {
-      console.log('skipped: terraform is not on PATH');
-      return;
-    }
+  testUnless(hasTerraform ? undefined : 'terraform is not on PATH', 'the alias count is the sum of the counts in pci_passthrough:alias (terraform console)', () => {
     const { json } = synth();
     const condition: string = entries(json, 'data', 'openstack_compute_flavor_v2')[0][1].lifecycle.postcondition[0].condition;
     const expr = condition.slice(2, -1);
@@ -604,11 +581,7 @@ describe('GpuNode preflight (plan-time checks)', () => {
     expect(evaluate()).toBe('true'); // the cloud shows no alias: nothing to check
   });
 
-  test('terraform plan fails before anything is created when the quota has no room, naming node, flavor and numbers', () => {
-    if (why) {
-      console.log(`skipped: ${why}`);
-      return;
-    }
+  testUnless(why, 'terraform plan fails before anything is created when the quota has no room, naming node, flavor and numbers', () => {
     // The stand-in reports a quota of 0 instances.
     const { dir } = synthToDir((app) => new NodeStack(app, 'noroom'));
     const r = spawnSync('bash', [tfCheck, '--schema', REFERENCE_SCHEMA, '--timeout', '240', dir, 'plan'], { encoding: 'utf8' });
@@ -619,11 +592,7 @@ describe('GpuNode preflight (plan-time checks)', () => {
       'instances 0 used + 1 new of 0');
   });
 
-  test('a full quota stops new servers, but not the plans after they exist', () => {
-    if (why) {
-      console.log(`skipped: ${why}`);
-      return;
-    }
+  testUnless(why, 'a full quota stops new servers, but not the plans after they exist', () => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-'));
     const dir = path.join(work, 'stack');
     const state = path.join(work, 'terraform.tfstate');
