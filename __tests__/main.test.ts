@@ -53,6 +53,11 @@ test("the README's table of example stacks is what main.ts synthesizes, with eac
   expect(rows).toEqual(rows.map(([name]) => [name, floorOf(stackJson(name as string).terraform.required_version)]));
 });
 
+test('the README counts no stacks or tests by hand (the table above and jest say them)', () => {
+  const words = '(?:\\d[\\d,]*|one|two|three|four|five|six|seven|eight|nine|ten)';
+  expect(readme()).not.toMatch(new RegExp(`\\b\\d[\\d,]* (?:unit |jest )?tests\\b|main\\.ts\` has ${words} stacks|example app's ${words}\\b|\\(${words} stacks`, 'i'));
+});
+
 test('the README asks for the Terraform that every example stack can run with, and names the OpenTofu the tier builds', () => {
   const needed = Math.max(...stacks().map((name) => floorOf(stackJson(name).terraform.required_version)));
   // A stack with a data volume needs 1.7 (`removed` blocks): the example's gpu-node stack has one.
