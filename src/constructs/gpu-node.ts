@@ -15,7 +15,7 @@ import { nameOrDefault, requireResolved } from '../private/names';
 import { MAX_LIFETIME_HOURS, tfLiteral, tfLiteralMap } from '../private/validation';
 import { checkSoftware } from '../private/recipe-rules';
 import { validateGpuNode } from '../private/validation-constructs';
-import { addPreflight } from '../private/preflight';
+import { addPreflight, preflightEnabledByContext } from '../private/preflight';
 import { TerraformData } from '../private/terraform-data';
 import { userDataArgument } from '../private/user-data';
 import { watchEnvironment, watchScript } from '../private/watch-script';
@@ -251,7 +251,9 @@ export interface GpuNodeProps {
    * Plan-time checks (Terraform preconditions), so that a plan fails with a message naming the
    * node, the flavor and the numbers before anything is created: the flavor exists, its PCI
    * passthrough alias count matches the GPUs the flavor promises, and the project's quota has
-   * room. `false` skips them all, e.g. on clouds that hide flavor extra specs or limits.
+   * room. `false` skips them all, e.g. on clouds that hide flavor extra specs or limits. The app
+   * context key `cdktf-openstack-gpu:preflight` set to `false` skips them for every node of the app
+   * (plans against a mock provider, CI without a cloud), whatever this prop says.
    * @default true
    */
   readonly preflight?: boolean | PreflightOptions;
@@ -332,7 +334,7 @@ export class GpuNode extends Construct {
     }
     this.resource = this.createServer(props, triggers);
     this.floatingIp = this.createAddresses(props, profile);
-    if (props.preflight !== false) {
+    if (props.preflight !== false && preflightEnabledByContext(this)) {
       this.addPreflight(props.preflight === true || props.preflight === undefined ? {} : props.preflight);
     }
     const powerState = props.powerState ?? PowerState.RUNNING;

@@ -7,6 +7,18 @@ import { tfLiteral } from './template';
 import { requireTerraformVersion } from './terraform-version';
 import { TerraformData } from './terraform-data';
 
+/**
+ * App context key that turns every node's preflight off (`false`), for plans against a mock or test
+ * provider and CI without a cloud: the lookups would read a quota of 0 and no PCI alias.
+ */
+export const PREFLIGHT_CONTEXT = 'cdktf-openstack-gpu:preflight';
+
+/** False where the app's context says `cdktf-openstack-gpu:preflight: false` (or the string 'false'). */
+export function preflightEnabledByContext(scope: Construct): boolean {
+  const setting = scope.node.tryGetContext(PREFLIGHT_CONTEXT);
+  return setting !== false && setting !== 'false';
+}
+
 /** What the preflight of one node checks. */
 export interface PreflightSpec {
   readonly flavorName: string;
