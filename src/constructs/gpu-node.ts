@@ -463,14 +463,16 @@ export class GpuNode extends Construct {
       },
     });
     const startedAt = new TerraformData(this, 'StartedAt', {
-      input: { time: Fn.timestamp() },
+      input: { time: '${timestamp()}' },
       // Recorded once at creation; later plans keep it, a rollout starts it anew. Without a token
       // no trigger, as before: upgrading a node deployed without one keeps its clock (and ShelveAt);
       // its first token then adds the trigger, which replaces this record with the server.
       lifecycle: { ignoreChanges: ['input'] },
       triggersReplace: props.rolloutToken !== undefined || props.replaceOnChange ? { rollout: rollout.id } : undefined,
     });
-    const startTime = Fn.lookup(startedAt.output, 'time', '');
+    // Plain references, not Fn tokens: each token is kept by cdktf's process-wide token map with the
+    // stack trace of its creation, for as long as the process lives (see bench/README: repeated synths).
+    const startTime = `\${${startedAt.terraformResourceType}.${startedAt.friendlyUniqueId}.output.time}`;
     const metadata: { [key: string]: string } = {
       gpu_node_recipe_name: this.recipe.name,
       gpu_node_recipe_key: this.recipeKey,
@@ -479,7 +481,7 @@ export class GpuNode extends Construct {
     };
     if (this.lifetimeHours !== undefined) {
       metadata.gpu_node_lifetime_hours = `${this.lifetimeHours}`;
-      metadata.gpu_node_shelve_at = Fn.timeadd(startTime, `${this.lifetimeHours}h`);
+      metadata.gpu_node_shelve_at = `\${timeadd(${startTime.slice(2, -1)}, "${this.lifetimeHours}h")}`;
     }
     return { rollout, metadata };
   }
