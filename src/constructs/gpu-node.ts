@@ -558,7 +558,8 @@ export class GpuNode extends Construct {
     if (shelveAt !== undefined) {
       new TerraformOutput(this, 'ShelveAt', {
         value: shelveAt,
-        description: tfLiteral(`When the cloud shelves ${this.nodeName} (UTC); deploy with PowerState.RUNNING to unshelve`),
+        // What brings a node back (PowerState.RUNNING) is the same for every node: in the README, not per output.
+        description: tfLiteral(`When the cloud shelves ${this.nodeName} (UTC)`),
       });
     }
   }
