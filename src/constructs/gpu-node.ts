@@ -305,6 +305,12 @@ export class GpuNode extends Construct {
   /** Every security group on the node's port. */
   public readonly securityGroups: ISecurityGroup[];
 
+  /**
+   * References the node uses more than once, taken once: each access of an L1 attribute makes a new
+   * token, and cdktf keeps every token (with its creation stack) for the life of the process.
+   */
+  private readonly refs: { portId?: string; floatingIpAddress?: string } = {};
+
   constructor(scope: Construct, id: string, props: GpuNodeProps) {
     super(checkedScope(scope, id, 'GpuNode'), id);
     guardRetainedVolumes(this);
@@ -323,6 +329,7 @@ export class GpuNode extends Construct {
     this.securityGroup = access.securityGroup;
     this.securityGroups = access.securityGroups;
     this.port = access.port;
+    this.refs.portId = this.port.id;
     const triggers = this.createReplacementTriggers(props);
     if (props.dataVolume?.existingVolumeId !== undefined) {
       this.dataVolumeId = existingVolumeId(this.node.path, props.dataVolume);
@@ -344,7 +351,7 @@ export class GpuNode extends Construct {
     }
 
     const fixedIp = Fn.element(this.port.allFixedIps, 0);
-    this.address = this.floatingIp ? this.floatingIp.address : fixedIp;
+    this.address = this.floatingIp ? this.refs.floatingIpAddress! : fixedIp;
     this.sshCommand = `ssh -i ${props.keyPair?.privateKeyHint ?? '<no keypair>'} ${this.loginUser}@${this.address}`;
     this.addOutputs(props.outputs ?? NodeOutputs.PER_NODE, fixedIp, triggers.metadata.gpu_node_shelve_at);
   }
@@ -501,7 +508,7 @@ export class GpuNode extends Construct {
       userData: userDataArgument(this, this.userData.text),
       powerState: (props.powerState ?? PowerState.RUNNING).providerValue,
       timeouts: serverTimeouts(path, props.serverTimeouts),
-      network: [{ port: this.port.id }],
+      network: [{ port: this.refs.portId! }],
       blockDevice: blockDevices(this.image.imageId, rootDisk, this.dataVolumeId),
       metadata: { ...triggers.metadata, ...tfLiteralMap(props.metadata ?? {}) },
       tags: tags.map((t) => tfLiteral(t)),
@@ -533,8 +540,8 @@ export class GpuNode extends Construct {
       description: tfLiteral(`${this.nodeName} (cdktf)`),
     });
     new networkingFloatingipAssociateV2.NetworkingFloatingipAssociateV2(this, 'FloatingIpAssociation', {
-      floatingIp: floatingIp.address,
-      portId: this.port.id,
+      floatingIp: this.refs.floatingIpAddress = floatingIp.address,
+      portId: this.refs.portId!,
     });
     return floatingIp;
   }
@@ -542,7 +549,7 @@ export class GpuNode extends Construct {
   private addOutputs(kind: NodeOutputs, fixedIp: string, shelveAt: string | undefined): void {
     if (kind === NodeOutputs.STACK_MAP) {
       addToNodeMap(this, Token.isUnresolved(this.nodeName) ? this.node.path : this.nodeName, {
-        id: this.resource.id, fixed_ip: fixedIp, floating_ip: this.floatingIp?.address, ssh: tfLiteral(this.sshCommand), shelve_at: shelveAt,
+        id: this.resource.id, fixed_ip: fixedIp, floating_ip: this.refs.floatingIpAddress, ssh: tfLiteral(this.sshCommand), shelve_at: shelveAt,
       });
       return;
     }
@@ -552,7 +559,7 @@ export class GpuNode extends Construct {
     new TerraformOutput(this, 'InstanceId', { value: this.resource.id, description: tfLiteral(`Server id of ${this.nodeName}`) });
     new TerraformOutput(this, 'FixedIp', { value: fixedIp, description: tfLiteral(`Fixed IP of ${this.nodeName}`) });
     if (this.floatingIp) {
-      new TerraformOutput(this, 'FloatingIpAddress', { value: this.floatingIp.address, description: tfLiteral(`Floating IP of ${this.nodeName}`) });
+      new TerraformOutput(this, 'FloatingIpAddress', { value: this.refs.floatingIpAddress!, description: tfLiteral(`Floating IP of ${this.nodeName}`) });
     }
     new TerraformOutput(this, 'SshCommand', { value: tfLiteral(this.sshCommand), description: tfLiteral(`SSH to ${this.nodeName}`) });
     if (shelveAt !== undefined) {
