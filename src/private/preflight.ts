@@ -34,6 +34,9 @@ const lookupUsers = new WeakMap<dataOpenstackComputeFlavorV2.DataOpenstackComput
  * - the project's compute quota (`openstack_compute_limits_v2`) has room for the stack's servers
  *   that this plan creates: instances, vCPUs and RAM of their flavors (-1 is unlimited).
  *
+ * One check per stack (see stackQuota), however many nodes: per node only its creation marker
+ * and a line in one local.
+ *
  * Which servers are new: each node has a `terraform_data` marker, written after its server,
  * whose input is `plantimestamp()` with ignore_changes; its planned input equals this plan's
  * timestamp only in the plan that creates it. Servers that exist are in the quota's usage
