@@ -541,7 +541,7 @@ describe('GpuNode preflight (plan-time checks)', () => {
     expect(entries(json, 'resource', 'terraform_data').filter(([k]) => k.includes('Preflight_'))).toEqual([]);
     const check = json.resource.terraform_data.GpuNodePreflightQuota;
     expect(check.lifecycle.precondition[0].condition).toBe('${local.GpuNodePreflightFits}');
-    expect(check.lifecycle.precondition[0].error_message).toMatch(/^\$\{join\(", ", \[for i, s in local\.GpuNodePreflightNew : .*\}: the project's quota has no room for these new servers of this stack: /);
+    expect(check.lifecycle.precondition[0].error_message).toMatch(/^\$\{join\(", ", flatten\(\[for gi, g in local\.GpuNodePreflightNew : .*\}: the project's quota has no room for these new servers of this stack: /);
     expect(json.locals.GpuNodePreflightNodes).toEqual({ f0: { 'test/Node': `\${terraform_data.${marker[0]}.input.at}` } });
     expect(json.locals.GpuNodePreflightFlavorSizes.f0).toMatchObject({ name: 'g1-2x2080.medium' });
     expect(json.locals.GpuNodePreflightNew).toContain('if at == plantimestamp()');
@@ -638,11 +638,14 @@ describe('GpuNode preflight (plan-time checks)', () => {
       const stack = new TerraformStack(app, 'tworoom');
       new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
       const network = new GpuNetwork(stack, 'Net', { sshFrom: [Peer.ipv4('10.0.0.0/8')] });
-      for (const id of ['A', 'B', 'C']) new GpuNode(stack, id, { flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2), network });
+      // Two flavors: the check takes the nodes by flavor (A and C first), then by path.
+      new GpuNode(stack, 'A', { flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2), network });
+      new GpuNode(stack, 'B', { flavor: GpuFlavor.of(GpuModel.RTX_2060_SUPER, 1), network });
+      new GpuNode(stack, 'C', { flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2), network });
       return stack;
     });
     delete json.output;
-    // Room for two more instances: the third new server (in path order) does not fit.
+    // Room for two more instances: the third new server does not fit.
     fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(withQuota(json, {
       max_total_instances: 3, total_instances_used: 1, max_total_cores: -1, total_cores_used: 0, max_total_ram_size: -1, total_ram_used: 0,
     })));
@@ -650,9 +653,9 @@ describe('GpuNode preflight (plan-time checks)', () => {
     const output = `${r.stdout}${r.stderr}`.replace(/\s+/g, ' ');
     expect(r.status).not.toBe(0);
     expect(output.match(/Error: Resource precondition failed/g)).toHaveLength(1);
-    expect(output).toContain("tworoom/C (flavor g1-2x2080.medium): the project's quota has no room for these new servers of this stack: " +
+    expect(output).toContain("tworoom/B (flavor g1-1x2060.medium): the project's quota has no room for these new servers of this stack: " +
       'instances 1 used + 3 new of 3');
-    expect(output).not.toMatch(/tworoom\/[AB] \(flavor/);
+    expect(output).not.toMatch(/tworoom\/[AC] \(flavor/);
   });
 
   test('a full quota stops new servers, but not the plans after they exist', () => {

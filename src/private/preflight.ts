@@ -89,8 +89,7 @@ function flavorLookup(scope: Construct, spec: PreflightSpec): dataOpenstackCompu
  * The stack's one quota check: the limits lookup, a local that lists every node whose quota is
  * checked (by flavor: construct path -> its creation marker's time) and one precondition.
  * Its message names the new servers that do not fit, by flavor and path (Terraform's order of map
- * keys; the first new servers, as many as fit, are left out): the sums up to each new server are computed only in the message, which
- * Terraform evaluates only when the condition fails.
+ * keys; the first new servers, as many as fit, are left out).
  */
 function stackQuota(stack: TerraformStack): StackQuota {
   const found = quotaEntries.get(stack);
@@ -101,18 +100,23 @@ function stackQuota(stack: TerraformStack): StackQuota {
   const limits = new dataOpenstackComputeLimitsV2.DataOpenstackComputeLimitsV2(stack, 'GpuNodePreflightLimits', { projectId: '' });
   const quota: StackQuota = { nodes: {}, flavors: {}, flavorKeys: new Map() };
   const l = `data.${limits.terraformResourceType}.${limits.friendlyUniqueId}`;
-  // Lazy: the list covers every node of the stack, also those constructed later.
+  // Lazy: the lists cover every node of the stack, also those constructed later.
   const nodes = new TerraformLocal(stack, 'GpuNodePreflightNodes', Lazy.anyValue({ produce: () => quota.nodes }));
   const flavors = new TerraformLocal(stack, 'GpuNodePreflightFlavorSizes', Lazy.anyValue({ produce: () => quota.flavors }));
   const f = `local.${flavors.friendlyUniqueId}`;
+  // Per flavor: its name and sizes and the paths of the nodes whose server this plan creates.
   const fresh = new TerraformLocal(stack, 'GpuNodePreflightNew',
-    `\${flatten([for key, paths in local.${nodes.friendlyUniqueId} : [for path, at in paths : ` +
-    `{ path = path, flavor = ${f}[key].name, cores = ${f}[key].vcpus, ram = ${f}[key].ram } if at == plantimestamp()]])}`);
+    `\${[for key, paths in local.${nodes.friendlyUniqueId} : { flavor = ${f}[key].name, cores = ${f}[key].vcpus, ram = ${f}[key].ram, ` +
+    'paths = [for path, at in paths : path if at == plantimestamp()] }]}');
   const n = `local.${fresh.friendlyUniqueId}`;
+  // Sums over the flavor groups before group `gi` (over all without it): node counts, times each group's size.
+  const before = (gi: string | undefined, size: (group: string) => string) =>
+    `sum(concat([0], [for h, e in ${n} : length(e.paths)${size('e')}${gi === undefined ? '' : ` if h < ${gi}`}]))`;
+  const all = (size: (group: string) => string) => before(undefined, size);
   const local = new TerraformLocal(stack, 'GpuNodePreflight', {
-    max_instances: `\${${l}.max_total_instances}`, instances_used: `\${${l}.total_instances_used}`, new_instances: `\${length(${n})}`,
-    max_cores: `\${${l}.max_total_cores}`, cores_used: `\${${l}.total_cores_used}`, new_cores: `\${sum(concat([0], ${n}[*].cores))}`,
-    max_ram: `\${${l}.max_total_ram_size}`, ram_used: `\${${l}.total_ram_used}`, new_ram: `\${sum(concat([0], ${n}[*].ram))}`,
+    max_instances: `\${${l}.max_total_instances}`, instances_used: `\${${l}.total_instances_used}`, new_instances: `\${${all(() => '')}}`,
+    max_cores: `\${${l}.max_total_cores}`, cores_used: `\${${l}.total_cores_used}`, new_cores: `\${${all((e) => ` * ${e}.cores`)}}`,
+    max_ram: `\${${l}.max_total_ram_size}`, ram_used: `\${${l}.total_ram_used}`, new_ram: `\${${all((e) => ` * ${e}.ram`)}}`,
   });
   const p = `local.${local.friendlyUniqueId}`;
   const fits = (max: string, used: string, need: string) => `(${l}.${max} < 0 || ${l}.${used} + ${need} <= ${l}.${max})`;
@@ -121,9 +125,11 @@ function stackQuota(stack: TerraformStack): StackQuota {
   // Locals cannot refer to themselves, so the verdict is a local of its own.
   const verdict = new TerraformLocal(stack, 'GpuNodePreflightFits',
     `\${${fitsAll(`${p}.new_instances`, `${p}.new_cores`, `${p}.new_ram`)}}`);
-  // The new servers 0..i together: does the quota have room for them?
-  const upTo = (list: string) => `sum(concat([0], slice(${n}[*].${list}, 0, i + 1)))`;
-  const misfits = `[for i, s in ${n} : "\${s.path} (flavor \${s.flavor})" if !(${fitsAll('i + 1', upTo('cores'), upTo('ram'))})]`;
+  // The new servers up to the j-th of flavor group gi, together: does the quota have room for them?
+  // (Linear in the nodes times the flavors; Terraform evaluates the message at every plan.)
+  const misfits = `flatten([for gi, g in ${n} : [for j, path in g.paths : "\${path} (flavor \${g.flavor})" if !(${fitsAll(
+    `${before('gi', () => '')} + j + 1`, `${before('gi', (e) => ` * ${e}.cores`)} + (j + 1) * g.cores`,
+    `${before('gi', (e) => ` * ${e}.ram`)} + (j + 1) * g.ram`)})]])`;
   new TerraformData(stack, 'GpuNodePreflightQuota', {
     lifecycle: {
       precondition: [{
