@@ -518,9 +518,14 @@ describe('GpuNode preflight (plan-time checks)', () => {
     const marker = entries(json, 'resource', 'terraform_data').find(([k]) => k.startsWith('Node_PreflightCreated'))!;
     expect(marker[1]).toMatchObject({ input: { at: '${plantimestamp()}' }, lifecycle: { ignore_changes: ['input'] },
       depends_on: [expect.stringMatching(/^openstack_compute_instance_v2\.Node_\w+$/)] });
-    const check = entries(json, 'resource', 'terraform_data').find(([k]) => k.startsWith('Node_Preflight_'))![1];
-    expect(check.lifecycle.precondition[0].condition).toBe(`\${!(terraform_data.${marker[0]}.input.at == plantimestamp()) || local.GpuNodePreflightFits}`);
-    expect(check.lifecycle.precondition[0].error_message).toMatch(/^test\/Node: the project's quota has no room .*flavor g1-2x2080\.medium/);
+    // One quota check for the stack, fed by one line per node (its path and its marker), by flavor.
+    expect(entries(json, 'resource', 'terraform_data').filter(([k]) => k.includes('Preflight_'))).toEqual([]);
+    const check = json.resource.terraform_data.GpuNodePreflightQuota;
+    expect(check.lifecycle.precondition[0].condition).toBe('${local.GpuNodePreflightFits}');
+    expect(check.lifecycle.precondition[0].error_message).toMatch(/^\$\{join\(", ", flatten\(\[for gi, g in local\.GpuNodePreflightNew : .*\}: the project's quota has no room for these new servers of this stack: /);
+    expect(json.locals.GpuNodePreflightNodes).toEqual({ f0: { 'test/Node': `\${terraform_data.${marker[0]}.input.at}` } });
+    expect(json.locals.GpuNodePreflightFlavorSizes.f0).toMatchObject({ name: 'g1-2x2080.medium' });
+    expect(json.locals.GpuNodePreflightNew).toContain('if at == plantimestamp()');
     expect(json.terraform.required_version).toBe('>= 1.5');
   });
 
@@ -546,9 +551,14 @@ describe('GpuNode preflight (plan-time checks)', () => {
     expect(message('lab-gpu.large', 1)).toMatch(/^shared\/C: flavor lab-gpu\.large passes through .* but the node expects 1 x RTX_2080_TI;/);
     expect(message('lab-gpu.large', 2)).toMatch(/^shared\/E: flavor lab-gpu\.large passes through .* but the node expects 2 x RTX_2080_TI;/);
     expect(lookups.find(([, v]) => v.name === 'g1-1x2060.medium')![1].lifecycle).toBeUndefined();
-    // The quota sums still count every node, each through its lookup.
-    const ram = json.locals.GpuNodePreflight.new_ram as string;
-    expect(ram.match(/\.ram, 0\)/g)).toHaveLength(5);
+    // The quota check still counts every node, each through its lookup.
+    const nodes = json.locals.GpuNodePreflightNodes as { [key: string]: { [path: string]: string } };
+    expect(Object.values(nodes).flatMap((paths) => Object.keys(paths)).sort()).toEqual(['shared/A', 'shared/B', 'shared/C', 'shared/D', 'shared/E']);
+    const sizes = json.locals.GpuNodePreflightFlavorSizes as { [key: string]: { ram: string } };
+    expect(Object.keys(sizes).sort()).toEqual(Object.keys(nodes).sort());
+    expect(new Set(Object.values(sizes).map((f) => f.ram.match(/data\.openstack_compute_flavor_v2\.(\S+)\.ram/)![1])).size).toBe(4);
+    expect(nodes[Object.keys(sizes).find((k) => sizes[k].ram.includes(lookups.find(([, v]) => v.name === 'g1-1x2060.medium')![0]))!])
+      .toEqual({ 'shared/D': expect.stringMatching(/^\$\{terraform_data\.D_PreflightCreated_\w+\.input\.at\}$/) });
   });
 
   test('opt-out per node, or per check', () => {
@@ -588,8 +598,33 @@ describe('GpuNode preflight (plan-time checks)', () => {
     const output = `${r.stdout}${r.stderr}`.replace(/\s+/g, ' ');
     expect(r.status).not.toBe(0);
     expect(output).toContain('Error: Resource precondition failed');
-    expect(output).toContain("noroom/Node: the project's quota has no room for the new servers of this stack (this node: flavor g1-2x2080.medium): " +
+    expect(output).toContain("noroom/Node (flavor g1-2x2080.medium): the project's quota has no room for these new servers of this stack: " +
       'instances 0 used + 1 new of 0');
+  });
+
+  testUnless(why, 'one quota check for the stack names every new node that does not fit, and only those', () => {
+    const { dir, json } = synthToDir((app) => {
+      const stack = new TerraformStack(app, 'tworoom');
+      new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
+      const network = new GpuNetwork(stack, 'Net', { sshFrom: [Peer.ipv4('10.0.0.0/8')] });
+      // Two flavors: the check takes the nodes by flavor (A and C first), then by path.
+      new GpuNode(stack, 'A', { flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2), network });
+      new GpuNode(stack, 'B', { flavor: GpuFlavor.of(GpuModel.RTX_2060_SUPER, 1), network });
+      new GpuNode(stack, 'C', { flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2), network });
+      return stack;
+    });
+    delete json.output;
+    // Room for two more instances: the third new server does not fit.
+    fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(withQuota(json, {
+      max_total_instances: 3, total_instances_used: 1, max_total_cores: -1, total_cores_used: 0, max_total_ram_size: -1, total_ram_used: 0,
+    })));
+    const r = spawnSync('bash', [tfCheck, '--schema', REFERENCE_SCHEMA, '--timeout', '240', dir, 'plan'], { encoding: 'utf8' });
+    const output = `${r.stdout}${r.stderr}`.replace(/\s+/g, ' ');
+    expect(r.status).not.toBe(0);
+    expect(output.match(/Error: Resource precondition failed/g)).toHaveLength(1);
+    expect(output).toContain("tworoom/B (flavor g1-1x2060.medium): the project's quota has no room for these new servers of this stack: " +
+      'instances 1 used + 3 new of 3');
+    expect(output).not.toMatch(/tworoom\/[AC] \(flavor/);
   });
 
   testUnless(why, 'a full quota stops new servers, but not the plans after they exist', () => {

@@ -307,6 +307,12 @@ export class GpuNode extends Construct {
   /** Every security group on the node's port. */
   public readonly securityGroups: ISecurityGroup[];
 
+  /**
+   * References the node uses more than once, taken once: each access of an L1 attribute makes a new
+   * token, and cdktf keeps every token (with its creation stack) for the life of the process.
+   */
+  private readonly refs: { portId?: string; floatingIpAddress?: string } = {};
+
   constructor(scope: Construct, id: string, props: GpuNodeProps) {
     super(checkedScope(scope, id, 'GpuNode'), id);
     guardRetainedVolumes(this);
@@ -325,6 +331,7 @@ export class GpuNode extends Construct {
     this.securityGroup = access.securityGroup;
     this.securityGroups = access.securityGroups;
     this.port = access.port;
+    this.refs.portId = this.port.id;
     const triggers = this.createReplacementTriggers(props);
     if (props.dataVolume?.existingVolumeId !== undefined) {
       this.dataVolumeId = existingVolumeId(this.node.path, props.dataVolume);
@@ -346,7 +353,7 @@ export class GpuNode extends Construct {
     }
 
     const fixedIp = Fn.element(this.port.allFixedIps, 0);
-    this.address = this.floatingIp ? this.floatingIp.address : fixedIp;
+    this.address = this.floatingIp ? this.refs.floatingIpAddress! : fixedIp;
     this.sshCommand = `ssh -i ${props.keyPair?.privateKeyHint ?? '<no keypair>'} ${this.loginUser}@${this.address}`;
     this.addOutputs(props.outputs ?? NodeOutputs.PER_NODE, fixedIp, triggers.metadata.gpu_node_shelve_at);
   }
@@ -465,14 +472,16 @@ export class GpuNode extends Construct {
       },
     });
     const startedAt = new TerraformData(this, 'StartedAt', {
-      input: { time: Fn.timestamp() },
+      input: { time: '${timestamp()}' },
       // Recorded once at creation; later plans keep it, a rollout starts it anew. Without a token
       // no trigger, as before: upgrading a node deployed without one keeps its clock (and ShelveAt);
       // its first token then adds the trigger, which replaces this record with the server.
       lifecycle: { ignoreChanges: ['input'] },
       triggersReplace: props.rolloutToken !== undefined || props.replaceOnChange ? { rollout: rollout.id } : undefined,
     });
-    const startTime = Fn.lookup(startedAt.output, 'time', '');
+    // Plain references, not Fn tokens: each token is kept by cdktf's process-wide token map with the
+    // stack trace of its creation, for as long as the process lives (see bench/README: repeated synths).
+    const startTime = `\${${startedAt.terraformResourceType}.${startedAt.friendlyUniqueId}.output.time}`;
     const metadata: { [key: string]: string } = {
       gpu_node_recipe_name: this.recipe.name,
       gpu_node_recipe_key: this.recipeKey,
@@ -481,7 +490,7 @@ export class GpuNode extends Construct {
     };
     if (this.lifetimeHours !== undefined) {
       metadata.gpu_node_lifetime_hours = `${this.lifetimeHours}`;
-      metadata.gpu_node_shelve_at = Fn.timeadd(startTime, `${this.lifetimeHours}h`);
+      metadata.gpu_node_shelve_at = `\${timeadd(${startTime.slice(2, -1)}, "${this.lifetimeHours}h")}`;
     }
     return { rollout, metadata };
   }
@@ -501,7 +510,7 @@ export class GpuNode extends Construct {
       userData: userDataArgument(this, this.userData.text),
       powerState: (props.powerState ?? PowerState.RUNNING).providerValue,
       timeouts: serverTimeouts(path, props.serverTimeouts),
-      network: [{ port: this.port.id }],
+      network: [{ port: this.refs.portId! }],
       blockDevice: blockDevices(this.image.imageId, rootDisk, this.dataVolumeId),
       metadata: { ...triggers.metadata, ...tfLiteralMap(props.metadata ?? {}) },
       tags: tags.map((t) => tfLiteral(t)),
@@ -533,8 +542,8 @@ export class GpuNode extends Construct {
       description: tfLiteral(`${this.nodeName} (cdktf)`),
     });
     new networkingFloatingipAssociateV2.NetworkingFloatingipAssociateV2(this, 'FloatingIpAssociation', {
-      floatingIp: floatingIp.address,
-      portId: this.port.id,
+      floatingIp: this.refs.floatingIpAddress = floatingIp.address,
+      portId: this.refs.portId!,
     });
     return floatingIp;
   }
@@ -542,7 +551,7 @@ export class GpuNode extends Construct {
   private addOutputs(kind: NodeOutputs, fixedIp: string, shelveAt: string | undefined): void {
     if (kind === NodeOutputs.STACK_MAP) {
       addToNodeMap(this, Token.isUnresolved(this.nodeName) ? this.node.path : this.nodeName, {
-        id: this.resource.id, fixed_ip: fixedIp, floating_ip: this.floatingIp?.address, ssh: tfLiteral(this.sshCommand), shelve_at: shelveAt,
+        id: this.resource.id, fixed_ip: fixedIp, floating_ip: this.refs.floatingIpAddress, ssh: tfLiteral(this.sshCommand), shelve_at: shelveAt,
       });
       return;
     }
@@ -552,13 +561,14 @@ export class GpuNode extends Construct {
     new TerraformOutput(this, 'InstanceId', { value: this.resource.id, description: tfLiteral(`Server id of ${this.nodeName}`) });
     new TerraformOutput(this, 'FixedIp', { value: fixedIp, description: tfLiteral(`Fixed IP of ${this.nodeName}`) });
     if (this.floatingIp) {
-      new TerraformOutput(this, 'FloatingIpAddress', { value: this.floatingIp.address, description: tfLiteral(`Floating IP of ${this.nodeName}`) });
+      new TerraformOutput(this, 'FloatingIpAddress', { value: this.refs.floatingIpAddress!, description: tfLiteral(`Floating IP of ${this.nodeName}`) });
     }
     new TerraformOutput(this, 'SshCommand', { value: tfLiteral(this.sshCommand), description: tfLiteral(`SSH to ${this.nodeName}`) });
     if (shelveAt !== undefined) {
       new TerraformOutput(this, 'ShelveAt', {
         value: shelveAt,
-        description: tfLiteral(`When the cloud shelves ${this.nodeName} (UTC); deploy with PowerState.RUNNING to unshelve`),
+        // What brings a node back (PowerState.RUNNING) is the same for every node: in the README, not per output.
+        description: tfLiteral(`When the cloud shelves ${this.nodeName} (UTC)`),
       });
     }
   }

@@ -174,11 +174,19 @@ function releaseOfName(name: string): UbuntuRelease | undefined {
   return undefined;
 }
 
+const imageRefs = new WeakMap<dataOpenstackImagesImageV2.DataOpenstackImagesImageV2, { imageId: string; minDiskGiB: number }>();
+
 /** One lookup per image name and stack, however many nodes boot it. */
 function lookupByName(scope: Construct, imageName: string, baseImageKey: string): NodeImageConfig {
   const id = Token.isUnresolved(imageName) ? `ByName-${scope.node.addr}`
     : `ByName-${createHash('sha256').update(imageName).digest('hex').slice(0, 12)}`;
   const data = sharedChild(stackShared(scope, 'NodeImages'), id,
     (parent, childId) => new dataOpenstackImagesImageV2.DataOpenstackImagesImageV2(parent, childId, { name: tfLiteral(imageName), mostRecent: true }));
-  return { imageId: data.id, baseImageKey, minDiskGiB: data.minDiskGb };
+  // The same reference tokens for every node that boots it: each new token lives as long as the process.
+  let refs = imageRefs.get(data);
+  if (!refs) {
+    refs = { imageId: data.id, minDiskGiB: data.minDiskGb };
+    imageRefs.set(data, refs);
+  }
+  return { ...refs, baseImageKey };
 }
