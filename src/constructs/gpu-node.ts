@@ -228,6 +228,12 @@ export interface GpuNodeProps {
    */
   readonly rolloutToken?: string;
   /**
+   * Reach the node through this host (`user@address`, as ssh's `-J` takes it), e.g. a cluster's
+   * head for workers without a floating IP: the node's `SshCommand` becomes `ssh -J <host> ...`.
+   * @default - none: ssh goes straight to the node's address
+   */
+  readonly sshProxyJump?: string;
+  /**
    * How the node reports its id, addresses and ssh command: outputs of its own, or one entry in
    * the stack's `gpu_nodes` map output (for fleets).
    * @default NodeOutputs.PER_NODE
@@ -354,7 +360,8 @@ export class GpuNode extends Construct {
 
     const fixedIp = Fn.element(this.port.allFixedIps, 0);
     this.address = this.floatingIp ? this.refs.floatingIpAddress! : fixedIp;
-    this.sshCommand = `ssh -i ${props.keyPair?.privateKeyHint ?? '<no keypair>'} ${this.loginUser}@${this.address}`;
+    const jump = checkProxyJump(this.node.path, 'sshProxyJump', props.sshProxyJump);
+    this.sshCommand = `ssh -i ${props.keyPair?.privateKeyHint ?? '<no keypair>'} ${jump ? `-J ${jump} ` : ''}${this.loginUser}@${this.address}`;
     this.addOutputs(props.outputs ?? NodeOutputs.PER_NODE, fixedIp, triggers.metadata.gpu_node_shelve_at);
   }
 
@@ -676,6 +683,18 @@ function serverTimeouts(path: string, given: ServerTimeouts | undefined): comput
     return `${value}m`;
   };
   return { create: minutes('createMinutes', 30), update: minutes('updateMinutes', 15), delete: minutes('deleteMinutes', 15) };
+}
+
+/**
+ * An ssh jump host as `-J` and `ProxyJump` take it: `[user@]host[:port]`, no spaces or quotes (it is
+ * written into a command line and an ssh config); a token (an address of another node) passes.
+ */
+export function checkProxyJump(path: string, prop: string, jump: string | undefined): string | undefined {
+  if (jump === undefined || Token.isUnresolved(jump)) return jump;
+  if (!/^([\w.-]+@)?[\w.:\[\]-]+$/.test(jump)) {
+    throw new Error(`${path}: ${prop} must be [user@]host[:port] as ssh -J takes it, got '${jump}'; e.g. 'ubuntu@203.0.113.10'`);
+  }
+  return jump;
 }
 
 /** Whether the node makes its own security group: neither `securityGroups` nor the network gives one. */
