@@ -142,7 +142,7 @@ const software: Case[] = [
     [N, 'for Ubuntu 24.04', "got '11.8'", 'Pick one of those']],
   ['a nonexistent branch', () => withRecipe({ nvidiaDriver: NvidiaDriver.branch(540), cuda: CudaToolkit.V12_4 }), [N, 'recipe.nvidiaDriver must be a released driver branch', 'got 540', 'NVIDIA has no branch 540']],
   ['branch 571', () => withRecipe({ nvidiaDriver: NvidiaDriver.branch(571) }), [N, 'released driver branch', 'got 571', 'NvidiaDriver.R570_OPEN']],
-  ['Blackwell with an old branch', () => node({ flavor: GpuFlavor.named('b200', { model: model({ id: 'B200', architecture: GpuArchitecture.BLACKWELL, dataCenter: true }), gpuCount: 8 }), recipe: new GpuRecipe({ nvidiaDriver: NvidiaDriver.branch(550), cuda: CudaToolkit.V12_4 }) }),
+  ['Blackwell with an old branch', () => node({ flavor: GpuFlavor.named('b200', { model: model({ id: 'B200', architecture: GpuArchitecture.BLACKWELL, computeCapability: '10.0', dataCenter: true }), gpuCount: 8 }), recipe: new GpuRecipe({ nvidiaDriver: NvidiaDriver.branch(550), cuda: CudaToolkit.V12_4 }) }),
     [N, 'recipe.nvidiaDriver must be driver branch 570 or newer for B200 (Blackwell)', 'got 550', 'NvidiaDriver.branch(570)']],
   ['Ada with branch 520', () => node({ flavor: GpuFlavor.named('l4', { model: GpuModel.L4, gpuCount: 1 }), recipe: new GpuRecipe({ nvidiaDriver: NvidiaDriver.branch(520, KernelModules.PROPRIETARY), cuda: CudaToolkit.version('11.8') }) }),
     [N, 'driver branch 525 or newer for L4 (Ada Lovelace)', 'got 520', 'NvidiaDriver.branch(570)']],

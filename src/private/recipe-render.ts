@@ -4,6 +4,7 @@ import * as zlib from 'zlib';
 import * as YAML from 'yaml';
 import type { GpuRecipe, RecipeFile, RecipeRenderOptions, RecipeStep, RenderedUserData } from '../constructs/gpu-recipe';
 import { CONTRACT_FILE, nodeContract } from './node-contract';
+import { burnComputeCapability } from './gpu-software-matrix';
 import { readPackageFile } from './package-files';
 
 // Where the shipped scripts go on the node.
@@ -40,7 +41,7 @@ export function renderRecipeText(recipe: GpuRecipe, options: RecipeRenderOptions
     GPU_NODE_BURN_SECONDS: recipe.burnInSeconds,
     GPU_NODE_EXPECTED_GPUS: options.expectedGpus,
     GPU_NODE_EXPECTED_MODEL: options.expectedModel?.nvidiaSmiMatch ?? '',
-    GPU_NODE_COMPUTE_CAPABILITY: options.expectedModel?.computeCapability ?? '',
+    GPU_NODE_COMPUTE_CAPABILITY: burnComputeCapability(options.expectedModel),
     GPU_NODE_LIFETIME_HOURS: lifetime ? options.lifetimeHours! : 0,
     GPU_NODE_WARN_HOURS: options.lifetimeWarningHours ?? 24,
     // What gpu-node.service runs at every boot.
