@@ -132,7 +132,7 @@ const flavors: Case[] = [
 const software: Case[] = [
   ['CUDA newer than the driver', () => withRecipe({ nvidiaDriver: NvidiaDriver.R550_OPEN, cuda: CudaToolkit.V12_8 }),
     [N, 'recipe.nvidiaDriver must be driver branch 570 or newer for CUDA 12.8', 'got 550', 'Use NvidiaDriver.branch(570) or newer']],
-  ['CUDA 13.0 on 570', () => withRecipe({ cuda: CudaToolkit.version('13.0') }), [N, 'driver branch 580 or newer for CUDA 13.0', 'got 570', 'NvidiaDriver.branch(580)']],
+  ['CUDA 13.0 on 570', () => withRecipe({ nvidiaDriver: NvidiaDriver.R570_OPEN, cuda: CudaToolkit.version('13.0') }), [N, 'driver branch 580 or newer for CUDA 13.0', 'got 570', 'NvidiaDriver.branch(580)']],
   ['CUDA 12.6 on 535', () => withRecipe({ nvidiaDriver: NvidiaDriver.branch(535, KernelModules.PROPRIETARY), cuda: CudaToolkit.V12_6 }), [N, 'driver branch 560 or newer for CUDA 12.6', 'got 535', 'NvidiaDriver.branch(560)']],
   ['CUDA 12.7 does not exist', () => withRecipe({ cuda: CudaToolkit.version('12.7') }), [N, 'recipe.cuda must be a CUDA version NVIDIA publishes', "got '12.7'", 'CudaToolkit.V12_8']],
   ['CUDA 10.2', () => withRecipe({ cuda: CudaToolkit.version('10.2') }), [N, 'recipe.cuda must be a CUDA version NVIDIA publishes', "got '10.2'", 'Pick one of those']],
@@ -141,7 +141,7 @@ const software: Case[] = [
   ['CUDA 11.8 on Ubuntu 24.04 by image name', () => withRecipe({ nvidiaDriver: NvidiaDriver.R570_OPEN, cuda: CudaToolkit.version('11.8') }, { image: NodeImage.fromName('ubuntu-24.04-server') }),
     [N, 'for Ubuntu 24.04', "got '11.8'", 'Pick one of those']],
   ['a nonexistent branch', () => withRecipe({ nvidiaDriver: NvidiaDriver.branch(540), cuda: CudaToolkit.V12_4 }), [N, 'recipe.nvidiaDriver must be a released driver branch', 'got 540', 'NVIDIA has no branch 540']],
-  ['branch 571', () => withRecipe({ nvidiaDriver: NvidiaDriver.branch(571) }), [N, 'released driver branch', 'got 571', 'NvidiaDriver.R570_OPEN']],
+  ['branch 571', () => withRecipe({ nvidiaDriver: NvidiaDriver.branch(571) }), [N, 'released driver branch', 'got 571', 'NvidiaDriver.R580_OPEN']],
   ['Blackwell with an old branch', () => node({ flavor: GpuFlavor.named('b200', { model: model({ id: 'B200', architecture: GpuArchitecture.BLACKWELL, computeCapability: '10.0', dataCenter: true }), gpuCount: 8 }), recipe: new GpuRecipe({ nvidiaDriver: NvidiaDriver.branch(550), cuda: CudaToolkit.V12_4 }) }),
     [N, 'recipe.nvidiaDriver must be driver branch 570 or newer for B200 (Blackwell)', 'got 550', 'NvidiaDriver.branch(570)']],
   ['Ada with branch 520', () => node({ flavor: GpuFlavor.named('l4', { model: GpuModel.L4, gpuCount: 1 }), recipe: new GpuRecipe({ nvidiaDriver: NvidiaDriver.branch(520, KernelModules.PROPRIETARY), cuda: CudaToolkit.version('11.8') }) }),

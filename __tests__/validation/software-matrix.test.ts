@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { TerraformStack, Testing } from 'cdktf';
-import { CudaToolkit, GpuArchitecture, GpuFlavor, GpuModel, GpuNetwork, GpuNode, GpuRecipe, KernelModules, NodeImage, NvidiaDriver, UbuntuRelease } from '../../src';
+import { CloudProfile, CudaToolkit, GpuArchitecture, GpuFlavor, GpuModel, GpuNetwork, GpuNode, GpuRecipe, KernelModules, NodeImage, NvidiaDriver, UbuntuRelease } from '../../src';
 import { CUDA_BY_UBUNTU, CUDA_MIN_DRIVER_BRANCH, DRIVER_BRANCHES, MATRIX_BEGIN, MATRIX_END, matrixMarkdown } from '../../src/private/gpu-software-matrix';
 import { PROJECT_ROOT } from '../support/checks';
 
@@ -31,7 +31,7 @@ test.each([
   ['an image by id', NodeImage.fromId('0f0e0d0c-0b0a-0908-0706-050403020100')],
   ['a name without a release', NodeImage.fromName('gpu-base-image')],
 ])('%s gives a warning, not an error', (_what, image) => {
-  expect(nodeWarnings({ image })).toEqual(expect.arrayContaining([expect.stringMatching(/t\/Node: the image's Ubuntu release is unknown.*CUDA 12\.8.*NodeImage\.ubuntu\(\)/)]));
+  expect(nodeWarnings({ image })).toEqual(expect.arrayContaining([expect.stringMatching(/t\/Node: the image's Ubuntu release is unknown.*CUDA 13\.0.*NodeImage\.ubuntu\(\)/)]));
 });
 
 test.each([
@@ -132,4 +132,18 @@ describe('the NVIDIA catalog (one table file, issue 20 item 5)', () => {
     expect(() => nodeWarnings({ image: NodeImage.fromName('Ubuntu 26.04 - Resolute Raccoon - 64-bit') }))
       .toThrow(/t\/Node: the image 'Ubuntu 26\.04 - Resolute Raccoon - 64-bit' is Ubuntu 26\.04: whether NVIDIA's CUDA repository serves ubuntu2604.*could not be verified.*2026-12-07.*NodeImage\.ubuntu\(UbuntuRelease\.NOBLE_24_04\)/);
   });
+});
+
+test("the default recipe is on a current long-term-support branch, with a CUDA that branch drives and NVIDIA's repository offers for every Ubuntu release of the default profile", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { DRIVER_BRANCH_SUPPORT, CATALOG_CHECKED } = require('../../src/private/gpu-software-matrix');
+  const recipe = new GpuRecipe();
+  const branch = recipe.nvidiaDriver.branchNumber;
+  expect(DRIVER_BRANCH_SUPPORT[branch]).toMatchObject({ designation: 'long-term support' });
+  expect(DRIVER_BRANCH_SUPPORT[branch].endOfLife > CATALOG_CHECKED.slice(0, 7)).toBe(true);
+  expect(recipe.nvidiaDriver.modules).toBe(KernelModules.OPEN);
+  const cuda = recipe.cuda!.versionString;
+  expect(CUDA_MIN_DRIVER_BRANCH[cuda]).toBeLessThanOrEqual(branch);
+  expect(CloudProfile.HFD_NETLAB.ubuntuImages.length).toBeGreaterThan(0);
+  for (const { release } of CloudProfile.HFD_NETLAB.ubuntuImages) expect(CUDA_BY_UBUNTU[release]).toContain(cuda);
 });
