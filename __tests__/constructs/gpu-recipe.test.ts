@@ -66,7 +66,7 @@ describe('rendered user_data', () => {
 
   test('cloud-init only writes the files and starts gpu-node.service; the steps are in recipe.env', () => {
     const config = parse(renderFull(true).text);
-    expect(config.runcmd).toEqual([['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', '--no-block', 'gpu-node.service']]);
+    expect(config.runcmd).toEqual([['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', '--no-block', 'gpu-node.service', 'gpu-node-health.timer']]);
     expect(fileContent(config, '/etc/gpu-node/recipe.env')).toContain(
       "GPU_NODE_STEPS='nvidia-driver cuda-toolkit container-toolkit packages user-commands burn-in lifetime ready-check seal-snapshot'");
     const minimal = parse(new GpuRecipe({ installCuda: false, containerToolkit: false })._render({ expectedGpus: 1 }).text);

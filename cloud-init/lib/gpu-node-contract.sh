@@ -13,6 +13,8 @@ GPU_NODE_REQUIRED_VARS="GPU_NODE_RECIPE_NAME GPU_NODE_RECIPE_KEY GPU_NODE_USER G
 # The first word of each console line the scripts print and the watcher reads (cloud-init/README.md, "Console lines").
 GPU_NODE_MARK_READY="GPU-NODE-READY"
 GPU_NODE_MARK_FAILED="GPU-NODE-FAILED"
+# A node the health check (bin/gpu-node-health) found in need of a GPU reset soon.
+GPU_NODE_MARK_DEGRADED="GPU-NODE-DEGRADED"
 GPU_NODE_MARK_REBOOTING="GPU-NODE-REBOOTING"
 GPU_NODE_MARK_SEALING="GPU-NODE-SEALING"
 GPU_NODE_MARK_SEALED="GPU-NODE-SEALED"
