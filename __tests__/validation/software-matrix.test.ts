@@ -147,3 +147,12 @@ test("the default recipe is on a current long-term-support branch, with a CUDA t
   expect(CloudProfile.HFD_NETLAB.ubuntuImages.length).toBeGreaterThan(0);
   for (const { release } of CloudProfile.HFD_NETLAB.ubuntuImages) expect(CUDA_BY_UBUNTU[release]).toContain(cuda);
 });
+
+test('the Ubuntu releases are declared once (the contract): the catalog, UbuntuRelease and the node scripts agree', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { nodeContract } = require('../../src/private/node-contract');
+  const releases = nodeContract().ubuntuReleases;
+  expect(Object.keys(CUDA_BY_UBUNTU)).toEqual(releases);
+  expect(Object.values(UbuntuRelease)).toEqual(releases);
+  expect(releases).not.toContain('26.04');
+});

@@ -258,9 +258,9 @@ gpu_cuda_repo() {
   local v deb
   # shellcheck source=/dev/null
   v=$(. "$GPU_NODE_OS_RELEASE" && printf '%s' "${VERSION_ID:-}") || v=
-  case $v in
-    22.04 | 24.04) GPU_NODE_CUDA_DISTRO="ubuntu${v/./}" ;;
-    *) gpu_fail "unsupported Ubuntu VERSION_ID '${v:-unknown}' in $GPU_NODE_OS_RELEASE (supported: 22.04, 24.04)" ;;
+  case " $GPU_NODE_UBUNTU_RELEASES " in
+    *" ${v:-none} "*) GPU_NODE_CUDA_DISTRO="ubuntu${v/./}" ;;
+    *) gpu_fail "unsupported Ubuntu VERSION_ID '${v:-unknown}' in $GPU_NODE_OS_RELEASE (supported: ${GPU_NODE_UBUNTU_RELEASES// /, })" ;;
   esac
   if ! gpu_done "cuda-repo-$GPU_NODE_CUDA_DISTRO"; then
     gpu_log "adding NVIDIA's CUDA apt repo for $GPU_NODE_CUDA_DISTRO"

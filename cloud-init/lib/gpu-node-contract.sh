@@ -26,6 +26,9 @@ GPU_CLUSTER_MARK_FAILED="GPU-CLUSTER-FAILED"
 GPU_NODE_IMAGE_TAG_PREFIX="gpu-node-recipe-"
 GPU_NODE_PROPERTY_PREFIX="gpu_node_"
 
+# Ubuntu releases (VERSION_ID) the recipe installs on (NVIDIA catalog: src/private/gpu-software-matrix.ts).
+GPU_NODE_UBUNTU_RELEASES="22.04 24.04"
+
 # Steps that check this boot's state and so run at every boot (the others run until they succeed once).
 GPU_NODE_EVERY_BOOT="nvidia-driver lifetime ready-check"
 # Install steps whose work a baked image keeps: the seal keeps their done markers, so a node

@@ -2,6 +2,7 @@
 // releases NVIDIA's CUDA apt repository serves, each row with the NVIDIA source it was checked
 // against on CATALOG_CHECKED. The checks (recipe-rules.ts, gpu-model.ts, node-image.ts) and the
 // README table (`npm run docs:matrix`) read these tables only; nothing else encodes these facts.
+import { nodeContract } from './node-contract';
 
 /** The date every row here was last checked against its source (shown in the README). */
 export const CATALOG_CHECKED = '2026-12-07';
@@ -96,9 +97,16 @@ export const UBUNTU_REPOS: readonly UbuntuRepo[] = [
   },
 ];
 
-/** CUDA versions per supported Ubuntu release (from UBUNTU_REPOS). */
-export const CUDA_BY_UBUNTU: { readonly [release: string]: readonly string[] } =
-  Object.freeze(Object.fromEntries(UBUNTU_REPOS.filter((u) => !u.unsupported).map((u) => [u.release, u.cuda])));
+/**
+ * CUDA versions per supported Ubuntu release: the releases the node's scripts install on
+ * (GPU_NODE_UBUNTU_RELEASES in the contract, declared once there), each with its UBUNTU_REPOS row.
+ */
+export const CUDA_BY_UBUNTU: { readonly [release: string]: readonly string[] } = Object.freeze(Object.fromEntries(
+  nodeContract().ubuntuReleases.map((release) => {
+    const repo = UBUNTU_REPOS.find((u) => u.release === release && !u.unsupported);
+    if (!repo) throw new Error(`GPU_NODE_UBUNTU_RELEASES names Ubuntu ${release}, which the NVIDIA catalog has no supported repository row for`);
+    return [release, repo.cuda];
+  })));
 
 /** The Ubuntu release a cloud image name says (`22.04`, `noble`, ...), or undefined. */
 export function ubuntuReleaseOfName(name: string): string | undefined {
