@@ -97,7 +97,7 @@ describe('SnapshotImage', () => {
       WATCH_CONTRACT: expect.stringMatching(/^assets\/GpuNodeContract\/[0-9A-F]+\/gpu-node-contract\.sh$/),
     });
     expect(env.BAKE_PROPERTIES.split('\n')).toEqual(expect.arrayContaining([
-      `gpu_node_base_image=${BASE_KEY}`, 'gpu_node_recipe_name=torch', 'gpu_node_driver=570-open', 'gpu_node_cuda=12.8',
+      `gpu_node_base_image=${BASE_KEY}`, 'gpu_node_recipe_name=torch', 'gpu_node_driver=580-open', 'gpu_node_cuda=13.0',
       'gpu_node_container_toolkit=latest', 'gpu_node_gpus=1xRTX_2060_SUPER',
     ]));
   });

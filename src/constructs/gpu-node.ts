@@ -183,7 +183,7 @@ export interface GpuNodeProps {
   readonly availabilityZone?: string;
   /**
    * The cloud-init recipe.
-   * @default - `new GpuRecipe()`: driver 570 (open modules), CUDA 12.8, Docker with the NVIDIA container toolkit
+   * @default - `new GpuRecipe()`: driver 580 (open modules), CUDA 13.0, Docker with the NVIDIA container toolkit
    */
   readonly recipe?: GpuRecipe;
   /**
