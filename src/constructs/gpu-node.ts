@@ -486,9 +486,10 @@ export class GpuNode extends Construct {
       lifecycle: { ignoreChanges: ['input'] },
       triggersReplace: props.rolloutToken !== undefined || props.replaceOnChange ? { rollout: rollout.id } : undefined,
     });
-    // Plain references, not Fn tokens: each token is kept by cdktf's process-wide token map with the
-    // stack trace of its creation, for as long as the process lives (see bench/README: repeated synths).
-    const startTime = `\${${startedAt.terraformResourceType}.${startedAt.friendlyUniqueId}.output.time}`;
+    // Plain references, not Fn tokens: cdktf keeps every token in its process-wide token map, with the
+    // stack trace of its creation, for as long as the process lives (README, Benchmark: five synths).
+    const started = `${startedAt.terraformResourceType}.${startedAt.friendlyUniqueId}.output.time`;
+    const startTime = `\${${started}}`;
     const metadata: { [key: string]: string } = {
       gpu_node_recipe_name: this.recipe.name,
       gpu_node_recipe_key: this.recipeKey,
@@ -497,7 +498,7 @@ export class GpuNode extends Construct {
     };
     if (this.lifetimeHours !== undefined) {
       metadata.gpu_node_lifetime_hours = `${this.lifetimeHours}`;
-      metadata.gpu_node_shelve_at = `\${timeadd(${startTime.slice(2, -1)}, "${this.lifetimeHours}h")}`;
+      metadata.gpu_node_shelve_at = `\${timeadd(${started}, "${this.lifetimeHours}h")}`;
     }
     return { rollout, metadata };
   }
