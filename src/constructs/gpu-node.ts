@@ -18,7 +18,8 @@ import { validateGpuNode } from '../private/validation-constructs';
 import { addPreflight, preflightEnabledByContext } from '../private/preflight';
 import { TerraformData } from '../private/terraform-data';
 import { userDataArgument } from '../private/user-data';
-import { watchEnvironment, watchScript } from '../private/watch-script';
+import { watcherProvisioner } from '../private/watch-script';
+import { checkProxyJump } from '../private/ssh-config';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { DataVolumeOptions, VolumeRemovalPolicy } from './data-volume';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
@@ -598,20 +599,13 @@ export class GpuNode extends Construct {
    * node counts as not running and stays shelved.
    */
   private addPowerControl(powerState: PowerState, wait: boolean | ReadyWaitOptions | undefined): TerraformData {
-    const script = watchScript(this);
     return new TerraformData(this, 'PowerControl', {
       triggersReplace: { server: this.resource.id, powerState: powerState.providerValue },
-      provisioners: [{
-        type: 'local-exec',
-        command: `bash ${script.path} power`,
-        environment: {
-          OS_CLOUD: (typeof wait === 'object' ? wait.cloud : undefined) ?? 'openstack',
-          WATCH_SERVER_ID: this.resource.id,
-          WATCH_NODE: tfLiteral(this.node.path),
-          POWER_WANT: powerState.providerValue,
-          ...watchEnvironment(this),
-        },
-      }],
+      provisioners: [watcherProvisioner(this, 'power', (typeof wait === 'object' ? wait.cloud : undefined) ?? 'openstack', {
+        WATCH_SERVER_ID: this.resource.id,
+        WATCH_NODE: tfLiteral(this.node.path),
+        POWER_WANT: powerState.providerValue,
+      })],
     });
   }
 
@@ -629,24 +623,17 @@ export class GpuNode extends Construct {
     if (!/^[\w.-]+$/.test(cloud)) {
       throw new Error(`${path}: waitForReady.cloud must be a clouds.yaml entry name such as 'openstack', got '${cloud}'`);
     }
-    const script = watchScript(this);
     return new TerraformData(this, 'WaitForReady', {
       // A new server or a new power state is a new boot to wait for; a plan without either runs nothing.
       triggersReplace: { server: this.resource.id, powerState: powerState.providerValue },
-      provisioners: [{
-        type: 'local-exec',
-        command: `bash ${script.path} ready`,
-        environment: {
-          OS_CLOUD: cloud,
-          WATCH_SERVER_ID: this.resource.id,
-          WATCH_RECIPE_NAME: this.recipe.name,
-          WATCH_NODE: tfLiteral(path),
-          WATCH_EXPECT_STATE: powerState.providerValue,
-          WATCH_TIMEOUT: `${timeout * 60}`,
-          WATCH_POLL_INTERVAL: `${poll}`,
-          ...watchEnvironment(this),
-        },
-      }],
+      provisioners: [watcherProvisioner(this, 'ready', cloud, {
+        WATCH_SERVER_ID: this.resource.id,
+        WATCH_RECIPE_NAME: this.recipe.name,
+        WATCH_NODE: tfLiteral(path),
+        WATCH_EXPECT_STATE: powerState.providerValue,
+        WATCH_TIMEOUT: `${timeout * 60}`,
+        WATCH_POLL_INTERVAL: `${poll}`,
+      })],
     });
   }
 
@@ -684,18 +671,6 @@ function serverTimeouts(path: string, given: ServerTimeouts | undefined): comput
     return `${value}m`;
   };
   return { create: minutes('createMinutes', 30), update: minutes('updateMinutes', 15), delete: minutes('deleteMinutes', 15) };
-}
-
-/**
- * An ssh jump host as `-J` and `ProxyJump` take it: `[user@]host[:port]`, no spaces or quotes (it is
- * written into a command line and an ssh config); a token (an address of another node) passes.
- */
-export function checkProxyJump(path: string, prop: string, jump: string | undefined): string | undefined {
-  if (jump === undefined || Token.isUnresolved(jump)) return jump;
-  if (!/^([\w.-]+@)?[\w.:\[\]-]+$/.test(jump)) {
-    throw new Error(`${path}: ${prop} must be [user@]host[:port] as ssh -J takes it, got '${jump}'; e.g. 'ubuntu@203.0.113.10'`);
-  }
-  return jump;
 }
 
 /** Whether the node makes its own security group: neither `securityGroups` nor the network gives one. */
