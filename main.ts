@@ -79,8 +79,8 @@ class GpuNodeStack extends OpenStackStack {
       keyPair: this.keyPair(),
       recipe: new GpuRecipe({
         name: 'cuda-base',
-        nvidiaDriver: NvidiaDriver.R570_OPEN,
-        cuda: CudaToolkit.V12_8,
+        nvidiaDriver: NvidiaDriver.R580_OPEN,
+        cuda: CudaToolkit.V13_0,
         packages: ['htop', 'nvtop'],
       }),
       // Like the terminate script, `cdktf destroy gpu-node` removes everything, this volume too.
@@ -110,8 +110,8 @@ class BurnInStack extends OpenStackStack {
 /** The recipe that the bake and workers stacks share: equal recipes give equal keys. */
 const workerRecipe = new GpuRecipe({
   name: 'pytorch-worker',
-  nvidiaDriver: NvidiaDriver.R570_OPEN,
-  cuda: CudaToolkit.V12_8,
+  nvidiaDriver: NvidiaDriver.R580_OPEN,
+  cuda: CudaToolkit.V13_0,
   packages: ['python3-venv', 'python3-pip'],
   commands: ['python3 -m venv /opt/venv', '/opt/venv/bin/pip install --no-cache-dir torch'],
 });

@@ -43,6 +43,36 @@ test('synth runs no terraform; stacks with terraform_data require Terraform 1.4 
   }
 });
 
+const readme = () => fs.readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
+const floorOf = (version: string) => Number(/^>= 1\.(\d+)$/.exec(version)?.[1]);
+
+test("the README's table of example stacks is what main.ts synthesizes, with each stack's Terraform version", () => {
+  const table = /<!-- example-stacks -->\n([\s\S]*?)<!-- \/example-stacks -->/.exec(readme())![1];
+  const rows = [...table.matchAll(/^\| `([^`]+)` \| [^|]+ \| 1\.(\d+) or newer \|$/gm)].map((m) => [m[1], Number(m[2])]);
+  expect(rows.map(([name]) => name).sort()).toEqual(stacks());
+  expect(rows).toEqual(rows.map(([name]) => [name, floorOf(stackJson(name as string).terraform.required_version)]));
+});
+
+test('the README counts no stacks or tests by hand (the table above and jest say them)', () => {
+  const words = '(?:\\d[\\d,]*|one|two|three|four|five|six|seven|eight|nine|ten)';
+  expect(readme()).not.toMatch(new RegExp(`\\b\\d[\\d,]* (?:unit |jest )?tests\\b|main\\.ts\` has ${words} stacks|example app's ${words}\\b|\\(${words} stacks`, 'i'));
+});
+
+test('the README asks for the Terraform that every example stack can run with, and names the OpenTofu the tier builds', () => {
+  const needed = Math.max(...stacks().map((name) => floorOf(stackJson(name).terraform.required_version)));
+  // A stack with a data volume needs 1.7 (`removed` blocks): the example's gpu-node stack has one.
+  expect(needed).toBe(7);
+  const text = readme();
+  const claims = [
+    /and `terraform` \(1\.(\d+) or newer/.exec(text)?.[1],
+    /Terraform \(the `terraform` CLI, 1\.(\d+) or newer/.exec(text)?.[1],
+    /OpenTofu 1\.(\d+) or newer/.exec(text)?.[1],
+  ].map(Number);
+  expect(claims).toEqual([needed, needed, needed]);
+  const tofu = /^tofu_version=(\S+)$/m.exec(fs.readFileSync(path.join(PROJECT_ROOT, 'cloud-tier', 'tools.sh'), 'utf8'))![1];
+  expect(text).toContain(`builds OpenTofu ${tofu}`);
+});
+
 test('every stack requires the OpenStack provider and configures it only through clouds.yaml', () => {
   for (const name of stacks()) {
     const json = stackJson(name);

@@ -28,6 +28,7 @@ test('the package has the compiled library, the bindings, the cloud-init scripts
     'cloud-init/steps/ready-check.sh',
     'assets/gpu-node-watch.sh',
     'README.md',
+    'CHANGELOG.md',
     'LICENSE',
     // The jsii assembly: what jsii-pacmak and Construct Hub read.
     '.jsii',

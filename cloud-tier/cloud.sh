@@ -15,7 +15,8 @@ root=$(dirname "$here")
 state="$root/.cloud-tier/cloud"
 etc="$state/etc" log="$state/log" run="$state/run"
 py=/usr/bin/python3
-export PYTHONPATH="$here/py" GPU_CLOUD_CONSOLE_DIR="$state/console"
+# $state/py: the package's metadata (entry points), written by `up`, not kept in git (a build artifact).
+export PYTHONPATH="$here/py:$state/py" GPU_CLOUD_CONSOLE_DIR="$state/console"
 PASSWORD=cloud-tier-admin   # a throwaway password of a cloud that only listens on 127.0.0.1
 KS=http://127.0.0.1:5000/v3
 
@@ -113,6 +114,12 @@ start_rabbit() {
 }
 
 write_config() {
+  # Neutron loads ML2 mechanism drivers by entry point: ours (neutron_mech.BindAllMechanismDriver) is
+  # found through this metadata on PYTHONPATH, as an installed package's would be.
+  mkdir -p "$state/py/gpu_cloud_tier-0.1.egg-info"
+  printf 'Metadata-Version: 1.1\nName: gpu-cloud-tier\nVersion: 0.1\n' > "$state/py/gpu_cloud_tier-0.1.egg-info/PKG-INFO"
+  printf '[neutron.ml2.mechanism_drivers]\nbind_all = gpu_cloud_tier.neutron_mech:BindAllMechanismDriver\n' \
+    > "$state/py/gpu_cloud_tier-0.1.egg-info/entry_points.txt"
   mkdir -p "$etc"/{keystone/fernet-keys,keystone/credential-keys,nova,glance,placement,neutron,cinder} "$state/images" "$state/cinder" "$state/nova" "$state/console"
   local db=mysql+pymysql://openstack:openstack@127.0.0.1
   local rabbit=rabbit://guest:guest@127.0.0.1:5672/

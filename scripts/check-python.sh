@@ -9,7 +9,8 @@ wheel=$(find "$root/dist/python" -name "cdktf_openstack_gpu-*.whl" 2>/dev/null |
 [ -n "$wheel" ] || { echo "check-python: no wheel in dist/python; run npm run package:python first" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "check-python: python3 is not installed (apt-get install python3 python3-venv)" >&2; exit 1; }
 work=$(mktemp -d)
-# Node 20 is what this project supports (README); the jsii runtime's end-of-life banner is noise here.
+# CI's machine runs Node 20, past its end of life: silence the jsii runtime's banner for it here, as
+# the README ("From Python") tells users on Node 20 to (Node 22 and 24 print none).
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
 trap 'rm -rf "$work"' EXIT
 
@@ -30,7 +31,8 @@ class TeamImage:
     def bind(self, scope, profile):
         return gpu.NodeImageConfig(image_id="0f0e0d0c-0b0a-0908-0706-050403020100", base_image_key="id:team-image")
 
-app = App(outdir=sys.argv[1])
+# Planned offline below against the stand-in provider: the README's "Planning offline" switch.
+app = App(outdir=sys.argv[1], context={"cdktf-openstack-gpu:preflight": False})
 ssh_from = [gpu.Peer.ipv4("192.0.2.0/24")]
 
 # start-nvidia-openstack-instance.py as a stack: a new network, two RTX 2080 Ti and a data volume.
@@ -85,8 +87,6 @@ for stack in ml bake; do
   if [ ! -f "$tf_check" ]; then echo "skipped terraform plan on $stack: $tf_check not found"
   elif ! command -v terraform >/dev/null; then echo "skipped terraform plan on $stack: terraform is not on PATH"
   else
-    # The stand-in provider answers the quota lookup with zeros; give the plan a real project's quota.
-    (cd "$root" && npx ts-node --transpile-only -e "require('./__tests__/support/cloud-facts').withQuotaInDir(process.argv[1])" "$out/stacks/$stack")
     if bash "$tf_check" --schema "$root/../shared/openstack-provider/schema-3.4.0.json" "$out/stacks/$stack" plan >"$work/plan-$stack.log" 2>&1; then
       echo "python $stack: terraform plan ok ($(grep -o 'Plan: .*' "$work/plan-$stack.log" | head -n 1))"
     else

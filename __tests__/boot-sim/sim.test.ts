@@ -10,7 +10,7 @@ import { GpuModel, GpuRecipe } from '../../src';
 import { PROJECT_ROOT, userDataOf } from '../support/checks';
 
 const SIM = path.join(PROJECT_ROOT, '__tests__', 'boot-sim');
-const GPU_2080 = 'NVIDIA GeForce RTX 2080 Ti, 570.172.08';
+const GPU_2080 = 'NVIDIA GeForce RTX 2080 Ti, 580.95.05';
 
 function whyNot(): string | undefined {
   if (process.platform !== 'linux') return 'not Linux';
@@ -99,6 +99,15 @@ class Node {
     const read = (f: string) => fs.readFileSync(path.join(this.dir, `${f}-${result[1]}.log`), 'utf8');
     return { result: result[2], console: read('console'), log: read('boot') };
   }
+  /** Time passes on the running node: each timer the recipe enabled fires once (tick.sh); this boot's console so far. */
+  public tick(): { result: string; console: string } {
+    const r = spawnSync('bash', [path.join(SIM, 'tick.sh'), this.dir], { encoding: 'utf8', timeout: 300_000 });
+    const result = /BOOT-SIM tick boot=(\d+) result=(\S+)/.exec(r.stdout);
+    if (r.status !== 0 || !result) throw new Error(`tick.sh exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+    return { result: result[2], console: fs.readFileSync(path.join(this.dir, `console-${result[1]}.log`), 'utf8') };
+  }
+  /** Writes a file in the node's disk (the running node changes under the recipe). */
+  public write(p: string, text: string) { fs.writeFileSync(path.join(this.dir, 'root', p), text); }
   public file(p: string): string { return fs.readFileSync(path.join(this.dir, 'root', p), 'utf8'); }
   public status(): any { return JSON.parse(this.file('var/lib/gpu-node/status.json')); }
   /** The errors cloud-init recorded in this boot's stages (its result.json). */
@@ -126,11 +135,11 @@ simTest('(a) first boot: cloud-init writes the recipe, the unit installs the pin
   const boot = node.boot();
   expect(boot.result).toBe('ok');
   expect(node.cloudInitErrors()).toEqual([]);
-  expect(boot.console).toMatch(/^GPU-NODE-READY recipe=cuda-base key=\S+ gpus=1 model="NVIDIA GeForce RTX 2080 Ti" driver=570\.172\.08$/m);
-  expect(node.status()).toMatchObject({ state: 'ready', recipe: 'cuda-base', gpus: 1, model: 'NVIDIA GeForce RTX 2080 Ti', driver: '570.172.08' });
-  // The exact pinned packages, each installed once: driver branch 570 (open), CUDA 12.8, the container toolkit.
+  expect(boot.console).toMatch(/^GPU-NODE-READY recipe=cuda-base key=\S+ gpus=1 model="NVIDIA GeForce RTX 2080 Ti" driver=580\.95\.05$/m);
+  expect(node.status()).toMatchObject({ state: 'ready', recipe: 'cuda-base', gpus: 1, model: 'NVIDIA GeForce RTX 2080 Ti', driver: '580.95.05' });
+  // The exact pinned packages, each installed once: driver branch 580 (open), CUDA 13.0, the container toolkit.
   const installs = node.installs();
-  for (const pkg of ['nvidia-open-570', 'cuda-toolkit-12-8', 'linux-headers-6.8.0-45-generic', 'nvidia-container-toolkit']) {
+  for (const pkg of ['nvidia-open-580', 'cuda-toolkit-13-0', 'linux-headers-6.8.0-45-generic', 'nvidia-container-toolkit']) {
     expect(installs.filter((p) => p === pkg)).toEqual([pkg]);
   }
   // The recipe's packages: the runner's packages step, not cloud-init's package module.
@@ -148,12 +157,12 @@ simTest('(a) first boot: cloud-init writes the recipe, the unit installs the pin
   node.removeDisk();
 }), 900_000);
 
-const READY = /^GPU-NODE-READY recipe=cuda-base key=\S+ gpus=1 model="NVIDIA GeForce RTX 2080 Ti" driver=570\.172\.08$/m;
+const READY = /^GPU-NODE-READY recipe=cuda-base key=\S+ gpus=1 model="NVIDIA GeForce RTX 2080 Ti" driver=580\.95\.05$/m;
 const count = (list: string[], item: string) => list.filter((x) => x === item).length;
 
 simTest('(b) power loss after the driver step: the next boot resumes the install, without reinstalling the driver', () => timed('b', () => {
   const node = new Node('b-power-loss', 'gpu-node', [GPU_2080]);
-  node.once('power-loss-on', 'cuda-toolkit-12-8'); // the step after nvidia-driver
+  node.once('power-loss-on', 'cuda-toolkit-13-0'); // the step after nvidia-driver
   const lost = node.boot();
   expect(lost.result).toBe('power-loss');
   expect(lost.console).not.toMatch(/GPU-NODE-(READY|FAILED)/);
@@ -163,8 +172,8 @@ simTest('(b) power loss after the driver step: the next boot resumes the install
   expect(second.console).toMatch(READY);
   expect(node.status()).toMatchObject({ state: 'ready', boot_id: node.bootId(2) });
   const installs = node.installs();
-  expect(count(installs, 'nvidia-open-570')).toBe(1);
-  expect(count(installs, 'cuda-toolkit-12-8')).toBe(1); // the cut install, done again
+  expect(count(installs, 'nvidia-open-580')).toBe(1);
+  expect(count(installs, 'cuda-toolkit-13-0')).toBe(1); // the cut install, done again
   // Same instance: cloud-init did not run runcmd again; the enabled unit did the work.
   expect(node.calls().filter((c) => c.startsWith('systemctl enable'))).toHaveLength(1);
   node.removeDisk();
@@ -190,7 +199,7 @@ simTest('(j) every reboot runs the recipe under systemd\'s real ordering: no cyc
 
 simTest('(k) power loss mid-unpack of the driver: the next boot runs dpkg --configure -a, finishes the install, READY', () => timed('k', () => {
   const node = new Node('k-dpkg-interrupted', 'gpu-node', [GPU_2080]);
-  node.once('power-loss-on', 'nvidia-open-570');
+  node.once('power-loss-on', 'nvidia-open-580');
   expect(node.boot().result).toBe('power-loss');
   expect(fs.readdirSync(path.join(node.dir, 'root', 'var/lib/dpkg/updates'))).toEqual(['0001']); // dpkg's journal left behind
   const second = node.boot();
@@ -200,7 +209,7 @@ simTest('(k) power loss mid-unpack of the driver: the next boot runs dpkg --conf
   expect(second.console).toMatch(READY);
   expect(node.calls()).toContain('dpkg --configure -a');
   expect(node.file('var/log/gpu-node/recipe.log')).toMatch(/dpkg was interrupted \(a power loss during an install\?\); running dpkg --configure -a/);
-  expect(count(node.installs(), 'nvidia-open-570')).toBe(1);
+  expect(count(node.installs(), 'nvidia-open-580')).toBe(1);
   node.removeDisk();
 }), 900_000);
 
@@ -227,7 +236,7 @@ simTest('(c) the driver module does not load: the runner reboots once, the next 
   const second = node.boot();
   expect(second.result).toBe('ok');
   expect(second.console).toMatch(READY);
-  expect(count(node.installs(), 'nvidia-open-570')).toBe(1);
+  expect(count(node.installs(), 'nvidia-open-580')).toBe(1);
   node.removeDisk();
 }), 900_000);
 
@@ -239,7 +248,7 @@ simTest('(d) kernel update: the next boot rebuilds the module for the new kernel
   expect(rebuilt.console).toMatch(READY);
   expect(node.calls()).toContain('dkms autoinstall -k 6.8.0-50-generic');
   expect(count(node.installs(), 'linux-headers-6.8.0-50-generic')).toBe(1);
-  expect(count(node.installs(), 'nvidia-open-570')).toBe(1);
+  expect(count(node.installs(), 'nvidia-open-580')).toBe(1);
   node.setKernel('6.8.0-51-generic');
   node.setEnv({ FAKE_DKMS_FAIL: '1' });
   const failed = node.boot();
@@ -253,7 +262,7 @@ simTest('(d) kernel update: the next boot rebuilds the module for the new kernel
 simTest('(e) unshelve (same instance-id) of a 2-GPU node with one GPU handed back: FAILED on that boot; READY when both are back', () => timed('e', () => {
   // A workers node (g1-2x2060.medium) before the first bake: it installs from the base image.
   const node = new Node('e-unshelve', 'workers', [GPU_2060, GPU_2060]);
-  const ready2 = /^GPU-NODE-READY recipe=pytorch-worker key=\S+ gpus=2 model="NVIDIA GeForce RTX 2060 SUPER" driver=570\.172\.08$/m;
+  const ready2 = /^GPU-NODE-READY recipe=pytorch-worker key=\S+ gpus=2 model="NVIDIA GeForce RTX 2060 SUPER" driver=580\.95\.05$/m;
   expect(node.boot().console).toMatch(ready2);
   node.setGpus([GPU_2060]);
   const missing = node.boot();
@@ -266,7 +275,7 @@ simTest('(e) unshelve (same instance-id) of a 2-GPU node with one GPU handed bac
   node.setGpus([GPU_2060, GPU_2060]);
   expect(node.boot().console).toMatch(ready2);
   expect(node.status()).toMatchObject({ state: 'ready', gpus: 2, boot_id: node.bootId(4) });
-  expect(count(node.installs(), 'nvidia-open-570')).toBe(1);
+  expect(count(node.installs(), 'nvidia-open-580')).toBe(1);
   node.removeDisk();
 }), 900_000);
 
@@ -276,7 +285,7 @@ simTest('(g) the apt lists lock is held when the unit starts: it waits, then ins
   const boot = node.boot();
   expect(boot.console).toMatch(READY);
   expect(node.file('var/log/gpu-node/recipe.log')).toMatch(/an apt lock is held; waiting/);
-  expect(count(node.installs(), 'nvidia-open-570')).toBe(1);
+  expect(count(node.installs(), 'nvidia-open-580')).toBe(1);
   node.removeDisk();
 }), 900_000);
 
@@ -291,7 +300,7 @@ simTest('(h) Secure Boot refuses the unsigned module: FAILED with the Secure Boo
   node.removeDisk();
 }), 900_000);
 
-const GPU_2060 = 'NVIDIA GeForce RTX 2060 SUPER, 570.172.08';
+const GPU_2060 = 'NVIDIA GeForce RTX 2060 SUPER, 580.95.05';
 
 simTest('(f) bake, seal, then a worker boots the snapshot (new instance-id): zero installs, READY with its 2 GPUs', () => timed('f', () => {
   const node = new Node('f-snapshot', 'bake', [GPU_2060], 'i-builder');
@@ -304,7 +313,7 @@ simTest('(f) bake, seal, then a worker boots the snapshot (new instance-id): zer
   expect(node.calls()).toContain('poweroff ');
   expect(fs.existsSync(path.join(node.dir, 'root', 'var/lib/cloud/instances'))).toBe(false); // cloud-init clean
   const baked = node.installs();
-  expect(count(baked, 'nvidia-open-570')).toBe(1);
+  expect(count(baked, 'nvidia-open-580')).toBe(1);
   expect(node.calls()).toContain('python3 -m venv /opt/venv'); // the user commands ran in the bake
   const bakeCalls = node.calls().length;
   // The image: the same disk, booted by the workers stack as a new instance with 2 GPUs.
@@ -316,7 +325,7 @@ simTest('(f) bake, seal, then a worker boots the snapshot (new instance-id): zer
   const snapshotBoot = (Date.now() - t) / 1000;
   expect(worker.result).toBe('ok');
   expect(node.cloudInitErrors()).toEqual([]);
-  expect(worker.console).toMatch(new RegExp(`^GPU-NODE-READY recipe=pytorch-worker key=${key} gpus=2 model="NVIDIA GeForce RTX 2060 SUPER" driver=570\\.172\\.08$`, 'm'));
+  expect(worker.console).toMatch(new RegExp(`^GPU-NODE-READY recipe=pytorch-worker key=${key} gpus=2 model="NVIDIA GeForce RTX 2060 SUPER" driver=580\\.95\\.05$`, 'm'));
   expect(node.installs()).toEqual(baked); // no package installed on the snapshot boot
   expect(node.status()).toMatchObject({ state: 'ready', gpus: 2, boot_id: node.bootId(2) });
   // Not even apt-get update, by cloud-init or the runner; the user commands do not run again.
@@ -337,17 +346,17 @@ simTest('(f) bake, seal, then a worker boots the snapshot (new instance-id): zer
   node.removeDisk();
 }), 900_000);
 
-const GPU_H100_SXM = 'NVIDIA H100 80GB HBM3, 570.172.08';
+const GPU_H100_SXM = 'NVIDIA H100 80GB HBM3, 580.95.05';
 
 simTest('(i) NVSwitch board (8x H100 SXM5): Fabric Manager pinned to the driver, started, required at every boot', () => timed('i', () => {
   const node = new Node('i-nvswitch', 'hgx', Array(8).fill(GPU_H100_SXM));
   const boot = node.boot();
   expect(boot.result).toBe('ok');
   expect(node.cloudInitErrors()).toEqual([]);
-  expect(boot.console).toMatch(/^GPU-NODE-READY recipe=hgx key=\S+ gpus=8 model="NVIDIA H100 80GB HBM3" driver=570\.172\.08$/m);
+  expect(boot.console).toMatch(/^GPU-NODE-READY recipe=hgx key=\S+ gpus=8 model="NVIDIA H100 80GB HBM3" driver=580\.95\.05$/m);
   // Exactly the running driver's version, once, and the service enabled and started.
-  expect(node.installs().filter((p) => p.startsWith('nvidia-fabricmanager'))).toEqual(['nvidia-fabricmanager-570=570.172.08-1']);
-  expect(node.calls()).toContain('apt-mark hold nvidia-fabricmanager-570');
+  expect(node.installs().filter((p) => p.startsWith('nvidia-fabricmanager'))).toEqual(['nvidia-fabricmanager-580=580.95.05-1']);
+  expect(node.calls()).toContain('apt-mark hold nvidia-fabricmanager-580');
   expect(node.calls()).toContain('systemctl enable --now nvidia-fabricmanager.service');
   expect(node.calls()).toContain('systemctl is-active --quiet nvidia-fabricmanager.service');
   // A boot where the service did not come up: FAILED with that reason, never READY.
@@ -359,3 +368,54 @@ simTest('(i) NVSwitch board (8x H100 SXM5): Fabric Manager pinned to the driver,
   expect(node.installs().filter((p) => p.startsWith('nvidia-fabricmanager'))).toHaveLength(1);
   node.removeDisk();
 }), 900_000);
+
+simTest('(m) while running: a driver/library mismatch and a GPU lost are seen by the periodic check within its interval; a reboot heals the mismatch', () => timed('m', () => {
+  const node = new Node('m-health', 'workers', [GPU_2060, GPU_2060]);
+  const ready2 = /^GPU-NODE-READY recipe=pytorch-worker key=\S+ gpus=2 model="NVIDIA GeForce RTX 2060 SUPER" driver=580\.95\.05$/m;
+  expect(node.boot().console).toMatch(ready2);
+  // The timer is enabled by cloud-init's runcmd (timers.target), and a tick on a healthy node changes nothing.
+  expect(fs.readlinkSync(path.join(node.dir, 'root', 'etc/systemd/system/timers.target.wants/gpu-node-health.timer')))
+    .toBe('/etc/systemd/system/gpu-node-health.timer');
+  let tick = node.tick();
+  expect(tick.result).toBe('ok');
+  expect(tick.console).not.toMatch(/step=health/);
+  expect(node.status()).toMatchObject({ state: 'ready', boot_id: node.bootId(1), checked_at: expect.stringMatching(/Z$/) });
+  // An unattended upgrade replaced the NVIDIA userspace under the loaded module. Up to the base of this
+  // branch nothing looked again until a reboot: status.json said ready.
+  node.write('sim/nvml-mismatch', '1');
+  tick = node.tick();
+  expect(tick.console).toMatch(/^GPU-NODE-FAILED recipe=pytorch-worker step=health reason="driver\/library version mismatch: .*a reboot loads the matching module \(Failed to initialize NVML: Driver\/library version mismatch\)"$/m);
+  expect(node.status()).toMatchObject({ state: 'failed', step: 'health', boot_id: node.bootId(1) });
+  // The reboot loads the matching module: this boot's ready-check is READY, and the check agrees.
+  expect(node.boot().console).toMatch(ready2);
+  expect(node.tick().console).not.toMatch(/step=health/);
+  expect(node.status()).toMatchObject({ state: 'ready', gpus: 2, boot_id: node.bootId(2) });
+  // A GPU falls off the bus while running (Xid 79): failed within one interval, naming the count.
+  node.write('sim/hw-gpus', `${GPU_2060}\n`);
+  node.write('sim/dmesg', '[ 5120.1] NVRM: Xid (PCI:0000:00:06): 79, pid=\'<unknown>\', name=<unknown>, GPU has fallen off the bus.\n');
+  tick = node.tick();
+  expect(tick.console).toMatch(/^GPU-NODE-FAILED recipe=pytorch-worker step=health reason="expected 2 GPUs, nvidia-smi lists 1"$/m);
+  expect(node.status()).toMatchObject({ state: 'failed', step: 'health', gpus: 1, xid_errors: 1, boot_id: node.bootId(2) });
+  node.removeDisk();
+}), 900_000);
+
+simTest('(n) a node snapshotted by hand from a ready node (no seal) boots on a machine with another GPU count: FAILED on that boot, never the old READY', () => timed('n', () => {
+  const node = new Node('n-hand-snapshot', 'workers', [GPU_2060, GPU_2060]);
+  expect(node.boot().console).toMatch(/^GPU-NODE-READY recipe=pytorch-worker .* gpus=2 /m);
+  expect(node.status()).toMatchObject({ state: 'ready', boot_id: node.bootId(1) });
+  // `openstack server image create` of the running node: the same disk, status.json saying ready, every
+  // done marker and cloud-init's instance data kept. Booted by the workers stack on a 1-GPU machine.
+  node.setInstance('i-from-hand-snapshot');
+  node.setGpus([GPU_2060]);
+  const boot = node.boot();
+  expect(boot.result).toBe('unit-failed');
+  expect(boot.console).not.toMatch(/GPU-NODE-READY/);
+  expect(boot.console).toMatch(/^GPU-NODE-FAILED recipe=pytorch-worker step=ready-check reason="expected 2 GPUs, nvidia-smi lists 1"$/m);
+  expect(node.status()).toMatchObject({ state: 'failed', step: 'ready-check', boot_id: node.bootId(2) });
+  expect(count(node.installs(), 'nvidia-open-580')).toBe(1); // nothing installed again
+  // The periodic check leaves the boot's verdict alone (it is not its own to lift).
+  expect(node.tick().console).not.toMatch(/step=health|GPU-NODE-READY/);
+  expect(node.status()).toMatchObject({ state: 'failed', step: 'ready-check' });
+  node.removeDisk();
+}), 900_000);
+

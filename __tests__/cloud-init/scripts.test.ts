@@ -52,6 +52,12 @@ interface NodeOptions {
 }
 
 let counter = 0;
+/** A fresh directory for files a test lays out before its node. */
+function node0Dir(): string {
+  const d = path.join(tmpRoot, `pre${counter}-${Date.now()}`);
+  fs.mkdirSync(d, { recursive: true });
+  return d;
+}
 function makeNode(opts: NodeOptions = {}): Node {
   const dir = path.join(tmpRoot, `n${++counter}`);
   const p = (...s: string[]) => path.join(dir, ...s);
@@ -156,11 +162,12 @@ describe('shellcheck and size', () => {
       expect(text).toContain('set -euo pipefail');
     }
     expect(scriptFiles).toContain(CONTRACT);
-    expect(scriptFiles.length).toBe(13);
+    expect(scriptFiles.length).toBe(14);
     // They travel in every node's user_data (Nova: 65,535 bytes after base64, with everything else);
     // gzip takes them to about a third (see the recipe's size check). The contract file added 2 KB,
-    // telling apt's failures apart (dpkg interrupted, network, disk full: issue 20) 4 KB.
-    expect(total).toBeLessThan(43000);
+    // telling apt's failures apart (dpkg interrupted, network, disk full: issue 20) 4 KB, the periodic
+    // health check (bin/gpu-node-health, issue 20) 6 KB.
+    expect(total).toBeLessThan(50000);
   });
 });
 
@@ -885,6 +892,151 @@ describe('steps/ready-check.sh', () => {
     const r = run(node, step('ready-check'));
     expect(r.status).toBe(0);
     expect(consoleLines(node)[0]).toMatch(/^GPU-NODE-READY recipe=from-config key=k-123 gpus=1 /);
+  });
+});
+
+describe('bin/gpu-node-health: the periodic check keeps status.json true (issue 20 item 3)', () => {
+  const HEALTH = path.join(CLOUD_INIT, 'bin', 'gpu-node-health');
+  const GPU = 'NVIDIA GeForce RTX 2080 Ti, 580.95.05';
+  const xid = (code: number, text: string) => `[ 4242.5] NVRM: Xid (PCI:0000:00:05): ${code}, pid=1234, name=python3, ${text}\n`;
+  /** A node that passed this boot's ready-check with 2 GPUs. */
+  function readyNode(opts: NodeOptions = {}) {
+    const node = makeNode({ gpus: [GPU, GPU], ...opts, env: { GPU_NODE_EXPECTED_GPUS: '2', GPU_NODE_CONTAINER_TOOLKIT: '0', ...opts.env } });
+    expect(run(node, step('ready-check')).status).toBe(0);
+    fs.writeFileSync(node.console, '');
+    return node;
+  }
+  const check = (node: Node, env: Record<string, string> = {}) => {
+    const r = run(node, HEALTH, [], env);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    return r;
+  };
+
+  test('a healthy node stays ready: no console line, checked_at moves on', () => {
+    const node = readyNode();
+    // The check before this one, an hour ago.
+    const file = path.join(node.state, 'status.json');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/"checked_at":"[^"]*"/, '"checked_at":"2026-12-07T05:00:00Z"'));
+    const before = status(node).checked_at;
+    check(node);
+    expect(consoleLines(node)).toEqual([]);
+    expect(status(node)).toMatchObject({ state: 'ready', gpus: 2, boot_id: 'boot-1', xid_errors: 0 });
+    expect(status(node).checked_at > before).toBe(true);
+  });
+
+  test('driver/library mismatch: failed with that reason and one console line; once NVML works again, ready', () => {
+    const node = readyNode();
+    fs.writeFileSync(path.join(node.fake, 'nvml-mismatch'), '');
+    check(node);
+    check(node);
+    const reason = 'driver/library version mismatch: the NVIDIA libraries changed under the loaded kernel module (a driver upgrade?); ' +
+      'a reboot loads the matching module (Failed to initialize NVML: Driver/library version mismatch)';
+    expect(consoleLines(node)).toEqual([`GPU-NODE-FAILED recipe=rtx-pair step=health reason="${reason}"`]);
+    expect(status(node)).toMatchObject({ state: 'failed', step: 'health', reason, boot_id: 'boot-1', checked_at: expect.stringMatching(/Z$/) });
+    fs.rmSync(path.join(node.fake, 'nvml-mismatch'));
+    check(node);
+    expect(consoleLines(node)[1]).toBe('GPU-NODE-READY recipe=rtx-pair key=k-123 gpus=2 model="NVIDIA GeForce RTX 2080 Ti" driver=580.95.05 check=health');
+    expect(status(node)).toMatchObject({ state: 'ready', gpus: 2 });
+  });
+
+  test('a GPU lost while running: failed naming the count', () => {
+    const node = readyNode();
+    fs.writeFileSync(path.join(node.fake, 'gpus'), `${GPU}\n`);
+    check(node);
+    expect(consoleLines(node)).toEqual(['GPU-NODE-FAILED recipe=rtx-pair step=health reason="expected 2 GPUs, nvidia-smi lists 1"']);
+    expect(status(node)).toMatchObject({ state: 'failed', step: 'health', gpus: 1 });
+  });
+
+  test("Xid errors since the last check: NVIDIA's catalogue decides; a fatal one holds until a reboot", () => {
+    const node = readyNode();
+    const dmesg = path.join(node.fake, 'dmesg');
+    fs.writeFileSync(dmesg, xid(13, 'Graphics Exception'));
+    check(node);
+    expect(status(node)).toMatchObject({ state: 'ready', xid_errors: 1 });
+    fs.appendFileSync(dmesg, xid(94, 'Contained: SM (0x1). RST: No, D-RST: No'));
+    check(node);
+    expect(status(node)).toMatchObject({ state: 'degraded', step: 'health', xid_errors: 2 });
+    fs.appendFileSync(dmesg, xid(79, 'GPU has fallen off the bus.'));
+    check(node);
+    check(node); // no new Xid: still failed, no second line
+    expect(consoleLines(node)).toEqual([
+      'GPU-NODE-DEGRADED recipe=rtx-pair step=health reason="Xid 94, a GPU reset is due (NVIDIA\'s Xid catalogue); reboot when idle"',
+      'GPU-NODE-FAILED recipe=rtx-pair step=health reason="Xid 79, fatal in NVIDIA\'s Xid catalogue; a reboot resets the GPU"',
+    ]);
+    expect(status(node)).toMatchObject({ state: 'failed', xid_errors: 3 });
+    // The next boot: the kernel log is new, ready-check writes that boot's verdict, the old Xids are gone.
+    fs.writeFileSync(dmesg, '');
+    expect(run(node, step('ready-check'), [], { GPU_NODE_BOOT_ID: 'boot-2' }).status).toBe(0);
+    check(node, { GPU_NODE_BOOT_ID: 'boot-2' });
+    expect(status(node)).toMatchObject({ state: 'ready', boot_id: 'boot-2', xid_errors: 0 });
+  });
+
+  test('the containers view is checked where the toolkit is installed', () => {
+    const node = readyNode({ env: { GPU_NODE_CONTAINER_TOOLKIT: '1', GPU_NODE_EXPECTED_GPUS: '2' } });
+    const one = path.join(node.dir, 'one-gpu');
+    fs.writeFileSync(one, `${GPU}\n`);
+    check(node, { FAKE_CONTAINER_CLI_GPUS: one });
+    expect(status(node)).toMatchObject({ state: 'failed', reason: 'containers see 1 GPUs (nvidia-container-cli info), expected 2' });
+  });
+
+  test("what the recipe owns is left alone: installs running, a failed step, another boot's verdict", () => {
+    const node = readyNode();
+    fs.writeFileSync(path.join(node.fake, 'gpus'), `${GPU}\n`);
+    check(node, { GPU_NODE_BOOT_ID: 'boot-9' }); // a ready from the boot before (a hand-made snapshot booting)
+    expect(status(node)).toMatchObject({ state: 'ready', boot_id: 'boot-1' });
+    withLib(node, 'gpu_write_status running steps=x boot_id=boot-1');
+    check(node);
+    expect(status(node).state).toBe('running');
+    withLib(node, 'GPU_NODE_STEP=cuda-toolkit gpu_fail "disk full"');
+    fs.writeFileSync(node.console, '');
+    check(node);
+    expect(status(node)).toMatchObject({ state: 'failed', step: 'cuda-toolkit', reason: 'disk full' });
+    expect(consoleLines(node)).toEqual([]);
+  });
+
+  test('a Slurm worker drains itself when the check fails and resumes when it passes, only from its own drain', () => {
+    const slurmd = path.join(node0Dir(), 'slurmd');
+    fs.writeFileSync(slurmd, 'SLURMD_OPTIONS="-N gpu-w1"\n');
+    const node = readyNode({ env: { GPU_NODE_SLURMD_DEFAULTS: slurmd } });
+    const slurmNode = path.join(node.fake, 'slurm-node');
+    fs.writeFileSync(slurmNode, 'NodeName=gpu-w1 State=IDLE\n');
+    fs.writeFileSync(path.join(node.fake, 'gpus'), `${GPU}\n`);
+    check(node);
+    expect(callsOf(node, 'scontrol')).toEqual(['scontrol show node gpu-w1',
+      'scontrol update NodeName=gpu-w1 State=DRAIN Reason=gpu-node health: expected 2 GPUs, nvidia-smi lists 1']);
+    fs.writeFileSync(slurmNode, 'NodeName=gpu-w1 State=IDLE+DRAIN\n   Reason=gpu-node health: expected 2 GPUs, nvidia-smi lists 1 [root@2026-12-07T06:50:00]\n');
+    check(node); // already drained: no second update
+    expect(callsOf(node, 'scontrol').filter((c) => c.includes('update'))).toHaveLength(1);
+    fs.writeFileSync(path.join(node.fake, 'gpus'), `${GPU}\n${GPU}\n`);
+    check(node);
+    expect(callsOf(node, 'scontrol').pop()).toBe('scontrol update NodeName=gpu-w1 State=RESUME');
+    // An admin's drain stays.
+    fs.writeFileSync(slurmNode, 'NodeName=gpu-w1 State=IDLE+DRAIN\n   Reason=maintenance [admin@2026-12-07T07:00:00]\n');
+    const n = calls(node).length;
+    check(node);
+    expect(calls(node).slice(n).filter((c) => c.startsWith('scontrol update'))).toEqual([]);
+  });
+
+  test('the timer runs it every 5 minutes, after this boot\'s recipe run; systemd-analyze verify passes on both units', () => {
+    const timer = fs.readFileSync(path.join(CLOUD_INIT, 'systemd', 'gpu-node-health.timer'), 'utf8');
+    expect(timer).toMatch(/^OnBootSec=5min$/m);
+    expect(timer).toMatch(/^OnUnitInactiveSec=5min$/m);
+    const service = fs.readFileSync(path.join(CLOUD_INIT, 'systemd', 'gpu-node-health.service'), 'utf8');
+    expect(service).toMatch(/^After=gpu-node\.service$/m);
+    expect(service).toContain('\nExecStart=/opt/gpu-node/bin/gpu-node-health\n');
+    const probe = spawnSync('systemd-analyze', ['--version']);
+    if (probe.error) {
+      if (process.env.CI) throw new Error('systemd-analyze is not installed (apt-get install systemd)');
+      console.warn('skipping systemd-analyze verify: systemd-analyze is not installed');
+      return;
+    }
+    const dir = fs.mkdtempSync(path.join(tmpRoot, 'health-units-'));
+    fs.writeFileSync(path.join(dir, 'gpu-node-health.service'), service.replace('/opt/gpu-node/bin/gpu-node-health', HEALTH));
+    fs.writeFileSync(path.join(dir, 'gpu-node-health.timer'), timer);
+    const r = spawnSync('systemd-analyze', ['verify', path.join(dir, 'gpu-node-health.timer'), path.join(dir, 'gpu-node-health.service')], { encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 });
 

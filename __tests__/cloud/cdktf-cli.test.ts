@@ -6,7 +6,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { PROJECT_ROOT } from '../support/checks';
-import { inspect, tier } from './support';
+import { nodeContract } from '../../src/private/node-contract';
+import { CONSOLE_DIR, inspect, tier } from './support';
 
 const t = tier();
 if (t.skipped) console.log(`skipped: ${t.skipped}`);
@@ -117,5 +118,55 @@ describe('cdktf deploy and destroy, as users type them (real provider v3.4.0)', 
     if (destroy.status !== 0) console.log(destroy.output.slice(-6000));
     expect(destroy.status).toBe(0);
     expect(inspect(t, 'volumes-named', `tier-cli-${run}-data`)).toEqual([expect.objectContaining({ status: 'available', attached_to: [] })]);
+  });
+});
+
+describe('the example app\'s gpu-node stack through the cdktf CLI (real provider v3.4.0)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cloud-example-'));
+  const consoleFile = path.join(CONSOLE_DIR, 'default.log');
+  let env: NodeJS.ProcessEnv = {};
+  const cdktf = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'node_modules', 'cdktf-cli', 'bundle', 'bin', 'cdktf'), ...args, '--skip-provider-lock'], {
+      cwd: dir, env, encoding: 'utf8', timeout: 900000,
+    });
+    return { status: r.status ?? 1, output: `${r.stdout}${r.stderr}` };
+  };
+
+  beforeAll(() => {
+    if (t.skipped) return;
+    // The example app as a user's project: main.ts and cdktf.json as they are, the library from this checkout.
+    fs.writeFileSync(path.join(dir, 'main.ts'), fs.readFileSync(path.join(PROJECT_ROOT, 'main.ts'), 'utf8')
+      .replace("from './src';", `from '${path.join(PROJECT_ROOT, 'src')}';`));
+    fs.copyFileSync(path.join(PROJECT_ROOT, 'cdktf.json'), path.join(dir, 'cdktf.json'));
+    fs.copyFileSync(path.join(PROJECT_ROOT, 'tsconfig.json'), path.join(dir, 'tsconfig.json'));
+    fs.symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+    env = { ...t.env, CI: '1', FORCE_COLOR: '0', TERRAFORM_BINARY_NAME: t.tf };
+    for (const name of ['CDKTF_CONTEXT_JSON', 'GPU_USER', 'SSH_PUBLIC_KEY_FILE', 'SSH_ALLOWED_CIDR']) delete env[name];
+    // What the node prints when its GPUs pass the readiness check (waitForReady reads it through Nova);
+    // every server without a console of its own shows this one.
+    fs.writeFileSync(consoleFile, '[    0.000000] Linux version 6.8.0-generic\n' +
+      `[  812.3] cloud-init[1234]: ${nodeContract().markReady} recipe=cuda-base gpus=1 driver=570-open\n`);
+  });
+
+  afterAll(() => {
+    if (t.skipped) return;
+    fs.rmSync(consoleFile, { force: true });
+  });
+
+  cloudTest('cdktf deploy gpu-node: the node ACTIVE, waitForReady saw its ready line, the ssh command is an output; cdktf destroy gpu-node removes it and its DESTROY volume', () => {
+    const deploy = cdktf('deploy', 'gpu-node', '--auto-approve');
+    if (deploy.status !== 0) console.log(deploy.output.slice(-6000));
+    expect(deploy.status).toBe(0);
+    expect(deploy.output).toMatch(/wait-ready: .* is ready: .*recipe=cuda-base/);
+    expect(deploy.output).toMatch(/SshCommand.*=\s*"?ssh /);
+    const [volume] = inspect(t, 'volumes-named', 'gpu-node-Node-data');
+    expect(volume).toMatchObject({ status: 'in-use' });
+    const server = inspect(t, 'server', volume.attached_to[0]);
+    expect(server.status).toBe('ACTIVE');
+    const destroy = cdktf('destroy', 'gpu-node', '--auto-approve');
+    if (destroy.status !== 0) console.log(destroy.output.slice(-6000));
+    expect(destroy.status).toBe(0);
+    expect(inspect(t, 'server', server.id)).toEqual({});
+    expect(inspect(t, 'volumes-named', 'gpu-node-Node-data')).toEqual([]);
   });
 });

@@ -129,7 +129,7 @@ describe('a GPU node with a data volume on the mini-cloud (real provider v3.4.0)
     expect(inspect(t, 'server', id).status).toBe('SHELVED_OFFLOADED');
     // Lifetime and metadata edits while shelved: applied at the next rollout, never a 409 now.
     const out = deploy({ lifetimeHours: 48, metadata: { team: 'vision' } });
-    expect(out).not.toMatch(/409|Conflict/);
+    expect(out).not.toMatch(/got 409|HTTP 409|Conflict/); // not the digits 409 inside an id
     expect(inspect(t, 'server', id).status).toBe('SHELVED_OFFLOADED');
     deploy({ powerState: PowerState.RUNNING });
     const running = inspect(t, 'server', id);

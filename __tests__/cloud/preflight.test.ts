@@ -48,6 +48,6 @@ describe('preflight on the mini-cloud (real provider v3.4.0)', () => {
     const plan = planOf(GpuFlavor.of(GpuModel.RTX_2060_SUPER, 4));
     expect(plan.status).not.toBe(0);
     expect(plan.output.replace(/\s+/g, ' ')).toMatch(
-      /cloud-preflight\/Node: the project's quota has no room for the new servers of this stack \(this node: flavor g1-4x2060\.medium\).*RAM \d+ \+ 65536 of 51200 MiB/);
+      /cloud-preflight\/Node \(flavor g1-4x2060\.medium\): the project's quota has no room for these new servers of this stack: .*RAM \d+ \+ 65536 of 51200 MiB/);
   });
 });

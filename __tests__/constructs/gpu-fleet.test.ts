@@ -139,3 +139,27 @@ describe('GpuFleet', () => {
     }
   });
 });
+
+describe('GpuFleet sshProxyJump', () => {
+  const fleet = (sshProxyJump: string, sshConfigOutput?: boolean) => {
+    const stack = new TerraformStack(Testing.app(), 'ml');
+    new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
+    const network = new GpuNetwork(stack, 'Net', { sshFrom: [Peer.ipv4('10.0.0.0/8')] });
+    new GpuFleet(stack, 'Train', { flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 1), network, count: 2, floatingIp: false, sshProxyJump, sshConfigOutput });
+    return JSON.parse(Testing.synth(stack));
+  };
+
+  test('the nodes\' ssh commands jump (-J) and SshConfig has ProxyJump; sshConfigOutput: false leaves SshConfig out', () => {
+    const json = fleet('ubuntu@bastion.example.org');
+    const commands = Object.entries<any>(json.output).filter(([k]) => k.includes('SshCommand')).map(([, o]) => o.value);
+    expect(commands).toHaveLength(2);
+    for (const c of commands) expect(c).toMatch(/^ssh -i <no keypair> -J ubuntu@bastion\.example\.org ubuntu@/);
+    const config = Object.entries<any>(json.output).find(([k]) => k.includes('SshConfig'))![1].value;
+    expect(config.match(/  ProxyJump ubuntu@bastion\.example\.org\n/g)).toHaveLength(2);
+    expect(Object.keys(fleet('ubuntu@bastion', false).output).filter((k) => k.includes('SshConfig'))).toEqual([]);
+  });
+
+  test('a jump host with spaces or quotes is an error naming the node and the form', () => {
+    expect(() => fleet('ubuntu@host -o ProxyCommand=x')).toThrow(/ml\/Train\/ml-Train-1: sshProxyJump must be \[user@\]host\[:port\] as ssh -J takes it, got 'ubuntu@host -o ProxyCommand=x'/);
+  });
+});

@@ -1,4 +1,5 @@
 import { GpuArchitecture, GpuModel, GpuModelProps } from '../../src';
+import { ARCHITECTURE_SUPPORT } from '../../src/private/gpu-software-matrix';
 
 /** A custom model with sensible defaults; override what a test is about. */
 function custom(overrides: Partial<GpuModelProps> = {}): GpuModel {
@@ -80,6 +81,7 @@ describe('kernel module facts', () => {
 
   test('a Pascal card needs the proprietary modules', () => {
     const p100 = custom({ id: 'P100', architecture: GpuArchitecture.PASCAL, computeCapability: '6.0' });
+    expect(custom({ id: 'M60', architecture: GpuArchitecture.MAXWELL, computeCapability: '5.2' }).requiresProprietaryKernelModules).toBe(true);
     expect(p100.supportsOpenKernelModules).toBe(false);
     expect(p100.requiresProprietaryKernelModules).toBe(true);
   });
@@ -93,7 +95,7 @@ describe('kernel module facts', () => {
 
   test('no architecture both requires and cannot use the open modules', () => {
     for (const architecture of Object.values(GpuArchitecture)) {
-      const m = custom({ architecture });
+      const m = custom({ architecture, computeCapability: ARCHITECTURE_SUPPORT[architecture].computeCapabilities[0] });
       expect(m.requiresOpenKernelModules && !m.supportsOpenKernelModules).toBe(false);
       expect(m.requiresProprietaryKernelModules).toBe(!m.supportsOpenKernelModules);
     }
@@ -141,7 +143,8 @@ describe('GpuModel.custom', () => {
   });
 
   test('accepts two-digit major versions such as Blackwell 10.0 and 12.0', () => {
-    expect(custom({ computeCapability: '12.0' }).computeCapability).toBe('12.0');
+    expect(custom({ architecture: GpuArchitecture.BLACKWELL, computeCapability: '12.0' }).computeCapability).toBe('12.0');
+    expect(custom({ architecture: GpuArchitecture.BLACKWELL, computeCapability: '10.0' }).computeCapability).toBe('10.0');
   });
 });
 

@@ -12,6 +12,7 @@ import {
   GpuNode,
   GpuNodeProps,
   GpuRecipe,
+  CudaToolkit,
   KeyPair,
   NodeImage,
   openstack,
@@ -21,6 +22,7 @@ import {
   VolumeRemovalPolicy,
 } from '../../src';
 import { withQuota, withQuotaInDir } from '../support/cloud-facts';
+import { sharedCheckGap, testUnless } from '../support/skip';
 import { expectStackPassesChecks, REFERENCE_SCHEMA, synthToDir, userDataOf } from '../support/checks';
 
 const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEt0p8HSWJ6KOqnUYcQqYlRx4fvGj9aaXNvVyCPkNkMW alice@laptop';
@@ -289,8 +291,10 @@ describe('GpuNode bad input', () => {
     ['a bad node name', { nodeName: ' spaced ' }, /^test\/Node: nodeName must be 1-255 printable characters.*got ' spaced '$/],
     ['sshFrom with a network security group', { sshFrom: [Peer.ipv4('10.0.0.0/8')] },
       /^test\/Node: sshFrom applies only to a security group the node makes itself.*give sshFrom to the GpuNetwork/],
-    ['a GPU that needs proprietary modules', { flavor: GpuFlavor.named('gpu.v100', { model: GpuModel.V100, gpuCount: 1 }) },
+    ['a GPU that needs proprietary modules', { flavor: GpuFlavor.named('gpu.v100', { model: GpuModel.V100, gpuCount: 1 }), recipe: new GpuRecipe({ cuda: CudaToolkit.version('12.9') }) },
       /^test\/Node: V100 \(Volta\) needs the proprietary kernel modules.*KernelModules.PROPRIETARY/],
+    ['a Volta GPU with the default recipe (CUDA 13.0)', { flavor: GpuFlavor.named('gpu.v100', { model: GpuModel.V100, gpuCount: 1 }) },
+      /^test\/Node: recipe\.cuda must be CUDA 12\.x for V100 \(Volta\).*CudaToolkit\.version\('12\.9'\)/],
     ['an Ubuntu release the profile lacks', {
       image: NodeImage.ubuntu(UbuntuRelease.NOBLE_24_04),
       cloudProfile: CloudProfile.custom({ name: 'lab', flavors: CloudProfile.HFD_NETLAB.flavors, externalNetworkName: 'ext' }),
@@ -315,7 +319,7 @@ describe('GpuNode bad input', () => {
 describe('GpuNode changes after deploy (terraform apply, then plan, with the stand-in provider)', () => {
   const tfCheck = path.resolve(__dirname, '../../../shared/tools/tf-stub/tf-check.sh');
   const hasTerraform = spawnSync('bash', ['-c', 'command -v terraform']).status === 0;
-  const why = !fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined;
+  const why = sharedCheckGap(!fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined);
 
   /** Synthesizes into `dir` without outputs (the stand-in leaves all_fixed_ips empty, which element() refuses). */
   const synthInto = (dir: string, options: NodeOptions) => {
@@ -328,11 +332,7 @@ describe('GpuNode changes after deploy (terraform apply, then plan, with the sta
   const tf = (dir: string, state: string, command: string) => spawnSync('bash',
     [tfCheck, '--schema', REFERENCE_SCHEMA, '--state', state, '--timeout', '240', dir, command], { encoding: 'utf8' });
 
-  test('an edited recipe changes nothing; a new rollout token replaces the server and restarts its clock', () => {
-    if (why) {
-      console.log(`skipped: ${why}`);
-      return;
-    }
+  testUnless(why, 'an edited recipe changes nothing; a new rollout token replaces the server and restarts its clock', () => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'node-deploy-'));
     const dir = path.join(work, 'stack');
     const state = path.join(work, 'terraform.tfstate');
@@ -350,11 +350,7 @@ describe('GpuNode changes after deploy (terraform apply, then plan, with the sta
     fs.rmSync(work, { recursive: true, force: true });
   });
 
-  test('the first rollout token of a node deployed without one replaces the server and restarts its clock', () => {
-    if (why) {
-      console.log(`skipped: ${why}`);
-      return;
-    }
+  testUnless(why, 'the first rollout token of a node deployed without one replaces the server and restarts its clock', () => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'node-first-token-'));
     const dir = path.join(work, 'stack');
     const state = path.join(work, 'terraform.tfstate');
@@ -372,7 +368,7 @@ describe('GpuNode changes after deploy (terraform apply, then plan, with the sta
 describe('GpuNode with a data volume: apply, then destroy (terraform with the stand-in provider)', () => {
   const tfCheck = path.resolve(__dirname, '../../../shared/tools/tf-stub/tf-check.sh');
   const hasTerraform = spawnSync('bash', ['-c', 'command -v terraform']).status === 0;
-  const why = !fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined;
+  const why = sharedCheckGap(!fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined);
   const tf = (dir: string, state: string, ...args: string[]) => {
     const r = spawnSync('bash', [tfCheck, '--schema', REFERENCE_SCHEMA, '--state', state, '--timeout', '240', dir, ...args], { encoding: 'utf8' });
     return { status: r.status, output: `${r.stdout}${r.stderr}` };
@@ -388,11 +384,7 @@ describe('GpuNode with a data volume: apply, then destroy (terraform with the st
     return { work, dir, state: path.join(work, 'terraform.tfstate') };
   };
 
-  test('a DESTROY volume goes with the stack; no detach step exists that a shelved server could refuse', () => {
-    if (why) {
-      console.log(`skipped: ${why}`);
-      return;
-    }
+  testUnless(why, 'a DESTROY volume goes with the stack; no detach step exists that a shelved server could refuse', () => {
     const { work, dir, state } = deploy({ dataVolume: { sizeGiB: 10, removalPolicy: VolumeRemovalPolicy.DESTROY }, powerState: PowerState.SHELVED });
     const applied = tf(dir, state, 'apply');
     expect(applied.output).toMatch(/Apply complete! Resources: \d+ added/);
@@ -408,11 +400,7 @@ describe('GpuNode with a data volume: apply, then destroy (terraform with the st
     fs.rmSync(work, { recursive: true, force: true });
   });
 
-  test('a RETAIN volume stops the destroy with prevent_destroy; a rollout replaces the server and keeps the volume', () => {
-    if (why) {
-      console.log(`skipped: ${why}`);
-      return;
-    }
+  testUnless(why, 'a RETAIN volume stops the destroy with prevent_destroy; a rollout replaces the server and keeps the volume', () => {
     const { work, dir, state } = deploy({ dataVolume: { sizeGiB: 10 }, rolloutToken: 'v1' });
     expect(tf(dir, state, 'apply').output).toMatch(/Apply complete!/);
     const destroyed = tf(dir, state, 'apply', '--', '-destroy');
@@ -482,7 +470,7 @@ describe('GpuNode waitForReady', () => {
   describe('terraform apply with the stand-in provider and openstack CLI', () => {
     const tfCheck = path.resolve(__dirname, '../../../shared/tools/tf-stub/tf-check.sh');
     const hasTerraform = spawnSync('bash', ['-c', 'command -v terraform']).status === 0;
-    const why = !fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined;
+    const why = sharedCheckGap(!fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined);
     const apply = (consoleText: string) => {
       const { dir, json } = synthToDir((app) => new NodeStack(app, 'ready', { waitForReady: { pollIntervalSeconds: 1, timeoutMinutes: 1 } }));
       delete json.output;
@@ -501,11 +489,7 @@ describe('GpuNode waitForReady', () => {
       return `${r.stdout}${r.stderr}`;
     };
 
-    test('the deploy returns once the ready line is on the console, and fails with the failure line', () => {
-      if (why) {
-        console.log(`skipped: ${why}`);
-        return;
-      }
+    testUnless(why, 'the deploy returns once the ready line is on the console, and fails with the failure line', () => {
       const boot = '[    0.000000] Linux version 5.15.0-127-generic\n';
       const ok = apply(`${boot}GPU-NODE-READY recipe=gpu-base key=k gpus=2 model="NVIDIA GeForce RTX 2080 Ti" driver=570.195.03\n`);
       expect(ok).toMatch(/Apply complete! Resources: \d+ added/);
@@ -521,7 +505,7 @@ describe('GpuNode waitForReady', () => {
 describe('GpuNode preflight (plan-time checks)', () => {
   const tfCheck = path.resolve(__dirname, '../../../shared/tools/tf-stub/tf-check.sh');
   const hasTerraform = spawnSync('bash', ['-c', 'command -v terraform']).status === 0;
-  const why = !fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined;
+  const why = sharedCheckGap(!fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined);
   const entries = (json: any, block: string, type: string) => Object.entries<any>(json[block]?.[type] ?? {});
 
   test('looks up the flavor with a GPU postcondition, the project limits, and checks the quota for new servers', () => {
@@ -537,9 +521,14 @@ describe('GpuNode preflight (plan-time checks)', () => {
     const marker = entries(json, 'resource', 'terraform_data').find(([k]) => k.startsWith('Node_PreflightCreated'))!;
     expect(marker[1]).toMatchObject({ input: { at: '${plantimestamp()}' }, lifecycle: { ignore_changes: ['input'] },
       depends_on: [expect.stringMatching(/^openstack_compute_instance_v2\.Node_\w+$/)] });
-    const check = entries(json, 'resource', 'terraform_data').find(([k]) => k.startsWith('Node_Preflight_'))![1];
-    expect(check.lifecycle.precondition[0].condition).toBe(`\${!(terraform_data.${marker[0]}.input.at == plantimestamp()) || local.GpuNodePreflightFits}`);
-    expect(check.lifecycle.precondition[0].error_message).toMatch(/^test\/Node: the project's quota has no room .*flavor g1-2x2080\.medium/);
+    // One quota check for the stack, fed by one line per node (its path and its marker), by flavor.
+    expect(entries(json, 'resource', 'terraform_data').filter(([k]) => k.includes('Preflight_'))).toEqual([]);
+    const check = json.resource.terraform_data.GpuNodePreflightQuota;
+    expect(check.lifecycle.precondition[0].condition).toBe('${local.GpuNodePreflightFits}');
+    expect(check.lifecycle.precondition[0].error_message).toMatch(/^\$\{join\(", ", flatten\(\[for gi, g in local\.GpuNodePreflightNew : .*\}: the project's quota has no room for these new servers of this stack: /);
+    expect(json.locals.GpuNodePreflightNodes).toEqual({ f0: { 'test/Node': `\${terraform_data.${marker[0]}.input.at}` } });
+    expect(json.locals.GpuNodePreflightFlavorSizes.f0).toMatchObject({ name: 'g1-2x2080.medium' });
+    expect(json.locals.GpuNodePreflightNew).toContain('if at == plantimestamp()');
     expect(json.terraform.required_version).toBe('>= 1.5');
   });
 
@@ -565,9 +554,14 @@ describe('GpuNode preflight (plan-time checks)', () => {
     expect(message('lab-gpu.large', 1)).toMatch(/^shared\/C: flavor lab-gpu\.large passes through .* but the node expects 1 x RTX_2080_TI;/);
     expect(message('lab-gpu.large', 2)).toMatch(/^shared\/E: flavor lab-gpu\.large passes through .* but the node expects 2 x RTX_2080_TI;/);
     expect(lookups.find(([, v]) => v.name === 'g1-1x2060.medium')![1].lifecycle).toBeUndefined();
-    // The quota sums still count every node, each through its lookup.
-    const ram = json.locals.GpuNodePreflight.new_ram as string;
-    expect(ram.match(/\.ram, 0\)/g)).toHaveLength(5);
+    // The quota check still counts every node, each through its lookup.
+    const nodes = json.locals.GpuNodePreflightNodes as { [key: string]: { [path: string]: string } };
+    expect(Object.values(nodes).flatMap((paths) => Object.keys(paths)).sort()).toEqual(['shared/A', 'shared/B', 'shared/C', 'shared/D', 'shared/E']);
+    const sizes = json.locals.GpuNodePreflightFlavorSizes as { [key: string]: { ram: string } };
+    expect(Object.keys(sizes).sort()).toEqual(Object.keys(nodes).sort());
+    expect(new Set(Object.values(sizes).map((f) => f.ram.match(/data\.openstack_compute_flavor_v2\.(\S+)\.ram/)![1])).size).toBe(4);
+    expect(nodes[Object.keys(sizes).find((k) => sizes[k].ram.includes(lookups.find(([, v]) => v.name === 'g1-1x2060.medium')![0]))!])
+      .toEqual({ 'shared/D': expect.stringMatching(/^\$\{terraform_data\.D_PreflightCreated_\w+\.input\.at\}$/) });
   });
 
   test('opt-out per node, or per check', () => {
@@ -581,11 +575,7 @@ describe('GpuNode preflight (plan-time checks)', () => {
     expect(entries(noGpus, 'data', 'openstack_compute_flavor_v2')[0][1].lifecycle).toBeUndefined();
   });
 
-  test('the alias count is the sum of the counts in pci_passthrough:alias (terraform console)', () => {
-    if (!hasTerraform) {
-      console.log('skipped: terraform is not on PATH');
-      return;
-    }
+  testUnless(hasTerraform ? undefined : 'terraform is not on PATH', 'the alias count is the sum of the counts in pci_passthrough:alias (terraform console)', () => {
     const { json } = synth();
     const condition: string = entries(json, 'data', 'openstack_compute_flavor_v2')[0][1].lifecycle.postcondition[0].condition;
     const expr = condition.slice(2, -1);
@@ -604,26 +594,43 @@ describe('GpuNode preflight (plan-time checks)', () => {
     expect(evaluate()).toBe('true'); // the cloud shows no alias: nothing to check
   });
 
-  test('terraform plan fails before anything is created when the quota has no room, naming node, flavor and numbers', () => {
-    if (why) {
-      console.log(`skipped: ${why}`);
-      return;
-    }
+  testUnless(why, 'terraform plan fails before anything is created when the quota has no room, naming node, flavor and numbers', () => {
     // The stand-in reports a quota of 0 instances.
     const { dir } = synthToDir((app) => new NodeStack(app, 'noroom'));
     const r = spawnSync('bash', [tfCheck, '--schema', REFERENCE_SCHEMA, '--timeout', '240', dir, 'plan'], { encoding: 'utf8' });
     const output = `${r.stdout}${r.stderr}`.replace(/\s+/g, ' ');
     expect(r.status).not.toBe(0);
     expect(output).toContain('Error: Resource precondition failed');
-    expect(output).toContain("noroom/Node: the project's quota has no room for the new servers of this stack (this node: flavor g1-2x2080.medium): " +
+    expect(output).toContain("noroom/Node (flavor g1-2x2080.medium): the project's quota has no room for these new servers of this stack: " +
       'instances 0 used + 1 new of 0');
   });
 
-  test('a full quota stops new servers, but not the plans after they exist', () => {
-    if (why) {
-      console.log(`skipped: ${why}`);
-      return;
-    }
+  testUnless(why, 'one quota check for the stack names every new node that does not fit, and only those', () => {
+    const { dir, json } = synthToDir((app) => {
+      const stack = new TerraformStack(app, 'tworoom');
+      new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
+      const network = new GpuNetwork(stack, 'Net', { sshFrom: [Peer.ipv4('10.0.0.0/8')] });
+      // Two flavors: the check takes the nodes by flavor (A and C first), then by path.
+      new GpuNode(stack, 'A', { flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2), network });
+      new GpuNode(stack, 'B', { flavor: GpuFlavor.of(GpuModel.RTX_2060_SUPER, 1), network });
+      new GpuNode(stack, 'C', { flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2), network });
+      return stack;
+    });
+    delete json.output;
+    // Room for two more instances: the third new server does not fit.
+    fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(withQuota(json, {
+      max_total_instances: 3, total_instances_used: 1, max_total_cores: -1, total_cores_used: 0, max_total_ram_size: -1, total_ram_used: 0,
+    })));
+    const r = spawnSync('bash', [tfCheck, '--schema', REFERENCE_SCHEMA, '--timeout', '240', dir, 'plan'], { encoding: 'utf8' });
+    const output = `${r.stdout}${r.stderr}`.replace(/\s+/g, ' ');
+    expect(r.status).not.toBe(0);
+    expect(output.match(/Error: Resource precondition failed/g)).toHaveLength(1);
+    expect(output).toContain("tworoom/B (flavor g1-1x2060.medium): the project's quota has no room for these new servers of this stack: " +
+      'instances 1 used + 3 new of 3');
+    expect(output).not.toMatch(/tworoom\/[AC] \(flavor/);
+  });
+
+  testUnless(why, 'a full quota stops new servers, but not the plans after they exist', () => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-'));
     const dir = path.join(work, 'stack');
     const state = path.join(work, 'terraform.tfstate');

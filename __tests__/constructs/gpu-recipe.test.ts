@@ -66,7 +66,7 @@ describe('rendered user_data', () => {
 
   test('cloud-init only writes the files and starts gpu-node.service; the steps are in recipe.env', () => {
     const config = parse(renderFull(true).text);
-    expect(config.runcmd).toEqual([['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', '--no-block', 'gpu-node.service']]);
+    expect(config.runcmd).toEqual([['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', '--no-block', 'gpu-node.service', 'gpu-node-health.timer']]);
     expect(fileContent(config, '/etc/gpu-node/recipe.env')).toContain(
       "GPU_NODE_STEPS='nvidia-driver cuda-toolkit container-toolkit packages user-commands burn-in lifetime ready-check seal-snapshot'");
     const minimal = parse(new GpuRecipe({ installCuda: false, containerToolkit: false })._render({ expectedGpus: 1 }).text);
@@ -325,14 +325,14 @@ describe('bad input', () => {
 
   test('open kernel modules on a GPU that needs the proprietary ones name the node and the fix', () => {
     expect(() => new GpuRecipe()._render({ expectedGpus: 1, expectedModel: GpuModel.V100, path: 'App/Node' }))
-      .toThrow(/^App\/Node: V100 \(Volta\) needs the proprietary kernel modules, but the recipe uses 570-open; use NvidiaDriver.branch\(570, KernelModules.PROPRIETARY\)/);
-    expect(() => new GpuRecipe({ nvidiaDriver: NvidiaDriver.branch(570, KernelModules.PROPRIETARY) })
+      .toThrow(/^App\/Node: V100 \(Volta\) needs the proprietary kernel modules, but the recipe uses 580-open; use NvidiaDriver.branch\(580, KernelModules.PROPRIETARY\)/);
+    expect(() => new GpuRecipe({ nvidiaDriver: NvidiaDriver.branch(580, KernelModules.PROPRIETARY), cuda: CudaToolkit.version('12.9') })
       ._render({ expectedGpus: 1, expectedModel: GpuModel.V100 })).not.toThrow();
   });
 
   test('open modules before 545 on a GeForce card are refused; data center cards and 570 are fine', () => {
     expect(() => new GpuRecipe({ nvidiaDriver: NvidiaDriver.R535_OPEN })._render({ expectedGpus: 1, expectedModel: GpuModel.RTX_2080_TI, path: 'App/Node' }))
-      .toThrow(/^App\/Node: RTX_2080_TI is not a data center GPU, and open kernel modules before 545 refuse it, but the recipe uses 535-open; use NvidiaDriver.R570_OPEN or KernelModules.PROPRIETARY$/);
+      .toThrow(/^App\/Node: RTX_2080_TI is not a data center GPU, and open kernel modules before 545 refuse it, but the recipe uses 535-open; use NvidiaDriver.R580_OPEN or KernelModules.PROPRIETARY$/);
     expect(() => new GpuRecipe({ nvidiaDriver: NvidiaDriver.R535_OPEN })._render({ expectedGpus: 1, expectedModel: GpuModel.T4 })).not.toThrow();
     expect(() => new GpuRecipe()._render({ expectedGpus: 1, expectedModel: GpuModel.RTX_2060_SUPER })).not.toThrow();
   });

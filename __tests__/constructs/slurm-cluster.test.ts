@@ -139,6 +139,20 @@ describe('on an existing network (GpuNetwork.forUser)', () => {
   });
 });
 
+test('access from outside: one SshConfig (head, workers through it), each worker\'s SshCommand jumps through the head', () => {
+  const { json } = build();
+  const outputs = Object.entries<any>(json.output);
+  expect(outputs.filter(([k]) => k.includes('SshConfig')).map(([k]) => k)).toEqual([expect.stringMatching(/^Lab_SshConfig/)]);
+  const floatingIp = Object.keys(json.resource.openstack_networking_floatingip_v2)[0];
+  const worker = outputs.find(([k]) => /lab-gpu-1.*SshCommand/.test(k))![1].value;
+  expect(worker).toBe(`ssh -i ~/.ssh/id_ed25519 -J ubuntu@\${openstack_networking_floatingip_v2.${floatingIp}.address} ubuntu@` +
+    '${element(openstack_networking_port_v2.Lab_Workers-gpu_lab-gpu-1_Port_' + worker.split('Lab_Workers-gpu_lab-gpu-1_Port_')[1]);
+  const head = outputs.find(([k]) => /Lab_HeadSsh/.test(k))![1].value;
+  expect(head).not.toContain('-J');
+  const config = outputs.find(([k]) => k.startsWith('Lab_SshConfig'))![1].value;
+  expect(config).toContain('Host lab-gpu-1\n  HostName 10.42.0.253\n  User ubuntu\n  IdentityFile ~/.ssh/id_ed25519\n  ProxyJump lab-head\n');
+});
+
 describe('powerSaving: idle workers shelved, unshelved for jobs', () => {
   const AUTH = 'https://keystone.example:5000/v3';
   const credentials = (json: any) => Object.entries<any>(json.resource.openstack_identity_application_credential_v3 ?? {});

@@ -17,6 +17,7 @@ import {
   SnapshotImageProps,
   UbuntuRelease,
 } from '../../src';
+import { sharedCheckGap, testUnless } from '../support/skip';
 import { expectStackPassesChecks, REFERENCE_SCHEMA, synthToDir, userDataOf } from '../support/checks';
 
 const recipe = () => new GpuRecipe({ name: 'torch', packages: ['python3-pip'] });
@@ -96,7 +97,7 @@ describe('SnapshotImage', () => {
       WATCH_CONTRACT: expect.stringMatching(/^assets\/GpuNodeContract\/[0-9A-F]+\/gpu-node-contract\.sh$/),
     });
     expect(env.BAKE_PROPERTIES.split('\n')).toEqual(expect.arrayContaining([
-      `gpu_node_base_image=${BASE_KEY}`, 'gpu_node_recipe_name=torch', 'gpu_node_driver=570-open', 'gpu_node_cuda=12.8',
+      `gpu_node_base_image=${BASE_KEY}`, 'gpu_node_recipe_name=torch', 'gpu_node_driver=580-open', 'gpu_node_cuda=13.0',
       'gpu_node_container_toolkit=latest', 'gpu_node_gpus=1xRTX_2060_SUPER',
     ]));
   });
@@ -135,13 +136,9 @@ describe('SnapshotImage', () => {
 describe('SnapshotImage end to end with terraform apply (stand-in provider and openstack CLI)', () => {
   const tfCheck = path.resolve(__dirname, '../../../shared/tools/tf-stub/tf-check.sh');
   const hasTerraform = spawnSync('bash', ['-c', 'command -v terraform']).status === 0;
-  const why = !fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined;
+  const why = sharedCheckGap(!fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined);
 
-  test('apply runs the bake script, which snapshots the builder with the key and deletes it', () => {
-    if (why) {
-      console.log(`skipped: ${why}`);
-      return;
-    }
+  testUnless(why, 'apply runs the bake script, which snapshots the builder with the key and deletes it', () => {
     const { dir, stack } = synthToDir((app) => new BakeStack(app, 'apply', { pollIntervalSeconds: 1 }));
     const key = stack.snapshot.recipeKey;
     const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-os-'));

@@ -101,3 +101,40 @@ ready=$(PATH="$dir/fakebin:$PATH" SLURM_CLUSTER_ENV="$dir/etc/cluster.env" SLURM
 echo "READY_RC=$?"
 set -e
 echo "READY=$ready"
+
+# The node's health check (cloud-init/bin/gpu-node-health) on this worker: a GPU lost drains it, the GPUs
+# back resume it, and an administrator's drain stays. Its recipe.env, status.json of this "boot" and an
+# nvidia-smi stand-in listing $h/gpus; slurmd's defaults name the node as slurm-worker-setup writes them.
+h=$dir/health
+mkdir -p "$h/bin" "$h/state" "$h/log"
+printf '#!/bin/sh\ncat "%s/gpus"\n' "$h" >"$h/bin/nvidia-smi"
+chmod 0755 "$h/bin/nvidia-smi"
+# shellcheck source-path=SCRIPTDIR source=../../cloud-init/lib/gpu-node-contract.sh
+. "$here/../../cloud-init/lib/gpu-node-contract.sh"
+for v in $GPU_NODE_REQUIRED_VARS; do printf "%s=''\n" "$v"; done >"$h/recipe.env"
+printf '%s\n' GPU_NODE_RECIPE_NAME=slurm GPU_NODE_USER=root GPU_NODE_EXPECTED_GPUS=2 GPU_NODE_CONTAINER_TOOLKIT=0 \
+  GPU_NODE_FABRIC_MANAGER=0 GPU_NODE_BURN_SECONDS=0 GPU_NODE_LIFETIME_HOURS=0 GPU_NODE_WARN_HOURS=24 >>"$h/recipe.env"
+printf 'SLURMD_OPTIONS="-N %s"\n' "$worker" >"$h/slurmd"
+printf '{"state":"ready","recipe":"slurm","key":"k","gpus":2,"boot_id":"sim-boot","checked_at":"x","time":"x"}\n' >"$h/state/status.json"
+health() {
+  PATH="$h/bin:$PATH" GPU_NODE_CONFIG="$h/recipe.env" GPU_NODE_STATE_DIR="$h/state" GPU_NODE_LOG_DIR="$h/log" \
+    GPU_NODE_CONSOLE=/dev/null GPU_NODE_BOOT_ID=sim-boot GPU_NODE_SLURMD_DEFAULTS="$h/slurmd" \
+    bash "$here/../../cloud-init/bin/gpu-node-health" >>"$h/log/health.out" 2>&1 || echo "health exited $?" >>"$h/log/health.out"
+}
+gpu='NVIDIA GeForce RTX 2080 Ti, 580.95.05'
+printf '%s\n' "$gpu" >"$h/gpus"
+health
+echo "HEALTH_LOST=$(sinfo -N -h -n "$worker" -o '%t|%E')"
+printf '%s\n%s\n' "$gpu" "$gpu" >"$h/gpus"
+health
+# Resumed: slurmctld shows it not responding (idle*) until its next contact with slurmd.
+for _ in $(seq 1 60); do
+  back=$(sinfo -N -h -n "$worker" -o '%t|%E')
+  [[ $back == *'*|'* ]] || break
+  sleep 0.5
+done
+echo "HEALTH_BACK=$back"
+scontrol update NodeName="$worker" State=DRAIN Reason=maintenance
+health
+echo "HEALTH_ADMIN=$(sinfo -N -h -n "$worker" -o '%t|%E')"
+echo "HEALTH_STATUS=$(cat "$h/state/status.json")"

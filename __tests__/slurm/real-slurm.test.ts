@@ -178,6 +178,13 @@ describe('real Slurm 22.05 daemons', () => {
     expect(result.READY_RC).toBe('0');
     expect(result.READY).toBe('GPU-CLUSTER-READY cluster=sandbox workers=1 gpus=2 partitions="gpu=1:2"');
   });
+
+  it('the node\'s health check drains the worker when a GPU is lost and resumes it when both are back; an admin\'s drain stays', () => {
+    expect(result.HEALTH_LOST).toBe('drain|gpu-node health: expected 2 GPUs, nvidia-smi lists 1');
+    expect(result.HEALTH_BACK).toBe('idle|none');
+    expect(result.HEALTH_ADMIN).toBe('drain|maintenance');
+    expect(JSON.parse(result.HEALTH_STATUS)).toMatchObject({ state: 'ready', gpus: 2, boot_id: 'sim-boot' });
+  });
 });
 
 describe('real Slurm 22.05 power saving: slurmctld runs slurm-suspend and slurm-resume', () => {

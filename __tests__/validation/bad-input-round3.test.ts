@@ -147,7 +147,7 @@ describe('valid input that was refused', () => {
       });
       new GpuNode(s, 'Proprietary', {
         flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 1), network: net, nodeName: 'n2',
-        recipe: new GpuRecipe({ name: 'prop', nvidiaDriver: NvidiaDriver.branch(570, KernelModules.PROPRIETARY) }),
+        recipe: new GpuRecipe({ name: 'prop', nvidiaDriver: NvidiaDriver.branch(580, KernelModules.PROPRIETARY) }),
       });
       ServerGroup.fromId(s, 'Uuid', '0B5C2F4A-1111-4222-8333-444455556666');
       return s;

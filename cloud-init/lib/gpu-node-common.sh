@@ -258,9 +258,9 @@ gpu_cuda_repo() {
   local v deb
   # shellcheck source=/dev/null
   v=$(. "$GPU_NODE_OS_RELEASE" && printf '%s' "${VERSION_ID:-}") || v=
-  case $v in
-    22.04 | 24.04) GPU_NODE_CUDA_DISTRO="ubuntu${v/./}" ;;
-    *) gpu_fail "unsupported Ubuntu VERSION_ID '${v:-unknown}' in $GPU_NODE_OS_RELEASE (supported: 22.04, 24.04)" ;;
+  case " $GPU_NODE_UBUNTU_RELEASES " in
+    *" ${v:-none} "*) GPU_NODE_CUDA_DISTRO="ubuntu${v/./}" ;;
+    *) gpu_fail "unsupported Ubuntu VERSION_ID '${v:-unknown}' in $GPU_NODE_OS_RELEASE (supported: ${GPU_NODE_UBUNTU_RELEASES// /, })" ;;
   esac
   if ! gpu_done "cuda-repo-$GPU_NODE_CUDA_DISTRO"; then
     gpu_log "adding NVIDIA's CUDA apt repo for $GPU_NODE_CUDA_DISTRO"
@@ -278,3 +278,64 @@ gpu_cuda_repo() {
 gpu_nvidia_on_pci() { grep -qsx 0x10de "$GPU_NODE_PCI_DIR"/*/vendor; }
 
 gpu_cuda_home() { printf '%s/usr/local/cuda-%s' "$GPU_NODE_ROOT" "$GPU_NODE_CUDA_VERSION"; }
+
+# Checks shared by ready-check and bin/gpu-node-health; each returns 1 with the cause in gpu_reason.
+# gpu_check_smi: nvidia-smi lists the expected GPUs and model; sets gpu_n, gpu_model, gpu_driver, gpu_smi.
+# shellcheck disable=SC2034 # the callers read gpu_driver
+gpu_check_smi() {
+  local err row name ver m=$GPU_NODE_EXPECTED_MODEL
+  gpu_n=0 gpu_model='' gpu_driver='' gpu_reason='' gpu_smi=''
+  command -v nvidia-smi >/dev/null || { gpu_reason="nvidia-smi not found; is the NVIDIA driver installed?"; return 1; }
+  err=$(mktemp)
+  # stdout only: a warning on stderr must never be counted as a GPU row.
+  if ! gpu_smi=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>"$err"); then
+    gpu_reason=$( (printf '%s
+' "$gpu_smi"; cat "$err") | gpu_first_line)
+    rm -f "$err"
+    case $gpu_reason in
+      *'Driver/library version mismatch'*) gpu_reason="driver/library version mismatch: the NVIDIA libraries changed under the loaded kernel module (a driver upgrade?); a reboot loads the matching module ($gpu_reason)" ;;
+      *) gpu_reason="nvidia-smi failed: $gpu_reason" ;;
+    esac
+    return 1
+  fi
+  [ ! -s "$err" ] || gpu_log "nvidia-smi stderr: $(tr '\n' ' ' <"$err" | cut -c 1-200)"
+  rm -f "$err"
+  while IFS= read -r row; do
+    [ -n "${row//[[:space:]]/}" ] || continue
+    name=${row%,*}; name=${name#"${name%%[![:space:]]*}"}
+    ver=${row##*,}; ver=${ver//[[:space:]]/}
+    # A whole word of the name: A10 must not match A100, nor L4 L40S.
+    if [ -n "$m" ] && [[ " $name " != *" $m "* && " $name" != *" $m-"* ]]; then
+      gpu_reason="expected model '$m', GPU $gpu_n is '$name'"
+      return 1
+    fi
+    [ -n "$gpu_model" ] || { gpu_model=$name; gpu_driver=$ver; }
+    gpu_n=$((gpu_n + 1))
+  done <<<"$gpu_smi"
+  [ "$gpu_n" -eq "$GPU_NODE_EXPECTED_GPUS" ] || { gpu_reason="expected $GPU_NODE_EXPECTED_GPUS GPUs, nvidia-smi lists $gpu_n"; return 1; }
+}
+
+# gpu_check_containers: what `docker run --gpus all` gets, without an image: libnvidia-container loads the
+# modules (nvidia-uvm too) and lists a container's GPUs, one "index,minor,model,..." row each (--csv).
+gpu_check_containers() {
+  local err c seen
+  gpu_reason=''
+  [ "$GPU_NODE_CONTAINER_TOOLKIT" = 1 ] || return 0
+  command -v nvidia-container-cli >/dev/null ||
+    { gpu_reason="nvidia-container-cli not found; is the NVIDIA container toolkit installed?"; return 1; }
+  err=$(mktemp)
+  if ! c=$(nvidia-container-cli --load-kmods info --csv 2>"$err"); then
+    gpu_reason="containers cannot reach the GPUs: $( (cat "$err"; printf '%s\n' "$c") | gpu_first_line)"
+    rm -f "$err"
+    return 1
+  fi
+  rm -f "$err"
+  seen=$(printf '%s\n' "$c" | grep -cE '^[0-9]+,[0-9]+,' || true)
+  [ "$seen" -eq "$GPU_NODE_EXPECTED_GPUS" ] ||
+    { gpu_reason="containers see $seen GPUs (nvidia-container-cli info), expected $GPU_NODE_EXPECTED_GPUS"; return 1; }
+}
+
+# The codes of the driver's Xid lines since this boot (`NVRM: Xid (PCI:0000:01:00): 79, ...`), one a line.
+gpu_xid_codes() { dmesg 2>/dev/null | sed -n 's/.*NVRM: Xid ([^)]*): \([0-9]\{1,4\}\),.*/\1/p' || true; }
+# The CUDA version when its toolkit is installed, else empty.
+gpu_cuda_installed() { if [ -n "$GPU_NODE_CUDA_VERSION" ] && [ -x "$(gpu_cuda_home)/bin/nvcc" ]; then printf '%s' "$GPU_NODE_CUDA_VERSION"; fi; }

@@ -13,6 +13,8 @@ GPU_NODE_REQUIRED_VARS="GPU_NODE_RECIPE_NAME GPU_NODE_RECIPE_KEY GPU_NODE_USER G
 # The first word of each console line the scripts print and the watcher reads (cloud-init/README.md, "Console lines").
 GPU_NODE_MARK_READY="GPU-NODE-READY"
 GPU_NODE_MARK_FAILED="GPU-NODE-FAILED"
+# A node the health check (bin/gpu-node-health) found in need of a GPU reset soon.
+GPU_NODE_MARK_DEGRADED="GPU-NODE-DEGRADED"
 GPU_NODE_MARK_REBOOTING="GPU-NODE-REBOOTING"
 GPU_NODE_MARK_SEALING="GPU-NODE-SEALING"
 GPU_NODE_MARK_SEALED="GPU-NODE-SEALED"
@@ -23,6 +25,9 @@ GPU_CLUSTER_MARK_FAILED="GPU-CLUSTER-FAILED"
 # properties and server metadata keys the library writes.
 GPU_NODE_IMAGE_TAG_PREFIX="gpu-node-recipe-"
 GPU_NODE_PROPERTY_PREFIX="gpu_node_"
+
+# Ubuntu releases (VERSION_ID) the recipe installs on (NVIDIA catalog: src/private/gpu-software-matrix.ts).
+GPU_NODE_UBUNTU_RELEASES="22.04 24.04"
 
 # Steps that check this boot's state and so run at every boot (the others run until they succeed once).
 GPU_NODE_EVERY_BOOT="nvidia-driver lifetime ready-check"

@@ -8,31 +8,9 @@ set -euo pipefail
 boot="boot_id=$(gpu_boot_id)"
 want=$GPU_NODE_EXPECTED_GPUS
 gpu_is_uint "$want" || gpu_fail "GPU_NODE_EXPECTED_GPUS must be an integer, got '$want'" "$boot"
-command -v nvidia-smi >/dev/null || gpu_fail "nvidia-smi not found; is the NVIDIA driver installed?" "$boot"
-# stdout only: a warning on stderr must never be counted as a GPU row.
-err=$(mktemp)
-if ! out=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>"$err"); then
-  msg=$( (printf '%s\n' "$out"; cat "$err") | gpu_first_line)
-  rm -f "$err"
-  gpu_fail "nvidia-smi failed: $msg" "$boot"
-fi
-[ ! -s "$err" ] || gpu_log "nvidia-smi stderr: $(tr '\n' ' ' <"$err" | cut -c 1-200)"
-rm -f "$err"
-gpu_log "nvidia-smi lists: $(printf '%s' "$out" | tr '\n' ';')"
-
-n=0 model='' driver=''
-while IFS= read -r row; do
-  [ -n "${row//[[:space:]]/}" ] || continue
-  name=${row%,*}; name=${name#"${name%%[![:space:]]*}"}
-  ver=${row##*,}; ver=${ver//[[:space:]]/}
-  m=$GPU_NODE_EXPECTED_MODEL # a whole word of the name: A10 must not match A100, nor L4 L40S
-  if [ -n "$m" ] && [[ " $name " != *" $m "* && " $name" != *" $m-"* ]]; then
-    gpu_fail "expected model '$m', GPU $n is '$name'" "$boot"
-  fi
-  [ -n "$model" ] || { model=$name; driver=$ver; }
-  n=$((n + 1))
-done <<<"$out"
-[ "$n" -eq "$want" ] || gpu_fail "expected $want GPUs, nvidia-smi lists $n" "$boot"
+gpu_check_smi || gpu_fail "$gpu_reason" "$boot"
+gpu_log "nvidia-smi lists: $(printf '%s' "$gpu_smi" | tr '\n' ';')"
+n=$gpu_n model=$gpu_model driver=$gpu_driver
 
 # Keeps the driver initialised between jobs; a failure here is not a verdict.
 nvidia-smi -pm 1 >/dev/null 2>&1 || gpu_log "could not enable persistence mode"
@@ -47,26 +25,9 @@ if [ -x "$query" ]; then
   seen=$(printf '%s\n' "$q" | grep -c '^device ' || true)
   [ "$seen" -eq "$want" ] || gpu_fail "CUDA sees $seen GPUs, expected $want" "$boot"
 fi
-# Containers reach the GPUs: what the runtime hook does for `docker run --gpus all`, without
-# pulling an image. libnvidia-container loads the modules (nvidia-uvm too) and lists the GPUs
-# a container gets, one "index,minor,model,..." row each after the header (--csv).
-if [ "$GPU_NODE_CONTAINER_TOOLKIT" = 1 ]; then
-  command -v nvidia-container-cli >/dev/null ||
-    gpu_fail "nvidia-container-cli not found; is the NVIDIA container toolkit installed?" "$boot"
-  err=$(mktemp)
-  if ! c=$(nvidia-container-cli --load-kmods info --csv 2>"$err"); then
-    msg=$( (cat "$err"; printf '%s\n' "$c") | gpu_first_line)
-    rm -f "$err"
-    gpu_fail "containers cannot reach the GPUs: $msg" "$boot"
-  fi
-  rm -f "$err"
-  seen=$(printf '%s\n' "$c" | grep -cE '^[0-9]+,[0-9]+,' || true)
-  [ "$seen" -eq "$want" ] || gpu_fail "containers see $seen GPUs (nvidia-container-cli info), expected $want" "$boot"
-fi
+# Containers reach the GPUs (lib: gpu_check_containers).
+gpu_check_containers || gpu_fail "$gpu_reason" "$boot"
 # Xid lines: the driver's own report of GPU faults since this boot.
-xids=$(dmesg 2>/dev/null | grep -c 'NVRM: Xid' || true)
-
-cuda=''
-if [ -n "$GPU_NODE_CUDA_VERSION" ] && [ -x "$(gpu_cuda_home)/bin/nvcc" ]; then cuda=$GPU_NODE_CUDA_VERSION; fi
-gpu_write_status ready gpus="$n" model="$model" driver="$driver" cuda="$cuda" xid_errors="$xids" "$boot" checked_at="$(gpu_now)"
+xids=$(gpu_xid_codes | grep -c . || true)
+gpu_write_status ready gpus="$n" model="$model" driver="$driver" cuda="$(gpu_cuda_installed)" xid_errors="$xids" "$boot" checked_at="$(gpu_now)"
 gpu_console "$GPU_NODE_MARK_READY recipe=$GPU_NODE_RECIPE_NAME key=$GPU_NODE_RECIPE_KEY gpus=$n model=\"$model\" driver=$driver"

@@ -142,6 +142,18 @@ export interface GpuFleetProps {
    * @default NodeOutputs.PER_NODE
    */
   readonly outputs?: NodeOutputs;
+  /**
+   * Reach the nodes through this host (`user@address`), e.g. a bastion for nodes without floating IPs:
+   * their `SshCommand` outputs use `ssh -J`, and `SshConfig` gives each a `ProxyJump`.
+   * @default - none
+   */
+  readonly sshProxyJump?: string;
+  /**
+   * Write the `SshConfig` output. A `SlurmCluster` turns it off for its workers: the cluster's own
+   * `SshConfig` holds them with the head.
+   * @default true
+   */
+  readonly sshConfigOutput?: boolean;
 }
 
 /**
@@ -226,10 +238,14 @@ export class GpuFleet extends Construct {
       waitForReady: props.waitForReady,
       preflight: props.preflight,
       outputs: props.outputs,
+      sshProxyJump: props.sshProxyJump,
     }));
 
     const identity = props.keyPair?.privateKeyHint;
-    this.sshConfig = sshConfig(this.nodes.map((n) => ({ name: n.nodeName, address: n.address, user: n.loginUser, identityFile: identity })));
+    this.sshConfig = sshConfig(this.nodes.map((n) => ({
+      name: n.nodeName, address: n.address, user: n.loginUser, identityFile: identity, jumpHost: props.sshProxyJump,
+    })));
+    if (props.sshConfigOutput === false) return;
     new TerraformOutput(this, 'SshConfig', {
       value: tfLiteral(this.sshConfig),
       description: tfLiteral(`~/.ssh/config entries for the ${this.nodes.length} nodes of ${this.fleetName}: terraform output -raw <this> >> ~/.ssh/config`),

@@ -1,3 +1,4 @@
+import { ARCHITECTURE_SUPPORT } from '../private/gpu-software-matrix';
 import { validateGpuModel } from '../private/validation-constructs';
 
 /**
@@ -18,6 +19,8 @@ export enum GpuArchitecture {
   HOPPER = 'Hopper',
   /** Blackwell (10.0, 12.0); needs the open kernel modules. */
   BLACKWELL = 'Blackwell',
+  /** Maxwell (5.x), e.g. Tesla M60; proprietary modules only, last CUDA 12.x, last driver R580. */
+  MAXWELL = 'Maxwell',
 }
 
 /** Properties of a GPU model that is not in the built-in list. */
@@ -152,6 +155,12 @@ export class GpuModel {
     }
     if (!/^\d+\.\d+$/.test(props.computeCapability)) {
       throw new Error(`GpuModel ${props.id}: computeCapability must look like '7.5', got '${props.computeCapability}'`);
+    }
+    // gpu-burn is built for this capability: one the architecture does not have would not run (or not build).
+    const known = ARCHITECTURE_SUPPORT[props.architecture].computeCapabilities;
+    if (!known.includes(props.computeCapability)) {
+      throw new Error(`GpuModel ${props.id}: computeCapability must be one of ${props.architecture}'s (${known.join(', ')}) in NVIDIA's catalog, ` +
+        `got '${props.computeCapability}'; check the card's entry at developer.nvidia.com/cuda-gpus and its architecture`);
     }
     this.id = props.id;
     this.productName = props.productName;

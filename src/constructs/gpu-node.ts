@@ -15,10 +15,11 @@ import { nameOrDefault, requireResolved } from '../private/names';
 import { MAX_LIFETIME_HOURS, tfLiteral, tfLiteralMap } from '../private/validation';
 import { checkSoftware } from '../private/recipe-rules';
 import { validateGpuNode } from '../private/validation-constructs';
-import { addPreflight } from '../private/preflight';
+import { addPreflight, preflightEnabledByContext } from '../private/preflight';
 import { TerraformData } from '../private/terraform-data';
 import { userDataArgument } from '../private/user-data';
-import { watchEnvironment, watchScript } from '../private/watch-script';
+import { watcherProvisioner } from '../private/watch-script';
+import { checkProxyJump } from '../private/ssh-config';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { DataVolumeOptions, VolumeRemovalPolicy } from './data-volume';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
@@ -183,7 +184,7 @@ export interface GpuNodeProps {
   readonly availabilityZone?: string;
   /**
    * The cloud-init recipe.
-   * @default - `new GpuRecipe()`: driver 570 (open modules), CUDA 12.8, Docker with the NVIDIA container toolkit
+   * @default - `new GpuRecipe()`: driver 580 (open modules), CUDA 13.0, Docker with the NVIDIA container toolkit
    */
   readonly recipe?: GpuRecipe;
   /**
@@ -228,6 +229,12 @@ export interface GpuNodeProps {
    */
   readonly rolloutToken?: string;
   /**
+   * Reach the node through this host (`user@address`, as ssh's `-J` takes it), e.g. a cluster's
+   * head for workers without a floating IP: the node's `SshCommand` becomes `ssh -J <host> ...`.
+   * @default - none: ssh goes straight to the node's address
+   */
+  readonly sshProxyJump?: string;
+  /**
    * How the node reports its id, addresses and ssh command: outputs of its own, or one entry in
    * the stack's `gpu_nodes` map output (for fleets).
    * @default NodeOutputs.PER_NODE
@@ -251,7 +258,9 @@ export interface GpuNodeProps {
    * Plan-time checks (Terraform preconditions), so that a plan fails with a message naming the
    * node, the flavor and the numbers before anything is created: the flavor exists, its PCI
    * passthrough alias count matches the GPUs the flavor promises, and the project's quota has
-   * room. `false` skips them all, e.g. on clouds that hide flavor extra specs or limits.
+   * room. `false` skips them all, e.g. on clouds that hide flavor extra specs or limits. The app
+   * context key `cdktf-openstack-gpu:preflight` set to `false` skips them for every node of the app
+   * (plans against a mock provider, CI without a cloud), whatever this prop says.
    * @default true
    */
   readonly preflight?: boolean | PreflightOptions;
@@ -305,6 +314,12 @@ export class GpuNode extends Construct {
   /** Every security group on the node's port. */
   public readonly securityGroups: ISecurityGroup[];
 
+  /**
+   * References the node uses more than once, taken once: each access of an L1 attribute makes a new
+   * token, and cdktf keeps every token (with its creation stack) for the life of the process.
+   */
+  private readonly refs: { portId?: string; floatingIpAddress?: string } = {};
+
   constructor(scope: Construct, id: string, props: GpuNodeProps) {
     super(checkedScope(scope, id, 'GpuNode'), id);
     guardRetainedVolumes(this);
@@ -323,6 +338,7 @@ export class GpuNode extends Construct {
     this.securityGroup = access.securityGroup;
     this.securityGroups = access.securityGroups;
     this.port = access.port;
+    this.refs.portId = this.port.id;
     const triggers = this.createReplacementTriggers(props);
     if (props.dataVolume?.existingVolumeId !== undefined) {
       this.dataVolumeId = existingVolumeId(this.node.path, props.dataVolume);
@@ -332,7 +348,7 @@ export class GpuNode extends Construct {
     }
     this.resource = this.createServer(props, triggers);
     this.floatingIp = this.createAddresses(props, profile);
-    if (props.preflight !== false) {
+    if (props.preflight !== false && preflightEnabledByContext(this)) {
       this.addPreflight(props.preflight === true || props.preflight === undefined ? {} : props.preflight);
     }
     const powerState = props.powerState ?? PowerState.RUNNING;
@@ -344,8 +360,9 @@ export class GpuNode extends Construct {
     }
 
     const fixedIp = Fn.element(this.port.allFixedIps, 0);
-    this.address = this.floatingIp ? this.floatingIp.address : fixedIp;
-    this.sshCommand = `ssh -i ${props.keyPair?.privateKeyHint ?? '<no keypair>'} ${this.loginUser}@${this.address}`;
+    this.address = this.floatingIp ? this.refs.floatingIpAddress! : fixedIp;
+    const jump = checkProxyJump(this.node.path, 'sshProxyJump', props.sshProxyJump);
+    this.sshCommand = `ssh -i ${props.keyPair?.privateKeyHint ?? '<no keypair>'} ${jump ? `-J ${jump} ` : ''}${this.loginUser}@${this.address}`;
     this.addOutputs(props.outputs ?? NodeOutputs.PER_NODE, fixedIp, triggers.metadata.gpu_node_shelve_at);
   }
 
@@ -463,14 +480,17 @@ export class GpuNode extends Construct {
       },
     });
     const startedAt = new TerraformData(this, 'StartedAt', {
-      input: { time: Fn.timestamp() },
+      input: { time: '${timestamp()}' },
       // Recorded once at creation; later plans keep it, a rollout starts it anew. Without a token
       // no trigger, as before: upgrading a node deployed without one keeps its clock (and ShelveAt);
       // its first token then adds the trigger, which replaces this record with the server.
       lifecycle: { ignoreChanges: ['input'] },
       triggersReplace: props.rolloutToken !== undefined || props.replaceOnChange ? { rollout: rollout.id } : undefined,
     });
-    const startTime = Fn.lookup(startedAt.output, 'time', '');
+    // Plain references, not Fn tokens: cdktf keeps every token in its process-wide token map, with the
+    // stack trace of its creation, for as long as the process lives (README, Benchmark: five synths).
+    const started = `${startedAt.terraformResourceType}.${startedAt.friendlyUniqueId}.output.time`;
+    const startTime = `\${${started}}`;
     const metadata: { [key: string]: string } = {
       gpu_node_recipe_name: this.recipe.name,
       gpu_node_recipe_key: this.recipeKey,
@@ -479,7 +499,7 @@ export class GpuNode extends Construct {
     };
     if (this.lifetimeHours !== undefined) {
       metadata.gpu_node_lifetime_hours = `${this.lifetimeHours}`;
-      metadata.gpu_node_shelve_at = Fn.timeadd(startTime, `${this.lifetimeHours}h`);
+      metadata.gpu_node_shelve_at = `\${timeadd(${started}, "${this.lifetimeHours}h")}`;
     }
     return { rollout, metadata };
   }
@@ -499,7 +519,7 @@ export class GpuNode extends Construct {
       userData: userDataArgument(this, this.userData.text),
       powerState: (props.powerState ?? PowerState.RUNNING).providerValue,
       timeouts: serverTimeouts(path, props.serverTimeouts),
-      network: [{ port: this.port.id }],
+      network: [{ port: this.refs.portId! }],
       blockDevice: blockDevices(this.image.imageId, rootDisk, this.dataVolumeId),
       metadata: { ...triggers.metadata, ...tfLiteralMap(props.metadata ?? {}) },
       tags: tags.map((t) => tfLiteral(t)),
@@ -531,8 +551,8 @@ export class GpuNode extends Construct {
       description: tfLiteral(`${this.nodeName} (cdktf)`),
     });
     new networkingFloatingipAssociateV2.NetworkingFloatingipAssociateV2(this, 'FloatingIpAssociation', {
-      floatingIp: floatingIp.address,
-      portId: this.port.id,
+      floatingIp: this.refs.floatingIpAddress = floatingIp.address,
+      portId: this.refs.portId!,
     });
     return floatingIp;
   }
@@ -540,7 +560,7 @@ export class GpuNode extends Construct {
   private addOutputs(kind: NodeOutputs, fixedIp: string, shelveAt: string | undefined): void {
     if (kind === NodeOutputs.STACK_MAP) {
       addToNodeMap(this, Token.isUnresolved(this.nodeName) ? this.node.path : this.nodeName, {
-        id: this.resource.id, fixed_ip: fixedIp, floating_ip: this.floatingIp?.address, ssh: tfLiteral(this.sshCommand), shelve_at: shelveAt,
+        id: this.resource.id, fixed_ip: fixedIp, floating_ip: this.refs.floatingIpAddress, ssh: tfLiteral(this.sshCommand), shelve_at: shelveAt,
       });
       return;
     }
@@ -550,13 +570,14 @@ export class GpuNode extends Construct {
     new TerraformOutput(this, 'InstanceId', { value: this.resource.id, description: tfLiteral(`Server id of ${this.nodeName}`) });
     new TerraformOutput(this, 'FixedIp', { value: fixedIp, description: tfLiteral(`Fixed IP of ${this.nodeName}`) });
     if (this.floatingIp) {
-      new TerraformOutput(this, 'FloatingIpAddress', { value: this.floatingIp.address, description: tfLiteral(`Floating IP of ${this.nodeName}`) });
+      new TerraformOutput(this, 'FloatingIpAddress', { value: this.refs.floatingIpAddress!, description: tfLiteral(`Floating IP of ${this.nodeName}`) });
     }
     new TerraformOutput(this, 'SshCommand', { value: tfLiteral(this.sshCommand), description: tfLiteral(`SSH to ${this.nodeName}`) });
     if (shelveAt !== undefined) {
       new TerraformOutput(this, 'ShelveAt', {
         value: shelveAt,
-        description: tfLiteral(`When the cloud shelves ${this.nodeName} (UTC); deploy with PowerState.RUNNING to unshelve`),
+        // What brings a node back (PowerState.RUNNING) is the same for every node: in the README, not per output.
+        description: tfLiteral(`When the cloud shelves ${this.nodeName} (UTC)`),
       });
     }
   }
@@ -578,20 +599,13 @@ export class GpuNode extends Construct {
    * node counts as not running and stays shelved.
    */
   private addPowerControl(powerState: PowerState, wait: boolean | ReadyWaitOptions | undefined): TerraformData {
-    const script = watchScript(this);
     return new TerraformData(this, 'PowerControl', {
       triggersReplace: { server: this.resource.id, powerState: powerState.providerValue },
-      provisioners: [{
-        type: 'local-exec',
-        command: `bash ${script.path} power`,
-        environment: {
-          OS_CLOUD: (typeof wait === 'object' ? wait.cloud : undefined) ?? 'openstack',
-          WATCH_SERVER_ID: this.resource.id,
-          WATCH_NODE: tfLiteral(this.node.path),
-          POWER_WANT: powerState.providerValue,
-          ...watchEnvironment(this),
-        },
-      }],
+      provisioners: [watcherProvisioner(this, 'power', (typeof wait === 'object' ? wait.cloud : undefined) ?? 'openstack', {
+        WATCH_SERVER_ID: this.resource.id,
+        WATCH_NODE: tfLiteral(this.node.path),
+        POWER_WANT: powerState.providerValue,
+      })],
     });
   }
 
@@ -609,24 +623,17 @@ export class GpuNode extends Construct {
     if (!/^[\w.-]+$/.test(cloud)) {
       throw new Error(`${path}: waitForReady.cloud must be a clouds.yaml entry name such as 'openstack', got '${cloud}'`);
     }
-    const script = watchScript(this);
     return new TerraformData(this, 'WaitForReady', {
       // A new server or a new power state is a new boot to wait for; a plan without either runs nothing.
       triggersReplace: { server: this.resource.id, powerState: powerState.providerValue },
-      provisioners: [{
-        type: 'local-exec',
-        command: `bash ${script.path} ready`,
-        environment: {
-          OS_CLOUD: cloud,
-          WATCH_SERVER_ID: this.resource.id,
-          WATCH_RECIPE_NAME: this.recipe.name,
-          WATCH_NODE: tfLiteral(path),
-          WATCH_EXPECT_STATE: powerState.providerValue,
-          WATCH_TIMEOUT: `${timeout * 60}`,
-          WATCH_POLL_INTERVAL: `${poll}`,
-          ...watchEnvironment(this),
-        },
-      }],
+      provisioners: [watcherProvisioner(this, 'ready', cloud, {
+        WATCH_SERVER_ID: this.resource.id,
+        WATCH_RECIPE_NAME: this.recipe.name,
+        WATCH_NODE: tfLiteral(path),
+        WATCH_EXPECT_STATE: powerState.providerValue,
+        WATCH_TIMEOUT: `${timeout * 60}`,
+        WATCH_POLL_INTERVAL: `${poll}`,
+      })],
     });
   }
 

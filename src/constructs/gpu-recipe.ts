@@ -24,11 +24,11 @@ export class NvidiaDriver {
   public static readonly R535_OPEN = NvidiaDriver.branch(535, KernelModules.OPEN);
   /** Branch 550, open kernel modules. */
   public static readonly R550_OPEN = NvidiaDriver.branch(550, KernelModules.OPEN);
-  /** Branch 570, open kernel modules (the default). */
+  /** Branch 570, open kernel modules (the default before issue 20; NVIDIA's data center tables no longer list R570). */
   public static readonly R570_OPEN = NvidiaDriver.branch(570, KernelModules.OPEN);
   /** Branch 570, proprietary kernel modules (for GPUs before Turing). */
   public static readonly R570_PROPRIETARY = NvidiaDriver.branch(570, KernelModules.PROPRIETARY);
-  /** Branch 580 (LTS), open kernel modules. */
+  /** Branch 580 (long-term support to 2028-06), open kernel modules (the default). */
   public static readonly R580_OPEN = NvidiaDriver.branch(580, KernelModules.OPEN);
 
   /** A driver branch, e.g. `NvidiaDriver.branch(570, KernelModules.OPEN)`. */
@@ -68,6 +68,8 @@ export class CudaToolkit {
   public static readonly V12_6 = CudaToolkit.version('12.6');
   /** CUDA 12.8 (driver 570 or newer; the first with Blackwell). */
   public static readonly V12_8 = CudaToolkit.version('12.8');
+  /** CUDA 13.0 (driver 580 or newer; Turing and newer only, the default). */
+  public static readonly V13_0 = CudaToolkit.version('13.0');
 
   /** A CUDA version as `major.minor`, e.g. `12.8` (package `cuda-toolkit-12-8`). */
   public static version(version: string): CudaToolkit {
@@ -115,12 +117,12 @@ export interface GpuRecipeProps {
   readonly name?: string;
   /**
    * The NVIDIA driver branch and kernel modules.
-   * @default NvidiaDriver.R570_OPEN
+   * @default NvidiaDriver.R580_OPEN
    */
   readonly nvidiaDriver?: NvidiaDriver;
   /**
    * The CUDA toolkit to install; `undefined` with `installCuda: false` skips it.
-   * @default CudaToolkit.V12_8
+   * @default CudaToolkit.V13_0
    */
   readonly cuda?: CudaToolkit;
   /**
@@ -333,8 +335,8 @@ export class GpuRecipe {
     if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(this.name)) {
       throw new Error(`${where}: name must be 1-63 lower-case letters, digits, '.', '_' or '-', got '${this.name}'`);
     }
-    this.nvidiaDriver = props.nvidiaDriver ?? NvidiaDriver.R570_OPEN;
-    this.cuda = props.installCuda === false ? undefined : props.cuda ?? CudaToolkit.V12_8;
+    this.nvidiaDriver = props.nvidiaDriver ?? NvidiaDriver.R580_OPEN;
+    this.cuda = props.installCuda === false ? undefined : props.cuda ?? CudaToolkit.V13_0;
     this.containerToolkit = props.containerToolkit ?? true;
     this.containerToolkitVersion = props.containerToolkitVersion;
     if (this.containerToolkitVersion !== undefined && !/^\d+\.\d+\.\d+(-\d+)?$/.test(this.containerToolkitVersion)) {

@@ -3,6 +3,7 @@ import { Fn, Op, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { dataOpenstackImagesImageV2 } from '../../.gen/providers/openstack';
 import { lookupBakedImages } from '../private/baked-images';
+import { UBUNTU_REPOS, ubuntuReleaseOfName } from '../private/gpu-software-matrix';
 import { sharedChild, stackShared } from '../private/stack-shared';
 import { checkProps } from '../private/validation-props';
 import { RECIPE_IMAGE_OPTIONS } from '../private/validation-schemas';
@@ -111,7 +112,7 @@ class NamedImage extends NodeImage {
   }
 
   public bind(scope: Construct): NodeImageConfig {
-    return { ...lookupByName(scope, this.imageName, this.baseImageKey()), ubuntuRelease: releaseOfName(this.imageName) };
+    return { ...lookupByName(scope, this.imageName, this.baseImageKey()), ubuntuRelease: releaseOfName(scope.node.path, this.imageName) };
   }
 
   private baseImageKey(): string {
@@ -167,12 +168,18 @@ class RecipeImage extends NodeImage {
 }
 
 /** The Ubuntu release a cloud image's name says, e.g. 'Ubuntu 24.04 - Noble Numbat'; undefined when it says none. */
-function releaseOfName(name: string): UbuntuRelease | undefined {
+function releaseOfName(path: string, name: string): UbuntuRelease | undefined {
   if (Token.isUnresolved(name)) return undefined;
-  if (/22\.04|jammy/i.test(name)) return UbuntuRelease.JAMMY_22_04;
-  if (/24\.04|noble/i.test(name)) return UbuntuRelease.NOBLE_24_04;
-  return undefined;
+  const release = ubuntuReleaseOfName(name);
+  const repo = UBUNTU_REPOS.find((u) => u.release === release);
+  if (repo?.unsupported) {
+    throw new Error(`${path}: the image '${name}' is Ubuntu ${release}: ${repo.unsupported}; ` +
+      'boot an Ubuntu 24.04 image, e.g. NodeImage.ubuntu(UbuntuRelease.NOBLE_24_04)');
+  }
+  return Object.values(UbuntuRelease).find((r) => r === release);
 }
+
+const imageRefs = new WeakMap<dataOpenstackImagesImageV2.DataOpenstackImagesImageV2, { imageId: string; minDiskGiB: number }>();
 
 /** One lookup per image name and stack, however many nodes boot it. */
 function lookupByName(scope: Construct, imageName: string, baseImageKey: string): NodeImageConfig {
@@ -180,5 +187,11 @@ function lookupByName(scope: Construct, imageName: string, baseImageKey: string)
     : `ByName-${createHash('sha256').update(imageName).digest('hex').slice(0, 12)}`;
   const data = sharedChild(stackShared(scope, 'NodeImages'), id,
     (parent, childId) => new dataOpenstackImagesImageV2.DataOpenstackImagesImageV2(parent, childId, { name: tfLiteral(imageName), mostRecent: true }));
-  return { imageId: data.id, baseImageKey, minDiskGiB: data.minDiskGb };
+  // The same reference tokens for every node that boots it: each new token lives as long as the process.
+  let refs = imageRefs.get(data);
+  if (!refs) {
+    refs = { imageId: data.id, minDiskGiB: data.minDiskGb };
+    imageRefs.set(data, refs);
+  }
+  return { ...refs, baseImageKey };
 }

@@ -366,6 +366,10 @@ export class SlurmCluster extends Construct {
       recipe: workerRecipe,
       securityGroups: [this.membersGroup],
       floatingIp: false,
+      // From outside only through the head: each worker's SshCommand jumps, and the cluster's
+      // SshConfig (below) is the one ssh config for all of them.
+      sshProxyJump: `${this.head.loginUser}@${this.head.address}`,
+      sshConfigOutput: false,
     }));
 
     nodesByName.set(this.head.nodeName, this.head);

@@ -9,7 +9,7 @@ import { checkSoftware } from '../private/recipe-rules';
 import { validateSnapshotImage } from '../private/validation-constructs';
 import { TerraformData } from '../private/terraform-data';
 import { userDataArgument } from '../private/user-data';
-import { watchEnvironment, watchScript } from '../private/watch-script';
+import { watcherProvisioner } from '../private/watch-script';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { nodeProfile } from '../private/profiles';
 import { GpuFlavor, ResolvedGpuFlavor } from './gpu-flavor';
@@ -161,29 +161,22 @@ export class SnapshotImage extends Construct {
       gpu_node_gpus: gpuSummary(this.flavor),
       ...props.recipe._describe(),
     };
-    const script = watchScript(this);
     const builderId = `\${${this.builder.terraformResourceType}.${this.builder.friendlyUniqueId}[count.index].id}`;
     this.bake = new TerraformData(this, 'Bake', {
       count,
       triggersReplace: { recipeKey: this.recipeKey, builder: builderId },
       input: { imageName: tfLiteral(this.imageName), recipeKey: this.recipeKey },
-      provisioners: [{
-        type: 'local-exec',
-        command: `bash ${script.path} bake`,
-        environment: {
-          OS_CLOUD: cloud,
-          BAKE_SERVER_ID: builderId,
-          BAKE_IMAGE_NAME: tfLiteral(this.imageName),
-          BAKE_RECIPE_KEY: this.recipeKey,
-          BAKE_RECIPE_NAME: props.recipe.name,
-          BAKE_PROPERTIES: tfLiteral(Object.entries(properties).map(([k, v]) => `${k}=${v}`).join('\n')),
-          BAKE_TAGS: tfLiteral(tags.join(',')),
-          BAKE_VISIBILITY: props.visibility ?? ImageVisibility.PRIVATE,
-          BAKE_TIMEOUT: `${timeout * 60}`,
-          BAKE_POLL_INTERVAL: `${poll}`,
-          ...watchEnvironment(this),
-        },
-      }],
+      provisioners: [watcherProvisioner(this, 'bake', cloud, {
+        BAKE_SERVER_ID: builderId,
+        BAKE_IMAGE_NAME: tfLiteral(this.imageName),
+        BAKE_RECIPE_KEY: this.recipeKey,
+        BAKE_RECIPE_NAME: props.recipe.name,
+        BAKE_PROPERTIES: tfLiteral(Object.entries(properties).map(([k, v]) => `${k}=${v}`).join('\n')),
+        BAKE_TAGS: tfLiteral(tags.join(',')),
+        BAKE_VISIBILITY: props.visibility ?? ImageVisibility.PRIVATE,
+        BAKE_TIMEOUT: `${timeout * 60}`,
+        BAKE_POLL_INTERVAL: `${poll}`,
+      })],
       dependsOn: [this.builder],
     });
 

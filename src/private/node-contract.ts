@@ -25,6 +25,8 @@ export interface NodeContract {
   readonly everyBootSteps: readonly string[];
   /** Install steps whose done markers a sealed image keeps (`GPU_NODE_IMAGE_STEPS`). */
   readonly imageSteps: readonly string[];
+  /** Ubuntu releases the recipe installs on (`GPU_NODE_UBUNTU_RELEASES`). */
+  readonly ubuntuReleases: readonly string[];
 }
 
 /**
@@ -69,6 +71,7 @@ export function nodeContract(): NodeContract {
     propertyPrefix: get('GPU_NODE_PROPERTY_PREFIX'),
     everyBootSteps: list('GPU_NODE_EVERY_BOOT'),
     imageSteps: list('GPU_NODE_IMAGE_STEPS'),
+    ubuntuReleases: list('GPU_NODE_UBUNTU_RELEASES'),
   });
   return cached;
 }

@@ -7,6 +7,18 @@ import { tfLiteral } from './template';
 import { requireTerraformVersion } from './terraform-version';
 import { TerraformData } from './terraform-data';
 
+/**
+ * App context key that turns every node's preflight off (`false`), for plans against a mock or test
+ * provider and CI without a cloud: the lookups would read a quota of 0 and no PCI alias.
+ */
+export const PREFLIGHT_CONTEXT = 'cdktf-openstack-gpu:preflight';
+
+/** False where the app's context says `cdktf-openstack-gpu:preflight: false` (or the string 'false'). */
+export function preflightEnabledByContext(scope: Construct): boolean {
+  const setting = scope.node.tryGetContext(PREFLIGHT_CONTEXT);
+  return setting !== false && setting !== 'false';
+}
+
 /** What the preflight of one node checks. */
 export interface PreflightSpec {
   readonly flavorName: string;
@@ -16,12 +28,6 @@ export interface PreflightSpec {
   readonly instance: TerraformResource;
   readonly checkGpus: boolean;
   readonly checkQuota: boolean;
-}
-
-interface QuotaEntry {
-  /** True in the plan that creates the node's server (an HCL expression). */
-  readonly creating: string;
-  readonly flavor: dataOpenstackComputeFlavorV2.DataOpenstackComputeFlavorV2;
 }
 
 const quotaEntries = new WeakMap<TerraformStack, StackQuota>();
@@ -40,13 +46,15 @@ const lookupUsers = new WeakMap<dataOpenstackComputeFlavorV2.DataOpenstackComput
  * - the project's compute quota (`openstack_compute_limits_v2`) has room for the stack's servers
  *   that this plan creates: instances, vCPUs and RAM of their flavors (-1 is unlimited).
  *
+ * One check per stack (see stackQuota), however many nodes: per node only its creation marker
+ * and a line in one local.
+ *
  * Which servers are new: each node has a `terraform_data` marker, written after its server,
  * whose input is `plantimestamp()` with ignore_changes; its planned input equals this plan's
  * timestamp only in the plan that creates it. Servers that exist are in the quota's usage
  * already, and a rollout (destroy, then create) needs no more room than it frees.
  */
 export function addPreflight(scope: Construct, spec: PreflightSpec): void {
-  const path = scope.node.path;
   const stack = TerraformStack.of(scope);
   const flavor = flavorLookup(scope, spec);
   if (!spec.checkQuota) return;
@@ -57,22 +65,16 @@ export function addPreflight(scope: Construct, spec: PreflightSpec): void {
     lifecycle: { ignoreChanges: ['input'] },
     dependsOn: [spec.instance],
   });
-  const creating = `(terraform_data.${marker.friendlyUniqueId}.input.at == plantimestamp())`;
   const quota = stackQuota(stack);
-  quota.entries.push({ creating, flavor });
-  const p = `local.${quota.local.friendlyUniqueId}`;
-  new TerraformData(scope, 'Preflight', {
-    lifecycle: {
-      precondition: [{
-        condition: `\${!${creating} || local.${quota.verdict.friendlyUniqueId}}`,
-        errorMessage: `${tfLiteral(path)}: the project's quota has no room for the new servers of this stack (this node: flavor ` +
-          `${tfLiteral(spec.flavorName)}): instances \${${p}.instances_used} used + \${${p}.new_instances} new of \${${p}.max_instances}, ` +
-          `vCPUs \${${p}.cores_used} + \${${p}.new_cores} of \${${p}.max_cores}, RAM \${${p}.ram_used} + \${${p}.new_ram} of ` +
-          `\${${p}.max_ram} MiB (-1 = unlimited); free some of the quota (shelved nodes still count as instances), or set ` +
-          'preflight: { quota: false } on the node to skip the check',
-      }],
-    },
-  });
+  let flavorKey = quota.flavorKeys.get(flavor);
+  if (flavorKey === undefined) {
+    flavorKey = `f${quota.flavorKeys.size}`;
+    quota.flavorKeys.set(flavor, flavorKey);
+    const data = `data.${flavor.terraformResourceType}.${flavor.friendlyUniqueId}`;
+    quota.flavors[flavorKey] = { name: tfLiteral(spec.flavorName), vcpus: `\${coalesce(${data}.vcpus, 0)}`, ram: `\${coalesce(${data}.ram, 0)}` };
+  }
+  // One line per node, grouped by flavor: path -> its marker's time (this plan's timestamp when the plan creates its server).
+  (quota.nodes[flavorKey] ??= {})[tfLiteral(scope.node.path)] = `\${terraform_data.${marker.friendlyUniqueId}.input.at}`;
 }
 
 /** One flavor lookup per stack for the nodes that expect the same of a flavor (name, GPU check). */
@@ -95,7 +97,12 @@ function flavorLookup(scope: Construct, spec: PreflightSpec): dataOpenstackCompu
   return flavor;
 }
 
-/** The stack's quota lookup and one local with its sums over the new servers of every node. */
+/**
+ * The stack's one quota check: the limits lookup, a local that lists every node whose quota is
+ * checked (by flavor: construct path -> its creation marker's time) and one precondition.
+ * Its message names the new servers that do not fit, by flavor and path (Terraform's order of map
+ * keys; the first new servers, as many as fit, are left out).
+ */
 function stackQuota(stack: TerraformStack): StackQuota {
   const found = quotaEntries.get(stack);
   if (found) return found;
@@ -103,33 +110,59 @@ function stackQuota(stack: TerraformStack): StackQuota {
   // the token's project (nova/api/openstack/compute/limits.py LimitsController._index checks
   // the admin-only os_compute_api:limits:other_project policy whenever tenant_id is given).
   const limits = new dataOpenstackComputeLimitsV2.DataOpenstackComputeLimitsV2(stack, 'GpuNodePreflightLimits', { projectId: '' });
-  const entries: QuotaEntry[] = [];
+  const quota: StackQuota = { nodes: {}, flavors: {}, flavorKeys: new Map() };
   const l = `data.${limits.terraformResourceType}.${limits.friendlyUniqueId}`;
-  const flavorAttr = (e: QuotaEntry, attr: string) => `coalesce(data.${e.flavor.terraformResourceType}.${e.flavor.friendlyUniqueId}.${attr}, 0)`;
-  // Lazy: the sums cover every node of the stack, also those constructed later.
-  const sum = (of: (e: QuotaEntry) => string) => Lazy.stringValue({
-    produce: () => `\${sum([${entries.map((e) => `${e.creating} ? ${of(e)} : 0`).join(', ')}])}`,
+  // Lazy: the lists cover every node of the stack, also those constructed later.
+  const nodes = new TerraformLocal(stack, 'GpuNodePreflightNodes', Lazy.anyValue({ produce: () => quota.nodes }));
+  const flavors = new TerraformLocal(stack, 'GpuNodePreflightFlavorSizes', Lazy.anyValue({ produce: () => quota.flavors }));
+  const f = `local.${flavors.friendlyUniqueId}`;
+  // Per flavor: its name and sizes and the paths of the nodes whose server this plan creates.
+  const fresh = new TerraformLocal(stack, 'GpuNodePreflightNew',
+    `\${[for key, paths in local.${nodes.friendlyUniqueId} : { flavor = ${f}[key].name, cores = ${f}[key].vcpus, ram = ${f}[key].ram, ` +
+    'paths = [for path, at in paths : path if at == plantimestamp()] }]}');
+  const n = `local.${fresh.friendlyUniqueId}`;
+  // Sums over the flavor groups before group `gi` (over all without it): node counts, times each group's size.
+  const before = (gi: string | undefined, size: (group: string) => string) =>
+    `sum(concat([0], [for h, e in ${n} : length(e.paths)${size('e')}${gi === undefined ? '' : ` if h < ${gi}`}]))`;
+  const all = (size: (group: string) => string) => before(undefined, size);
+  const local = new TerraformLocal(stack, 'GpuNodePreflight', {
+    max_instances: `\${${l}.max_total_instances}`, instances_used: `\${${l}.total_instances_used}`, new_instances: `\${${all(() => '')}}`,
+    max_cores: `\${${l}.max_total_cores}`, cores_used: `\${${l}.total_cores_used}`, new_cores: `\${${all((e) => ` * ${e}.cores`)}}`,
+    max_ram: `\${${l}.max_total_ram_size}`, ram_used: `\${${l}.total_ram_used}`, new_ram: `\${${all((e) => ` * ${e}.ram`)}}`,
   });
-  const fits = (max: string, used: string, need: string) => `(${l}.${max} < 0 || ${l}.${used} + local.${local.friendlyUniqueId}.${need} <= ${l}.${max})`;
-  const local: TerraformLocal = new TerraformLocal(stack, 'GpuNodePreflight', {
-    max_instances: `\${${l}.max_total_instances}`, instances_used: `\${${l}.total_instances_used}`, new_instances: sum(() => '1'),
-    max_cores: `\${${l}.max_total_cores}`, cores_used: `\${${l}.total_cores_used}`, new_cores: sum((e) => flavorAttr(e, 'vcpus')),
-    max_ram: `\${${l}.max_total_ram_size}`, ram_used: `\${${l}.total_ram_used}`, new_ram: sum((e) => flavorAttr(e, 'ram')),
-  });
-  // Locals cannot refer to themselves, so the verdict is a second local.
+  const p = `local.${local.friendlyUniqueId}`;
+  const fits = (max: string, used: string, need: string) => `(${l}.${max} < 0 || ${l}.${used} + ${need} <= ${l}.${max})`;
+  const fitsAll = (instances: string, cores: string, ram: string) => `${fits('max_total_instances', 'total_instances_used', instances)} && ` +
+    `${fits('max_total_cores', 'total_cores_used', cores)} && ${fits('max_total_ram_size', 'total_ram_used', ram)}`;
+  // Locals cannot refer to themselves, so the verdict is a local of its own.
   const verdict = new TerraformLocal(stack, 'GpuNodePreflightFits',
-    `\${${fits('max_total_instances', 'total_instances_used', 'new_instances')} && ${fits('max_total_cores', 'total_cores_used', 'new_cores')} && ` +
-    `${fits('max_total_ram_size', 'total_ram_used', 'new_ram')}}`);
-  const quota = { limits, entries, local, verdict };
+    `\${${fitsAll(`${p}.new_instances`, `${p}.new_cores`, `${p}.new_ram`)}}`);
+  // The new servers up to the j-th of flavor group gi, together: does the quota have room for them?
+  // (Linear in the nodes times the flavors; Terraform evaluates the message at every plan.)
+  const misfits = `flatten([for gi, g in ${n} : [for j, path in g.paths : "\${path} (flavor \${g.flavor})" if !(${fitsAll(
+    `${before('gi', () => '')} + j + 1`, `${before('gi', (e) => ` * ${e}.cores`)} + (j + 1) * g.cores`,
+    `${before('gi', (e) => ` * ${e}.ram`)} + (j + 1) * g.ram`)})]])`;
+  new TerraformData(stack, 'GpuNodePreflightQuota', {
+    lifecycle: {
+      precondition: [{
+        condition: `\${local.${verdict.friendlyUniqueId}}`,
+        errorMessage: `\${join(", ", ${misfits})}: the project's quota has no room for these new servers of this stack: instances ` +
+          `\${${p}.instances_used} used + \${${p}.new_instances} new of \${${p}.max_instances}, vCPUs \${${p}.cores_used} + ` +
+          `\${${p}.new_cores} of \${${p}.max_cores}, RAM \${${p}.ram_used} + \${${p}.new_ram} of \${${p}.max_ram} MiB (-1 = unlimited); free some of the quota (shelved nodes ` +
+          'still count as instances), or set preflight: { quota: false } on these nodes to skip the check',
+      }],
+    },
+  });
   quotaEntries.set(stack, quota);
   return quota;
 }
 
 interface StackQuota {
-  readonly limits: dataOpenstackComputeLimitsV2.DataOpenstackComputeLimitsV2;
-  readonly entries: QuotaEntry[];
-  readonly local: TerraformLocal;
-  readonly verdict: TerraformLocal;
+  /** Per flavor key, every node whose quota is checked: its path -> its creation marker's time (an HCL template). */
+  readonly nodes: { [flavorKey: string]: { [path: string]: string } };
+  /** Per flavor lookup: its name and sizes (HCL templates). */
+  readonly flavors: { [key: string]: { name: string; vcpus: string; ram: string } };
+  readonly flavorKeys: Map<dataOpenstackComputeFlavorV2.DataOpenstackComputeFlavorV2, string>;
 }
 
 /** `users`: the paths of the nodes that share the lookup (more may join after this call). */

@@ -2,7 +2,7 @@
 import { createHash } from 'crypto';
 import type { GpuRecipe, RecipeStep } from '../constructs/gpu-recipe';
 import { readPackageFile } from './package-files';
-import { SHARED_FILES, UNIT_FILE } from './recipe-render';
+import { HEALTH_UNIT_FILES, SHARED_FILES, UNIT_FILE } from './recipe-render';
 
 /**
  * A stable key of what `recipe` installs on `baseImage`: the shipped scripts of the keyed
@@ -14,7 +14,7 @@ export function recipeContentKey(recipe: GpuRecipe, baseImage: string, steps: re
   const content = {
     format: 1,
     baseImage,
-    scripts: Object.fromEntries([...SHARED_FILES, UNIT_FILE, ...scripts].map((f) => [f, sha256(readPackageFile(`cloud-init/${f}`))])),
+    scripts: Object.fromEntries([...SHARED_FILES, UNIT_FILE, ...HEALTH_UNIT_FILES, ...scripts].map((f) => [f, sha256(readPackageFile(`cloud-init/${f}`))])),
     nvidiaDriver: recipe.nvidiaDriver.toString(),
     cuda: recipe.cuda?.versionString ?? null,
     containerToolkit: recipe.containerToolkit ? recipe.containerToolkitVersion ?? 'latest' : null,

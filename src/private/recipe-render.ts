@@ -4,17 +4,22 @@ import * as zlib from 'zlib';
 import * as YAML from 'yaml';
 import type { GpuRecipe, RecipeFile, RecipeRenderOptions, RecipeStep, RenderedUserData } from '../constructs/gpu-recipe';
 import { CONTRACT_FILE, nodeContract } from './node-contract';
+import { burnComputeCapability } from './gpu-software-matrix';
 import { readPackageFile } from './package-files';
 
 // Where the shipped scripts go on the node.
 const NODE_ROOT = '/opt/gpu-node';
 const CONFIG_PATH = '/etc/gpu-node/recipe.env';
 /** The contract, the runner and its library, on every node (below the package's cloud-init/). */
-export const SHARED_FILES: readonly string[] = [CONTRACT_FILE.replace(/^cloud-init\//, ''), 'lib/gpu-node-common.sh', 'bin/gpu-node-run'];
+export const SHARED_FILES: readonly string[] = [CONTRACT_FILE.replace(/^cloud-init\//, ''), 'lib/gpu-node-common.sh', 'bin/gpu-node-run', 'bin/gpu-node-health'];
 // The unit that runs the steps at every boot (cloud-init runs `runcmd` only once per instance).
 const UNIT_NAME = 'gpu-node.service';
 /** The unit's file below the package's cloud-init/. */
 export const UNIT_FILE = `systemd/${UNIT_NAME}`;
+// The health check between boots (bin/gpu-node-health) and the timer that runs it every 5 minutes.
+const HEALTH_TIMER = 'gpu-node-health.timer';
+/** The health check's units below the package's cloud-init/. */
+export const HEALTH_UNIT_FILES: readonly string[] = ['systemd/gpu-node-health.service', `systemd/${HEALTH_TIMER}`];
 // Bytes kept free below Nova's limit for the difference between Node's and Go's gzip output.
 const GZIP_SIZE_MARGIN = 1024;
 
@@ -40,7 +45,7 @@ export function renderRecipeText(recipe: GpuRecipe, options: RecipeRenderOptions
     GPU_NODE_BURN_SECONDS: recipe.burnInSeconds,
     GPU_NODE_EXPECTED_GPUS: options.expectedGpus,
     GPU_NODE_EXPECTED_MODEL: options.expectedModel?.nvidiaSmiMatch ?? '',
-    GPU_NODE_COMPUTE_CAPABILITY: options.expectedModel?.computeCapability ?? '',
+    GPU_NODE_COMPUTE_CAPABILITY: burnComputeCapability(options.expectedModel),
     GPU_NODE_LIFETIME_HOURS: lifetime ? options.lifetimeHours! : 0,
     GPU_NODE_WARN_HOURS: options.lifetimeWarningHours ?? 24,
     // What gpu-node.service runs at every boot.
@@ -64,7 +69,9 @@ export function renderRecipeText(recipe: GpuRecipe, options: RecipeRenderOptions
       permissions: '0755',
     }] : []),
     { path: CONFIG_PATH, content: envText, permissions: '0644' },
-    { path: `/etc/systemd/system/${UNIT_NAME}`, content: readPackageFile(`cloud-init/${UNIT_FILE}`), permissions: '0644' },
+    ...[UNIT_FILE, ...HEALTH_UNIT_FILES].map((f) => ({
+      path: `/etc/systemd/system/${f.replace(/^systemd\//, '')}`, content: readPackageFile(`cloud-init/${f}`), permissions: '0644',
+    })),
     ...recipe.files,
   ];
 
@@ -83,7 +90,7 @@ export function renderRecipeText(recipe: GpuRecipe, options: RecipeRenderOptions
   });
   // cloud-init only writes the files and starts the unit on the first boot; --no-block because
   // the unit runs after cloud-final.service, which is running this very command.
-  config.runcmd = [['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', '--no-block', UNIT_NAME]];
+  config.runcmd = [['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', '--no-block', UNIT_NAME, HEALTH_TIMER]];
 
   const header = `#cloud-config\n# GPU node recipe '${recipe.name}' (cdktf-openstack-gpu); progress: ${'/var/log/gpu-node/recipe.log'}\n`;
   return sizes(header + YAML.stringify(config, { lineWidth: 0, blockQuote: 'literal' }));

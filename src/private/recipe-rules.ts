@@ -21,7 +21,7 @@ export function checkKernelModules(path: string, driver: NvidiaDriver, model: Gp
   }
   if (model && driver.modules === KernelModules.OPEN && !model.dataCenter && driver.branchNumber < 545) {
     throw new Error(`${path}: ${model.id} is not a data center GPU, and open kernel modules before 545 refuse it, but the ` +
-      `recipe uses ${driver}; use NvidiaDriver.R570_OPEN or KernelModules.PROPRIETARY`);
+      `recipe uses ${driver}; use NvidiaDriver.R580_OPEN or KernelModules.PROPRIETARY`);
   }
   if (model && driver.modules === KernelModules.PROPRIETARY && model.requiresOpenKernelModules) {
     throw new Error(`${path}: ${model.id} (${model.architecture}) works only with the open kernel modules, but the recipe uses ` +
@@ -43,7 +43,7 @@ export function checkSoftware(scope: Construct, recipe: GpuRecipe, model: GpuMod
       'it is used as given, without the CUDA and GPU checks for it');
   } else if (!DRIVER_BRANCHES.includes(branch)) {
     fail(path, 'recipe.nvidiaDriver', `a released driver branch (${DRIVER_BRANCHES.filter((b) => b >= 525).join(', ')}, ...)`, branch,
-      `NVIDIA has no branch ${branch}; use e.g. NvidiaDriver.R570_OPEN`);
+      `NVIDIA has no branch ${branch}; use e.g. NvidiaDriver.R580_OPEN`);
   }
   if (recipe.commands.length > 0 && !bashAvailable()) {
     Annotations.of(scope).addWarning(`${path}: the recipe's commands were not checked with 'bash -n', as bash is not on this machine; ` +

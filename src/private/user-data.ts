@@ -19,12 +19,29 @@ import { tfLiteral } from './template';
  * Read it back with `base64 -d | gunzip`, or look at the `locals` block of `cdk.tf.json`.
  */
 export function userDataArgument(scope: Construct, cloudConfig: string): string {
-  const name = `user_data_${createHash('sha256').update(cloudConfig).digest('hex').slice(0, 16)}`;
+  const name = localName(cloudConfig);
   const local = sharedChild(stackShared(scope, 'GpuNodeUserData'), name, (parent, id) => {
     const l = new TerraformLocal(parent, id, tfLiteral(cloudConfig));
     // A name of the content, not of the first construct path that used it.
     l.overrideLogicalId(id);
     return l;
   });
-  return Fn.base64gzip(local.asString);
+  // One token per local, shared by its nodes: cdktf keeps every token for the life of the process.
+  let argument = arguments_.get(local);
+  if (argument === undefined) {
+    argument = Fn.base64gzip(local.asString);
+    arguments_.set(local, argument);
+  }
+  return argument;
+}
+
+const arguments_ = new WeakMap<TerraformLocal, string>();
+/** The last text named: a fleet's nodes share one rendered text, hashed once (one entry, so nothing piles up). */
+let lastNamed: { text: string; name: string } | undefined;
+
+function localName(cloudConfig: string): string {
+  if (lastNamed?.text !== cloudConfig) {
+    lastNamed = { text: cloudConfig, name: `user_data_${createHash('sha256').update(cloudConfig).digest('hex').slice(0, 16)}` };
+  }
+  return lastNamed.name;
 }

@@ -49,6 +49,7 @@ export const GPU_NODE_PROPS: PropSchema = {
   waitForReady: opt({ oneOf: ['boolean', { props: READY_WAIT_OPTIONS, name: 'ReadyWaitOptions' }] }),
   preflight: opt({ oneOf: ['boolean', { props: PREFLIGHT_OPTIONS, name: 'PreflightOptions' }] }),
   serverTimeouts: opt({ props: SERVER_TIMEOUTS, name: 'ServerTimeouts' }),
+  sshProxyJump: opt('string'),
   serverGroup: opt(shape('IServerGroup', 'serverGroupId')),
   fixedIpAddress: opt('string'),
 };
@@ -65,7 +66,7 @@ export const GPU_FLEET_PROPS: PropSchema = {
   lifetimeHours: opt('number'),
   waitForReady: opt({ oneOf: ['boolean', { props: READY_WAIT_OPTIONS, name: 'ReadyWaitOptions' }] }),
   preflight: opt({ oneOf: ['boolean', { props: PREFLIGHT_OPTIONS, name: 'PreflightOptions' }] }),
-  outputs: opt('string'),
+  outputs: opt('string'), sshProxyJump: opt('string'), sshConfigOutput: opt('boolean'),
 };
 
 export const SLURM_WORKER_GROUP_OPTIONS: PropSchema = { partition: req('string'), flavor: req(FLAVOR), count: req('number') };

@@ -16,7 +16,7 @@ function stackAsset(scope: Construct, id: string, file: string): TerraformAsset 
 
 /**
  * `assets/gpu-node-watch.sh`, the one console watcher for the bake and for `waitForReady`,
- * as an asset of the stack (once per stack; local-exec runs it with `bash <path> bake|ready`).
+ * as an asset of the stack (once per stack; local-exec runs it with `bash <path> bake|ready|power`).
  */
 export function watchScript(scope: Construct): TerraformAsset {
   return stackAsset(scope, ID, path.join('assets', 'gpu-node-watch.sh'));
@@ -29,4 +29,16 @@ export function watchScript(scope: Construct): TerraformAsset {
  */
 export function watchEnvironment(scope: Construct): { [name: string]: string } {
   return { WATCH_CONTRACT: stackAsset(scope, CONTRACT_ID, CONTRACT_FILE).path };
+}
+
+/**
+ * The local-exec provisioner that runs the watcher in `mode` (bake, ready, power) with the OpenStack
+ * CLI's `OS_CLOUD` and the mode's variables, plus the node contract (watchEnvironment).
+ */
+export function watcherProvisioner(scope: Construct, mode: 'bake' | 'ready' | 'power', cloud: string, environment: { [name: string]: string }) {
+  return {
+    type: 'local-exec' as const,
+    command: `bash ${watchScript(scope).path} ${mode}`,
+    environment: { OS_CLOUD: cloud, ...environment, ...watchEnvironment(scope) },
+  };
 }
