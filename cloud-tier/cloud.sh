@@ -133,6 +133,9 @@ project_name = service
 username = admin
 password = $PASSWORD
 service_token_roles_required = true"
+  # Each service's authtoken section also names its catalog type (service_type below): keystonemiddleware
+  # refuses every token of an application credential with access rules where it is unset
+  # (BaseAuthProtocol.validate_allowed_request).
   local service_auth="auth_url = $KS
 auth_type = password
 project_domain_name = Default
@@ -174,6 +177,7 @@ filesystem_store_datadir = $state/images/tasks
 flavor = keystone
 config_file = $state/common/usr/share/glance-common/glance-api-paste.ini
 $authtoken
+service_type = image
 C
   cat > "$etc/placement/placement.conf" <<C
 [placement_database]
@@ -181,6 +185,7 @@ connection = $db/placement
 [api]
 auth_strategy = keystone
 $authtoken
+service_type = placement
 C
   cat > "$etc/nova/nova.conf" <<C
 [DEFAULT]
@@ -231,6 +236,7 @@ $service_auth
 [oslo_messaging_notifications]
 driver = noop
 $authtoken
+service_type = compute
 C
   cat > "$etc/neutron/neutron.conf" <<C
 [DEFAULT]
@@ -261,6 +267,7 @@ vni_ranges = 1:1000
 [securitygroup]
 enable_security_group = true
 $authtoken
+service_type = network
 C
   cat > "$etc/cinder/cinder.conf" <<C
 [DEFAULT]
@@ -282,6 +289,7 @@ lock_path = $state/cinder/lock
 [nova]
 $service_auth
 $authtoken
+service_type = block-storage
 C
 }
 

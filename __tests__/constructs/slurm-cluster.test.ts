@@ -182,6 +182,8 @@ describe('powerSaving: idle workers shelved, unshelved for jobs', () => {
     expectStackPassesChecks(withQuotaInDir(dir));
     const [[id, cred]] = credentials(json);
     expect(cred.unrestricted).toBe(false);
+    // Named roles, not the deploying token's (an admin's deploy would hand out admin otherwise).
+    expect(cred.roles).toEqual(['member']);
     expect(cred.expires_at).toBe('${timeadd(plantimestamp(), "168h")}');
     expect(cred.lifecycle).toEqual({ ignore_changes: ['expires_at'] });
     expect(cred.access_rules).toEqual(expect.arrayContaining([
@@ -208,5 +210,9 @@ describe('powerSaving: idle workers shelved, unshelved for jobs', () => {
       'gpu-cluster/Lab: powerSaving.suspendAfterMinutes must be a whole number of minutes from 1 to 10080, got 0');
     expect(() => build({ powerSaving: { authUrl: AUTH, resumeTimeoutMinutes: 2.5 } })).toThrow(
       'gpu-cluster/Lab: powerSaving.resumeTimeoutMinutes must be a whole number of minutes from 1 to 120, got 2.5');
+    expect(() => build({ powerSaving: { authUrl: AUTH, roles: [] } })).toThrow(
+      "gpu-cluster/Lab: powerSaving.roles must be one or more Keystone role names (letters, digits, '_', '.', '-'), e.g. ['member'], got []");
+    expect(() => build({ powerSaving: { authUrl: AUTH, roles: ['member', 'load balancer'] } })).toThrow(
+      'got ["member","load balancer"]');
   });
 });

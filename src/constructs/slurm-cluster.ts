@@ -64,6 +64,14 @@ export interface SlurmPowerSavingOptions {
    * @default 10
    */
   readonly suspendTimeoutMinutes?: number;
+  /**
+   * The Keystone roles the credential carries on the project: the least a shelve and an unshelve need
+   * under Nova's default policy (`os_compute_api:os-shelve:shelve` and `:unshelve` are
+   * PROJECT_MEMBER_OR_ADMIN). The deploying user must have them. Named rather than inherited from
+   * the deploying user's token, so an admin's deploy does not hand the head an admin credential.
+   * @default ['member']
+   */
+  readonly roles?: string[];
 }
 
 /** Properties of a `SlurmCluster`. */
@@ -230,6 +238,10 @@ export class SlurmCluster extends Construct {
       if (power.region !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(power.region)) {
         throw new Error(`${path}: powerSaving.region must be a region name (letters, digits, '_', '.', '-'), e.g. 'RegionOne', got '${power.region}'`);
       }
+      requireKnown(path, 'powerSaving.roles', power.roles, 'written into the credential at synth');
+      if (power.roles !== undefined && (power.roles.length === 0 || power.roles.some((r) => !/^[A-Za-z0-9_.-]{1,255}$/.test(r)))) {
+        throw new Error(`${path}: powerSaving.roles must be one or more Keystone role names (letters, digits, '_', '.', '-'), e.g. ['member'], got ${JSON.stringify(power.roles)}`);
+      }
     }
     const powerSaving = power ? {
       suspendTimeSeconds: powerMinutes('suspendAfterMinutes', 30, 7 * 24 * 60) * 60,
@@ -327,6 +339,7 @@ export class SlurmCluster extends Construct {
         name: `${this.clusterName}-power-saving`,
         description: `Slurm cluster ${this.clusterName}: shelve and unshelve idle workers, managed by cdktf (${path})`,
         lifetimeHours,
+        roles: power.roles ?? ['member'],
         accessRules: POWER_ACCESS_RULES,
       });
       headMetadata = {

@@ -37,6 +37,8 @@ export interface ApplicationCredentialConfig {
   readonly description: string;
   /** Hours from the first apply; the credential expires then (later plans keep that time). */
   readonly lifetimeHours?: number;
+  /** Role names; Keystone refuses any the deploying user lacks on the project. */
+  readonly roles: string[];
   readonly accessRules: AccessRule[];
 }
 
@@ -70,6 +72,7 @@ export class ApplicationCredential extends TerraformResource {
       name: tfLiteral(this.config.name),
       description: tfLiteral(this.config.description),
       unrestricted: false,
+      roles: this.config.roles.map((r) => tfLiteral(r)),
       // RFC 3339, which the provider parses (timeadd keeps plantimestamp()'s format).
       expires_at: this.config.lifetimeHours !== undefined ? Fn.timeadd(Fn.plantimestamp(), `${this.config.lifetimeHours}h`) : undefined,
       access_rules: this.config.accessRules.map((r) => ({ service: r.service, method: r.method, path: r.path })),

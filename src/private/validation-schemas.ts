@@ -71,7 +71,7 @@ export const GPU_FLEET_PROPS: PropSchema = {
 
 export const SLURM_WORKER_GROUP_OPTIONS: PropSchema = { partition: req('string'), flavor: req(FLAVOR), count: req('number') };
 export const SLURM_POWER_SAVING_OPTIONS: PropSchema = {
-  authUrl: req('string'), region: opt('string'), suspendAfterMinutes: opt('number'), resumeTimeoutMinutes: opt('number'), suspendTimeoutMinutes: opt('number'),
+  authUrl: req('string'), region: opt('string'), suspendAfterMinutes: opt('number'), resumeTimeoutMinutes: opt('number'), suspendTimeoutMinutes: opt('number'), roles: opt('string[]'),
 };
 export const SLURM_CLUSTER_PROPS: PropSchema = {
   workerGroups: req({ arrayOf: { props: SLURM_WORKER_GROUP_OPTIONS, name: 'SlurmWorkerGroupOptions' } }),
