@@ -100,7 +100,7 @@ test('the gpu-node stack boots a g1-1x2080.medium with a floating IP and prints 
   const waits = Object.entries<any>(json.resource.terraform_data).filter(([k]) => k.includes('WaitForReady'));
   expect(waits).toHaveLength(1);
   expect(JSON.stringify(waits[0][1].provisioner)).toContain('gpu-node-watch.sh');
-  expect(Object.keys(json.data.openstack_compute_flavor_v2).some((k) => k.includes('PreflightFlavor'))).toBe(true);
+  expect(Object.keys(json.data.openstack_compute_flavor_v2).some((k) => /^flavor_g1-.*_of_gpu-node_/.test(k))).toBe(true);
   expect(json.data.openstack_compute_limits_v2).toBeDefined();
 });
 

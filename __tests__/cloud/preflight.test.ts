@@ -30,11 +30,11 @@ describe('preflight on the mini-cloud (real provider v3.4.0)', () => {
     expect(plan.status).toBe(0);
   });
 
-  cloudTest('a flavor that does not exist fails the plan at its lookup', () => {
+  cloudTest('a flavor that does not exist fails the plan at its lookup, whose address names the flavor and the node', () => {
     const plan = planOf(GpuFlavor.named('g1-9x9090.medium', { model: GpuModel.RTX_2080_TI, gpuCount: 1 }));
     expect(plan.status).not.toBe(0);
-    expect(plan.output).toMatch(/PreflightFlavor/);
-    expect(plan.output).toMatch(/no results/i);
+    expect(plan.output).toMatch(/Error: Your query returned no results/);
+    expect(plan.output).toMatch(/with data\.openstack_compute_flavor_v2\.flavor_g1-9x9090_medium_of_cloud-preflight_Node_[0-9a-f]{8},/);
   });
 
   cloudTest('a flavor whose PCI alias passes through another GPU count fails with our message', () => {

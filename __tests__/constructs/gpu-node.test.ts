@@ -314,6 +314,21 @@ describe('GpuNode bad input', () => {
     const warnings = node.node.metadata.filter((m) => /warn/.test(m.type)).map((m) => m.data);
     expect(warnings).toEqual(['warn/Node: no keyPair given, so nobody can log in with SSH']);
   });
+
+  test('a flavor its profile does not list gets an info line at synth with what the profile offers; a listed one none', () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, 'info');
+    new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
+    const network = new GpuNetwork(stack, 'Net', { sshFrom: [Peer.ipv4('10.0.0.0/8')] });
+    const infos = (node: GpuNode) => node.node.metadata.filter((m) => /info/.test(m.type)).map((m) => m.data);
+    const named = new GpuNode(stack, 'Named', { flavor: GpuFlavor.named('g1-1x2080.large', { gpuCount: 1 }), network });
+    expect(infos(named)).toEqual([
+      "info/Named: flavor 'g1-1x2080.large' is not in cloud profile 'hfd-netlab' (it offers g1-1x2060.medium, g1-2x2060.medium, g1-4x2060.medium, " +
+      'g1-1x2080.medium, g1-2x2080.medium). If the plan fails with "Your query returned no results" at ' +
+      'data.openstack_compute_flavor_v2.flavor_g1-1x2080_large_of_..., the cloud has no such flavor either: check `openstack flavor list`, ' +
+      'or use GpuFlavor.of() with the profile of this cloud']);
+    expect(infos(new GpuNode(stack, 'Listed', { flavor: GpuFlavor.named('g1-1x2080.medium'), network }))).toEqual([]);
+  });
 });
 
 describe('GpuNode changes after deploy (terraform apply, then plan, with the stand-in provider)', () => {
@@ -547,7 +562,9 @@ describe('GpuNode preflight (plan-time checks)', () => {
     const json = JSON.parse(Testing.synth(stack));
     const lookups = entries(json, 'data', 'openstack_compute_flavor_v2');
     expect(lookups).toHaveLength(4);
-    expect(lookups.map(([k]) => k).every((k) => k.startsWith('GpuNodePreflightFlavors_'))).toBe(true);
+    // The address Terraform prints with a lookup's error names the flavor as written and its first node.
+    expect(lookups.map(([k]) => k).sort()).toEqual([/^flavor_g1-1x2060_medium_of_shared_D_[0-9a-f]{8}$/, /^flavor_g1-2x2080_medium_of_shared_A_[0-9a-f]{8}$/,
+      /^flavor_lab-gpu_large_of_shared_C_[0-9a-f]{8}$/, /^flavor_lab-gpu_large_of_shared_E_[0-9a-f]{8}$/].map((r) => expect.stringMatching(r)));
     const message = (name: string, n: number) => lookups.find(([, v]) => v.name === name && v.lifecycle?.postcondition[0].condition.endsWith(`== ${n}}`))![1]
       .lifecycle.postcondition[0].error_message as string;
     expect(message('g1-2x2080.medium', 2)).toMatch(/^shared\/A, shared\/B: flavor g1-2x2080\.medium passes through .* but these nodes expect 2 x RTX_2080_TI;/);

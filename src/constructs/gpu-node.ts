@@ -15,7 +15,7 @@ import { nameOrDefault, requireResolved } from '../private/names';
 import { MAX_LIFETIME_HOURS, tfLiteral, tfLiteralMap } from '../private/validation';
 import { checkSoftware } from '../private/recipe-rules';
 import { validateGpuNode } from '../private/validation-constructs';
-import { addPreflight, preflightEnabledByContext } from '../private/preflight';
+import { addPreflight, noteFlavorOutsideProfile, preflightEnabledByContext } from '../private/preflight';
 import { TerraformData } from '../private/terraform-data';
 import { userDataArgument } from '../private/user-data';
 import { watcherProvisioner } from '../private/watch-script';
@@ -325,6 +325,7 @@ export class GpuNode extends Construct {
     guardRetainedVolumes(this);
     const profile = this.validate(props);
     this.flavor = props.flavor._resolve(this.node.path, profile);
+    noteFlavorOutsideProfile(this, this.flavor.flavorName, profile);
     this.loginUser = profile.loginUser;
     this.nodeName = this.validNodeName(props.nodeName);
     this.lifetimeHours = resolveLifetime(this.node.path, profile, props.lifetimeHours, props.lifetimeWarningHours);

@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { Lazy, TerraformLocal, TerraformResource, TerraformStack, Token } from 'cdktf';
+import { Annotations, Lazy, TerraformLocal, TerraformResource, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { dataOpenstackComputeFlavorV2, dataOpenstackComputeLimitsV2 } from '../../.gen/providers/openstack';
 import { stackShared } from './stack-shared';
@@ -38,7 +38,7 @@ const lookupUsers = new WeakMap<dataOpenstackComputeFlavorV2.DataOpenstackComput
  * Plan-time checks, so that a deploy fails before anything is created:
  * - the flavor exists: `openstack_compute_flavor_v2` fails the plan otherwise
  *   (dataSourceComputeFlavorV2Read: "Your query returned no results"; the diagnostic names this
- *   data source, `GpuNodePreflightFlavors_<flavor>-*`, and its `name`). Nodes of a stack that
+ *   data source, `flavor_<flavor>_of_<first node's path>_*`, see readableLookupId). Nodes of a stack that
  *   expect the same of one flavor share one lookup;
  * - its `pci_passthrough:alias` extra spec (e.g. `rtx2080:2` or `a:1,b:1`) passes through as many
  *   GPUs as the node expects, where the cloud sets one (dataSourceComputeFlavorV2Attributes reads
@@ -77,6 +77,20 @@ export function addPreflight(scope: Construct, spec: PreflightSpec): void {
   (quota.nodes[flavorKey] ??= {})[tfLiteral(scope.node.path)] = `\${terraform_data.${marker.friendlyUniqueId}.input.at}`;
 }
 
+/**
+ * An info line at synth for a flavor its node's profile does not list (GpuFlavor.named): the plan's
+ * lookup error, should the cloud not have it either, can name only the flavor and the node (see
+ * readableLookupId), so synth says what the profile offers.
+ */
+export function noteFlavorOutsideProfile(scope: Construct, flavorName: string, profile: { name: string; flavors: { flavorName: string }[] }): void {
+  if (Token.isUnresolved(flavorName) || profile.flavors.some((f) => f.flavorName === flavorName)) return;
+  const offers = profile.flavors.map((f) => f.flavorName);
+  Annotations.of(scope).addInfo(`${scope.node.path}: flavor '${flavorName}' is not in cloud profile '${profile.name}' ` +
+    `(${offers.length > 0 ? `it offers ${offers.join(', ')}` : 'it lists no flavors'}). If the plan fails with "Your query returned no results" ` +
+    `at data.openstack_compute_flavor_v2.flavor_${flavorName.replace(/[^A-Za-z0-9_-]/g, '_')}_of_..., the cloud has no such flavor either: ` +
+    'check `openstack flavor list`, or use GpuFlavor.of() with the profile of this cloud');
+}
+
 /** One flavor lookup per stack for the nodes that expect the same of a flavor (name, GPU check). */
 function flavorLookup(scope: Construct, spec: PreflightSpec): dataOpenstackComputeFlavorV2.DataOpenstackComputeFlavorV2 {
   const expects = spec.checkGpus ? `${spec.gpuCount}x${spec.modelId ?? ''}` : 'any';
@@ -93,8 +107,24 @@ function flavorLookup(scope: Construct, spec: PreflightSpec): dataOpenstackCompu
     name: tfLiteral(spec.flavorName),
     lifecycle: spec.checkGpus ? { postcondition: [gpuCondition(users, spec)] } : undefined,
   });
+  // A missing flavor fails the plan with the provider's own text ("Your query returned no results",
+  // dataSourceComputeFlavorV2Read), which no configuration can replace: provider 3.4 has no flavor
+  // lookup that answers "none" without failing, and a check-scoped lookup only turns the error into a
+  // warning and leaves its assertion unknown. What Terraform does print is the lookup's address, so the
+  // address says what failed: the flavor as written and the first node that uses it.
+  if (!Token.isUnresolved(spec.flavorName)) flavor.overrideLogicalId(readableLookupId(spec.flavorName, scope.node.path, id));
   lookupUsers.set(flavor, users);
   return flavor;
+}
+
+/**
+ * `flavor_<name>_of_<node path>_<hash>`: the flavor name and the path with every character Terraform
+ * does not allow in a name as `_` (e.g. `flavor_g1-1x2080_large_of_gpu-node_Node_1f4e3d44`), the hash of
+ * the lookup's id keeping names unique.
+ */
+export function readableLookupId(flavorName: string, path: string, id: string): string {
+  const clean = (text: string, max: number) => text.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, max);
+  return `flavor_${clean(flavorName, 80)}_of_${clean(path, 120)}_${id.slice(-8)}`;
 }
 
 /**
