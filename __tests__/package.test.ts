@@ -17,13 +17,13 @@ test('the package has the compiled library, the bindings, the cloud-init scripts
   expect(files).toEqual(expect.arrayContaining([
     'lib/src/index.js',
     'lib/src/index.d.ts',
-    'lib/src/constructs/gpu-node.js',
+    'lib/src/node/gpu-node.js',
     'lib/.gen/providers/openstack/index.js',
     'lib/.gen/providers/openstack/compute-instance-v2/index.js',
     'lib/.gen/providers/openstack/compute-instance-v2/index.d.ts',
     'cloud-init/bin/gpu-node-run',
     'cloud-init/lib/gpu-node-common.sh',
-    // The node contract: parsed at synth (src/private/node-contract.ts), sourced on the node.
+    // The node contract: parsed at synth (src/recipe/node-contract.ts), sourced on the node.
     'cloud-init/lib/gpu-node-contract.sh',
     'cloud-init/steps/ready-check.sh',
     'assets/gpu-node-watch.sh',

@@ -13,7 +13,7 @@ import {
   computeInstanceV2, dataOpenstackComputeFlavorV2, dataOpenstackComputeLimitsV2, dataOpenstackImagesImageV2, networkingFloatingipAssociateV2, networkingFloatingipV2, networkingPortV2,
 } from '../.gen/providers/openstack';
 import { GpuFlavor, GpuModel, GpuNetwork, GpuNode, GpuRecipe, KeyPair, openstack, Peer } from '../src';
-import { tfLiteral } from '../src/private/template';
+import { tfLiteral } from '../src/core/template';
 
 type Kind = 'raw' | 'library';
 

@@ -4,9 +4,9 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CONTRACT_FILE } from '../../src/private/node-contract';
+import { CONTRACT_FILE } from '../../src/recipe/node-contract';
 import { recipeEnv } from '../support/node-env';
-import { addressPlaceholder, renderSlurmConfig, SlurmClusterModel } from '../../src/private/slurm-config';
+import { addressPlaceholder, renderSlurmConfig, SlurmClusterModel } from '../../src/slurm/slurm-config';
 
 const DIR = path.resolve(__dirname, '../../cloud-init/slurm');
 const FAKEBIN = path.join(__dirname, 'fixtures', 'slurm-fakebin');

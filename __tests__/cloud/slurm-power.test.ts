@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, TerraformStack } from 'cdktf';
 import { GpuFlavor, GpuModel, openstack, Peer, SlurmCluster } from '../../src';
-import { renderSlurmConfig } from '../../src/private/slurm-config';
+import { renderSlurmConfig } from '../../src/slurm/slurm-config';
 import { CLOUDS_YAML, Deployment, inspect, tier } from './support';
 
 const t = tier();

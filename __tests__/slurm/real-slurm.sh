@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Test helper (root): starts munged, slurmctld and slurmd on 127.0.0.1 with the configuration in
-# $1 (rendered by src/private/slurm-config.ts with sandbox paths, ports and plugins), runs the
+# $1 (rendered by src/slurm/slurm-config.ts with sandbox paths, ports and plugins), runs the
 # checks the test asserts on, prints them as KEY=VALUE lines, and always stops the daemons.
 # Usage: real-slurm.sh DIR WORKER [power]; with "power", the power saving checks instead (see below).
 set -euo pipefail

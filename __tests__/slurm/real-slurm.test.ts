@@ -10,7 +10,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { addressPlaceholder, renderSlurmConfig, SlurmClusterModel } from '../../src/private/slurm-config';
+import { addressPlaceholder, renderSlurmConfig, SlurmClusterModel } from '../../src/slurm/slurm-config';
 
 const HELPER = path.join(__dirname, 'real-slurm.sh');
 const NEEDED = ['munged', 'slurmctld', 'slurmd', 'srun', 'sinfo'];

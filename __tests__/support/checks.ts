@@ -77,7 +77,7 @@ export function expectStackPassesChecks(dir: string): void {
 
 /**
  * The user_data of a synthesized server as Terraform writes it into `locals`: the server's
- * argument is `${base64gzip(local.<name>)}` (see src/private/user-data.ts). Returns the local's
+ * argument is `${base64gzip(local.<name>)}` (see src/recipe/user-data.ts). Returns the local's
  * text as it stands in the JSON, Terraform's `$${` and `%%{` escapes included.
  */
 export function userDataOf(json: any, server: any): string {

@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as ts from 'typescript';
-import { SCHEMAS } from '../../src/private/validation-schemas';
+import { SCHEMAS } from '../../src/core/validation-schemas';
 import { PROJECT_ROOT } from '../support/checks';
 
 // Interfaces that callers do not write: results, and options the library's constructs pass itself.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sourced by cloud-init/slurm/*: cluster.env (rendered by src/private/slurm-config.ts), logging,
+# Sourced by cloud-init/slurm/*: cluster.env (rendered by src/slurm/slurm-config.ts), logging,
 # console lines, apt, and the nodes.conf composition.
 set -euo pipefail
 
@@ -122,7 +122,7 @@ for k, v in (meta or {}).items():
 }
 
 # slurm_resolve_addresses FILE...: on an existing network the rendered files hold @<prefix><node>@
-# placeholders for the nodes' addresses (src/private/slurm-config.ts addressPlaceholder); replace them,
+# placeholders for the nodes' addresses (src/slurm/slurm-config.ts addressPlaceholder); replace them,
 # in place, with the server metadata <prefix><node> (Terraform's reference to that node's port).
 # Prints the first placeholder left without an address and returns 1; idempotent.
 slurm_resolve_addresses() {
