@@ -23,7 +23,7 @@ test('the package has the compiled library, the bindings, the cloud-init scripts
     'lib/.gen/providers/openstack/compute-instance-v2/index.d.ts',
     'cloud-init/bin/gpu-node-run',
     'cloud-init/lib/gpu-node-common.sh',
-    // The node contract: parsed at synth (src/recipe/node-contract.ts), sourced on the node.
+    // The node contract: parsed at synth (src/core/node-contract.ts), sourced on the node.
     'cloud-init/lib/gpu-node-contract.sh',
     'cloud-init/steps/ready-check.sh',
     'assets/gpu-node-watch.sh',

@@ -1,8 +1,8 @@
-// Writes the GPU software matrix table into README.md from src/recipe/gpu-software-matrix.ts
+// Writes the GPU software matrix table into README.md from src/cloud/gpu-software-matrix.ts
 // (between its markers), so the README never says other than the checks do. `npm run docs:matrix`.
 import * as fs from 'fs';
 import * as path from 'path';
-import { matrixMarkdown, MATRIX_BEGIN, MATRIX_END } from '../src/recipe/gpu-software-matrix';
+import { matrixMarkdown, MATRIX_BEGIN, MATRIX_END } from '../src/cloud/gpu-software-matrix';
 
 const file = path.join(__dirname, '..', 'README.md');
 const readme = fs.readFileSync(file, 'utf8');

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { CONTRACT_FILE, nodeContract } from '../../src/recipe/node-contract';
+import { CONTRACT_FILE, nodeContract } from '../../src/core/node-contract';
 
 // Drives assets/gpu-node-watch.sh (bake and ready modes) against a stand-in `openstack` CLI
 // (fixtures/fake-openstack.sh) whose behaviour comes from files in a temp dir

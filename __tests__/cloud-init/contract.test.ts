@@ -4,7 +4,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { nodeContract } from '../../src/recipe/node-contract';
+import { nodeContract } from '../../src/core/node-contract';
 import { recipeEnv } from '../support/node-env';
 
 const CLOUD_INIT = path.resolve(__dirname, '../../cloud-init');

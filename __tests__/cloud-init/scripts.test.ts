@@ -156,7 +156,7 @@ describe('shellcheck and size', () => {
     for (const f of scriptFiles) {
       const text = fs.readFileSync(f, 'utf8');
       total += Buffer.byteLength(text);
-      // The contract is data that bash sources and TypeScript parses (src/recipe/node-contract.ts).
+      // The contract is data that bash sources and TypeScript parses (src/core/node-contract.ts).
       if (f === CONTRACT) continue;
       expect(text.startsWith('#!/usr/bin/env bash\n')).toBe(true);
       expect(text).toContain('set -euo pipefail');

@@ -4,7 +4,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CONTRACT_FILE } from '../../src/recipe/node-contract';
+import { CONTRACT_FILE } from '../../src/core/node-contract';
 import { recipeEnv } from '../support/node-env';
 import { addressPlaceholder, renderSlurmConfig, SlurmClusterModel } from '../../src/slurm/slurm-config';
 

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { PROJECT_ROOT } from '../support/checks';
-import { nodeContract } from '../../src/recipe/node-contract';
+import { nodeContract } from '../../src/core/node-contract';
 import { CONSOLE_DIR, inspect, tier } from './support';
 
 const t = tier();

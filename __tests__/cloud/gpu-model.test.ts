@@ -1,5 +1,5 @@
 import { GpuArchitecture, GpuModel, GpuModelProps } from '../../src';
-import { ARCHITECTURE_SUPPORT } from '../../src/recipe/gpu-software-matrix';
+import { ARCHITECTURE_SUPPORT } from '../../src/cloud/gpu-software-matrix';
 
 /** A custom model with sensible defaults; override what a test is about. */
 function custom(overrides: Partial<GpuModelProps> = {}): GpuModel {

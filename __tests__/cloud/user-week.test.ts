@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, TerraformStack } from 'cdktf';
 import { GpuFleet, GpuFlavor, GpuModel, GpuNetwork, GpuNode, openstack, Peer, PowerState, VolumeRemovalPolicy } from '../../src';
-import { RETAINED_VOLUMES_CONTEXT } from '../../src/node/retained-volumes';
+import { RETAINED_VOLUMES_CONTEXT } from '../../src/core/retained-volumes';
 import { PROJECT_ROOT } from '../support/checks';
 import { Deployment, inspect, tier } from './support';
 

@@ -269,8 +269,8 @@ describe('content key', () => {
   const keyWithEditedScript = (edited: string): string => {
     let key = '';
     jest.isolateModules(() => {
-      jest.doMock('../../src/recipe/package-files', () => {
-        const actual = jest.requireActual('../../src/recipe/package-files');
+      jest.doMock('../../src/core/package-files', () => {
+        const actual = jest.requireActual('../../src/core/package-files');
         return { ...actual, readPackageFile: (f: string) => actual.readPackageFile(f) + (f === edited ? '# edited\n' : '') };
       });
       const { GpuRecipe: IsolatedRecipe } = require('../../src/recipe/gpu-recipe');

@@ -1,4 +1,4 @@
-import { nodeContract } from '../../src/recipe/node-contract';
+import { nodeContract } from '../../src/core/node-contract';
 
 /**
  * A value for every variable of GPU_NODE_REQUIRED_VARS, as the script tests' base environment

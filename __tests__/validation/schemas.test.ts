@@ -10,13 +10,18 @@ import { PROJECT_ROOT } from '../support/checks';
 const NOT_INPUT = new Set(['NodeImageConfig', 'ResolvedGpuFlavor', 'RenderedUserData', 'RecipeRenderOptions', 'RecipeStepOptions', 'RecipeStep']);
 
 function publicInterfaces(): Map<string, string[]> {
-  const dir = path.join(PROJECT_ROOT, 'src', 'constructs');
+  // The public API: the modules src/index.ts re-exports.
+  const index = fs.readFileSync(path.join(PROJECT_ROOT, 'src', 'index.ts'), 'utf8');
+  const files = [...index.matchAll(/^export \* from '\.\/([\w/-]+)';$/gm)].map((m) => path.join(PROJECT_ROOT, 'src', `${m[1]}.ts`));
+  expect(files.length).toBeGreaterThan(10);
   const found = new Map<string, string[]>();
-  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
-    const source = ts.createSourceFile(file, fs.readFileSync(path.join(dir, file), 'utf8'), ts.ScriptTarget.ES2020, true);
+  for (const file of files) {
+    const source = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.ES2020, true);
     source.forEachChild((node) => {
       if (ts.isInterfaceDeclaration(node) && node.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) {
         const name = node.name.text;
+        // @internal interfaces are plumbing (jsii leaves them out of the API).
+        if (ts.getJSDocTags(node).some((t) => t.tagName.text === 'internal')) return;
         // I* are resources (INetwork, IKeyPair, ...), checked by shape where they are props.
         if (/^I[A-Z]/.test(name) || NOT_INPUT.has(name)) return;
         found.set(name, node.members.filter(ts.isPropertySignature).map((m) => (m.name as ts.Identifier).text));

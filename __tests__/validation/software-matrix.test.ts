@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { TerraformStack, Testing } from 'cdktf';
 import { CloudProfile, CudaToolkit, GpuArchitecture, GpuFlavor, GpuModel, GpuNetwork, GpuNode, GpuRecipe, KernelModules, NodeImage, NvidiaDriver, UbuntuRelease } from '../../src';
-import { CUDA_BY_UBUNTU, CUDA_MIN_DRIVER_BRANCH, DRIVER_BRANCHES, MATRIX_BEGIN, MATRIX_END, matrixMarkdown } from '../../src/recipe/gpu-software-matrix';
+import { CUDA_BY_UBUNTU, CUDA_MIN_DRIVER_BRANCH, DRIVER_BRANCHES, MATRIX_BEGIN, MATRIX_END, matrixMarkdown } from '../../src/cloud/gpu-software-matrix';
 import { PROJECT_ROOT } from '../support/checks';
 
 test('the README table is the one the data gives (npm run docs:matrix)', () => {
@@ -85,7 +85,7 @@ test('without bash on the synthesizing machine, a node says its commands were no
 
 describe('the NVIDIA catalog (one table file, issue 20 item 5)', () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const catalog = require('../../src/recipe/gpu-software-matrix');
+  const catalog = require('../../src/cloud/gpu-software-matrix');
 
   test('every row cites its NVIDIA source, and the README shows the date it was checked', () => {
     for (const r of catalog.CUDA_RELEASES) expect(r.source).toMatch(/^https:\/\/docs\.nvidia\.com\//);
@@ -136,7 +136,7 @@ describe('the NVIDIA catalog (one table file, issue 20 item 5)', () => {
 
 test("the default recipe is on a current long-term-support branch, with a CUDA that branch drives and NVIDIA's repository offers for every Ubuntu release of the default profile", () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { DRIVER_BRANCH_SUPPORT, CATALOG_CHECKED } = require('../../src/recipe/gpu-software-matrix');
+  const { DRIVER_BRANCH_SUPPORT, CATALOG_CHECKED } = require('../../src/cloud/gpu-software-matrix');
   const recipe = new GpuRecipe();
   const branch = recipe.nvidiaDriver.branchNumber;
   expect(DRIVER_BRANCH_SUPPORT[branch]).toMatchObject({ designation: 'long-term support' });
@@ -150,7 +150,7 @@ test("the default recipe is on a current long-term-support branch, with a CUDA t
 
 test('the Ubuntu releases are declared once (the contract): the catalog, UbuntuRelease and the node scripts agree', () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { nodeContract } = require('../../src/recipe/node-contract');
+  const { nodeContract } = require('../../src/core/node-contract');
   const releases = nodeContract().ubuntuReleases;
   expect(Object.keys(CUDA_BY_UBUNTU)).toEqual(releases);
   expect(Object.values(UbuntuRelease)).toEqual(releases);

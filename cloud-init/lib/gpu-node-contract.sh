@@ -1,6 +1,6 @@
 # shellcheck shell=bash disable=SC2034  # sourced: the names are used by the scripts that source it
 # The contract between the TypeScript library and the node's scripts, declared once here.
-# lib/gpu-node-common.sh sources this file on the node; src/recipe/node-contract.ts parses it at
+# lib/gpu-node-common.sh sources this file on the node; src/core/node-contract.ts parses it at
 # synth time, and the deploy-side watcher (assets/gpu-node-watch.sh) sources it as an asset.
 # Only comments, blank lines and NAME="value" lines (no $, backslash or quote in a value): the TS
 # parser refuses anything else. To add a recipe variable: add it to GPU_NODE_REQUIRED_VARS and
@@ -26,7 +26,7 @@ GPU_CLUSTER_MARK_FAILED="GPU-CLUSTER-FAILED"
 GPU_NODE_IMAGE_TAG_PREFIX="gpu-node-recipe-"
 GPU_NODE_PROPERTY_PREFIX="gpu_node_"
 
-# Ubuntu releases (VERSION_ID) the recipe installs on (NVIDIA catalog: src/recipe/gpu-software-matrix.ts).
+# Ubuntu releases (VERSION_ID) the recipe installs on (NVIDIA catalog: src/cloud/gpu-software-matrix.ts).
 GPU_NODE_UBUNTU_RELEASES="22.04 24.04"
 
 # Steps that check this boot's state and so run at every boot (the others run until they succeed once).

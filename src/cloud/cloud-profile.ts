@@ -1,5 +1,5 @@
 import { GpuFlavorSpec, IGpuFlavorCatalog } from './gpu-flavor';
-import { validateCloudProfile } from '../core/validation-constructs';
+import { validateCloudProfile } from './cloud-validation';
 import { MAX_LIFETIME_HOURS } from '../core/validation';
 import { GpuModel } from './gpu-model';
 

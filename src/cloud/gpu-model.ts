@@ -1,5 +1,5 @@
-import { ARCHITECTURE_SUPPORT } from '../recipe/gpu-software-matrix';
-import { validateGpuModel } from '../core/validation-constructs';
+import { ARCHITECTURE_SUPPORT } from './gpu-software-matrix';
+import { validateGpuModel } from './cloud-validation';
 
 /**
  * NVIDIA GPU architectures, as far as the driver cares.

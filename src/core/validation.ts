@@ -94,3 +94,21 @@ export const MAX_GPUS_PER_FLAVOR = 16;
  * 292 years (2,562,047 h), and a shelve time past year 9999 fails at plan.
  */
 export const MAX_LIFETIME_HOURS = 87600;
+
+/** Nova and Cinder availability zones: a name without whitespace. */
+export function checkZone(path: string, prop: string, zone: string | undefined): void {
+  if (zone === undefined) return;
+  check(/^[^\s]{1,255}$/.test(zone), path, prop, '1-255 characters without whitespace', zone,
+    "Use the zone's name as `openstack availability zone list` shows it");
+}
+
+/** Server tags as Nova accepts them. */
+export function checkTags(path: string, prop: string, tags: readonly string[], max: number = NOVA_TAGS.maxItems): void {
+  check(tags.length <= max, path, prop, `at most ${max} tags`, tags.length, 'Drop some tags or move facts into metadata');
+  for (const tag of tags) {
+    check(typeof tag === 'string' && tag.length >= 1 && tag.length <= NOVA_TAGS.maxLength && !/[,/\u0000-\u001f\u007f]/.test(tag),
+      path, `${prop} entry`, `1-${NOVA_TAGS.maxLength} characters without ',', '/' or control characters`, tag, 'Shorten or rename the tag');
+  }
+  const twice = duplicates(tags.filter((t) => !isToken(t)));
+  check(twice.length === 0, path, prop, 'distinct tags', twice[0], 'Nova keeps tags as a set; list each tag once');
+}

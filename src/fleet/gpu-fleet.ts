@@ -1,7 +1,7 @@
 import { TerraformOutput, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { nameOrDefault } from '../core/names';
-import { sshConfig } from '../node/ssh-config';
+import { sshConfig } from '../network/ssh-config';
 import { tfLiteral } from '../core/template';
 import { duplicates, fail, renderValue, requireKnown } from '../core/validation';
 import { checkProps } from '../core/validation-props';
@@ -12,14 +12,14 @@ import { INetwork } from '../network/gpu-network';
 import { DataVolumeOptions } from '../node/data-volume';
 import { GpuNode, PreflightOptions, ReadyWaitOptions } from '../node/gpu-node';
 import { GpuRecipe } from '../recipe/gpu-recipe';
-import { IKeyPair } from '../node/key-pair';
+import { IKeyPair } from '../network/key-pair';
 import { INodeImage } from '../image/node-image';
 import { NodeOutputs } from '../node/node-outputs';
 import { Peer } from '../network/peer';
 import { PowerState } from '../node/power-state';
 import { IngressRule, ISecurityGroup, SecurityGroup } from '../network/security-group';
 import { ServerGroup, ServerGroupPolicy } from '../node/server-group';
-import { guardRetainedVolumes } from '../node/retained-volumes';
+import { guardRetainedVolumes } from '../core/retained-volumes';
 import { checkedScope } from '../core/construct-id';
 
 /** The most nodes one fleet makes (a guard against a typo such as 100 for 10). */

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { dataOpenstackImagesImageIdsV2 } from '../../.gen/providers/openstack';
-import { nodeContract } from '../recipe/node-contract';
+import { nodeContract } from '../core/node-contract';
 
 /**
  * The Glance tag that marks a bake of a recipe key. Lookups use the tag, not the

@@ -3,7 +3,7 @@ import { Fn, Op, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { dataOpenstackImagesImageV2 } from '../../.gen/providers/openstack';
 import { lookupBakedImages } from './baked-images';
-import { UBUNTU_REPOS, ubuntuReleaseOfName } from '../recipe/gpu-software-matrix';
+import { UBUNTU_REPOS, ubuntuReleaseOfName } from '../cloud/gpu-software-matrix';
 import { sharedChild, stackShared } from '../core/stack-shared';
 import { checkProps } from '../core/validation-props';
 import { RECIPE_IMAGE_OPTIONS } from '../core/validation-schemas';

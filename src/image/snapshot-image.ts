@@ -6,18 +6,18 @@ import { gpuSummary } from '../cloud/gpus';
 import { validateName } from '../core/names';
 import { tfLiteral } from '../core/validation';
 import { checkSoftware } from '../recipe/recipe-rules';
-import { validateSnapshotImage } from '../core/validation-constructs';
+import { validateSnapshotImage } from './snapshot-image-validation';
 import { TerraformData } from '../core/terraform-data';
 import { userDataArgument } from '../recipe/user-data';
-import { watcherProvisioner } from '../node/watch-script';
+import { watcherProvisioner } from '../core/watch-script';
 import { CloudProfile, UbuntuRelease } from '../cloud/cloud-profile';
-import { nodeProfile } from '../node/profiles';
+import { nodeProfile } from '../network/node-profile';
 import { GpuFlavor, ResolvedGpuFlavor } from '../cloud/gpu-flavor';
 import { INetwork } from '../network/gpu-network';
 import { GpuRecipe } from '../recipe/gpu-recipe';
-import { IKeyPair } from '../node/key-pair';
+import { IKeyPair } from '../network/key-pair';
 import { ImageVisibility, INodeImage, NodeImage } from './node-image';
-import { guardRetainedVolumes } from '../node/retained-volumes';
+import { guardRetainedVolumes } from '../core/retained-volumes';
 import { checkedScope } from '../core/construct-id';
 
 /** Properties of a `SnapshotImage`. */

@@ -11,13 +11,13 @@ import {
 import { isCidr, isIpAddress, parseIpv4 } from '../core/ip';
 import { nameOrDefault, validateName } from '../core/names';
 import { isToken, tfLiteral } from '../core/validation';
-import { validateGpuNetwork } from '../core/validation-constructs';
+import { validateGpuNetwork } from './network-validation';
 import { checkProps } from '../core/validation-props';
 import { EXISTING_NETWORK_OPTIONS } from '../core/validation-schemas';
 import { CloudProfile } from '../cloud/cloud-profile';
 import { IngressRule, ISecurityGroup, SecurityGroup } from './security-group';
 import { Peer } from './peer';
-import { guardRetainedVolumes } from '../node/retained-volumes';
+import { guardRetainedVolumes } from '../core/retained-volumes';
 import { checkedScope } from '../core/construct-id';
 
 const LONGEST_SUFFIX = '-gpu-nodes';

@@ -3,10 +3,10 @@ import { Construct } from 'constructs';
 import { networkingSecgroupRuleV2, networkingSecgroupV2, dataOpenstackNetworkingSecgroupV2 } from '../../.gen/providers/openstack';
 import { nameOrDefault } from '../core/names';
 import { tfLiteral } from '../core/validation';
-import { validateSecurityGroup } from '../core/validation-constructs';
+import { validateSecurityGroup } from './network-validation';
 import { ISecurityGroupPeer, Peer } from './peer';
 import { Port } from './port';
-import { guardRetainedVolumes } from '../node/retained-volumes';
+import { guardRetainedVolumes } from '../core/retained-volumes';
 import { checkedScope } from '../core/construct-id';
 
 /** A security group, created here or looked up. */

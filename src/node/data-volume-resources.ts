@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { blockstorageVolumeV3, computeInstanceV2 } from '../../.gen/providers/openstack';
 import { validateName } from '../core/names';
 import { tfLiteral } from '../core/validation';
-import { forgetAddress, recordRetainedVolume } from './retained-volumes';
+import { forgetAddress, recordRetainedVolume } from '../core/retained-volumes';
 
 /** What `createDataVolume` needs to know; the public options live in src/node/data-volume.ts. */
 export interface DataVolumeSpec {

@@ -5,7 +5,7 @@ import { nameOrDefault } from '../core/names';
 import { renderValue, tfLiteral } from '../core/validation';
 import { checkProps } from '../core/validation-props';
 import { SERVER_GROUP_PROPS } from '../core/validation-schemas';
-import { guardRetainedVolumes } from './retained-volumes';
+import { guardRetainedVolumes } from '../core/retained-volumes';
 import { checkedScope } from '../core/construct-id';
 
 /**

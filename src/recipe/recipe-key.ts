@@ -1,7 +1,7 @@
 // The content key of a recipe on a base image: what a baked image's done markers and tag record.
 import { createHash } from 'crypto';
-import type { GpuRecipe, RecipeStep } from './gpu-recipe';
-import { readPackageFile } from './package-files';
+import type { RecipeSpec, RecipeStep } from './recipe-options';
+import { readPackageFile } from '../core/package-files';
 import { HEALTH_UNIT_FILES, SHARED_FILES, UNIT_FILE } from './recipe-render';
 
 /**
@@ -9,7 +9,7 @@ import { HEALTH_UNIT_FILES, SHARED_FILES, UNIT_FILE } from './recipe-render';
  * `steps` (with the runner, its library and the unit), the pinned versions, packages, files and
  * commands. Equal recipes give equal keys everywhere.
  */
-export function recipeContentKey(recipe: GpuRecipe, baseImage: string, steps: readonly RecipeStep[]): string {
+export function recipeContentKey(recipe: RecipeSpec, baseImage: string, steps: readonly RecipeStep[]): string {
   const scripts = steps.filter((s) => s.keyed && s.script !== undefined).map((s) => s.script!);
   const content = {
     format: 1,

@@ -2,10 +2,10 @@
 // the user's files), runcmd, and the sizes Nova sees.
 import * as zlib from 'zlib';
 import * as YAML from 'yaml';
-import type { GpuRecipe, RecipeFile, RecipeRenderOptions, RecipeStep, RenderedUserData } from './gpu-recipe';
-import { CONTRACT_FILE, nodeContract } from './node-contract';
-import { burnComputeCapability } from './gpu-software-matrix';
-import { readPackageFile } from './package-files';
+import type { RecipeFile, RecipeSpec, RecipeRenderOptions, RecipeStep, RenderedUserData } from './recipe-options';
+import { CONTRACT_FILE, nodeContract } from '../core/node-contract';
+import { burnComputeCapability } from '../cloud/gpu-software-matrix';
+import { readPackageFile } from '../core/package-files';
 
 // Where the shipped scripts go on the node.
 const NODE_ROOT = '/opt/gpu-node';
@@ -24,7 +24,7 @@ export const HEALTH_UNIT_FILES: readonly string[] = ['systemd/gpu-node-health.se
 const GZIP_SIZE_MARGIN = 1024;
 
 /** The `#cloud-config` text of `recipe` for a node running `steps`, and its sizes. */
-export function renderRecipeText(recipe: GpuRecipe, options: RecipeRenderOptions, steps: readonly RecipeStep[]): RenderedUserData {
+export function renderRecipeText(recipe: RecipeSpec, options: RecipeRenderOptions, steps: readonly RecipeStep[]): RenderedUserData {
   const loginUser = options.loginUser ?? 'ubuntu';
   const lifetime = options.lifetimeHours !== undefined && options.lifetimeHours > 0;
   const fabricManager = steps.some((s) => s.name === 'fabric-manager');
@@ -32,7 +32,7 @@ export function renderRecipeText(recipe: GpuRecipe, options: RecipeRenderOptions
   // Exactly the contract's GPU_NODE_REQUIRED_VARS, in its order: the scripts refuse a recipe.env that lacks one.
   const values: { [name: string]: string | number } = {
     GPU_NODE_RECIPE_NAME: recipe.name,
-    GPU_NODE_RECIPE_KEY: options.recipeKey ?? recipe._key(''),
+    GPU_NODE_RECIPE_KEY: options.recipeKey ?? '',
     GPU_NODE_USER: loginUser,
     GPU_NODE_DRIVER_BRANCH: recipe.nvidiaDriver.branchNumber,
     GPU_NODE_DRIVER_FLAVOR: recipe.nvidiaDriver.modules,

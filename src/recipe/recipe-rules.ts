@@ -3,10 +3,10 @@
 import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
 import type { GpuModel } from '../cloud/gpu-model';
-import { KernelModules } from './gpu-recipe';
-import type { GpuRecipe, NvidiaDriver } from './gpu-recipe';
-import { ARCHITECTURE_SUPPORT, CUDA_BY_UBUNTU, CUDA_MIN_DRIVER_BRANCH, DRIVER_BRANCHES } from './gpu-software-matrix';
-import { bashAvailable } from '../core/validation-constructs';
+import { KernelModules } from './recipe-options';
+import type { NvidiaDriver, RecipeSpec } from './recipe-options';
+import { ARCHITECTURE_SUPPORT, CUDA_BY_UBUNTU, CUDA_MIN_DRIVER_BRANCH, DRIVER_BRANCHES } from '../cloud/gpu-software-matrix';
+import { bashAvailable } from './recipe-validation';
 import { fail } from '../core/validation';
 
 /**
@@ -34,7 +34,7 @@ export function checkKernelModules(path: string, driver: NvidiaDriver, model: Gp
  * cannot install or drive fails at synth, not 20 minutes into a boot. `release` is undefined for
  * images of unknown release (a warning: the CUDA repository is then not checked).
  */
-export function checkSoftware(scope: Construct, recipe: GpuRecipe, model: GpuModel | undefined, release: string | undefined): void {
+export function checkSoftware(scope: Construct, recipe: RecipeSpec, model: GpuModel | undefined, release: string | undefined): void {
   const path = scope.node.path;
   const branch = recipe.nvidiaDriver.branchNumber;
   const newest = DRIVER_BRANCHES[DRIVER_BRANCHES.length - 1];

@@ -2,7 +2,7 @@ import { Fn, Lazy, TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { addressMetadataKey, addressPlaceholder, gresTypeOf, OS_METADATA_PREFIX, SlurmClusterModel } from './slurm-config';
 import { ApplicationCredential, POWER_ACCESS_RULES } from '../cloud/application-credential';
-import { sshConfig } from '../node/ssh-config';
+import { sshConfig } from '../network/ssh-config';
 import { tfLiteral } from '../core/template';
 import { requireKnown } from '../core/validation';
 import { checkProps } from '../core/validation-props';
@@ -15,11 +15,11 @@ import { GpuModel } from '../cloud/gpu-model';
 import { GpuNetwork, INetwork } from '../network/gpu-network';
 import { GpuNode } from '../node/gpu-node';
 import { GpuRecipe } from '../recipe/gpu-recipe';
-import { IKeyPair } from '../node/key-pair';
+import { IKeyPair } from '../network/key-pair';
 import { NodeImage } from '../image/node-image';
 import { Peer } from '../network/peer';
 import { SecurityGroup } from '../network/security-group';
-import { guardRetainedVolumes } from '../node/retained-volumes';
+import { guardRetainedVolumes } from '../core/retained-volumes';
 import { checkedScope } from '../core/construct-id';
 
 /** One group of identical GPU workers: a Slurm partition and a `GpuFleet`. */

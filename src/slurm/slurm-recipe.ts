@@ -1,7 +1,7 @@
 // What a SlurmCluster adds to each node's GpuRecipe: the rendered Slurm files, cluster.env, the
 // node-side scripts of cloud-init/slurm/, and the one command that runs the head's or a worker's setup.
-import { RecipeFile } from '../recipe/gpu-recipe';
-import { readPackageFile } from '../recipe/package-files';
+import { RecipeFile } from '../recipe/recipe-options';
+import { readPackageFile } from '../core/package-files';
 import { renderSlurmConfig, SlurmClusterModel } from './slurm-config';
 
 /** Where the node-side scripts are installed. */

@@ -1,5 +1,5 @@
 import { CloudProfile } from '../cloud/cloud-profile';
-import type { INetwork } from '../network/gpu-network';
+import type { INetwork } from './gpu-network';
 
 /** The node's cloud profile: its own, else its network's; the two must agree where both are known. */
 export function nodeProfile(path: string, own: CloudProfile | undefined, network: INetwork): CloudProfile {

@@ -2,7 +2,7 @@
 // releases NVIDIA's CUDA apt repository serves, each row with the NVIDIA source it was checked
 // against on CATALOG_CHECKED. The checks (recipe-rules.ts, gpu-model.ts, node-image.ts) and the
 // README table (`npm run docs:matrix`) read these tables only; nothing else encodes these facts.
-import { nodeContract } from './node-contract';
+import { nodeContract } from '../core/node-contract';
 
 /** The date every row here was last checked against its source (shown in the README). */
 export const CATALOG_CHECKED = '2026-12-07';

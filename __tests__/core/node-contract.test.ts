@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { GpuModel, GpuRecipe } from '../../src';
-import { CONTRACT_FILE, nodeContract, parseContract } from '../../src/recipe/node-contract';
+import { CONTRACT_FILE, nodeContract, parseContract } from '../../src/core/node-contract';
 import { recipeEnvEntries } from '../../src/recipe/recipe-render';
 
 // The one contract between TypeScript and the node's scripts (cloud-init/lib/gpu-node-contract.sh):

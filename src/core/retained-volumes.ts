@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Annotations, IAspect, Aspects, TerraformStack } from 'cdktf';
 import { Construct, IConstruct } from 'constructs';
-import { requireTerraformVersion } from '../core/terraform-version';
+import { requireTerraformVersion } from './terraform-version';
 
 /**
  * App context key: the path of the record of RETAIN data volumes (relative to the directory the app

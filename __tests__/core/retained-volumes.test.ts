@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, TerraformStack, Testing } from 'cdktf';
 import { GpuFleet, GpuFlavor, GpuModel, GpuNetwork, GpuNode, openstack, Peer, VolumeRemovalPolicy } from '../../src';
-import { RETAINED_VOLUMES_CONTEXT } from '../../src/node/retained-volumes';
+import { RETAINED_VOLUMES_CONTEXT } from '../../src/core/retained-volumes';
 import { withQuotaInDir } from '../support/cloud-facts';
 import { expectStackPassesChecks } from '../support/checks';
 

@@ -6,10 +6,10 @@ import { Construct } from 'constructs';
 import { computeKeypairV2 } from '../../.gen/providers/openstack';
 import { nameOrDefault } from '../core/names';
 import { tfLiteral } from '../core/validation';
-import { validateKeyPair } from '../core/validation-constructs';
+import { validateKeyPair } from './network-validation';
 import { checkProps } from '../core/validation-props';
 import { EXISTING_KEY_PAIR_OPTIONS } from '../core/validation-schemas';
-import { guardRetainedVolumes } from './retained-volumes';
+import { guardRetainedVolumes } from '../core/retained-volumes';
 import { checkedScope } from '../core/construct-id';
 
 /** A Nova keypair that nodes boot with. */

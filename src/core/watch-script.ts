@@ -1,8 +1,8 @@
 import * as path from 'path';
 import { AssetType, TerraformAsset, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { CONTRACT_FILE } from '../recipe/node-contract';
-import { packageRoot } from '../recipe/package-files';
+import { CONTRACT_FILE } from './node-contract';
+import { packageRoot } from './package-files';
 
 const ID = 'GpuNodeWatchScript';
 const CONTRACT_ID = 'GpuNodeContract';
