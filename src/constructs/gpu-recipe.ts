@@ -188,6 +188,11 @@ export interface RecipeStepOptions {
    * @default false
    */
   readonly fabricManager?: boolean;
+  /**
+   * The idle-shelve step (GpuNode idleShelve): the OpenStack CLI, the credential's clouds.yaml, the idle timer.
+   * @default false
+   */
+  readonly idleShelve?: boolean;
 }
 
 /**
@@ -222,6 +227,11 @@ export interface RecipeRenderOptions {
    * @default false
    */
   readonly sealForSnapshot?: boolean;
+  /**
+   * Shelve the node after this many idle hours (GpuNode idleShelve); 0 for never.
+   * @default 0
+   */
+  readonly idleShelveHours?: number;
   /**
    * The content key recorded on the node.
    * @default - the recipe's key without a base image
@@ -281,6 +291,8 @@ const STEPS = {
   userCommands: Object.freeze({ name: 'user-commands', tools: Object.freeze([]), keyed: false }) as RecipeStep,
   burnIn: step('burn-in'),
   lifetime: step('lifetime', ['bin/gpu-node-lifetime']),
+  // Per instance (its credential), so not part of the content key.
+  idleShelve: step('idle-shelve', ['bin/gpu-node-idle'], false),
   readyCheck: step('ready-check', [], false),
   sealSnapshot: step('seal-snapshot'),
 };
@@ -389,6 +401,8 @@ export class GpuRecipe {
       ...(this.commands.length > 0 ? [STEPS.userCommands] : []),
       ...(this.burnInSeconds > 0 ? [STEPS.burnIn] : []),
       ...(options.lifetime ? [STEPS.lifetime] : []),
+      // Before the ready line: READY means the node can also shelve itself.
+      ...(options.idleShelve ? [STEPS.idleShelve] : []),
       STEPS.readyCheck,
       ...(options.seal ? [STEPS.sealSnapshot] : []),
     ];
@@ -439,7 +453,13 @@ export class GpuRecipe {
     // NVSwitch boards need Fabric Manager in the guest when more than one of their GPUs is passed through.
     const fabricManager = options.expectedModel?.nvSwitch === true && options.expectedGpus > 1;
     const lifetime = options.lifetimeHours !== undefined && options.lifetimeHours > 0;
-    const steps = this._steps({ lifetime, seal: options.sealForSnapshot, fabricManager });
+    const idleShelve = (options.idleShelveHours ?? 0) > 0;
+    if (idleShelve && options.sealForSnapshot) {
+      // The seal would bake the node's credential (clouds.yaml) into the image.
+      throw new Error(`${path}: idleShelve and sealForSnapshot exclude each other (the image would carry the node's credential), ` +
+        'got both; leave idleShelve off the builder and turn it on for the nodes booted from the image');
+    }
+    const steps = this._steps({ lifetime, seal: options.sealForSnapshot, fabricManager, idleShelve });
     const rendered = renderRecipeText(this, options, steps);
     checkUserDataSize(path, this.name, rendered, GpuRecipe.NOVA_USER_DATA_LIMIT);
     this.rendered.set(memoKey, rendered);
