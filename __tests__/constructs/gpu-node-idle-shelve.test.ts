@@ -120,6 +120,14 @@ describe('GpuNode idleShelve', () => {
     expect(() => build(options)).toThrow(message);
   });
 
+  test('the credential\'s 4 metadata keys count against Nova\'s 128: 118 of the user\'s fit, 119 do not', () => {
+    const meta = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
+    expect(() => build({ idleShelve: { authUrl: AUTH }, metadata: meta(118) })).not.toThrow();
+    expect(() => build({ idleShelve: { authUrl: AUTH }, metadata: meta(119) })).toThrow(
+      /idle\/Node: metadata must be at most 118 items \(Nova's default quota is 128, the library uses 10\), got 119/);
+    expect(() => build({ metadata: meta(122) })).not.toThrow();
+  });
+
   test('a missing authUrl and a typo are refused by the props check', () => {
     expect(() => build({ idleShelve: {} as any })).toThrow(/idle\/Node: idleShelve\.authUrl must be given/);
     expect(() => build({ idleShelve: { authUrl: AUTH, afterHour: 2 } as any })).toThrow(/afterHour must be a prop of IdleShelveOptions.*Did you mean 'afterHours'\?/);
