@@ -50,7 +50,7 @@ describe('recipe.env', () => {
 describe('steps', () => {
   // Every step a recipe can have: all options on.
   const all = new GpuRecipe({ packages: ['htop'], commands: ['true'], burnInSeconds: 60 })
-    ._steps({ lifetime: true, seal: true, fabricManager: true });
+    ._steps({ lifetime: true, seal: true, fabricManager: true, idleShelve: true });
   const names = all.map((s) => s.name);
 
   test('the contract\'s step lists name steps of the recipe', () => {

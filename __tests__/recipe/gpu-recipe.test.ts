@@ -181,10 +181,11 @@ describe("Nova's 65,535-byte user_data limit", () => {
     expect(r.bytes).toBe(Buffer.byteLength(r.text, 'utf8'));
   });
 
-  test('the default recipe takes at most 20 KiB after gzip and base64, under a third of the limit', () => {
-    // 16 KiB until issue 20 (apt failures told apart, periodic health check) added about 2 KiB.
+  test('the default recipe takes at most 21 KiB after gzip and base64, under a third of the limit', () => {
+    // 16 KiB until issue 20 (apt failures told apart, periodic health check) added about 2 KiB; issue 24's
+    // idle shelve 0.2 KiB on every node (its recipe variable, marker and paths; its scripts only where on).
     const r = new GpuRecipe()._render({ expectedGpus: 1, lifetimeHours: 168 });
-    expect(r.base64Bytes).toBeLessThanOrEqual(20 * 1024);
+    expect(r.base64Bytes).toBeLessThanOrEqual(21 * 1024);
   });
 
   test('a large but compressible file fits, and is written as plain text', () => {

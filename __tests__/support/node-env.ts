@@ -12,7 +12,8 @@ export function recipeEnv(overrides: Record<string, string> = {}): Record<string
     GPU_NODE_DRIVER_BRANCH: '570', GPU_NODE_DRIVER_FLAVOR: 'open', GPU_NODE_CUDA_VERSION: '12.8',
     GPU_NODE_CONTAINER_TOOLKIT_VERSION: '', GPU_NODE_CONTAINER_TOOLKIT: '0', GPU_NODE_FABRIC_MANAGER: '0',
     GPU_NODE_PACKAGES: '', GPU_NODE_BURN_SECONDS: '0', GPU_NODE_EXPECTED_GPUS: '1', GPU_NODE_EXPECTED_MODEL: '',
-    GPU_NODE_COMPUTE_CAPABILITY: '', GPU_NODE_LIFETIME_HOURS: '0', GPU_NODE_WARN_HOURS: '24', GPU_NODE_STEPS: '',
+    GPU_NODE_COMPUTE_CAPABILITY: '', GPU_NODE_LIFETIME_HOURS: '0', GPU_NODE_WARN_HOURS: '24', GPU_NODE_IDLE_SHELVE_HOURS: '0',
+    GPU_NODE_STEPS: '',
   };
   const names = Object.keys(env).sort().join(' ');
   if (names !== [...nodeContract().requiredVars].sort().join(' ')) {

@@ -26,6 +26,8 @@ if [ -r "$GPU_NODE_CONFIG" ]; then . "$GPU_NODE_CONFIG"; fi
 : "${GPU_NODE_PCI_DIR:=/sys/bus/pci/devices}"
 : "${GPU_NODE_NET_WAIT:=900}" "${GPU_NODE_NET_RETRY_SLEEP:=10}" "${GPU_NODE_NET_RETRY_MAX_SLEEP:=120}"
 : "${GPU_NODE_DEVICE_QUERY:=$GPU_NODE_ROOT/opt/gpu-node/libexec/device-query}"
+# The idle shelve's credential (steps/idle-shelve.sh, bin/gpu-node-idle).
+: "${GPU_NODE_OS_CONFIG:=$GPU_NODE_ROOT/etc/gpu-node/clouds.yaml}" "${GPU_NODE_OS_CLOUD:=gpu-node-idle}"
 
 # gpu_require_vars: every variable of GPU_NODE_REQUIRED_VARS is set (it may be empty, e.g. no
 # CUDA), or the script stops here with a console line naming the missing ones: a recipe.env

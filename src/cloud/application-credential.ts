@@ -5,7 +5,7 @@
 import { Fn, TerraformResource, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { requireTerraformVersion } from '../core/terraform-version';
-import { tfLiteral } from '../core/validation';
+import { requireKnown, tfLiteral } from '../core/validation';
 
 export interface AccessRule {
   readonly service: string;
@@ -31,6 +31,47 @@ export const POWER_ACCESS_RULES: AccessRule[] = [
   { service: 'compute', method: 'GET', path: '/v2.1/servers/*/os-instance-actions' },
   { service: 'compute', method: 'GET', path: '/v2.1/servers/*/os-instance-actions/*' },
 ];
+
+/**
+ * What a node's idle shelve (bin/gpu-node-idle) calls: `openstack server shelve <own server id>`. The CLI
+ * finds a server given by id with GET /servers/ID (openstacksdk's find, or novaclient's find_resource on
+ * Ubuntu 22.04's client), then POSTs the shelve to /servers/ID/action; steps/idle-shelve.sh checks the
+ * credential with `server show ID`, the same GET. Keystone access rules cannot name one server: the
+ * credential may show, shelve (and, through the same `action` path, stop, reboot or unshelve) any server
+ * of the project. Unchecked here: that a cloud's CLI needs no other path; the tier runs the cluster's
+ * superset (POWER_ACCESS_RULES).
+ */
+export const IDLE_SHELVE_ACCESS_RULES: AccessRule[] = [
+  { service: 'compute', method: 'GET', path: '/v2.1/servers/*' },
+  { service: 'compute', method: 'POST', path: '/v2.1/servers/*/action' },
+];
+
+/** Where a credential's OpenStack CLI logs in (SlurmPowerSavingOptions, IdleShelveOptions). */
+export interface CredentialTarget {
+  readonly authUrl: string;
+  readonly region?: string;
+  readonly roles?: string[];
+}
+
+/**
+ * Checks `<prop>.authUrl`, `.region` and `.roles` at synth: written into `metadataOf`'s server metadata
+ * and the credential. One set of rules and messages for every construct that makes a credential.
+ */
+export function checkCredentialTarget(path: string, prop: string, target: CredentialTarget, metadataOf: string): void {
+  requireKnown(path, `${prop}.authUrl`, target.authUrl, `written into ${metadataOf} metadata at synth`);
+  // Nova keeps metadata values of up to 255 characters.
+  if (!/^https?:\/\/[^\s"]+$/.test(target.authUrl ?? '') || target.authUrl.length > 255) {
+    throw new Error(`${path}: ${prop}.authUrl must be Keystone's URL of up to 255 characters, e.g. 'https://cloud.example:5000/v3', got '${target.authUrl}'`);
+  }
+  requireKnown(path, `${prop}.region`, target.region, `written into ${metadataOf} metadata at synth`);
+  if (target.region !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(target.region)) {
+    throw new Error(`${path}: ${prop}.region must be a region name (letters, digits, '_', '.', '-'), e.g. 'RegionOne', got '${target.region}'`);
+  }
+  requireKnown(path, `${prop}.roles`, target.roles, 'written into the credential at synth');
+  if (target.roles !== undefined && (target.roles.length === 0 || target.roles.some((r) => !/^[A-Za-z0-9_.-]{1,255}$/.test(r)))) {
+    throw new Error(`${path}: ${prop}.roles must be one or more Keystone role names (letters, digits, '_', '.', '-'), e.g. ['member'], got ${JSON.stringify(target.roles)}`);
+  }
+}
 
 export interface ApplicationCredentialConfig {
   readonly name: string;

@@ -13,6 +13,8 @@ export interface NodeContract {
   readonly markReady: string;
   readonly markFailed: string;
   readonly markRebooting: string;
+  /** The line a node prints before it shelves itself for idleness (`GPU_NODE_MARK_IDLE_SHELVE`). */
+  readonly markIdleShelve: string;
   readonly markSealing: string;
   readonly markSealed: string;
   readonly clusterMarkReady: string;
@@ -21,6 +23,8 @@ export interface NodeContract {
   readonly imageTagPrefix: string;
   /** The prefix of the image properties and server metadata keys the library writes. */
   readonly propertyPrefix: string;
+  /** The prefix of the server metadata keys that carry an idle-shelve node's credential (`GPU_NODE_IDLE_METADATA_PREFIX`). */
+  readonly idleMetadataPrefix: string;
   /** Steps that run at every boot (`GPU_NODE_EVERY_BOOT`). */
   readonly everyBootSteps: readonly string[];
   /** Install steps whose done markers a sealed image keeps (`GPU_NODE_IMAGE_STEPS`). */
@@ -63,12 +67,14 @@ export function nodeContract(): NodeContract {
     markReady: get('GPU_NODE_MARK_READY'),
     markFailed: get('GPU_NODE_MARK_FAILED'),
     markRebooting: get('GPU_NODE_MARK_REBOOTING'),
+    markIdleShelve: get('GPU_NODE_MARK_IDLE_SHELVE'),
     markSealing: get('GPU_NODE_MARK_SEALING'),
     markSealed: get('GPU_NODE_MARK_SEALED'),
     clusterMarkReady: get('GPU_CLUSTER_MARK_READY'),
     clusterMarkFailed: get('GPU_CLUSTER_MARK_FAILED'),
     imageTagPrefix: get('GPU_NODE_IMAGE_TAG_PREFIX'),
     propertyPrefix: get('GPU_NODE_PROPERTY_PREFIX'),
+    idleMetadataPrefix: get('GPU_NODE_IDLE_METADATA_PREFIX'),
     everyBootSteps: list('GPU_NODE_EVERY_BOOT'),
     imageSteps: list('GPU_NODE_IMAGE_STEPS'),
     ubuntuReleases: list('GPU_NODE_UBUNTU_RELEASES'),

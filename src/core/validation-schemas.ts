@@ -22,6 +22,8 @@ export const DATA_VOLUME_OPTIONS: PropSchema = {
 export const READY_WAIT_OPTIONS: PropSchema = { timeoutMinutes: opt('number'), pollIntervalSeconds: opt('number'), cloud: opt('string') };
 export const PREFLIGHT_OPTIONS: PropSchema = { gpus: opt('boolean'), quota: opt('boolean') };
 
+export const IDLE_SHELVE_OPTIONS: PropSchema = { afterHours: opt('number'), authUrl: req('string'), region: opt('string'), roles: opt('string[]') };
+
 export const GPU_NODE_PROPS: PropSchema = {
   flavor: req(FLAVOR),
   network: req(NETWORK),
@@ -52,6 +54,7 @@ export const GPU_NODE_PROPS: PropSchema = {
   sshProxyJump: opt('string'),
   serverGroup: opt(shape('IServerGroup', 'serverGroupId')),
   fixedIpAddress: opt('string'),
+  idleShelve: opt({ props: IDLE_SHELVE_OPTIONS, name: 'IdleShelveOptions' }),
 };
 
 export const SERVER_GROUP_PROPS: PropSchema = { serverGroupName: opt('string'), policy: opt('string'), maxServerPerHost: opt('number') };
@@ -127,7 +130,7 @@ export const RECIPE_IMAGE_OPTIONS: PropSchema = { baseImage: req(NODE_IMAGE), vi
 /** Interface name -> schema, for the test that every prop of every props interface is listed. */
 export const SCHEMAS: { [interfaceName: string]: PropSchema } = {
   GpuNodeProps: GPU_NODE_PROPS, DataVolumeOptions: DATA_VOLUME_OPTIONS, ReadyWaitOptions: READY_WAIT_OPTIONS,
-  PreflightOptions: PREFLIGHT_OPTIONS, ServerTimeouts: SERVER_TIMEOUTS, GpuNetworkProps: GPU_NETWORK_PROPS, ExistingNetworkOptions: EXISTING_NETWORK_OPTIONS,
+  PreflightOptions: PREFLIGHT_OPTIONS, IdleShelveOptions: IDLE_SHELVE_OPTIONS, ServerTimeouts: SERVER_TIMEOUTS, GpuNetworkProps: GPU_NETWORK_PROPS, ExistingNetworkOptions: EXISTING_NETWORK_OPTIONS,
   SecurityGroupProps: SECURITY_GROUP_PROPS, IngressRule: INGRESS_RULE, KeyPairProps: KEY_PAIR_PROPS, ExistingKeyPairOptions: EXISTING_KEY_PAIR_OPTIONS,
   SnapshotImageProps: SNAPSHOT_IMAGE_PROPS, GpuRecipeProps: GPU_RECIPE_PROPS, RecipeFile: RECIPE_FILE,
   CloudProfileProps: CLOUD_PROFILE_PROPS, GpuFlavorSpec: GPU_FLAVOR_SPEC, UbuntuImageSpec: UBUNTU_IMAGE_SPEC,

@@ -25,8 +25,9 @@ export function validateGpuNode(path: string, props: GpuNodeProps, members: { re
   }
   const metadata = props.metadata ?? {};
   const keys = Object.keys(metadata);
-  // The library adds up to 6 keys of its own (gpu_node_*).
-  check(keys.length + 6 <= NOVA_METADATA.maxItems, path, 'metadata', `at most ${NOVA_METADATA.maxItems - 6} items (Nova's default quota is 128, the library uses 6)`,
+  // The library adds up to 6 keys of its own (gpu_node_*), 4 more with idleShelve (its credential).
+  const own = props.idleShelve ? 10 : 6;
+  check(keys.length + own <= NOVA_METADATA.maxItems, path, 'metadata', `at most ${NOVA_METADATA.maxItems - own} items (Nova's default quota is 128, the library uses ${own})`,
     keys.length, 'Move bulk data into a file of the recipe');
   for (const key of keys) {
     // A JSON config's "__proto__" is an own key here, but an object literal or assignment on the way to the JSON drops it.

@@ -21,6 +21,8 @@ import { userDataArgument } from '../recipe/user-data';
 import { watcherProvisioner } from '../core/watch-script';
 import { checkProxyJump } from '../network/ssh-config';
 import { CloudProfile, UbuntuRelease } from '../cloud/cloud-profile';
+import { ApplicationCredential, checkCredentialTarget, IDLE_SHELVE_ACCESS_RULES } from '../cloud/application-credential';
+import { nodeContract } from '../core/node-contract';
 import { DataVolumeOptions, VolumeRemovalPolicy } from './data-volume';
 import { GpuFlavor, ResolvedGpuFlavor } from '../cloud/gpu-flavor';
 import { INetwork } from '../network/gpu-network';
@@ -93,6 +95,35 @@ export interface ServerTimeouts {
    * @default 15
    */
   readonly deleteMinutes?: number;
+}
+
+/**
+ * A node that shelves itself when idle (`GpuNodeProps.idleShelve`): its GPUs go back to the cloud, its
+ * disk, port and addresses stay, and `cdktf deploy` with `PowerState.RUNNING` brings it back.
+ */
+export interface IdleShelveOptions {
+  /**
+   * Hours without a GPU compute process, with every GPU at or under 5% utilization and without an SSH
+   * connection, after which the node shelves itself. Checked every 5 minutes; a busy check, a reboot
+   * or an unshelve starts the count anew.
+   * @default 4
+   */
+  readonly afterHours?: number;
+  /** Keystone's v3 URL for the node's OpenStack CLI, e.g. `https://cloud.example:5000/v3`. */
+  readonly authUrl: string;
+  /**
+   * The region of the compute API.
+   * @default - the cloud's only region
+   */
+  readonly region?: string;
+  /**
+   * The Keystone roles of the node's application credential on the project: the least a shelve needs
+   * under Nova's default policy (`os_compute_api:os-shelve:shelve` is PROJECT_MEMBER_OR_ADMIN). The
+   * deploying user must have them. Named rather than inherited from the deploying user's token, so an
+   * admin's deploy does not hand the node an admin credential.
+   * @default ['member']
+   */
+  readonly roles?: string[];
 }
 
 /** Properties of a `GpuNode`. */
@@ -265,6 +296,16 @@ export interface GpuNodeProps {
    * @default true
    */
   readonly preflight?: boolean | PreflightOptions;
+  /**
+   * Give idle GPUs back: the node shelves its own server once it has been idle for
+   * `afterHours`, printing a `GPU-NODE-IDLE-SHELVE ... reason="..."` line on its console first and
+   * adding the reason to its status.json. Creates a Keystone application credential restricted to the
+   * compute API's server show and server actions; its secret reaches the node through the server
+   * metadata (see the README, "Idle shelve of a GpuNode"). Written at the server's creation, like
+   * `metadata`: turning it on for a running node takes effect at its next rollout.
+   * @default - off: the node runs until the cloud shelves it
+   */
+  readonly idleShelve?: IdleShelveOptions;
 }
 
 /**
@@ -305,6 +346,8 @@ export class GpuNode extends Construct {
   public readonly lifetimeHours?: number;
   /** The `terraform_data` that waits for the ready line, with `waitForReady`. */
   public readonly readyWait?: TerraformResource;
+  /** The application credential the node shelves itself with, where `idleShelve` is on. */
+  public readonly idleShelveCredential?: TerraformResource;
   /** The `terraform_data` that stops or pauses the node, with `PowerState.STOPPED` or `PAUSED`. */
   public readonly powerControl?: TerraformResource;
   /**
@@ -334,7 +377,8 @@ export class GpuNode extends Construct {
     this.recipe = props.recipe ?? new GpuRecipe();
     checkSoftware(this, this.recipe, this.flavor.model, this.image.ubuntuRelease);
     this.recipeKey = this.recipe._key(this.image.baseImageKey);
-    this.userData = this.renderUserData(props);
+    const idleHours = this.idleShelveHours(props.idleShelve);
+    this.userData = this.renderUserData(props, idleHours);
 
     const access = this.createAccess(props);
     this.securityGroup = access.securityGroup;
@@ -342,6 +386,11 @@ export class GpuNode extends Construct {
     this.port = access.port;
     this.refs.portId = this.port.id;
     const triggers = this.createReplacementTriggers(props);
+    if (props.idleShelve) {
+      const idle = this.addIdleShelveCredential(props.idleShelve);
+      this.idleShelveCredential = idle.credential;
+      Object.assign(triggers.metadata, idle.metadata);
+    }
     if (props.dataVolume?.existingVolumeId !== undefined) {
       this.dataVolumeId = existingVolumeId(this.node.path, props.dataVolume);
     } else if (props.dataVolume) {
@@ -424,7 +473,47 @@ export class GpuNode extends Construct {
     return name;
   }
 
-  private renderUserData(props: GpuNodeProps): RenderedUserData {
+  /** `idleShelve.afterHours`, checked (0 without idleShelve), and the credential's settings. */
+  private idleShelveHours(idle: IdleShelveOptions | undefined): number {
+    if (!idle) return 0;
+    const path = this.node.path;
+    const hours = idle.afterHours ?? 4;
+    requireResolved(path, 'idleShelve.afterHours', hours);
+    // Up to a year; the cloud's own lifetime (168 h on HFD NetLab) comes first anyway.
+    if (!(Number.isInteger(hours) && hours >= 1 && hours <= 8760)) {
+      throw new Error(`${path}: idleShelve.afterHours must be a whole number of hours from 1 to 8760, got ${hours}; ` +
+        'e.g. 4 (a shelve and an unshelve cost minutes, so short idle times thrash)');
+    }
+    checkCredentialTarget(path, 'idleShelve', idle, "the node's");
+    return hours;
+  }
+
+  /**
+   * The node's application credential (shelve its server) and the server metadata that carries it: a
+   * reference in cdk.tf.json, the secret in Terraform state only.
+   */
+  private addIdleShelveCredential(idle: IdleShelveOptions): { credential: ApplicationCredential; metadata: { [key: string]: string } } {
+    const credential = new ApplicationCredential(this, 'IdleShelveCredential', {
+      name: `${this.nodeName}-idle-shelve`,
+      description: `GPU node ${this.nodeName}: shelve itself when idle, managed by cdktf (${this.node.path})`,
+      // Expires with the node's lifetime after the first apply, as the cluster's does.
+      lifetimeHours: this.lifetimeHours,
+      roles: idle.roles ?? ['member'],
+      accessRules: IDLE_SHELVE_ACCESS_RULES,
+    });
+    const prefix = nodeContract().idleMetadataPrefix;
+    return {
+      credential,
+      metadata: {
+        [`${prefix}auth_url`]: tfLiteral(idle.authUrl),
+        ...(idle.region ? { [`${prefix}region`]: tfLiteral(idle.region) } : {}),
+        [`${prefix}credential_id`]: credential.id,
+        [`${prefix}credential_secret`]: credential.secret,
+      },
+    };
+  }
+
+  private renderUserData(props: GpuNodeProps, idleShelveHours: number): RenderedUserData {
     return this.recipe._render({
       path: this.node.path,
       expectedGpus: this.flavor.gpuCount,
@@ -433,6 +522,7 @@ export class GpuNode extends Construct {
       lifetimeHours: this.lifetimeHours,
       lifetimeWarningHours: props.lifetimeWarningHours,
       sealForSnapshot: props.sealForSnapshot,
+      idleShelveHours,
       recipeKey: this.recipeKey,
     });
   }

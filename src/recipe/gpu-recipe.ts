@@ -20,6 +20,8 @@ const STEPS = {
   userCommands: Object.freeze({ name: 'user-commands', tools: Object.freeze([]), keyed: false }) as RecipeStep,
   burnIn: step('burn-in'),
   lifetime: step('lifetime', ['bin/gpu-node-lifetime']),
+  // Per instance (its credential), so not part of the content key.
+  idleShelve: step('idle-shelve', ['bin/gpu-node-idle'], false),
   readyCheck: step('ready-check', [], false),
   sealSnapshot: step('seal-snapshot'),
 };
@@ -128,6 +130,8 @@ export class GpuRecipe {
       ...(this.commands.length > 0 ? [STEPS.userCommands] : []),
       ...(this.burnInSeconds > 0 ? [STEPS.burnIn] : []),
       ...(options.lifetime ? [STEPS.lifetime] : []),
+      // Before the ready line: READY means the node can also shelve itself.
+      ...(options.idleShelve ? [STEPS.idleShelve] : []),
       STEPS.readyCheck,
       ...(options.seal ? [STEPS.sealSnapshot] : []),
     ];
@@ -178,7 +182,13 @@ export class GpuRecipe {
     // NVSwitch boards need Fabric Manager in the guest when more than one of their GPUs is passed through.
     const fabricManager = options.expectedModel?.nvSwitch === true && options.expectedGpus > 1;
     const lifetime = options.lifetimeHours !== undefined && options.lifetimeHours > 0;
-    const steps = this._steps({ lifetime, seal: options.sealForSnapshot, fabricManager });
+    const idleShelve = (options.idleShelveHours ?? 0) > 0;
+    if (idleShelve && options.sealForSnapshot) {
+      // The seal would bake the node's credential (clouds.yaml) into the image.
+      throw new Error(`${path}: idleShelve and sealForSnapshot exclude each other (the image would carry the node's credential), ` +
+        'got both; leave idleShelve off the builder and turn it on for the nodes booted from the image');
+    }
+    const steps = this._steps({ lifetime, seal: options.sealForSnapshot, fabricManager, idleShelve });
     const rendered = renderRecipeText(this, { ...options, recipeKey: options.recipeKey ?? this._key('') }, steps);
     checkUserDataSize(path, this.name, rendered, GpuRecipe.NOVA_USER_DATA_LIMIT);
     this.rendered.set(memoKey, rendered);

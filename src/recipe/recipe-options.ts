@@ -184,6 +184,11 @@ export interface RecipeStepOptions {
    * @default false
    */
   readonly fabricManager?: boolean;
+  /**
+   * The idle-shelve step (GpuNode idleShelve): the OpenStack CLI, the credential's clouds.yaml, the idle timer.
+   * @default false
+   */
+  readonly idleShelve?: boolean;
 }
 
 /**
@@ -218,6 +223,11 @@ export interface RecipeRenderOptions {
    * @default false
    */
   readonly sealForSnapshot?: boolean;
+  /**
+   * Shelve the node after this many idle hours (GpuNode idleShelve); 0 for never.
+   * @default 0
+   */
+  readonly idleShelveHours?: number;
   /**
    * The content key recorded on the node.
    * @default - the recipe's key without a base image

@@ -20,6 +20,8 @@ export const UNIT_FILE = `systemd/${UNIT_NAME}`;
 const HEALTH_TIMER = 'gpu-node-health.timer';
 /** The health check's units below the package's cloud-init/. */
 export const HEALTH_UNIT_FILES: readonly string[] = ['systemd/gpu-node-health.service', `systemd/${HEALTH_TIMER}`];
+/** The idle shelve's units (bin/gpu-node-idle), only on a node with idleShelve; steps/idle-shelve.sh enables the timer. */
+export const IDLE_UNIT_FILES: readonly string[] = ['systemd/gpu-node-idle.service', 'systemd/gpu-node-idle.timer'];
 // Bytes kept free below Nova's limit for the difference between Node's and Go's gzip output.
 const GZIP_SIZE_MARGIN = 1024;
 
@@ -48,6 +50,8 @@ export function renderRecipeText(recipe: RecipeSpec, options: RecipeRenderOption
     GPU_NODE_COMPUTE_CAPABILITY: burnComputeCapability(options.expectedModel),
     GPU_NODE_LIFETIME_HOURS: lifetime ? options.lifetimeHours! : 0,
     GPU_NODE_WARN_HOURS: options.lifetimeWarningHours ?? 24,
+    // bin/gpu-node-idle; 0: the node never shelves itself.
+    GPU_NODE_IDLE_SHELVE_HOURS: options.idleShelveHours ?? 0,
     // What gpu-node.service runs at every boot.
     GPU_NODE_STEPS: steps.map((s) => s.name).join(' '),
   };
@@ -69,7 +73,7 @@ export function renderRecipeText(recipe: RecipeSpec, options: RecipeRenderOption
       permissions: '0755',
     }] : []),
     { path: CONFIG_PATH, content: envText, permissions: '0644' },
-    ...[UNIT_FILE, ...HEALTH_UNIT_FILES].map((f) => ({
+    ...[UNIT_FILE, ...HEALTH_UNIT_FILES, ...(steps.some((s) => s.name === 'idle-shelve') ? IDLE_UNIT_FILES : [])].map((f) => ({
       path: `/etc/systemd/system/${f.replace(/^systemd\//, '')}`, content: readPackageFile(`cloud-init/${f}`), permissions: '0644',
     })),
     ...recipe.files,

@@ -1,7 +1,7 @@
 import { Fn, Lazy, TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { addressMetadataKey, addressPlaceholder, gresTypeOf, OS_METADATA_PREFIX, SlurmClusterModel } from './slurm-config';
-import { ApplicationCredential, POWER_ACCESS_RULES } from '../cloud/application-credential';
+import { ApplicationCredential, checkCredentialTarget, POWER_ACCESS_RULES } from '../cloud/application-credential';
 import { sshConfig } from '../network/ssh-config';
 import { tfLiteral } from '../core/template';
 import { requireKnown } from '../core/validation';
@@ -228,21 +228,7 @@ export class SlurmCluster extends Construct {
       }
       return v;
     };
-    if (power) {
-      requireKnown(path, 'powerSaving.authUrl', power.authUrl, "written into the head's metadata at synth");
-      // Nova keeps metadata values of up to 255 characters.
-      if (!/^https?:\/\/[^\s"]+$/.test(power.authUrl ?? '') || power.authUrl.length > 255) {
-        throw new Error(`${path}: powerSaving.authUrl must be Keystone's URL of up to 255 characters, e.g. 'https://cloud.example:5000/v3', got '${power.authUrl}'`);
-      }
-      requireKnown(path, 'powerSaving.region', power.region, "written into the head's metadata at synth");
-      if (power.region !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(power.region)) {
-        throw new Error(`${path}: powerSaving.region must be a region name (letters, digits, '_', '.', '-'), e.g. 'RegionOne', got '${power.region}'`);
-      }
-      requireKnown(path, 'powerSaving.roles', power.roles, 'written into the credential at synth');
-      if (power.roles !== undefined && (power.roles.length === 0 || power.roles.some((r) => !/^[A-Za-z0-9_.-]{1,255}$/.test(r)))) {
-        throw new Error(`${path}: powerSaving.roles must be one or more Keystone role names (letters, digits, '_', '.', '-'), e.g. ['member'], got ${JSON.stringify(power.roles)}`);
-      }
-    }
+    if (power) checkCredentialTarget(path, 'powerSaving', power, "the head's");
     const powerSaving = power ? {
       suspendTimeSeconds: powerMinutes('suspendAfterMinutes', 30, 7 * 24 * 60) * 60,
       resumeTimeoutSeconds: powerMinutes('resumeTimeoutMinutes', 20, 120) * 60,
