@@ -6,6 +6,7 @@ export * from './constructs/gpu-fleet';
 export * from './constructs/gpu-model';
 export * from './constructs/gpu-network';
 export * from './constructs/gpu-node';
+export * from './constructs/gpu-node-options';
 export * from './constructs/gpu-recipe';
 export * from './constructs/key-pair';
 export * from './constructs/node-image';

@@ -198,7 +198,7 @@ describe('security-group peers', () => {
     expect(shown.sort()).toEqual([
       'icmp - ${openstack_networking_secgroup_v2.head.id}',
       'tcp 22 ${openstack_networking_secgroup_v2.head.id}',
-      'tcp 6818 ${data.openstack_networking_secgroup_v2.lab.id}',
+      'tcp 6818 ${data.openstack_networking_secgroup_v2.lab_37E50F47.id}',
     ]);
   });
 
@@ -242,9 +242,10 @@ describe('SecurityGroup.fromName', () => {
     const found = SecurityGroup.fromName(stack, 'existing', 'default');
     const json = JSON.parse(Testing.synth(stack));
     expect(json.resource).toBeUndefined();
-    expect(json.data.openstack_networking_secgroup_v2).toEqual({ existing: { name: 'default' } });
+    expect(json.data.openstack_networking_secgroup_v2).toEqual({ existing_EDB94138: { name: 'default' } });
     expect(found.securityGroupName).toBe('default');
-    expect(synthesized(stack, found.securityGroupId)).toBe('${data.openstack_networking_secgroup_v2.existing.id}');
+    expect(found.node.path).toBe('test/existing');
+    expect(synthesized(stack, found.securityGroupId)).toBe('${data.openstack_networking_secgroup_v2.existing_EDB94138.id}');
   });
 });
 

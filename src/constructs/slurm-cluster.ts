@@ -14,16 +14,23 @@ import { GpuFleet } from './gpu-fleet';
 import { GpuModel } from './gpu-model';
 import { GpuNetwork, INetwork } from './gpu-network';
 import { GpuNode } from './gpu-node';
+import { GpuNodeOptions } from './gpu-node-options';
 import { GpuRecipe } from './gpu-recipe';
 import { IKeyPair } from './key-pair';
 import { NodeImage } from './node-image';
 import { Peer } from './peer';
+import { Connections, IConnectable } from './peer';
 import { SecurityGroup } from './security-group';
+import { nodeProfile } from '../private/profiles';
 import { guardRetainedVolumes } from '../private/retained-volumes';
 import { checkedScope } from '../private/construct-id';
 
-/** One group of identical GPU workers: a Slurm partition and a `GpuFleet`. */
-export interface SlurmWorkerGroupOptions {
+/**
+ * One group of identical GPU workers: a Slurm partition and a `GpuFleet`. Every node option
+ * (`GpuNodeOptions`: `rolloutToken`, `tags`, `dataVolume`, ...) applies to each worker of the group;
+ * the cluster decides the rest (network, image, recipe, keypair, security groups, no floating IP).
+ */
+export interface SlurmWorkerGroupOptions extends GpuNodeOptions {
   /** The partition's name, e.g. `gpu`; also part of the workers' names. */
   readonly partition: string;
   /** The workers' flavor, e.g. `GpuFlavor.of(GpuModel.RTX_2080_TI, 2)`. */
@@ -79,6 +86,11 @@ export interface SlurmClusterProps {
   /** The worker groups, one partition each. */
   readonly workerGroups: SlurmWorkerGroupOptions[];
   /**
+   * Node options of the head (`rolloutToken`, `tags`, `rootVolumeSizeGiB`, ...); the cluster decides the rest.
+   * @default - none
+   */
+  readonly headOptions?: GpuNodeOptions;
+  /**
    * The cluster's name: Slurm's `ClusterName` and the prefix of every node's name (lower-case, it
    * becomes host names).
    * @default - derived from the construct id
@@ -109,8 +121,8 @@ export interface SlurmClusterProps {
    */
   readonly sshFrom?: Peer[];
   /**
-   * The cloud.
-   * @default CloudProfile.HFD_NETLAB
+   * The cloud. A `network` made for another cloud is an error.
+   * @default - the profile of `network` where it has one, else CloudProfile.HFD_NETLAB
    */
   readonly cloudProfile?: CloudProfile;
   /**
@@ -164,7 +176,7 @@ const NAME = /^[a-z][a-z0-9-]{0,40}$/;
  * test job ran, or `GPU-CLUSTER-FAILED ... reason="..."`. The munge key is made by the head at boot:
  * it is in no synthesized file and no Terraform state.
  */
-export class SlurmCluster extends Construct {
+export class SlurmCluster extends Construct implements IConnectable {
   /** The cluster's network: the new `GpuNetwork`, or the `network` given. */
   public readonly network: INetwork;
   /** The head node. */
@@ -179,6 +191,14 @@ export class SlurmCluster extends Construct {
   public readonly slurmVersion: string;
   /** `Host` blocks for `~/.ssh/config`: the head, and every worker through the head (`ProxyJump`). */
   public readonly sshConfig: string;
+
+  /**
+   * The rules of the group every node of the cluster is in (`membersGroup`): `cluster.connections.allowFrom(peer,
+   * port)` opens the port on the head and every worker. (Its members already reach each other on every port.)
+   */
+  public get connections(): Connections {
+    return this.membersGroup.connections;
+  }
 
   constructor(scope: Construct, id: string, props: SlurmClusterProps) {
     super(checkedScope(scope, id, 'SlurmCluster'), id);
@@ -218,7 +238,7 @@ export class SlurmCluster extends Construct {
     if (!Number.isInteger(timeout) || timeout < 1 || timeout > 720) {
       throw new Error(`${path}: readyTimeoutMinutes must be a whole number from 1 to 720 known at synth, got ${timeout}`);
     }
-    const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
+    const profile = props.network ? nodeProfile(path, props.cloudProfile, props.network) : props.cloudProfile ?? CloudProfile.HFD_NETLAB;
     const power = props.powerSaving;
     const powerMinutes = (name: keyof SlurmPowerSavingOptions, fallback: number, max: number): number => {
       const v = (power?.[name] as number | undefined) ?? fallback;
@@ -352,6 +372,7 @@ export class SlurmCluster extends Construct {
     }
 
     this.head = new GpuNode(this, 'Head', {
+      ...props.headOptions,
       nodeName: model.head.name,
       flavor: headFlavor,
       network: this.network,
@@ -361,17 +382,18 @@ export class SlurmCluster extends Construct {
       recipe: withParts(base, `${base.name}-slurm-head`, slurmRecipeParts(model, model.head.name)),
       securityGroups: [headGroup, this.membersGroup],
       fixedIpAddress: fixed ? headAddress : undefined,
-      metadata: headMetadata,
+      metadata: mergedMetadata(props.headOptions?.metadata, headMetadata),
       // The head's ready line comes after its own install (a node's usual 45 min) and the cluster's wait.
       waitForReady: props.waitForReady ? { timeoutMinutes: 45 + timeout } : undefined,
     });
     const workerRecipe = withParts(base, `${base.name}-slurm-worker`, slurmWorkerRecipeParts(model));
-    this.workerFleets = groups.map((g, i) => new GpuFleet(this, `Workers-${g.partition}`, {
-      fleetName: `${this.clusterName}-${g.partition}`,
+    this.workerFleets = groups.map(({ partition, flavor, count: _count, ...nodeOptions }, i) => new GpuFleet(this, `Workers-${partition}`, {
+      ...nodeOptions,
+      fleetName: `${this.clusterName}-${partition}`,
       nodeNames: model.groups[i].nodes.map((n) => n.name),
       fixedIpAddresses: fixed ? model.groups[i].nodes.map((n) => n.address) : undefined,
-      metadata: addressMetadata,
-      flavor: g.flavor,
+      metadata: mergedMetadata(nodeOptions.metadata, addressMetadata),
+      flavor,
       network: this.network,
       cloudProfile: profile,
       image,
@@ -410,6 +432,11 @@ export class SlurmCluster extends Construct {
       description: 'an example job, run on the head',
     });
   }
+}
+
+/** The user's metadata with the cluster's on top (its keys carry the nodes' addresses and the credential). */
+function mergedMetadata(own: { [key: string]: string } | undefined, cluster: { [key: string]: string } | undefined): { [key: string]: string } | undefined {
+  return own || cluster ? { ...own, ...cluster } : undefined;
 }
 
 /** The base recipe with the cluster's files and setup command added. */

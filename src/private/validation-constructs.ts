@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import type { CloudProfileProps } from '../constructs/cloud-profile';
 import type { GpuModelProps } from '../constructs/gpu-model';
 import type { GpuNetworkProps } from '../constructs/gpu-network';
-import type { GpuNodeProps } from '../constructs/gpu-node';
+import type { GpuNodeProps } from '../constructs/gpu-node-options';
 import type { GpuRecipeProps } from '../constructs/gpu-recipe';
 import type { KeyPairProps } from '../constructs/key-pair';
 import type { SecurityGroupProps } from '../constructs/security-group';
