@@ -63,7 +63,7 @@ export interface ConnectionsProps {
  * `securityGroups`, whoever made it (this stack, or an import); only ingress rules, as egress stays
  * open (Neutron's default, which package installs need).
  */
-export class Connections implements IConnectable {
+export class Connections {
   /** The security groups rules are added to. */
   public readonly securityGroups: ISecurityGroup[];
   private readonly ownPeers: Peer[];
@@ -72,11 +72,6 @@ export class Connections implements IConnectable {
     checkProps('new Connections', 'ConnectionsProps', props, CONNECTIONS_PROPS);
     this.securityGroups = [...(props.securityGroups ?? [])];
     this.ownPeers = [...(props.peers ?? [])];
-  }
-
-  /** This object itself. */
-  public get connections(): Connections {
-    return this;
   }
 
   /** Who this object is as a source: the members of each of its groups, and its own peers. */
@@ -94,12 +89,12 @@ export class Connections implements IConnectable {
 
   /** Lets this object reach `other` on `port`: a rule in `other`'s groups. */
   public allowTo(other: IConnectable, port: Port): void {
-    other.connections.allowFrom(this, port);
+    other.connections.allowFrom({ connections: this }, port);
   }
 
   /** Lets the members of this object's groups reach each other on `port` (e.g. a fleet's NCCL port). */
   public allowInternally(port: Port): void {
-    this.allowFrom(this, port);
+    this.allowFrom({ connections: this }, port);
   }
 
   private targets(call: string): ISecurityGroup[] {
