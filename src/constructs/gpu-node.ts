@@ -12,21 +12,20 @@ import { blockDevices, createDataVolume, existingVolumeId } from '../private/dat
 import { gpuSummary } from '../private/gpus';
 import { addToNodeMap } from '../private/node-map-output';
 import { nameOrDefault } from '../private/names';
-import { resolveLifetime, serverTimeouts } from '../private/node-settings';
+import { checkNodePlacement, makesOwnGroup, resolveLifetime, serverTimeouts, wantsFloatingIp } from '../private/node-settings';
 import { tfLiteral, tfLiteralMap } from '../private/validation';
 import { checkSoftware } from '../private/recipe-rules';
 import { validateGpuNode } from '../private/validation-constructs';
 import { addPreflight, preflightEnabledByContext } from '../private/preflight';
 import { TerraformData } from '../private/terraform-data';
 import { userDataArgument } from '../private/user-data';
-import { watcherProvisioner } from '../private/watch-script';
+import { addPowerControl, addReadyWait } from '../private/watch-script';
 import { checkProxyJump } from '../private/ssh-config';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { DataVolumeOptions, VolumeRemovalPolicy } from './data-volume';
 import { ResolvedGpuFlavor } from './gpu-flavor';
-import { GpuNodeProps, PreflightOptions, ReadyWaitOptions } from './gpu-node-options';
+import { GpuNodeProps, PreflightOptions } from './gpu-node-options';
 import { nodeProfile } from '../private/profiles';
-import { cidrContains, isIpAddress } from '../private/ip';
 import { GpuRecipe, RenderedUserData } from './gpu-recipe';
 import { NodeImage, NodeImageConfig } from './node-image';
 import { NodeOutputs } from './node-outputs';
@@ -115,10 +114,13 @@ export class GpuNode extends Construct implements IConnectable {
     }
     const powerState = props.powerState ?? PowerState.RUNNING;
     if (powerState === PowerState.STOPPED || powerState === PowerState.PAUSED) {
-      this.powerControl = this.addPowerControl(powerState, props.waitForReady);
+      const wait = props.waitForReady;
+      this.powerControl = addPowerControl(this, { serverId: this.resource.id, powerState: powerState.providerValue,
+        cloud: (typeof wait === 'object' ? wait.cloud : undefined) ?? 'openstack' });
     }
     if (props.waitForReady) {
-      this.readyWait = this.addReadyWait(props.waitForReady === true ? {} : props.waitForReady, props.powerState ?? PowerState.RUNNING);
+      this.readyWait = addReadyWait(this, props.waitForReady === true ? {} : props.waitForReady,
+        { serverId: this.resource.id, recipeName: this.recipe.name, powerState: powerState.providerValue });
     }
 
     const fixedIp = Fn.element(this.port.allFixedIps, 0);
@@ -167,35 +169,7 @@ export class GpuNode extends Construct implements IConnectable {
     const path = this.node.path;
     validateGpuNode(path, props, { removal: VolumeRemovalPolicy, outputs: NodeOutputs });
     const profile = nodeProfile(path, props.cloudProfile, props.network);
-    if (props.fixedIpAddress !== undefined && !Token.isUnresolved(props.fixedIpAddress) && !isIpAddress(props.fixedIpAddress)) {
-      throw new Error(`${path}: fixedIpAddress must be an IPv4 or IPv6 address, got '${props.fixedIpAddress}'; e.g. '10.42.0.250'`);
-    }
-    // A GpuNetwork knows its subnet at synth; Neutron would refuse the port only at apply.
-    const cidr = (props.network as { cidr?: unknown }).cidr;
-    const ip = props.fixedIpAddress;
-    if (ip !== undefined && !Token.isUnresolved(ip) && typeof cidr === 'string' && !Token.isUnresolved(cidr) && !cidrContains(cidr, ip)) {
-      throw new Error(`${path}: fixedIpAddress must be an address in the subnet ${cidr} of network '${props.network.networkName}', ` +
-        `got '${ip}'; pick one of the network's fixedAddresses()`);
-    }
-    for (const [prop, given] of [['sshFrom', props.sshFrom], ['ingress', props.ingress]] as const) {
-      if (given && !makesOwnGroup(props)) {
-        const why = props.securityGroups ? 'securityGroups are given' : 'the network brings one';
-        throw new Error(`${path}: ${prop} applies only to a security group the node makes itself, but ${why}; ` +
-          `give ${prop} to the GpuNetwork, or open the port on this node alone with node.connections.allowFrom(peer, port)`);
-      }
-    }
-    const rootDisk = props.rootVolumeSizeGiB;
-    if (rootDisk !== undefined && !Token.isUnresolved(rootDisk) && !(Number.isInteger(rootDisk) && rootDisk >= 10 && rootDisk <= 16384)) {
-      throw new Error(`${path}: rootVolumeSizeGiB must be a whole number from 10 to 16384 (CUDA alone needs ~10 GiB), got ${rootDisk}`);
-    }
-    if (props.floatingIp === true && props.network.routesToExternalNetwork === false) {
-      throw new Error(`${path}: floatingIp needs a router from network '${props.network.networkName}' to the external network, ` +
-        'and it has none; give the GpuNetwork router: true, or set floatingIp: false and reach the node from inside the network');
-    }
-    if (wantsFloatingIp(props) && !profile.externalNetworkName) {
-      throw new Error(`${path}: cloud profile '${profile.name}' names no external network for floating IPs; ` +
-        `use profile.withExternalNetwork('<name>') or set floatingIp: false`);
-    }
+    checkNodePlacement(path, props, profile);
     return profile;
   }
 
@@ -329,7 +303,7 @@ export class GpuNode extends Construct implements IConnectable {
         // The rollout trigger replaces the server instead: never the provider's in-place rebuild
         // (image) or a silent replacement (user_data, keypair, root disk) of a running node.
         ignoreChanges: ['user_data', 'image_id', 'image_name', 'key_pair', 'block_device', ...SET_AT_CREATION,
-          // STOPPED and PAUSED are applied by the power control (addPowerControl), not the provider:
+          // STOPPED and PAUSED are applied by the power control (addPowerControl, watch-script.ts), not the provider:
           // it would call stop or pause on a server the cloud shelved and fail with 409 at every
           // deploy (resourceComputeInstanceV2Update calls them whatever the old state is).
           ...(isAppliedByPowerControl(props.powerState) ? ['power_state'] : [])],
@@ -395,50 +369,6 @@ export class GpuNode extends Construct implements IConnectable {
     });
   }
 
-  /**
-   * STOPPED or PAUSED, applied with the OpenStack CLI whenever the wanted state or the server
-   * changes (never at a deploy that changes neither), from any state the server is in: a shelved
-   * node counts as not running and stays shelved.
-   */
-  private addPowerControl(powerState: PowerState, wait: boolean | ReadyWaitOptions | undefined): TerraformData {
-    return new TerraformData(this, 'PowerControl', {
-      triggersReplace: { server: this.resource.id, powerState: powerState.providerValue },
-      provisioners: [watcherProvisioner(this, 'power', (typeof wait === 'object' ? wait.cloud : undefined) ?? 'openstack', {
-        WATCH_SERVER_ID: this.resource.id,
-        WATCH_NODE: tfLiteral(this.node.path),
-        POWER_WANT: powerState.providerValue,
-      })],
-    });
-  }
-
-  private addReadyWait(options: ReadyWaitOptions, powerState: PowerState): TerraformData {
-    const path = this.node.path;
-    const timeout = options.timeoutMinutes ?? 45;
-    if (!Number.isInteger(timeout) || timeout < 1 || timeout > 24 * 60) {
-      throw new Error(`${path}: waitForReady.timeoutMinutes must be a whole number from 1 to 1440 (a first boot installs for 10-30), got ${timeout}`);
-    }
-    const poll = options.pollIntervalSeconds ?? 20;
-    if (!Number.isInteger(poll) || poll < 1 || poll > 600) {
-      throw new Error(`${path}: waitForReady.pollIntervalSeconds must be a whole number from 1 to 600, got ${poll}`);
-    }
-    const cloud = options.cloud ?? 'openstack';
-    if (!/^[\w.-]+$/.test(cloud)) {
-      throw new Error(`${path}: waitForReady.cloud must be a clouds.yaml entry name such as 'openstack', got '${cloud}'`);
-    }
-    return new TerraformData(this, 'WaitForReady', {
-      // A new server or a new power state is a new boot to wait for; a plan without either runs nothing.
-      triggersReplace: { server: this.resource.id, powerState: powerState.providerValue },
-      provisioners: [watcherProvisioner(this, 'ready', cloud, {
-        WATCH_SERVER_ID: this.resource.id,
-        WATCH_RECIPE_NAME: this.recipe.name,
-        WATCH_NODE: tfLiteral(path),
-        WATCH_EXPECT_STATE: powerState.providerValue,
-        WATCH_TIMEOUT: `${timeout * 60}`,
-        WATCH_POLL_INTERVAL: `${poll}`,
-      })],
-    });
-  }
-
   private addDataVolume(options: DataVolumeOptions): blockstorageVolumeV3.BlockstorageVolumeV3 {
     // In the server's block_device (see createDataVolume): a shelved node can then be destroyed
     // or rolled out, and the volume outlives the server.
@@ -462,14 +392,4 @@ const SET_AT_CREATION = ['metadata', 'tags', 'flavor_name', 'flavor_id'];
 
 function isAppliedByPowerControl(state: PowerState | undefined): boolean {
   return state === PowerState.STOPPED || state === PowerState.PAUSED;
-}
-
-/** Whether the node makes its own security group: neither `securityGroups` nor the network gives one. */
-function makesOwnGroup(props: GpuNodeProps): boolean {
-  return props.securityGroups === undefined && !props.network.securityGroup;
-}
-
-/** Whether the node gets a floating IP: asked for, or by default where the network routes to the external network. */
-function wantsFloatingIp(props: GpuNodeProps): boolean {
-  return props.floatingIp ?? props.network.routesToExternalNetwork !== false;
 }

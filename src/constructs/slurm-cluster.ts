@@ -7,7 +7,8 @@ import { tfLiteral } from '../private/template';
 import { requireKnown } from '../private/validation';
 import { checkProps } from '../private/validation-props';
 import { SLURM_CLUSTER_PROPS } from '../private/validation-schemas';
-import { CLUSTER_BIN_DIR, slurmRecipeParts, slurmWorkerRecipeParts, SlurmRecipeParts } from '../private/slurm-recipe';
+import { slurmRecipeParts, slurmWorkerRecipeParts, SlurmRecipeParts } from '../private/slurm-recipe';
+import { checkClusterName, checkWorkerGroups, mergedMetadata, powerSavingSettings, readyTimeoutMinutes } from '../private/slurm-props';
 import { CloudProfile, UbuntuRelease } from './cloud-profile';
 import { GpuFlavor } from './gpu-flavor';
 import { GpuFleet } from './gpu-fleet';
@@ -167,7 +168,6 @@ const SLURM_OF_RELEASE: { [release: string]: string } = {
   [UbuntuRelease.JAMMY_22_04]: '21.08',
   [UbuntuRelease.NOBLE_24_04]: '23.11',
 };
-const NAME = /^[a-z][a-z0-9-]{0,40}$/;
 
 /**
  * A Slurm GPU cluster: a head node (slurmctld, munge, NFS server for `/shared`, the only floating IP)
@@ -207,68 +207,16 @@ export class SlurmCluster extends Construct implements IConnectable {
     checkProps(path, 'SlurmClusterProps', props, SLURM_CLUSTER_PROPS);
     requireKnown(path, 'clusterName', props.clusterName, 'the prefix of the host names written into slurm.conf at synth');
     this.clusterName = props.clusterName ?? id.toLowerCase().replace(/[^a-z0-9-]/g, '-');
-    if (!NAME.test(this.clusterName)) {
-      throw new Error(`${path}: clusterName must be 1-41 lower-case letters, digits and '-', starting with a letter (it prefixes host names), ` +
-        `got '${this.clusterName}'`);
-    }
+    checkClusterName(path, this.clusterName);
     const groups = props.workerGroups ?? [];
-    if (groups.length === 0) throw new Error(`${path}: workerGroups must list at least one group, e.g. [{ partition: 'gpu', flavor, count: 2 }]`);
-    const partitions = new Set<string>();
-    for (const [i, g] of groups.entries()) {
-      if (!/^[a-z][a-z0-9]{0,15}$/.test(g.partition ?? '')) {
-        throw new Error(`${path}: workerGroups[${i}].partition must be 1-16 lower-case letters and digits, starting with a letter, got '${g.partition}'`);
-      }
-      // slurm.conf(5): a PartitionName=DEFAULT line (any case) sets the defaults of later lines and makes no partition.
-      if (g.partition === 'default') {
-        throw new Error(`${path}: workerGroups[${i}].partition must be a name other than 'default' (Slurm reads PartitionName=default as ` +
-          "the defaults line, so no partition would exist), got 'default'; name it after its GPUs, e.g. 'gpu'");
-      }
-      if (partitions.has(g.partition)) throw new Error(`${path}: workerGroups lists partition '${g.partition}' twice; give each group its own`);
-      partitions.add(g.partition);
-      requireKnown(path, `workerGroups[${i}].count`, g.count, 'it sizes slurm.conf, which is written at synth');
-      if (!Number.isInteger(g.count) || g.count < 1 || g.count > 64) {
-        throw new Error(`${path}: workerGroups[${i}].count must be a whole number from 1 to 64 known at synth (it sizes slurm.conf), got ${g.count}`);
-      }
-    }
+    checkWorkerGroups(path, groups);
     const release = props.release ?? UbuntuRelease.JAMMY_22_04;
     this.slurmVersion = SLURM_OF_RELEASE[release];
     if (!this.slurmVersion) throw new Error(`${path}: release must be an UbuntuRelease, got '${release}'`);
-    const timeout = props.readyTimeoutMinutes ?? 30;
-    requireKnown(path, 'readyTimeoutMinutes', timeout, "written into the cluster's settings on the nodes at synth");
-    if (!Number.isInteger(timeout) || timeout < 1 || timeout > 720) {
-      throw new Error(`${path}: readyTimeoutMinutes must be a whole number from 1 to 720 known at synth, got ${timeout}`);
-    }
+    const timeout = readyTimeoutMinutes(path, props.readyTimeoutMinutes);
     const profile = props.network ? nodeProfile(path, props.cloudProfile, props.network) : props.cloudProfile ?? CloudProfile.HFD_NETLAB;
     const power = props.powerSaving;
-    const powerMinutes = (name: keyof SlurmPowerSavingOptions, fallback: number, max: number): number => {
-      const v = (power?.[name] as number | undefined) ?? fallback;
-      requireKnown(path, `powerSaving.${name}`, v, 'written into slurm.conf at synth');
-      if (!Number.isInteger(v) || v < 1 || v > max) {
-        throw new Error(`${path}: powerSaving.${name} must be a whole number of minutes from 1 to ${max}, got ${v}`);
-      }
-      return v;
-    };
-    if (power) {
-      requireKnown(path, 'powerSaving.authUrl', power.authUrl, "written into the head's metadata at synth");
-      // Nova keeps metadata values of up to 255 characters.
-      if (!/^https?:\/\/[^\s"]+$/.test(power.authUrl ?? '') || power.authUrl.length > 255) {
-        throw new Error(`${path}: powerSaving.authUrl must be Keystone's URL of up to 255 characters, e.g. 'https://cloud.example:5000/v3', got '${power.authUrl}'`);
-      }
-      requireKnown(path, 'powerSaving.region', power.region, "written into the head's metadata at synth");
-      if (power.region !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(power.region)) {
-        throw new Error(`${path}: powerSaving.region must be a region name (letters, digits, '_', '.', '-'), e.g. 'RegionOne', got '${power.region}'`);
-      }
-      requireKnown(path, 'powerSaving.roles', power.roles, 'written into the credential at synth');
-      if (power.roles !== undefined && (power.roles.length === 0 || power.roles.some((r) => !/^[A-Za-z0-9_.-]{1,255}$/.test(r)))) {
-        throw new Error(`${path}: powerSaving.roles must be one or more Keystone role names (letters, digits, '_', '.', '-'), e.g. ['member'], got ${JSON.stringify(power.roles)}`);
-      }
-    }
-    const powerSaving = power ? {
-      suspendTimeSeconds: powerMinutes('suspendAfterMinutes', 30, 7 * 24 * 60) * 60,
-      resumeTimeoutSeconds: powerMinutes('resumeTimeoutMinutes', 20, 120) * 60,
-      suspendTimeoutSeconds: powerMinutes('suspendTimeoutMinutes', 10, 120) * 60,
-      programDir: CLUSTER_BIN_DIR, cloud: 'gpu-cluster', cloudsYaml: '/etc/gpu-cluster/clouds.yaml',
-    } : undefined;
+    const powerSaving = powerSavingSettings(path, power);
     // A job longer than the nodes' lifetime is cut by the cloud's shelve: no partition takes one.
     const lifetimeHours = profile.maxLifetimeHours;
     const headFlavor = props.headFlavor ?? GpuFlavor.of(GpuModel.RTX_2060_SUPER, 1);
@@ -432,11 +380,6 @@ export class SlurmCluster extends Construct implements IConnectable {
       description: 'an example job, run on the head',
     });
   }
-}
-
-/** The user's metadata with the cluster's on top (its keys carry the nodes' addresses and the credential). */
-function mergedMetadata(own: { [key: string]: string } | undefined, cluster: { [key: string]: string } | undefined): { [key: string]: string } | undefined {
-  return own || cluster ? { ...own, ...cluster } : undefined;
 }
 
 /** The base recipe with the cluster's files and setup command added. */
