@@ -271,4 +271,17 @@ describe('node options of the head and the worker groups', () => {
     });
     expect(Object.values<any>(json.resource.openstack_networking_floatingip_v2).map((f) => f.pool)).toEqual(['campus-ext']);
   });
+
+  test('a cloudProfile other than the network\'s is an error naming both', () => {
+    const campus = CloudProfile.HFD_NETLAB.withExternalNetwork('campus-ext');
+    expect(() => synthToDir((app) => {
+      const stack = new TerraformStack(app, 'gpu-cluster');
+      new SlurmCluster(stack, 'Lab', {
+        network: GpuNetwork.forUser(stack, 'Net', 'alice', campus),
+        cloudProfile: CloudProfile.HFD_NETLAB,
+        workerGroups: [{ partition: 'gpu', flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2), count: 1 }],
+      });
+      return stack;
+    })).toThrow(/gpu-cluster\/Lab: cloudProfile 'hfd-netlab' differs from the profile of network 'alice-net' \('hfd-netlab'\)/);
+  });
 });
