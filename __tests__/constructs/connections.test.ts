@@ -1,11 +1,16 @@
 // `connections`: rules for a node, a fleet, a cluster or a group, whoever owns the security group
 // (the node, the network, the user, an import), from peers, other nodes and fleets.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { TerraformStack, Testing } from 'cdktf';
 import {
   Connections, GpuFlavor, GpuFleet, GpuModel, GpuNetwork, GpuNode, openstack, Peer, Port, SecurityGroup, SlurmCluster,
 } from '../../src';
-import { withQuotaInDir } from '../support/cloud-facts';
-import { expectStackPassesChecks, synthToDir } from '../support/checks';
+import { withQuota, withQuotaInDir } from '../support/cloud-facts';
+import { expectStackPassesChecks, REFERENCE_SCHEMA, synthToDir } from '../support/checks';
+import { sharedCheckGap, testUnless } from '../support/skip';
 import { inOrder } from '../support/messages';
 
 const RULE_TYPE = 'openstack_networking_secgroup_rule_v2';
@@ -172,4 +177,40 @@ test('connections on node-, network- and import-owned groups pass the schema che
     'A_SecurityGroup tcp 29500 from B_SecurityGroup', 'C_SecurityGroup tcp 8888 from 10.0.0.0/8', 'Lab tcp 9100 from A_SecurityGroup',
   ]));
   expectStackPassesChecks(withQuotaInDir(dir));
+});
+
+describe('a deployed node (terraform with the stand-in provider)', () => {
+  const tfCheck = path.resolve(__dirname, '../../../shared/tools/tf-stub/tf-check.sh');
+  const hasTerraform = spawnSync('bash', ['-c', 'command -v terraform']).status === 0;
+  const why = sharedCheckGap(!fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined);
+
+  testUnless(why, 'opening a port later on a node in the network\'s group adds its group and rule, updates the port in place, replaces nothing', () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'node-connections-'));
+    const dir = path.join(work, 'stack');
+    const state = path.join(work, 'terraform.tfstate');
+    const synthInto = (openJupyter: boolean) => {
+      const { dir: out, json } = synthToDir((app) => {
+        const stack = new TerraformStack(app, 'deployed');
+        new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
+        const node = new GpuNode(stack, 'Node', { flavor: FLAVOR, network: new GpuNetwork(stack, 'Net', { sshFrom: [LAB] }), floatingIp: false });
+        if (openJupyter) node.connections.allowFrom(LAB, Port.JUPYTER);
+        return stack;
+      });
+      // The stand-in leaves all_fixed_ips empty, which the outputs' element() refuses.
+      delete json.output;
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(withQuota(json)));
+      fs.rmSync(out, { recursive: true, force: true });
+    };
+    const tf = (command: string) => spawnSync('bash',
+      [tfCheck, '--schema', REFERENCE_SCHEMA, '--state', state, '--timeout', '240', dir, command], { encoding: 'utf8' });
+    synthInto(false);
+    expect(tf('apply').stdout).toMatch(/Apply complete!/);
+    synthInto(true);
+    const plan = tf('plan').stdout;
+    expect(plan).toMatch(/Plan: 2 to add, 1 to change, 0 to destroy\./);
+    expect(plan).toMatch(/openstack_networking_port_v2\.Node_Port_\w+ will be updated in-place/);
+    expect(plan).not.toMatch(/must be replaced|will be destroyed/);
+    fs.rmSync(work, { recursive: true, force: true });
+  });
 });

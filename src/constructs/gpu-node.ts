@@ -224,7 +224,11 @@ export class GpuNode extends Construct implements IConnectable {
     });
   }
 
-  /** The node's own group; made and added to the port where the node has none yet. */
+  /**
+   * The node's own group; made and added to the port where the node has none yet. The port's
+   * security_group_ids is updated in place (resourceNetworkingPortV2Update), so a deployed node keeps
+   * its port, address and server.
+   */
   private ownGroup(): SecurityGroup {
     if (this.access.own) return this.access.own;
     const own = this.newOwnGroup();
