@@ -136,6 +136,14 @@ describe('fleet and cluster connections', () => {
     expect(rules(json(stack))).toContain('Fleet_SecurityGroup tcp 22 from Login_SecurityGroup');
   });
 
+  test('network.connections opens the port on every node in the network\'s group', () => {
+    const stack = newStack();
+    const network = new GpuNetwork(stack, 'Net');
+    network.connections.allowFrom(LAB, Port.JUPYTER);
+    expect(rules(json(stack))).toEqual(['Net_SecurityGroup tcp 8888 from 10.0.0.0/8']);
+    expect(network.connections.securityGroups).toEqual([network.nodeSecurityGroup]);
+  });
+
   test('cluster.connections opens the port on the head and every worker (the members group)', () => {
     const stack = newStack();
     const cluster = new SlurmCluster(stack, 'Hpc', { workerGroups: [{ partition: 'gpu', flavor: FLAVOR, count: 1 }] });
