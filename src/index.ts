@@ -6,6 +6,7 @@ export * from './fleet/gpu-fleet';
 export * from './cloud/gpu-model';
 export * from './network/gpu-network';
 export * from './node/gpu-node';
+export * from './node/gpu-node-options';
 export * from './recipe/gpu-recipe';
 export * from './recipe/recipe-options';
 export * from './network/key-pair';

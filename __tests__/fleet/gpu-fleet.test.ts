@@ -1,9 +1,14 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { TerraformStack, Testing } from 'cdktf';
 import {
   GpuFleet, GpuFleetProps, GpuFlavor, GpuModel, GpuNetwork, GpuRecipe, KeyPair, openstack, Peer, Port, ServerGroupPolicy,
 } from '../../src';
-import { withQuotaInDir } from '../support/cloud-facts';
-import { expectStackPassesChecks, synthToDir, userDataOf } from '../support/checks';
+import { withQuota, withQuotaInDir } from '../support/cloud-facts';
+import { expectStackPassesChecks, REFERENCE_SCHEMA, synthToDir, userDataOf } from '../support/checks';
+import { sharedCheckGap, testUnless } from '../support/skip';
 import { inOrder } from '../support/messages';
 
 const LAB = Peer.ipv4('10.0.0.0/8');
@@ -161,5 +166,70 @@ describe('GpuFleet sshProxyJump', () => {
 
   test('a jump host with spaces or quotes is an error naming the node and the form', () => {
     expect(() => fleet('ubuntu@host -o ProxyCommand=x')).toThrow(/ml\/Train\/ml-Train-1: sshProxyJump must be \[user@\]host\[:port\] as ssh -J takes it, got 'ubuntu@host -o ProxyCommand=x'/);
+  });
+});
+
+describe('GpuFleet takes every node option', () => {
+  const rolloutOf = (json: any) => Object.entries<any>(json.resource.terraform_data).filter(([k]) => /_Rollout_/.test(k));
+
+  test('rolloutToken and replaceOnChange reach every node\'s rollout trigger', () => {
+    const { json } = synth({ count: 2, sshFrom: [LAB], rolloutToken: '2026-12-07', replaceOnChange: true });
+    const triggers = rolloutOf(json);
+    expect(triggers).toHaveLength(2);
+    for (const [, trigger] of triggers) {
+      expect(trigger.triggers_replace).toEqual(expect.objectContaining({ token: '2026-12-07', flavor: 'g1-2x2080.medium' }));
+    }
+  });
+
+  test('tags, availability zone, lifetime warning and server timeouts reach every server', () => {
+    const { fleet, json } = synth({
+      count: 2, sshFrom: [LAB], tags: ['team-vision', '${not-a-reference}'], availabilityZone: 'gpu-az',
+      lifetimeWarningHours: 6, serverTimeouts: { createMinutes: 60 },
+    });
+    for (const server of servers(json)) {
+      expect(server.tags).toEqual(['team-vision', '$${not-a-reference}']);
+      expect(server.availability_zone).toBe('gpu-az');
+      expect(server.timeouts.create).toBe('60m');
+    }
+    // One recipe rendering for the fleet, with the warning in it.
+    expect(userDataOf(json, servers(json)[0])).toContain("GPU_NODE_WARN_HOURS='6'");
+    expect(new Set(fleet.nodes.map((n) => n.userData.text)).size).toBe(1);
+  });
+
+  test('a bad node option names the node and the option, as for a GpuNode', () => {
+    expect(() => synth({ count: 1, lifetimeWarningHours: 500 })).toThrow(inOrder('test/Fleet/test-Fleet-1: lifetimeWarningHours must be a whole number', 'got 500'));
+    expect(() => synth({ count: 1, rolloutToken: 7 as any })).toThrow(inOrder('test/Fleet', 'rolloutToken must be a string', 'got 7'));
+  });
+
+  const tfCheck = path.resolve(__dirname, '../../../shared/tools/tf-stub/tf-check.sh');
+  const hasTerraform = spawnSync('bash', ['-c', 'command -v terraform']).status === 0;
+  const why = sharedCheckGap(!fs.existsSync(tfCheck) ? `${tfCheck} not found` : !hasTerraform ? 'terraform is not on PATH' : undefined);
+  testUnless(why, 'a new rollout token replaces every server of a deployed fleet and keeps its data volumes', () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-rollout-'));
+    const dir = path.join(work, 'stack');
+    const state = path.join(work, 'terraform.tfstate');
+    const synthInto = (rolloutToken: string) => {
+      const { dir: out, json } = synthToDir((app) => {
+        const stack = new TerraformStack(app, 'fleet');
+        fleetStack(stack, { count: 2, sshFrom: [LAB], floatingIp: false, rolloutToken, dataVolume: { sizeGiB: 10 } });
+        return stack;
+      });
+      // The stand-in leaves all_fixed_ips empty, which the outputs' element() refuses.
+      delete json.output;
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(withQuota(json)));
+      fs.rmSync(out, { recursive: true, force: true });
+    };
+    const tf = (command: string) => spawnSync('bash',
+      [tfCheck, '--schema', REFERENCE_SCHEMA, '--state', state, '--timeout', '240', dir, command], { encoding: 'utf8' });
+    synthInto('v1');
+    expect(tf('apply').stdout).toMatch(/Apply complete!/);
+    synthInto('v1');
+    expect(tf('plan').stdout).toMatch(/No changes\./);
+    synthInto('v2');
+    const plan = tf('plan').stdout;
+    expect(plan.match(/openstack_compute_instance_v2\.Fleet_\S+ will be replaced/g)).toHaveLength(2);
+    expect(plan).not.toMatch(/openstack_blockstorage_volume_v3\.\S+ (must|will) be (replaced|destroyed)/);
+    fs.rmSync(work, { recursive: true, force: true });
   });
 });

@@ -198,7 +198,7 @@ describe('security-group peers', () => {
     expect(shown.sort()).toEqual([
       'icmp - ${openstack_networking_secgroup_v2.head.id}',
       'tcp 22 ${openstack_networking_secgroup_v2.head.id}',
-      'tcp 6818 ${data.openstack_networking_secgroup_v2.lab.id}',
+      'tcp 6818 ${data.openstack_networking_secgroup_v2.lab_37E50F47.id}',
     ]);
   });
 
@@ -242,9 +242,49 @@ describe('SecurityGroup.fromName', () => {
     const found = SecurityGroup.fromName(stack, 'existing', 'default');
     const json = JSON.parse(Testing.synth(stack));
     expect(json.resource).toBeUndefined();
-    expect(json.data.openstack_networking_secgroup_v2).toEqual({ existing: { name: 'default' } });
+    expect(json.data.openstack_networking_secgroup_v2).toEqual({ existing_EDB94138: { name: 'default' } });
     expect(found.securityGroupName).toBe('default');
-    expect(synthesized(stack, found.securityGroupId)).toBe('${data.openstack_networking_secgroup_v2.existing.id}');
+    expect(found.node.path).toBe('test/existing');
+    expect(synthesized(stack, found.securityGroupId)).toBe('${data.openstack_networking_secgroup_v2.existing_EDB94138.id}');
+  });
+});
+
+describe('imports are constructs that take rules like owned groups', () => {
+  test('fromId looks the group up by id; rules on it reference the lookup', () => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    const lab = SecurityGroup.fromId(stack, 'Lab', '0b5c2f4a-1111-4222-8333-444455556666');
+    lab.addIngress(VPN, Port.JUPYTER);
+    lab.allowFromMembers([Port.tcp(29500)]);
+    lab.connections.allowFrom(OFFICE, Port.TENSORBOARD);
+    const json = JSON.parse(Testing.synth(stack));
+    expect(lab.node.path).toBe('test/Lab');
+    expect(Object.values(json.data.openstack_networking_secgroup_v2)).toEqual([{ secgroup_id: '0b5c2f4a-1111-4222-8333-444455556666' }]);
+    expect(json.resource[SG_TYPE]).toBeUndefined();
+    const ref = expect.stringMatching(/^\$\{data\.openstack_networking_secgroup_v2\.Lab_\w+\.id\}$/);
+    const rules = Object.values<any>(json.resource[RULE_TYPE]);
+    expect(rules).toHaveLength(3);
+    for (const rule of rules) expect(rule.security_group_id).toEqual(ref);
+    expect(rules.map((r) => r.remote_ip_prefix ?? 'members').sort()).toEqual(['10.8.0.0/16', '192.0.2.0/24', 'members']);
+  });
+
+  test('fromName and fromId refuse an empty or non-string value with the path and the fix', () => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    expect(() => SecurityGroup.fromName(stack, 'A', ' ')).toThrow(inOrder('test/A: securityGroupName must be a non-empty string', "openstack security group list"));
+    expect(() => SecurityGroup.fromId(stack, 'B', 42 as any)).toThrow(inOrder('test/B: securityGroupId must be a non-empty string', 'got 42'));
+    expect(() => SecurityGroup.fromName('lab' as any, 'C', 'lab')).toThrow(inOrder('SecurityGroup.fromName: scope must be a construct', "SecurityGroup.fromName(this, 'Lab', '<name>')"));
+  });
+
+  test('rules on an imported group pass the schema check and terraform plan', () => {
+    const { dir } = synthToDir((app) => {
+      const stack = new TerraformStack(app, 'sg-imports');
+      new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
+      const byName = SecurityGroup.fromName(stack, 'Default', 'default');
+      const byId = SecurityGroup.fromId(stack, 'Lab', '0b5c2f4a-1111-4222-8333-444455556666');
+      byName.connections.allowFrom(byId, Port.tcp(6817));
+      byId.addIcmp(VPN);
+      return stack;
+    });
+    expectStackPassesChecks(dir);
   });
 });
 

@@ -17,9 +17,9 @@ function nodeStack(stack: TerraformStack, options: Options = {}, newNetwork = fa
   return new GpuNode(stack, 'Node', { flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 1), network, ...options });
 }
 
-function synth(options: Options = {}, newNetwork = false) {
+function synth(options: Options | ((stack: TerraformStack) => Options) = {}, newNetwork = false) {
   const stack = new TerraformStack(Testing.app(), 'test');
-  const node = nodeStack(stack, options, newNetwork);
+  const node = nodeStack(stack, typeof options === 'function' ? options(stack) : options, newNetwork);
   return { node, json: JSON.parse(Testing.synth(stack)) };
 }
 
@@ -68,12 +68,13 @@ describe('GpuNode security group', () => {
     expect(withGiven.securityGroups).toEqual([given]);
   });
 
-  test.each<[string, Options, boolean, string[]]>([
+  const labGroup = (stack: TerraformStack) => SecurityGroup.fromId(stack, 'Lab', '0b5c2f4a-1111-4222-8333-444455556666');
+  test.each<[string, Options | ((stack: TerraformStack) => Options), boolean, string[]]>([
     ['ingress with the network\'s group', { ingress: [{ port: Port.JUPYTER, peers: [LAB] }] }, true,
       ['test/Node: ingress applies only to a security group the node makes itself', 'the network brings one', 'give ingress to the GpuNetwork']],
-    ['ingress with given groups', { ingress: [{ port: Port.JUPYTER, peers: [LAB] }], securityGroups: [{ securityGroupId: 'x', securityGroupName: 'x' }] }, false,
-      ['test/Node: ingress applies only', 'securityGroups are given', 'leave securityGroups out']],
-    ['sshFrom with given groups', { sshFrom: [LAB], securityGroups: [{ securityGroupId: 'x', securityGroupName: 'x' }] }, false,
+    ['ingress with given groups', (stack) => ({ ingress: [{ port: Port.JUPYTER, peers: [LAB] }], securityGroups: [labGroup(stack)] }), false,
+      ['test/Node: ingress applies only', 'securityGroups are given', 'node.connections.allowFrom(peer, port)']],
+    ['sshFrom with given groups', (stack) => ({ sshFrom: [LAB], securityGroups: [labGroup(stack)] }), false,
       ['test/Node: sshFrom applies only', 'securityGroups are given']],
     ['ingress without any peer', { ingress: [{ port: Port.JUPYTER }] }, false,
       ['test/Node/SecurityGroup: ingress rule tcp/8888 has no peers']],

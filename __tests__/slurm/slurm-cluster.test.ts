@@ -1,7 +1,7 @@
 // SlurmCluster: a head and GpuFleet worker groups on a new network with fixed addresses, the Slurm
 // files rendered into the recipes, no secret in the JSON, and both offline checks.
 import { TerraformStack } from 'cdktf';
-import { GpuFlavor, GpuModel, GpuNetwork, KeyPair, openstack, Peer, SlurmCluster, UbuntuRelease } from '../../src';
+import { CloudProfile, GpuFlavor, GpuModel, GpuNetwork, KeyPair, openstack, Peer, SlurmCluster, UbuntuRelease } from '../../src';
 import { withQuotaInDir } from '../support/cloud-facts';
 import { expectStackPassesChecks, synthToDir, userDataOf } from '../support/checks';
 
@@ -214,5 +214,74 @@ describe('powerSaving: idle workers shelved, unshelved for jobs', () => {
       "gpu-cluster/Lab: powerSaving.roles must be one or more Keystone role names (letters, digits, '_', '.', '-'), e.g. ['member'], got []");
     expect(() => build({ powerSaving: { authUrl: AUTH, roles: ['member', 'load balancer'] } })).toThrow(
       'got ["member","load balancer"]');
+  });
+});
+
+describe('node options of the head and the worker groups', () => {
+  const rolloutOf = (json: any, name: string) => {
+    const server = Object.entries<any>(json.resource.openstack_compute_instance_v2).find(([, v]) => v.name === name)![1];
+    const address = server.lifecycle.replace_triggered_by[0].replace(/^terraform_data\./, '');
+    return json.resource.terraform_data[address].triggers_replace;
+  };
+
+  test('a worker group takes rolloutToken, tags and lifetimeWarningHours for each of its workers; the head its own', () => {
+    const { json } = build({
+      headOptions: { rolloutToken: 'head-1', tags: ['slurm-head'] },
+      workerGroups: [
+        { partition: 'gpu', flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2), count: 2, rolloutToken: 'w-7', tags: ['slurm-worker'], lifetimeWarningHours: 2 },
+        { partition: 'small', flavor: GpuFlavor.of(GpuModel.RTX_2060_SUPER, 1), count: 1 },
+      ],
+    });
+    expect(rolloutOf(json, 'lab-gpu-1')).toEqual({ token: 'w-7' });
+    expect(rolloutOf(json, 'lab-gpu-2')).toEqual({ token: 'w-7' });
+    expect(rolloutOf(json, 'lab-small-1')).toEqual({ token: '' });
+    expect(rolloutOf(json, 'lab-head')).toEqual({ token: 'head-1' });
+    const byName = new Map(servers(json).map((s) => [s.name, s]));
+    expect(byName.get('lab-gpu-1').tags).toEqual(['slurm-worker']);
+    expect(byName.get('lab-head').tags).toEqual(['slurm-head']);
+    expect(byName.get('lab-small-1').tags).toEqual(['gpu-node', 'rtx_2060_super']);
+    expect(userDataOf(json, byName.get('lab-gpu-1'))).toContain("GPU_NODE_WARN_HOURS='2'");
+  });
+
+  test('metadata of a group joins the cluster\'s address keys, which win', () => {
+    const { json } = build({
+      workerGroups: [{ partition: 'gpu', flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2), count: 1,
+        metadata: { team: 'vision', 'gpu_cluster_address_lab-head': 'spoofed' } }],
+    }, true);
+    const worker = servers(json).find((s) => s.name === 'lab-gpu-1');
+    expect(worker.metadata.team).toBe('vision');
+    expect(worker.metadata['gpu_cluster_address_lab-head']).toMatch(/^\$\{element\(openstack_networking_port_v2\./);
+  });
+
+  test('a typo in a group\'s node options names the group and the fix', () => {
+    expect(() => build({ workerGroups: [{ partition: 'gpu', flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2), count: 1, rolloutTokens: 'x' } as any] }))
+      .toThrow(/gpu-cluster\/Lab: workerGroups\[0\]\.rolloutTokens must be a prop of SlurmWorkerGroupOptions, got 'x'\. Did you mean 'rolloutToken'\?/);
+  });
+
+  test('the cluster takes its network\'s cloud profile: the head\'s floating IP comes from that cloud\'s pool', () => {
+    const campus = CloudProfile.HFD_NETLAB.withExternalNetwork('campus-ext');
+    const { json } = synthToDir((app) => {
+      const stack = new TerraformStack(app, 'gpu-cluster');
+      new openstack.provider.OpenstackProvider(stack, 'openstack', { cloud: 'openstack' });
+      new SlurmCluster(stack, 'Lab', {
+        network: GpuNetwork.forUser(stack, 'Net', 'alice', campus),
+        workerGroups: [{ partition: 'gpu', flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2), count: 1 }],
+      });
+      return stack;
+    });
+    expect(Object.values<any>(json.resource.openstack_networking_floatingip_v2).map((f) => f.pool)).toEqual(['campus-ext']);
+  });
+
+  test('a cloudProfile other than the network\'s is an error naming both', () => {
+    const campus = CloudProfile.HFD_NETLAB.withExternalNetwork('campus-ext');
+    expect(() => synthToDir((app) => {
+      const stack = new TerraformStack(app, 'gpu-cluster');
+      new SlurmCluster(stack, 'Lab', {
+        network: GpuNetwork.forUser(stack, 'Net', 'alice', campus),
+        cloudProfile: CloudProfile.HFD_NETLAB,
+        workerGroups: [{ partition: 'gpu', flavor: GpuFlavor.of(GpuModel.RTX_2080_TI, 2), count: 1 }],
+      });
+      return stack;
+    })).toThrow(/gpu-cluster\/Lab: cloudProfile 'hfd-netlab' differs from the profile of network 'alice-net' \('hfd-netlab'\)/);
   });
 });

@@ -14,7 +14,7 @@ function publicInterfaces(): Map<string, string[]> {
   const index = fs.readFileSync(path.join(PROJECT_ROOT, 'src', 'index.ts'), 'utf8');
   const files = [...index.matchAll(/^export \* from '\.\/([\w/-]+)';$/gm)].map((m) => path.join(PROJECT_ROOT, 'src', `${m[1]}.ts`));
   expect(files.length).toBeGreaterThan(10);
-  const found = new Map<string, string[]>();
+  const own = new Map<string, { props: string[]; bases: string[] }>();
   for (const file of files) {
     const source = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.ES2020, true);
     source.forEachChild((node) => {
@@ -24,11 +24,18 @@ function publicInterfaces(): Map<string, string[]> {
         if (ts.getJSDocTags(node).some((t) => t.tagName.text === 'internal')) return;
         // I* are resources (INetwork, IKeyPair, ...), checked by shape where they are props.
         if (/^I[A-Z]/.test(name) || NOT_INPUT.has(name)) return;
-        found.set(name, node.members.filter(ts.isPropertySignature).map((m) => (m.name as ts.Identifier).text));
+        const bases = (node.heritageClauses ?? []).flatMap((h) => h.types.map((t) => t.expression.getText(source)));
+        own.set(name, { props: node.members.filter(ts.isPropertySignature).map((m) => (m.name as ts.Identifier).text), bases });
       }
     });
   }
-  return found;
+  // A props interface takes the props of the interfaces it extends (GpuNodeProps extends GpuNodeBaseProps ...).
+  const all = (name: string): string[] => {
+    const entry = own.get(name);
+    if (!entry) throw new Error(`${name} extends an interface that is not a public props interface of src/constructs`);
+    return [...entry.props, ...entry.bases.flatMap(all)];
+  };
+  return new Map([...own.keys()].map((name) => [name, all(name)]));
 }
 
 test('every public props interface has a schema with exactly its props', () => {
@@ -38,6 +45,15 @@ test('every public props interface has a schema with exactly its props', () => {
   for (const [name, props] of interfaces) {
     expect({ [name]: Object.keys(SCHEMAS[name]).sort() }).toEqual({ [name]: [...props].sort() });
   }
+});
+
+test('fleets and Slurm worker groups take the node options', () => {
+  const options = Object.keys(SCHEMAS.GpuNodeOptions);
+  expect(options).toEqual(expect.arrayContaining(['rolloutToken', 'replaceOnChange', 'tags', 'availabilityZone', 'lifetimeWarningHours']));
+  for (const taker of ['GpuNodeProps', 'GpuFleetProps', 'SlurmWorkerGroupOptions']) {
+    expect({ [taker]: Object.keys(SCHEMAS[taker]) }).toEqual({ [taker]: expect.arrayContaining(options) });
+  }
+  expect(Object.keys(SCHEMAS.GpuFleetProps)).toEqual(expect.arrayContaining(Object.keys(SCHEMAS.GpuNodeBaseProps)));
 });
 
 test('the recent GpuNode props are in the schema', () => {

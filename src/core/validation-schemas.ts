@@ -24,60 +24,64 @@ export const PREFLIGHT_OPTIONS: PropSchema = { gpus: opt('boolean'), quota: opt(
 
 export const IDLE_SHELVE_OPTIONS: PropSchema = { afterHours: opt('number'), authUrl: req('string'), region: opt('string'), roles: opt('string[]') };
 
-export const GPU_NODE_PROPS: PropSchema = {
+// GpuNodeOptions <- GpuNodeBaseProps <- GpuNodeProps / GpuFleetProps, as the interfaces extend each other.
+export const GPU_NODE_OPTIONS: PropSchema = {
+  rolloutToken: opt('string'),
+  replaceOnChange: opt('boolean'),
+  metadata: opt('map'),
+  tags: opt('string[]'),
+  availabilityZone: opt('string'),
+  lifetimeWarningHours: opt('number'),
+  rootVolumeSizeGiB: opt('number'),
+  dataVolume: opt({ props: DATA_VOLUME_OPTIONS, name: 'DataVolumeOptions' }),
+  serverTimeouts: opt({ props: SERVER_TIMEOUTS, name: 'ServerTimeouts' }),
+  preflight: opt({ oneOf: ['boolean', { props: PREFLIGHT_OPTIONS, name: 'PreflightOptions' }] }),
+};
+
+// Required and main props first: error messages list the first ones.
+export const GPU_NODE_BASE_PROPS: PropSchema = {
   flavor: req(FLAVOR),
   network: req(NETWORK),
   cloudProfile: opt(PROFILE),
   image: opt(NODE_IMAGE),
   keyPair: opt(KEY_PAIR),
-  securityGroups: opt({ arrayOf: SECURITY_GROUP }),
+  recipe: opt(RECIPE),
   sshFrom: opt(PEERS),
   ingress: opt(INGRESS),
   floatingIp: opt('boolean'),
-  rootVolumeSizeGiB: opt('number'),
-  dataVolume: opt({ props: DATA_VOLUME_OPTIONS, name: 'DataVolumeOptions' }),
-  nodeName: opt('string'),
-  metadata: opt('map'),
-  tags: opt('string[]'),
-  availabilityZone: opt('string'),
-  recipe: opt(RECIPE),
   powerState: opt(instance('PowerState')),
   lifetimeHours: opt('number'),
-  lifetimeWarningHours: opt('number'),
-  replaceOnChange: opt('boolean'),
-  rolloutToken: opt('string'),
-  outputs: opt('string'),
-  sealForSnapshot: opt('boolean'),
   waitForReady: opt({ oneOf: ['boolean', { props: READY_WAIT_OPTIONS, name: 'ReadyWaitOptions' }] }),
-  preflight: opt({ oneOf: ['boolean', { props: PREFLIGHT_OPTIONS, name: 'PreflightOptions' }] }),
-  serverTimeouts: opt({ props: SERVER_TIMEOUTS, name: 'ServerTimeouts' }),
   sshProxyJump: opt('string'),
-  serverGroup: opt(shape('IServerGroup', 'serverGroupId')),
-  fixedIpAddress: opt('string'),
+  outputs: opt('string'),
   idleShelve: opt({ props: IDLE_SHELVE_OPTIONS, name: 'IdleShelveOptions' }),
+  ...GPU_NODE_OPTIONS,
+};
+
+export const GPU_NODE_PROPS: PropSchema = {
+  ...GPU_NODE_BASE_PROPS,
+  nodeName: opt('string'),
+  fixedIpAddress: opt('string'),
+  securityGroups: opt({ arrayOf: SECURITY_GROUP }),
+  serverGroup: opt(shape('IServerGroup', 'serverGroupId')),
+  sealForSnapshot: opt('boolean'),
 };
 
 export const SERVER_GROUP_PROPS: PropSchema = { serverGroupName: opt('string'), policy: opt('string'), maxServerPerHost: opt('number') };
 
 export const GPU_FLEET_PROPS: PropSchema = {
-  fixedIpAddresses: opt('string[]'), metadata: opt('map'),
-  securityGroups: opt({ arrayOf: SECURITY_GROUP }),
-  flavor: req(FLAVOR), network: req(NETWORK), count: opt('number'), nodeNames: opt('string[]'), fleetName: opt('string'),
-  policy: opt('string'), maxServerPerHost: opt('number'), sshFrom: opt(PEERS), ingress: opt(INGRESS), cloudProfile: opt(PROFILE),
-  image: opt(NODE_IMAGE), keyPair: opt(KEY_PAIR), recipe: opt(RECIPE), floatingIp: opt('boolean'), rootVolumeSizeGiB: opt('number'),
-  dataVolume: opt({ props: DATA_VOLUME_OPTIONS, name: 'DataVolumeOptions' }), powerState: opt(instance('PowerState')),
-  lifetimeHours: opt('number'),
-  waitForReady: opt({ oneOf: ['boolean', { props: READY_WAIT_OPTIONS, name: 'ReadyWaitOptions' }] }),
-  preflight: opt({ oneOf: ['boolean', { props: PREFLIGHT_OPTIONS, name: 'PreflightOptions' }] }),
-  outputs: opt('string'), sshProxyJump: opt('string'), sshConfigOutput: opt('boolean'),
+  ...GPU_NODE_BASE_PROPS,
+  count: opt('number'), nodeNames: opt('string[]'), fixedIpAddresses: opt('string[]'), securityGroups: opt({ arrayOf: SECURITY_GROUP }),
+  fleetName: opt('string'), policy: opt('string'), maxServerPerHost: opt('number'), sshConfigOutput: opt('boolean'),
 };
 
-export const SLURM_WORKER_GROUP_OPTIONS: PropSchema = { partition: req('string'), flavor: req(FLAVOR), count: req('number') };
+export const SLURM_WORKER_GROUP_OPTIONS: PropSchema = { partition: req('string'), flavor: req(FLAVOR), count: req('number'), ...GPU_NODE_OPTIONS };
 export const SLURM_POWER_SAVING_OPTIONS: PropSchema = {
   authUrl: req('string'), region: opt('string'), suspendAfterMinutes: opt('number'), resumeTimeoutMinutes: opt('number'), suspendTimeoutMinutes: opt('number'), roles: opt('string[]'),
 };
 export const SLURM_CLUSTER_PROPS: PropSchema = {
   workerGroups: req({ arrayOf: { props: SLURM_WORKER_GROUP_OPTIONS, name: 'SlurmWorkerGroupOptions' } }),
+  headOptions: opt({ props: GPU_NODE_OPTIONS, name: 'GpuNodeOptions' }),
   clusterName: opt('string'), headFlavor: opt(FLAVOR), network: opt(NETWORK), cidr: opt('string'), sshFrom: opt(PEERS), cloudProfile: opt(PROFILE),
   release: opt('string'), recipe: opt(RECIPE), keyPair: opt(KEY_PAIR), waitForReady: opt('boolean'), readyTimeoutMinutes: opt('number'),
   powerSaving: opt({ props: SLURM_POWER_SAVING_OPTIONS, name: 'SlurmPowerSavingOptions' }),
@@ -88,6 +92,8 @@ export const GPU_NETWORK_PROPS: PropSchema = {
   router: opt('boolean'), sshFrom: opt(PEERS), ingress: opt(INGRESS), allowIcmp: opt('boolean'), fixedAddressCount: opt('number'),
 };
 export const EXISTING_NETWORK_OPTIONS: PropSchema = { subnetName: opt('string') };
+
+export const CONNECTIONS_PROPS: PropSchema = { securityGroups: opt({ arrayOf: SECURITY_GROUP }), peers: opt(PEERS) };
 
 export const SECURITY_GROUP_PROPS: PropSchema = {
   securityGroupName: opt('string'), sshFrom: opt(PEERS), ingress: opt(INGRESS), allowIcmp: opt('boolean'), allowMembers: opt('boolean'), description: opt('string'),
@@ -129,9 +135,9 @@ export const RECIPE_IMAGE_OPTIONS: PropSchema = { baseImage: req(NODE_IMAGE), vi
 
 /** Interface name -> schema, for the test that every prop of every props interface is listed. */
 export const SCHEMAS: { [interfaceName: string]: PropSchema } = {
-  GpuNodeProps: GPU_NODE_PROPS, DataVolumeOptions: DATA_VOLUME_OPTIONS, ReadyWaitOptions: READY_WAIT_OPTIONS,
+  GpuNodeOptions: GPU_NODE_OPTIONS, GpuNodeBaseProps: GPU_NODE_BASE_PROPS, GpuNodeProps: GPU_NODE_PROPS, DataVolumeOptions: DATA_VOLUME_OPTIONS, ReadyWaitOptions: READY_WAIT_OPTIONS,
   PreflightOptions: PREFLIGHT_OPTIONS, IdleShelveOptions: IDLE_SHELVE_OPTIONS, ServerTimeouts: SERVER_TIMEOUTS, GpuNetworkProps: GPU_NETWORK_PROPS, ExistingNetworkOptions: EXISTING_NETWORK_OPTIONS,
-  SecurityGroupProps: SECURITY_GROUP_PROPS, IngressRule: INGRESS_RULE, KeyPairProps: KEY_PAIR_PROPS, ExistingKeyPairOptions: EXISTING_KEY_PAIR_OPTIONS,
+  SecurityGroupProps: SECURITY_GROUP_PROPS, ConnectionsProps: CONNECTIONS_PROPS, IngressRule: INGRESS_RULE, KeyPairProps: KEY_PAIR_PROPS, ExistingKeyPairOptions: EXISTING_KEY_PAIR_OPTIONS,
   SnapshotImageProps: SNAPSHOT_IMAGE_PROPS, GpuRecipeProps: GPU_RECIPE_PROPS, RecipeFile: RECIPE_FILE,
   CloudProfileProps: CLOUD_PROFILE_PROPS, GpuFlavorSpec: GPU_FLAVOR_SPEC, UbuntuImageSpec: UBUNTU_IMAGE_SPEC,
   ServerGroupProps: SERVER_GROUP_PROPS, GpuFleetProps: GPU_FLEET_PROPS,

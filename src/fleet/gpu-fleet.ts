@@ -6,31 +6,22 @@ import { tfLiteral } from '../core/template';
 import { duplicates, fail, renderValue, requireKnown } from '../core/validation';
 import { checkProps } from '../core/validation-props';
 import { GPU_FLEET_PROPS } from '../core/validation-schemas';
-import { CloudProfile } from '../cloud/cloud-profile';
-import { GpuFlavor } from '../cloud/gpu-flavor';
-import { INetwork } from '../network/gpu-network';
-import { DataVolumeOptions } from '../node/data-volume';
-import { GpuNode, PreflightOptions, ReadyWaitOptions } from '../node/gpu-node';
-import { GpuRecipe } from '../recipe/gpu-recipe';
-import { IKeyPair } from '../network/key-pair';
-import { INodeImage } from '../image/node-image';
-import { NodeOutputs } from '../node/node-outputs';
-import { Peer } from '../network/peer';
-import { PowerState } from '../node/power-state';
-import { IngressRule, ISecurityGroup, SecurityGroup } from '../network/security-group';
+import { GpuNode } from '../node/gpu-node';
+import { SecurityGroup } from '../network/security-group';
 import { ServerGroup, ServerGroupPolicy } from '../node/server-group';
 import { guardRetainedVolumes } from '../core/retained-volumes';
 import { checkedScope } from '../core/construct-id';
+import { GpuNodeBaseProps } from '../node/gpu-node-options';
+import { Connections, IConnectable, ISecurityGroup } from '../network/peer';
 
 /** The most nodes one fleet makes (a guard against a typo such as 100 for 10). */
 const MAX_FLEET_NODES = 64;
 
-/** Props of `GpuFleet`: the nodes' shared settings, how many, and where Nova places them. */
-export interface GpuFleetProps {
-  /** The flavor of every node: `GpuFlavor.of(GpuModel.RTX_2080_TI, 2)`. */
-  readonly flavor: GpuFlavor;
-  /** The network all nodes attach to. */
-  readonly network: INetwork;
+/**
+ * Props of `GpuFleet`: every node option (`GpuNodeBaseProps`, `GpuNodeOptions`) for all its nodes, how
+ * many, and where Nova places them.
+ */
+export interface GpuFleetProps extends GpuNodeBaseProps {
   /**
    * How many nodes, named `<fleetName>-1` ... `<fleetName>-<count>`. Give `count` or `nodeNames`.
    * @default - the length of `nodeNames`
@@ -53,11 +44,6 @@ export interface GpuFleetProps {
    */
   readonly securityGroups?: ISecurityGroup[];
   /**
-   * Server metadata of every node (see `GpuNodeProps.metadata`; values may be Terraform references).
-   * @default - none
-   */
-  readonly metadata?: { [key: string]: string };
-  /**
    * The prefix of node names and the name of the server group and security group.
    * @default - derived from the construct path
    */
@@ -73,82 +59,6 @@ export interface GpuFleetProps {
    */
   readonly maxServerPerHost?: number;
   /**
-   * Peers that may SSH to the nodes, when the network brings no security group.
-   * @default - no SSH rule
-   */
-  readonly sshFrom?: Peer[];
-  /**
-   * Further ports open on every node, in the fleet's security group.
-   * @default - none
-   */
-  readonly ingress?: IngressRule[];
-  /**
-   * The cloud the nodes run on.
-   * @default CloudProfile.HFD_NETLAB
-   */
-  readonly cloudProfile?: CloudProfile;
-  /**
-   * The image every node boots.
-   * @default - the profile's Ubuntu 22.04 image
-   */
-  readonly image?: INodeImage;
-  /**
-   * The keypair for SSH.
-   * @default - none (a warning per node)
-   */
-  readonly keyPair?: IKeyPair;
-  /**
-   * The recipe of every node, rendered once for all.
-   * @default - `new GpuRecipe()`
-   */
-  readonly recipe?: GpuRecipe;
-  /**
-   * A floating IP per node.
-   * @default true
-   */
-  readonly floatingIp?: boolean;
-  /**
-   * Boot every node from a new root volume of this size (GiB).
-   * @default - the flavor's root disk
-   */
-  readonly rootVolumeSizeGiB?: number;
-  /**
-   * A data volume per node (named `<node>-data` unless `volumeName`, which a fleet refuses).
-   * @default - none
-   */
-  readonly dataVolume?: DataVolumeOptions;
-  /**
-   * The power state of every node.
-   * @default PowerState.RUNNING
-   */
-  readonly powerState?: PowerState;
-  /**
-   * Hours until the cloud shelves the nodes.
-   * @default - the profile's limit
-   */
-  readonly lifetimeHours?: number;
-  /**
-   * Wait in `cdktf deploy` for every node's ready line (see `GpuNodeProps.waitForReady`).
-   * @default false
-   */
-  readonly waitForReady?: boolean | ReadyWaitOptions;
-  /**
-   * Plan-time checks per node (see `GpuNodeProps.preflight`).
-   * @default true
-   */
-  readonly preflight?: boolean | PreflightOptions;
-  /**
-   * Per-node outputs, or one `gpu_nodes` map for the stack.
-   * @default NodeOutputs.PER_NODE
-   */
-  readonly outputs?: NodeOutputs;
-  /**
-   * Reach the nodes through this host (`user@address`), e.g. a bastion for nodes without floating IPs:
-   * their `SshCommand` outputs use `ssh -J`, and `SshConfig` gives each a `ProxyJump`.
-   * @default - none
-   */
-  readonly sshProxyJump?: string;
-  /**
    * Write the `SshConfig` output. A `SlurmCluster` turns it off for its workers: the cluster's own
    * `SshConfig` holds them with the head.
    * @default true
@@ -162,7 +72,7 @@ export interface GpuFleetProps {
  * port (for NCCL, MPI, Slurm), with SSH from `sshFrom` or the network's group. Outputs: each
  * node's own, plus `SshConfig`, an `~/.ssh/config` block for all nodes.
  */
-export class GpuFleet extends Construct {
+export class GpuFleet extends Construct implements IConnectable {
   /** The nodes, in the order of `nodeNames` (or 1..count). */
   public readonly nodes: GpuNode[];
   /** The Nova server group every node joins. */
@@ -173,6 +83,15 @@ export class GpuFleet extends Construct {
   public readonly fleetName: string;
   /** `Host` blocks for every node, for `~/.ssh/config`. */
   public readonly sshConfig: string;
+
+  /**
+   * The rules of the fleet's own group, which every node is in: `fleet.connections.allowFrom(peer,
+   * Port.JUPYTER)` opens the port on every node. Its members already reach each other on every port
+   * (so `allowInternally` adds no rule there).
+   */
+  public get connections(): Connections {
+    return this.securityGroup.connections;
+  }
 
   constructor(scope: Construct, id: string, props: GpuFleetProps) {
     super(checkedScope(scope, id, 'GpuFleet'), id);
@@ -193,7 +112,7 @@ export class GpuFleet extends Construct {
     const networkGroup = props.network.securityGroup;
     if (networkGroup && props.sshFrom) {
       throw new Error(`${path}: sshFrom applies only when the network brings no security group, but it brings one; ` +
-        'give sshFrom to the GpuNetwork, or leave it out here');
+        'give sshFrom to the GpuNetwork, or open SSH on this fleet alone with fleet.connections.allowFrom(peer, Port.SSH)');
     }
 
     this.serverGroup = new ServerGroup(this, 'ServerGroup', {
@@ -218,27 +137,17 @@ export class GpuFleet extends Construct {
       fail(path, 'fixedIpAddresses', 'distinct addresses (Neutron gives an address to one port only)', sameAddress[0],
         'Give each node its own address, e.g. from network.fixedAddresses()');
     }
+    // Every node option passes through as given; only what is the fleet's own stays here.
+    const {
+      count: _count, nodeNames: _names, fixedIpAddresses, securityGroups: _groups, fleetName: _fleetName, policy: _policy,
+      maxServerPerHost: _max, sshConfigOutput: _sshConfig, sshFrom: _sshFrom, ingress: _ingress, ...nodeOptions
+    } = props;
     this.nodes = names.map((nodeName, i) => new GpuNode(this, nodeName.replace(/\//g, '-'), {
+      ...nodeOptions,
       nodeName,
-      fixedIpAddress: props.fixedIpAddresses?.[i],
-      flavor: props.flavor,
-      network: props.network,
-      cloudProfile: props.cloudProfile,
-      image: props.image,
-      keyPair: props.keyPair,
-      recipe: props.recipe,
+      fixedIpAddress: fixedIpAddresses?.[i],
       securityGroups,
       serverGroup: this.serverGroup,
-      floatingIp: props.floatingIp,
-      rootVolumeSizeGiB: props.rootVolumeSizeGiB,
-      metadata: props.metadata,
-      dataVolume: props.dataVolume,
-      powerState: props.powerState,
-      lifetimeHours: props.lifetimeHours,
-      waitForReady: props.waitForReady,
-      preflight: props.preflight,
-      outputs: props.outputs,
-      sshProxyJump: props.sshProxyJump,
     }));
 
     const identity = props.keyPair?.privateKeyHint;

@@ -1,5 +1,5 @@
 import { Token } from 'cdktf';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import {
   dataOpenstackNetworkingNetworkV2,
   dataOpenstackNetworkingSubnetV2,
@@ -15,15 +15,16 @@ import { validateGpuNetwork } from './network-validation';
 import { checkProps } from '../core/validation-props';
 import { EXISTING_NETWORK_OPTIONS } from '../core/validation-schemas';
 import { CloudProfile } from '../cloud/cloud-profile';
-import { IngressRule, ISecurityGroup, SecurityGroup } from './security-group';
+import { IngressRule, SecurityGroup } from './security-group';
 import { Peer } from './peer';
 import { guardRetainedVolumes } from '../core/retained-volumes';
 import { checkedScope } from '../core/construct-id';
+import { Connections, IConnectable, ISecurityGroup } from './peer';
 
 const LONGEST_SUFFIX = '-gpu-nodes';
 
-/** A network that GPU nodes attach to. */
-export interface INetwork {
+/** A network that GPU nodes attach to: a `GpuNetwork`, or one looked up (`GpuNetwork.fromName`, `GpuNetwork.forUser`). */
+export interface INetwork extends IConstruct {
   /** The network's ID (a Terraform reference where the network is made or looked up in the stack). */
   readonly networkId: string;
   /** The network's name in the cloud. */
@@ -112,7 +113,7 @@ export interface GpuNetworkProps {
  * A new network for GPU nodes: network, subnet, router to the external network and a
  * security group. `GpuNetwork.fromName()` uses an existing one instead.
  */
-export class GpuNetwork extends Construct implements INetwork {
+export class GpuNetwork extends Construct implements INetwork, IConnectable {
   /** An existing network (e.g. the per-user `alice-net`), with its subnet looked up. */
   public static fromName(scope: Construct, id: string, networkName: string, options: ExistingNetworkOptions = {}): INetwork {
     return new ExistingNetwork(scope, id, networkName, options);
@@ -227,6 +228,15 @@ export class GpuNetwork extends Construct implements INetwork {
       allowIcmp: props.allowIcmp,
     });
     this.securityGroup = this.nodeSecurityGroup;
+  }
+
+  /**
+   * The rules of the network's node security group (`nodeSecurityGroup`), which every node on the
+   * network without `securityGroups` of its own is in: `network.connections.allowFrom(peer, port)`
+   * opens the port on all of them.
+   */
+  public get connections(): Connections {
+    return this.nodeSecurityGroup.connections;
   }
 
   /**

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { TerraformOutput, Token } from 'cdktf';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { computeKeypairV2 } from '../../.gen/providers/openstack';
 import { nameOrDefault } from '../core/names';
 import { tfLiteral } from '../core/validation';
@@ -12,8 +12,8 @@ import { EXISTING_KEY_PAIR_OPTIONS } from '../core/validation-schemas';
 import { guardRetainedVolumes } from '../core/retained-volumes';
 import { checkedScope } from '../core/construct-id';
 
-/** A Nova keypair that nodes boot with. */
-export interface IKeyPair {
+/** A Nova keypair that nodes boot with: a `KeyPair`, or `KeyPair.fromName`. */
+export interface IKeyPair extends IConstruct {
   /** The key pair's name in Nova. */
   readonly keyPairName: string;
   /**

@@ -1,16 +1,16 @@
 import { createHash } from 'crypto';
+import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { networkingSecgroupRuleV2, networkingSecgroupV2, dataOpenstackNetworkingSecgroupV2 } from '../../.gen/providers/openstack';
 import { nameOrDefault } from '../core/names';
 import { tfLiteral } from '../core/validation';
 import { validateSecurityGroup } from './network-validation';
-import { ISecurityGroupPeer, Peer } from './peer';
+import { Peer } from './peer';
+import { renderValue } from '../core/validation';
+import { Connections, ISecurityGroup } from './peer';
 import { Port } from './port';
 import { guardRetainedVolumes } from '../core/retained-volumes';
 import { checkedScope } from '../core/construct-id';
-
-/** A security group, created here or looked up. */
-export interface ISecurityGroup extends ISecurityGroupPeer {}
 
 /** An extra port to open, and from where. */
 export interface IngressRule {
@@ -59,46 +59,18 @@ export interface SecurityGroupProps {
 }
 
 /**
- * A security group that allows SSH only from the peers given, ICMP, and extra ports.
- * Egress keeps Neutron's default (everything), which package installs need.
+ * The rules of a security group, owned or imported alike: Neutron takes rules for any group the
+ * project may edit, whoever made it.
  */
-export class SecurityGroup extends Construct implements ISecurityGroup {
-  /** An existing security group, looked up by name. */
-  public static fromName(scope: Construct, id: string, securityGroupName: string): ISecurityGroup {
-    const data = new dataOpenstackNetworkingSecgroupV2.DataOpenstackNetworkingSecgroupV2(checkedScope(scope, id, 'SecurityGroup.fromName'), id, { name: tfLiteral(securityGroupName) });
-    return { securityGroupId: data.id, securityGroupName };
-  }
-
-  public readonly securityGroupId: string;
-  public readonly securityGroupName: string;
-  /** The L1 security group (`openstack_networking_secgroup_v2`), as an escape hatch. */
-  public readonly resource: networkingSecgroupV2.NetworkingSecgroupV2;
+abstract class SecurityGroupBase extends Construct implements ISecurityGroup {
+  public abstract readonly securityGroupId: string;
+  public abstract readonly securityGroupName: string;
   private readonly ruleKeys = new Set<string>();
+  private groupConnections?: Connections;
 
-  constructor(scope: Construct, id: string, props: SecurityGroupProps = {}) {
-    super(checkedScope(scope, id, 'SecurityGroup'), id);
-    guardRetainedVolumes(this);
-    validateSecurityGroup(this.node.path, props);
-    this.securityGroupName = nameOrDefault(this.node.path, 'securityGroupName', props.securityGroupName);
-    this.resource = new networkingSecgroupV2.NetworkingSecgroupV2(this, 'Resource', {
-      name: tfLiteral(this.securityGroupName),
-      description: tfLiteral(props.description ?? `GPU node access, managed by cdktf (${this.node.path})`),
-    });
-    this.securityGroupId = this.resource.id;
-
-    const sshFrom = props.sshFrom ?? [];
-    for (const peer of sshFrom) this.addIngress(peer, Port.SSH);
-    if (props.allowIcmp ?? true) {
-      for (const peer of sshFrom) this.addIcmp(peer);
-    }
-    for (const rule of props.ingress ?? []) {
-      const peers = rule.peers ?? sshFrom;
-      if (peers.length === 0) {
-        throw new Error(`${this.node.path}: ingress rule ${rule.port} has no peers; give it 'peers' (e.g. [Peer.ipv4('10.0.0.0/8')]) or set sshFrom`);
-      }
-      for (const peer of peers) this.addIngress(peer, rule.port);
-    }
-    if (props.allowMembers) this.allowFromMembers();
+  /** The group's rules as `connections`: `group.connections.allowFrom(peer, port)`; as a peer, its members. */
+  public get connections(): Connections {
+    return this.groupConnections ??= new Connections({ securityGroups: [this] });
   }
 
   /**
@@ -149,9 +121,11 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
 
   private addRule(peer: Peer, rule: Omit<networkingSecgroupRuleV2.NetworkingSecgroupRuleV2Config,
     'direction' | 'securityGroupId' | 'remoteIpPrefix' | 'remoteGroupId'>): void {
-    // Neutron refuses a second identical rule (409), e.g. a peer listed twice.
+    // Neutron refuses a second identical rule (409), e.g. a peer listed twice; a port already open to
+    // the peer on every protocol (allowAllFrom) needs no rule of its own.
     const key = [rule.ethertype, rule.protocol, rule.portRangeMin, rule.portRangeMax, peer._ruleKey].join('|');
-    if (this.ruleKeys.has(key)) return;
+    const everything = [rule.ethertype, undefined, undefined, undefined, peer._ruleKey].join('|');
+    if (this.ruleKeys.has(key) || this.ruleKeys.has(everything)) return;
     this.ruleKeys.add(key);
     // Named by content, not position: adding or removing a peer leaves the other rules alone
     // (rules cannot be updated in place, and a re-created twin would collide with the old one).
@@ -164,5 +138,82 @@ export class SecurityGroup extends Construct implements ISecurityGroup {
       // ConflictsWith each other (resourceNetworkingSecGroupRuleV2, v3.4.0).
       ...(peer.group ? { remoteGroupId: peer.group.securityGroupId } : { remoteIpPrefix: peer.cidr }),
     });
+  }
+}
+/**
+ * A security group that allows SSH only from the peers given, ICMP, and extra ports.
+ * Egress keeps Neutron's default (everything), which package installs need.
+ */
+export class SecurityGroup extends SecurityGroupBase {
+  /**
+   * An existing security group, looked up by name (a data source: the plan fails when the project
+   * has none or several of that name). Rules can be added to it like to a new group.
+   */
+  public static fromName(scope: Construct, id: string, securityGroupName: string): ISecurityGroup {
+    return new ExistingSecurityGroup(scope, id, 'SecurityGroup.fromName', { name: securityGroupName });
+  }
+
+  /**
+   * An existing security group by its id (a data source: the plan fails when there is none).
+   * Rules can be added to it like to a new group.
+   */
+  public static fromId(scope: Construct, id: string, securityGroupId: string): ISecurityGroup {
+    return new ExistingSecurityGroup(scope, id, 'SecurityGroup.fromId', { id: securityGroupId });
+  }
+
+  public readonly securityGroupId: string;
+  public readonly securityGroupName: string;
+  /** The L1 security group (`openstack_networking_secgroup_v2`), as an escape hatch. */
+  public readonly resource: networkingSecgroupV2.NetworkingSecgroupV2;
+
+  constructor(scope: Construct, id: string, props: SecurityGroupProps = {}) {
+    super(checkedScope(scope, id, 'SecurityGroup'), id);
+    guardRetainedVolumes(this);
+    validateSecurityGroup(this.node.path, props);
+    this.securityGroupName = nameOrDefault(this.node.path, 'securityGroupName', props.securityGroupName);
+    this.resource = new networkingSecgroupV2.NetworkingSecgroupV2(this, 'Resource', {
+      name: tfLiteral(this.securityGroupName),
+      description: tfLiteral(props.description ?? `GPU node access, managed by cdktf (${this.node.path})`),
+    });
+    this.securityGroupId = this.resource.id;
+
+    const sshFrom = props.sshFrom ?? [];
+    for (const peer of sshFrom) this.addIngress(peer, Port.SSH);
+    if (props.allowIcmp ?? true) {
+      for (const peer of sshFrom) this.addIcmp(peer);
+    }
+    for (const rule of props.ingress ?? []) {
+      const peers = rule.peers ?? sshFrom;
+      if (peers.length === 0) {
+        throw new Error(`${this.node.path}: ingress rule ${rule.port} has no peers; give it 'peers' (e.g. [Peer.ipv4('10.0.0.0/8')]) or set sshFrom`);
+      }
+      for (const peer of peers) this.addIngress(peer, rule.port);
+    }
+    if (props.allowMembers) this.allowFromMembers();
+  }
+
+}
+
+/** A group that exists in the cloud, looked up by name or id. */
+class ExistingSecurityGroup extends SecurityGroupBase {
+  public readonly securityGroupId: string;
+  public readonly securityGroupName: string;
+  /** The L1 data source (`data.openstack_networking_secgroup_v2`). */
+  public readonly lookup: dataOpenstackNetworkingSecgroupV2.DataOpenstackNetworkingSecgroupV2;
+
+  constructor(scope: Construct, id: string, what: string, by: { name?: string; id?: string }) {
+    super(checkedScope(scope, id, what, `${what}(this, 'Lab', '<${by.id !== undefined ? 'id' : 'name'}>')`), id);
+    guardRetainedVolumes(this);
+    const path = this.node.path;
+    const given = by.id ?? by.name;
+    if (typeof given !== 'string' || (!Token.isUnresolved(given) && given.trim() === '')) {
+      throw new Error(`${path}: ${by.id !== undefined ? 'securityGroupId' : 'securityGroupName'} must be a non-empty string, got ` +
+        `${renderValue(given)}; pass what 'openstack security group list' shows`);
+    }
+    this.lookup = new dataOpenstackNetworkingSecgroupV2.DataOpenstackNetworkingSecgroupV2(this, 'Resource', by.id !== undefined
+      ? { secgroupId: tfLiteral(by.id) } : { name: tfLiteral(by.name) });
+    this.securityGroupId = this.lookup.id;
+    // The name as given (it names rules stably across synths), else the cloud's.
+    this.securityGroupName = by.name ?? this.lookup.name;
   }
 }

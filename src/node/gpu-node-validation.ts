@@ -1,5 +1,5 @@
 // The checks of GpuNode props, beside it (a type-only import of its props).
-import type { GpuNodeProps } from './gpu-node';
+import type { GpuNodeProps } from './gpu-node-options';
 import { nodeContract } from '../core/node-contract';
 import { check, checkEnum, checkTags, checkZone, NOVA_METADATA, requireKnown } from '../core/validation';
 import { checkProps } from '../core/validation-props';

@@ -1,7 +1,8 @@
-import { Lazy, TerraformOutput } from 'cdktf';
+import { Lazy, TerraformOutput, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { stackShared } from '../core/stack-shared';
 import { tfLiteral } from '../core/template';
+import { NodeOutputs } from './node-outputs';
 
 /** One node's entry in the stack's `gpu_nodes` output. */
 export interface NodeMapEntry {
@@ -36,4 +37,42 @@ export function addToNodeMap(scope: Construct, nodeName: string, entry: NodeMapE
     throw new Error(`${scope.node.path}: another node of this stack is already named '${nodeName}' in the ${NODE_MAP_OUTPUT} output; give it another nodeName`);
   }
   nodes.set(nodeName, entry);
+}
+
+/** What a node puts into its outputs. */
+export interface NodeOutputValues {
+  readonly nodeName: string;
+  readonly id: string;
+  readonly fixedIp: string;
+  /** Where the node has a floating IP. */
+  readonly floatingIp?: string;
+  readonly ssh: string;
+  /** Where the node has a lifetime. */
+  readonly shelveAt?: string;
+}
+
+/** A node's outputs: its entry of the stack's map (STACK_MAP) or outputs of its own (PER_NODE). */
+export function addNodeOutputs(node: Construct, kind: NodeOutputs, v: NodeOutputValues): void {
+  if (kind === NodeOutputs.STACK_MAP) {
+    addToNodeMap(node, Token.isUnresolved(v.nodeName) ? node.node.path : v.nodeName, {
+      id: v.id, fixed_ip: v.fixedIp, floating_ip: v.floatingIp, ssh: tfLiteral(v.ssh), shelve_at: v.shelveAt,
+    });
+    return;
+  }
+  if (kind !== NodeOutputs.PER_NODE) {
+    throw new Error(`${node.node.path}: outputs must be NodeOutputs.PER_NODE or NodeOutputs.STACK_MAP, got '${kind}'`);
+  }
+  new TerraformOutput(node, 'InstanceId', { value: v.id, description: tfLiteral(`Server id of ${v.nodeName}`) });
+  new TerraformOutput(node, 'FixedIp', { value: v.fixedIp, description: tfLiteral(`Fixed IP of ${v.nodeName}`) });
+  if (v.floatingIp !== undefined) {
+    new TerraformOutput(node, 'FloatingIpAddress', { value: v.floatingIp, description: tfLiteral(`Floating IP of ${v.nodeName}`) });
+  }
+  new TerraformOutput(node, 'SshCommand', { value: tfLiteral(v.ssh), description: tfLiteral(`SSH to ${v.nodeName}`) });
+  if (v.shelveAt !== undefined) {
+    new TerraformOutput(node, 'ShelveAt', {
+      value: v.shelveAt,
+      // What brings a node back (PowerState.RUNNING) is the same for every node: in the README, not per output.
+      description: tfLiteral(`When the cloud shelves ${v.nodeName} (UTC)`),
+    });
+  }
 }

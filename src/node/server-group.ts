@@ -1,5 +1,5 @@
 import { Token } from 'cdktf';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { computeServergroupV2 } from '../../.gen/providers/openstack';
 import { nameOrDefault } from '../core/names';
 import { renderValue, tfLiteral } from '../core/validation';
@@ -23,8 +23,8 @@ export enum ServerGroupPolicy {
   SOFT_AFFINITY = 'soft-affinity',
 }
 
-/** A Nova server group, created here or given by id. */
-export interface IServerGroup {
+/** A Nova server group: a `ServerGroup`, or `ServerGroup.fromId`. */
+export interface IServerGroup extends IConstruct {
   /** The server group's id, for the `group` scheduler hint. */
   readonly serverGroupId: string;
 }
@@ -113,7 +113,7 @@ class ExistingServerGroup extends Construct implements IServerGroup {
     if (typeof serverGroupId !== 'string' || (!Token.isUnresolved(serverGroupId) && !UUID.test(serverGroupId))) {
       throw new Error(`${this.node.path}: serverGroupId must be a server group UUID, got ${renderValue(serverGroupId)}. ` +
         "Pass the ID that 'openstack server group list' shows (not the name), or a reference to a ServerGroup");
-    guardRetainedVolumes(this);
     }
+    guardRetainedVolumes(this);
   }
 }

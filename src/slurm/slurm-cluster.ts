@@ -1,13 +1,13 @@
 import { Fn, Lazy, TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { addressMetadataKey, addressPlaceholder, gresTypeOf, OS_METADATA_PREFIX, SlurmClusterModel } from './slurm-config';
-import { ApplicationCredential, checkCredentialTarget, POWER_ACCESS_RULES } from '../cloud/application-credential';
+import { ApplicationCredential, POWER_ACCESS_RULES } from '../cloud/application-credential';
 import { sshConfig } from '../network/ssh-config';
 import { tfLiteral } from '../core/template';
 import { requireKnown } from '../core/validation';
 import { checkProps } from '../core/validation-props';
 import { SLURM_CLUSTER_PROPS } from '../core/validation-schemas';
-import { CLUSTER_BIN_DIR, slurmRecipeParts, slurmWorkerRecipeParts, SlurmRecipeParts } from './slurm-recipe';
+import { slurmRecipeParts, slurmWorkerRecipeParts, SlurmRecipeParts } from './slurm-recipe';
 import { CloudProfile, UbuntuRelease } from '../cloud/cloud-profile';
 import { GpuFlavor } from '../cloud/gpu-flavor';
 import { GpuFleet } from '../fleet/gpu-fleet';
@@ -21,9 +21,17 @@ import { Peer } from '../network/peer';
 import { SecurityGroup } from '../network/security-group';
 import { guardRetainedVolumes } from '../core/retained-volumes';
 import { checkedScope } from '../core/construct-id';
+import { checkClusterName, checkWorkerGroups, mergedMetadata, powerSavingSettings, readyTimeoutMinutes } from './slurm-props';
+import { GpuNodeOptions } from '../node/gpu-node-options';
+import { Connections, IConnectable } from '../network/peer';
+import { nodeProfile } from '../network/node-profile';
 
-/** One group of identical GPU workers: a Slurm partition and a `GpuFleet`. */
-export interface SlurmWorkerGroupOptions {
+/**
+ * One group of identical GPU workers: a Slurm partition and a `GpuFleet`. Every node option
+ * (`GpuNodeOptions`: `rolloutToken`, `tags`, `dataVolume`, ...) applies to each worker of the group;
+ * the cluster decides the rest (network, image, recipe, keypair, security groups, no floating IP).
+ */
+export interface SlurmWorkerGroupOptions extends GpuNodeOptions {
   /** The partition's name, e.g. `gpu`; also part of the workers' names. */
   readonly partition: string;
   /** The workers' flavor, e.g. `GpuFlavor.of(GpuModel.RTX_2080_TI, 2)`. */
@@ -79,6 +87,11 @@ export interface SlurmClusterProps {
   /** The worker groups, one partition each. */
   readonly workerGroups: SlurmWorkerGroupOptions[];
   /**
+   * Node options of the head (`rolloutToken`, `tags`, `rootVolumeSizeGiB`, ...); the cluster decides the rest.
+   * @default - none
+   */
+  readonly headOptions?: GpuNodeOptions;
+  /**
    * The cluster's name: Slurm's `ClusterName` and the prefix of every node's name (lower-case, it
    * becomes host names).
    * @default - derived from the construct id
@@ -109,8 +122,8 @@ export interface SlurmClusterProps {
    */
   readonly sshFrom?: Peer[];
   /**
-   * The cloud.
-   * @default CloudProfile.HFD_NETLAB
+   * The cloud. A `network` made for another cloud is an error.
+   * @default - the profile of `network` where it has one, else CloudProfile.HFD_NETLAB
    */
   readonly cloudProfile?: CloudProfile;
   /**
@@ -155,7 +168,6 @@ const SLURM_OF_RELEASE: { [release: string]: string } = {
   [UbuntuRelease.JAMMY_22_04]: '21.08',
   [UbuntuRelease.NOBLE_24_04]: '23.11',
 };
-const NAME = /^[a-z][a-z0-9-]{0,40}$/;
 
 /**
  * A Slurm GPU cluster: a head node (slurmctld, munge, NFS server for `/shared`, the only floating IP)
@@ -164,7 +176,7 @@ const NAME = /^[a-z][a-z0-9-]{0,40}$/;
  * test job ran, or `GPU-CLUSTER-FAILED ... reason="..."`. The munge key is made by the head at boot:
  * it is in no synthesized file and no Terraform state.
  */
-export class SlurmCluster extends Construct {
+export class SlurmCluster extends Construct implements IConnectable {
   /** The cluster's network: the new `GpuNetwork`, or the `network` given. */
   public readonly network: INetwork;
   /** The head node. */
@@ -180,6 +192,14 @@ export class SlurmCluster extends Construct {
   /** `Host` blocks for `~/.ssh/config`: the head, and every worker through the head (`ProxyJump`). */
   public readonly sshConfig: string;
 
+  /**
+   * The rules of the group every node of the cluster is in (`membersGroup`): `cluster.connections.allowFrom(peer,
+   * port)` opens the port on the head and every worker. (Its members already reach each other on every port.)
+   */
+  public get connections(): Connections {
+    return this.membersGroup.connections;
+  }
+
   constructor(scope: Construct, id: string, props: SlurmClusterProps) {
     super(checkedScope(scope, id, 'SlurmCluster'), id);
     guardRetainedVolumes(this);
@@ -187,54 +207,16 @@ export class SlurmCluster extends Construct {
     checkProps(path, 'SlurmClusterProps', props, SLURM_CLUSTER_PROPS);
     requireKnown(path, 'clusterName', props.clusterName, 'the prefix of the host names written into slurm.conf at synth');
     this.clusterName = props.clusterName ?? id.toLowerCase().replace(/[^a-z0-9-]/g, '-');
-    if (!NAME.test(this.clusterName)) {
-      throw new Error(`${path}: clusterName must be 1-41 lower-case letters, digits and '-', starting with a letter (it prefixes host names), ` +
-        `got '${this.clusterName}'`);
-    }
+    checkClusterName(path, this.clusterName);
     const groups = props.workerGroups ?? [];
-    if (groups.length === 0) throw new Error(`${path}: workerGroups must list at least one group, e.g. [{ partition: 'gpu', flavor, count: 2 }]`);
-    const partitions = new Set<string>();
-    for (const [i, g] of groups.entries()) {
-      if (!/^[a-z][a-z0-9]{0,15}$/.test(g.partition ?? '')) {
-        throw new Error(`${path}: workerGroups[${i}].partition must be 1-16 lower-case letters and digits, starting with a letter, got '${g.partition}'`);
-      }
-      // slurm.conf(5): a PartitionName=DEFAULT line (any case) sets the defaults of later lines and makes no partition.
-      if (g.partition === 'default') {
-        throw new Error(`${path}: workerGroups[${i}].partition must be a name other than 'default' (Slurm reads PartitionName=default as ` +
-          "the defaults line, so no partition would exist), got 'default'; name it after its GPUs, e.g. 'gpu'");
-      }
-      if (partitions.has(g.partition)) throw new Error(`${path}: workerGroups lists partition '${g.partition}' twice; give each group its own`);
-      partitions.add(g.partition);
-      requireKnown(path, `workerGroups[${i}].count`, g.count, 'it sizes slurm.conf, which is written at synth');
-      if (!Number.isInteger(g.count) || g.count < 1 || g.count > 64) {
-        throw new Error(`${path}: workerGroups[${i}].count must be a whole number from 1 to 64 known at synth (it sizes slurm.conf), got ${g.count}`);
-      }
-    }
+    checkWorkerGroups(path, groups);
     const release = props.release ?? UbuntuRelease.JAMMY_22_04;
     this.slurmVersion = SLURM_OF_RELEASE[release];
     if (!this.slurmVersion) throw new Error(`${path}: release must be an UbuntuRelease, got '${release}'`);
-    const timeout = props.readyTimeoutMinutes ?? 30;
-    requireKnown(path, 'readyTimeoutMinutes', timeout, "written into the cluster's settings on the nodes at synth");
-    if (!Number.isInteger(timeout) || timeout < 1 || timeout > 720) {
-      throw new Error(`${path}: readyTimeoutMinutes must be a whole number from 1 to 720 known at synth, got ${timeout}`);
-    }
-    const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
+    const timeout = readyTimeoutMinutes(path, props.readyTimeoutMinutes);
+    const profile = props.network ? nodeProfile(path, props.cloudProfile, props.network) : props.cloudProfile ?? CloudProfile.HFD_NETLAB;
     const power = props.powerSaving;
-    const powerMinutes = (name: keyof SlurmPowerSavingOptions, fallback: number, max: number): number => {
-      const v = (power?.[name] as number | undefined) ?? fallback;
-      requireKnown(path, `powerSaving.${name}`, v, 'written into slurm.conf at synth');
-      if (!Number.isInteger(v) || v < 1 || v > max) {
-        throw new Error(`${path}: powerSaving.${name} must be a whole number of minutes from 1 to ${max}, got ${v}`);
-      }
-      return v;
-    };
-    if (power) checkCredentialTarget(path, 'powerSaving', power, "the head's");
-    const powerSaving = power ? {
-      suspendTimeSeconds: powerMinutes('suspendAfterMinutes', 30, 7 * 24 * 60) * 60,
-      resumeTimeoutSeconds: powerMinutes('resumeTimeoutMinutes', 20, 120) * 60,
-      suspendTimeoutSeconds: powerMinutes('suspendTimeoutMinutes', 10, 120) * 60,
-      programDir: CLUSTER_BIN_DIR, cloud: 'gpu-cluster', cloudsYaml: '/etc/gpu-cluster/clouds.yaml',
-    } : undefined;
+    const powerSaving = powerSavingSettings(path, power);
     // A job longer than the nodes' lifetime is cut by the cloud's shelve: no partition takes one.
     const lifetimeHours = profile.maxLifetimeHours;
     const headFlavor = props.headFlavor ?? GpuFlavor.of(GpuModel.RTX_2060_SUPER, 1);
@@ -338,6 +320,7 @@ export class SlurmCluster extends Construct {
     }
 
     this.head = new GpuNode(this, 'Head', {
+      ...props.headOptions,
       nodeName: model.head.name,
       flavor: headFlavor,
       network: this.network,
@@ -347,17 +330,18 @@ export class SlurmCluster extends Construct {
       recipe: withParts(base, `${base.name}-slurm-head`, slurmRecipeParts(model, model.head.name)),
       securityGroups: [headGroup, this.membersGroup],
       fixedIpAddress: fixed ? headAddress : undefined,
-      metadata: headMetadata,
+      metadata: mergedMetadata(props.headOptions?.metadata, headMetadata),
       // The head's ready line comes after its own install (a node's usual 45 min) and the cluster's wait.
       waitForReady: props.waitForReady ? { timeoutMinutes: 45 + timeout } : undefined,
     });
     const workerRecipe = withParts(base, `${base.name}-slurm-worker`, slurmWorkerRecipeParts(model));
-    this.workerFleets = groups.map((g, i) => new GpuFleet(this, `Workers-${g.partition}`, {
-      fleetName: `${this.clusterName}-${g.partition}`,
+    this.workerFleets = groups.map(({ partition, flavor, count: _count, ...nodeOptions }, i) => new GpuFleet(this, `Workers-${partition}`, {
+      ...nodeOptions,
+      fleetName: `${this.clusterName}-${partition}`,
       nodeNames: model.groups[i].nodes.map((n) => n.name),
       fixedIpAddresses: fixed ? model.groups[i].nodes.map((n) => n.address) : undefined,
-      metadata: addressMetadata,
-      flavor: g.flavor,
+      metadata: mergedMetadata(nodeOptions.metadata, addressMetadata),
+      flavor,
       network: this.network,
       cloudProfile: profile,
       image,
