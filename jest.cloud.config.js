@@ -3,7 +3,7 @@ const base = require('./jest.config');
 
 module.exports = {
   ...base,
-  testMatch: ['<rootDir>/__tests__/cloud/**/*.test.ts'],
+  testMatch: ['<rootDir>/__tests__/cloud-tier/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/'],
   testTimeout: 900000,
   maxWorkers: 1,

@@ -19,7 +19,7 @@ export interface AccessRule {
  * then acts on /servers/ID; `server event list/show` reads os-instance-actions; `server show` also asks the
  * image API for the image's name and shows the id where that is refused: openstackclient/compute/v2/server.py
  * _prep_server_detail). Unchecked here: the compute endpoint's version discovery; the tier scenario
- * (__tests__/cloud/slurm-power.test.ts) runs the programs against real Keystone access rules. Keystone access rules
+ * (__tests__/cloud-tier/slurm-power.test.ts) runs the programs against real Keystone access rules. Keystone access rules
  * match service type, method and path, with `*` for one path segment; they cannot name the cluster's
  * own servers, so the credential may shelve and unshelve any server of the project.
  */
