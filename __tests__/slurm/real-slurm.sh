@@ -14,8 +14,9 @@ SLURM_CLUSTER_ENV=/nonexistent SLURM_CLUSTER_LOG="$dir/cluster.log" . "$here/../
 pids=()
 stop() {
   local p
-  # slurmd of the power checks is started by the resume stand-in: its pid file names it.
-  if [ -s "$dir/log/slurmd.pid" ]; then pids+=("$(cat "$dir/log/slurmd.pid")"); fi
+  # slurmd of the power checks is started by the resume stand-in: its pid file names it. It inherits slurmctld's
+  # blocked signals and ignores a TERM, so KILL.
+  if [ -s "$dir/log/slurmd.pid" ]; then kill -KILL "$(cat "$dir/log/slurmd.pid")" 2>/dev/null || true; fi
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 }

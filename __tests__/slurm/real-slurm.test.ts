@@ -137,7 +137,9 @@ function runSandbox(mode: '' | 'power', timeout: number): Sandbox {
       fs.writeFileSync(f, `#!/bin/bash\n${envReal}\necho "${name.replace('slurm-', '')} $*" >>${dir}/log/programs.log\nbash ${scripts}/${name} "$@"\n${after}\n`);
       fs.chmodSync(f, 0o755);
     };
-    wrapper('slurm-suspend', `kill "$(cat ${dir}/log/slurmd.pid)" 2>/dev/null || true`);
+    // KILL, as a power cut: the slurmd that the resume stand-in started inherits slurmctld's blocked signals and
+    // stays on a TERM (it outlived the test before).
+    wrapper('slurm-suspend', `kill -KILL "$(cat ${dir}/log/slurmd.pid)" 2>/dev/null || true`);
     // The server came back when slurm-resume set no node down.
     // slurmctld starts the programs with stdin, stdout and stderr closed; slurmd must not inherit that.
     wrapper('slurm-resume', `grep -qs ": down: " ${dir}/log/power.log || slurmd -b -N worker-1 -f ${dir}/etc/slurm.conf </dev/null >/dev/null 2>&1`);
