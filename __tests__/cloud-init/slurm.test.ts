@@ -1,6 +1,6 @@
 // Tests for cloud-init/slurm/*: shellcheck, the head's readiness logic and the head/worker setup,
 // run in a temp dir with stand-in sinfo/srun/systemctl/... (fixtures/slurm-fakebin) first on PATH.
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -715,6 +715,27 @@ describe('slurm-health-check (HealthCheckProgram: slurmd runs it as root on each
     // The node's check missing: logged, exit 0.
     const r = w.check({ SLURM_CLUSTER_NODE_LIB: path.join(w.box.dir, 'nowhere', 'gpu-node-common.sh') });
     expect(r.stderr).toMatch(/gpu-node-health exited 127/);
+  });
+
+  test('one check at a time: while another run holds the lock (the timer\'s), this one waits, then skips and touches nothing', () => {
+    const w = worker(IDLE, 1);
+    const lock = path.join(w.box.dir, 'state', 'health.lock');
+    // -o: flock itself holds the lock (not its sleep), so killing it frees the lock.
+    const holder = spawn('flock', ['-o', lock, 'sleep', '30'], { stdio: 'ignore', detached: true });
+    try {
+      // Until the holder has the lock.
+      while (spawnSync('flock', ['-n', lock, 'true']).status === 0) spawnSync('sleep', ['0.1']);
+      w.check({ SLURM_CLUSTER_HEALTH_LOCK_WAIT: '1' });
+      expect(calls(w.box, 'nvidia-smi')).toEqual([]);
+      expect(w.updates()).toEqual([]);
+      expect(fs.readFileSync(path.join(w.box.dir, 'log', 'recipe.log'), 'utf8')).toContain('another health check has held the lock for over 1s; this one skipped');
+    } finally {
+      process.kill(-holder.pid!, 'SIGKILL'); // flock and its sleep (their own process group)
+    }
+    // The lock free again: the check runs and drains.
+    spawnSync('flock', [lock, 'true'], { timeout: 10000 });
+    w.check();
+    expect(w.updates()).toHaveLength(1);
   });
 
   test('without SLURMD_NODENAME (run by hand): the node name slurm-worker-setup wrote in node.env', () => {
