@@ -68,7 +68,14 @@ if [ "$mode" = power ]; then
     done
     printf '%s' "$s"
   }
+  # A drained worker (an administrator's reason: the health check lifts its own drains when the GPUs pass), drained
+  # under a job: once idle it is shelved all the same, and idle_on_node_suspend makes it idle again, drain and all.
+  job=$(sbatch --parsable -N 1 --wrap 'sleep 4')
+  for _ in $(seq 1 60); do [ "$(squeue -h -j "$job" -o %T)" = RUNNING ] && break; sleep 0.2; done
+  scontrol update NodeName="$worker" State=DRAIN Reason=maintenance
+  echo "DRAINED_BUSY=$(sinfo -N -h -n "$worker" -o '%t|%E')"
   echo "SUSPENDED=$(wait_state 'idle~')"
+  echo "DRAIN_AFTER_SHELVE=$(sinfo -N -h -n "$worker" -o '%t|%E')|$(scontrol show node "$worker" | grep -o ' State=[^ ]*' | tr -d ' ')"
   echo "SUSPEND_CALLS=$(grep -c '^suspend ' "$dir/log/programs.log" || true)"
   echo "JOB=$(timeout 60 srun -N 1 --gres=gpu:1 printenv CUDA_VISIBLE_DEVICES 2>&1 | tr '\n' ' ')"
   echo "RESUME_CALLS=$(grep -c '^resume ' "$dir/log/programs.log" || true)"

@@ -252,6 +252,12 @@ describe('real Slurm 22.05 power saving: slurmctld runs slurm-suspend and slurm-
     expect(Number(r().SUSPEND_CALLS)).toBeGreaterThanOrEqual(1);
   });
 
+  it('a drained worker is shelved when idle, and Slurm (idle_on_node_suspend) makes it idle again: the drain is gone, its reason stays', () => {
+    expect(r().DRAINED_BUSY).toBe('drng|maintenance');
+    expect(r().DRAIN_AFTER_SHELVE).toBe('idle~|maintenance|State=IDLE+POWERED_DOWN');
+    // ... and the next job unshelves it and runs there (below).
+  });
+
   it('a job on the shelved worker makes slurmctld run slurm-resume; the job runs once the node is back', () => {
     expect(r().JOB).toBe('0 ');
     expect(Number(r().RESUME_CALLS)).toBeGreaterThanOrEqual(1);
