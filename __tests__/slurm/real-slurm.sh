@@ -70,7 +70,7 @@ if [ "$mode" = power ]; then
   }
   # A drained worker (an administrator's reason: the health check lifts its own drains when the GPUs pass), drained
   # under a job: once idle it is shelved all the same, and idle_on_node_suspend makes it idle again, drain and all.
-  job=$(sbatch --parsable -N 1 --wrap 'sleep 4')
+  job=$(sbatch --parsable -N 1 -o "$dir/log/slurm-%j.out" --wrap 'sleep 4')
   for _ in $(seq 1 60); do [ "$(squeue -h -j "$job" -o %T)" = RUNNING ] && break; sleep 0.2; done
   scontrol update NodeName="$worker" State=DRAIN Reason=maintenance
   echo "DRAINED_BUSY=$(sinfo -N -h -n "$worker" -o '%t|%E')"
