@@ -1,6 +1,6 @@
 // Tests for cloud-init/slurm/*: shellcheck, the head's readiness logic and the head/worker setup,
 // run in a temp dir with stand-in sinfo/srun/systemctl/... (fixtures/slurm-fakebin) first on PATH.
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -73,7 +73,7 @@ test('shellcheck -x passes on every Slurm script', () => {
     return;
   }
   const files = fs.readdirSync(DIR).map((f) => path.join(DIR, f));
-  expect(files.length).toBe(8);
+  expect(files.length).toBe(9);
   const r = spawnSync('shellcheck', ['-x', ...files], { encoding: 'utf8', cwd: DIR });
   expect(r.stdout + r.stderr).toBe('');
 });
@@ -599,5 +599,150 @@ describe('power saving: slurm-resume, slurm-suspend (the head) and slurm-worker-
       expect(r.stdout).toBe('GPU-CLUSTER-FAILED cluster=lab reason="power saving: no gpu_cluster_os_credential_id, gpu_cluster_os_credential_secret in the server metadata"\n');
       expect(calls(box, 'systemctl')).not.toContain('systemctl restart slurmctld');
     });
+  });
+});
+
+describe('slurm-health-check (HealthCheckProgram: slurmd runs it as root on each worker)', () => {
+  const HEALTH_CHECK = path.join(DIR, 'slurm-health-check');
+  // The node's stand-ins: nvidia-smi lists $FAKE_DIR/gpus, dmesg prints $FAKE_DIR/dmesg. The Slurm ones come
+  // first: their scontrol prints $FAKE_DIR/slurm-node.<name>.
+  const NODE_FAKEBIN = path.join(__dirname, 'fixtures', 'fakebin');
+  const GPU = 'NVIDIA GeForce RTX 2080 Ti, 580.95.05';
+  const IDLE = 'NodeName=w1 Arch=x86_64 CoresPerSocket=4\n   State=IDLE ThreadsPerCore=1 TmpDisk=0 Weight=1\n';
+  const drained = (state: string, reason: string) =>
+    `NodeName=w1 Arch=x86_64 CoresPerSocket=4\n   State=${state} ThreadsPerCore=1 TmpDisk=0 Weight=1\n   Reason=${reason} [root@2026-12-07T09:00:00]\n`;
+  const OUR_DRAIN = drained('IDLE+DRAIN', 'gpu-node health: expected 2 GPUs, nvidia-smi lists 1');
+
+  /** A worker that passed this boot's GPU check (status.json: ready, boot-1) with 2 GPUs; Slurm sees `slurmNode`. */
+  function worker(slurmNode: string, gpus: number, verdict: object = { state: 'ready', gpus: 2, boot_id: 'boot-1' }) {
+    const box = makeBox(MODEL, { 'slurm-node.w1': slurmNode, gpus: `${GPU}\n`.repeat(gpus) });
+    const state = path.join(box.dir, 'state');
+    fs.mkdirSync(state);
+    fs.writeFileSync(path.join(state, 'status.json'), JSON.stringify({ recipe: 'lab-worker', key: 'k', ...verdict }));
+    const env = {
+      ...box.env, ...recipeEnv({ GPU_NODE_RECIPE_NAME: 'lab-worker', GPU_NODE_EXPECTED_GPUS: '2' }),
+      PATH: `${FAKEBIN}:${NODE_FAKEBIN}:/usr/bin:/bin`,
+      GPU_NODE_CONFIG: path.join(box.dir, 'no-recipe.env'), GPU_NODE_STATE_DIR: state, GPU_NODE_LOG_DIR: path.join(box.dir, 'log'),
+      GPU_NODE_CONSOLE: box.console, GPU_NODE_BOOT_ID: 'boot-1', GPU_NODE_SLURMD_DEFAULTS: path.join(box.dir, 'no-slurmd'),
+      // What slurmd gives its HealthCheckProgram.
+      SLURMD_NODENAME: 'w1',
+    };
+    const check = (extra: Record<string, string> = {}) => {
+      const r = spawnSync('bash', [HEALTH_CHECK], { env: { ...env, ...extra }, encoding: 'utf8', timeout: 20000 });
+      expect(r.status).toBe(0);
+      return r;
+    };
+    const status = () => JSON.parse(fs.readFileSync(path.join(state, 'status.json'), 'utf8'));
+    const setNode = (text: string) => fs.writeFileSync(path.join(box.fake, 'slurm-node.w1'), text);
+    const setGpus = (n: number) => fs.writeFileSync(path.join(box.fake, 'gpus'), `${GPU}\n`.repeat(n));
+    return { box, check, status, setNode, setGpus, updates: () => calls(box, 'scontrol').filter((c) => c.startsWith('scontrol update')) };
+  }
+
+  test('a healthy node stays: no scontrol update, status.json ready with this check\'s time', () => {
+    const w = worker(IDLE, 2);
+    w.check();
+    expect(calls(w.box, 'nvidia-smi')).toHaveLength(1);
+    expect(w.updates()).toEqual([]);
+    expect(w.status()).toMatchObject({ state: 'ready', gpus: 2, boot_id: 'boot-1', checked_at: expect.stringMatching(/Z$/) });
+  });
+
+  test('a GPU lost: the node drained with the check\'s reason, once; status.json failed with the same reason', () => {
+    const w = worker(IDLE, 1);
+    w.check();
+    expect(w.updates()).toEqual(['scontrol update NodeName=w1 State=DRAIN Reason=gpu-node health: expected 2 GPUs, nvidia-smi lists 1']);
+    expect(w.status()).toMatchObject({ state: 'failed', step: 'health', reason: 'expected 2 GPUs, nvidia-smi lists 1' });
+    w.setNode(OUR_DRAIN);
+    w.check(); // still failing, already drained: no second update
+    expect(w.updates()).toHaveLength(1);
+  });
+
+  test('the GPU back: our drain is resumed', () => {
+    const w = worker(OUR_DRAIN, 2, { state: 'failed', step: 'health', reason: 'expected 2 GPUs, nvidia-smi lists 1', gpus: 1, boot_id: 'boot-1' });
+    w.check();
+    expect(w.updates()).toEqual(['scontrol update NodeName=w1 State=RESUME']);
+    expect(w.status()).toMatchObject({ state: 'ready', gpus: 2 });
+  });
+
+  test('an administrator\'s drain stays, whether the GPUs pass or fail', () => {
+    const w = worker(drained('IDLE+DRAIN', 'maintenance'), 2);
+    w.check();
+    w.setGpus(1);
+    w.check();
+    expect(w.updates()).toEqual([]);
+    expect(w.status()).toMatchObject({ state: 'failed', reason: 'expected 2 GPUs, nvidia-smi lists 1' });
+  });
+
+  test('a node DOWN for another reason (power saving, the worker gate, an admin) is never touched', () => {
+    const w = worker(drained('DOWN', 'resume: unshelve failed (Nova: unshelve Error)'), 1);
+    w.check();
+    w.setGpus(2);
+    w.check();
+    // Nor a DOWN+DRAIN whose reason is ours: DOWN was set by someone else after our drain.
+    w.setNode(drained('DOWN+DRAIN', 'gpu-node health: expected 2 GPUs, nvidia-smi lists 1'));
+    w.check();
+    expect(w.updates()).toEqual([]);
+  });
+
+  test('this boot\'s first check has not run (the recipe still installing): nothing checked, nothing touched', () => {
+    const w = worker(IDLE, 1, { state: 'running', steps: 'x', boot_id: 'boot-1' });
+    w.check();
+    expect(calls(w.box, 'nvidia-smi')).toEqual([]);
+    expect(w.updates()).toEqual([]);
+    expect(w.status().state).toBe('running');
+  });
+
+  test('nvidia-smi hangs (a GPU fell off the bus): the check is ended in time and the node drained with that reason', () => {
+    const w = worker(IDLE, 2);
+    const hung = path.join(w.box.dir, 'hung');
+    fs.mkdirSync(hung);
+    fs.writeFileSync(path.join(hung, 'nvidia-smi'), '#!/bin/sh\nexec sleep 60\n');
+    fs.chmodSync(path.join(hung, 'nvidia-smi'), 0o755);
+    w.check({ PATH: `${hung}:${FAKEBIN}:${NODE_FAKEBIN}:/usr/bin:/bin`, SLURM_CLUSTER_HEALTH_TIMEOUT: '1' });
+    expect(w.updates()).toEqual(['scontrol update NodeName=w1 State=DRAIN Reason=gpu-node health: the GPU check did not finish within 1s (nvidia-smi hung? a GPU lost?)']);
+    // The next check passes: that drain is ours too, and is resumed.
+    w.setNode(drained('IDLE+DRAIN', 'gpu-node health: the GPU check did not finish within 1s (nvidia-smi hung? a GPU lost?)'));
+    w.check();
+    expect(w.updates().pop()).toBe('scontrol update NodeName=w1 State=RESUME');
+  });
+
+  test('never fails slurmd: exit 0 when scontrol cannot reach slurmctld or the check cannot run', () => {
+    const w = worker(IDLE, 1);
+    fs.writeFileSync(path.join(w.box.fake, 'scontrol-update.rc'), '1');
+    w.check();
+    expect(fs.readFileSync(path.join(w.box.dir, 'log', 'recipe.log'), 'utf8')).toContain('Slurm node w1: scontrol could not drain it (expected 2 GPUs, nvidia-smi lists 1)');
+    fs.rmSync(path.join(w.box.fake, 'slurm-node.w1'));
+    w.check();
+    // The node's check missing: logged, exit 0.
+    const r = w.check({ SLURM_CLUSTER_NODE_LIB: path.join(w.box.dir, 'nowhere', 'gpu-node-common.sh') });
+    expect(r.stderr).toMatch(/gpu-node-health exited 127/);
+  });
+
+  test('one check at a time: while another run holds the lock (the timer\'s), this one waits, then skips and touches nothing', () => {
+    const w = worker(IDLE, 1);
+    const lock = path.join(w.box.dir, 'state', 'health.lock');
+    // -o: flock itself holds the lock (not its sleep), so killing it frees the lock.
+    const holder = spawn('flock', ['-o', lock, 'sleep', '30'], { stdio: 'ignore', detached: true });
+    try {
+      // Until the holder has the lock.
+      while (spawnSync('flock', ['-n', lock, 'true']).status === 0) spawnSync('sleep', ['0.1']);
+      w.check({ SLURM_CLUSTER_HEALTH_LOCK_WAIT: '1' });
+      expect(calls(w.box, 'nvidia-smi')).toEqual([]);
+      expect(w.updates()).toEqual([]);
+      expect(fs.readFileSync(path.join(w.box.dir, 'log', 'recipe.log'), 'utf8')).toContain('another health check has held the lock for over 1s; this one skipped');
+    } finally {
+      process.kill(-holder.pid!, 'SIGKILL'); // flock and its sleep (their own process group)
+    }
+    // The lock free again: the check runs and drains.
+    spawnSync('flock', [lock, 'true'], { timeout: 10000 });
+    w.check();
+    expect(w.updates()).toHaveLength(1);
+  });
+
+  test('without SLURMD_NODENAME (run by hand): the node name slurm-worker-setup wrote in node.env', () => {
+    const w = worker(IDLE, 1);
+    const nodeEnv = path.join(w.box.dir, 'node.env');
+    fs.writeFileSync(nodeEnv, 'SLURM_NODE_NAME=w1\n');
+    w.check({ SLURMD_NODENAME: '', SLURM_CLUSTER_NODE_ENV: nodeEnv });
+    expect(w.updates()).toEqual(['scontrol update NodeName=w1 State=DRAIN Reason=gpu-node health: expected 2 GPUs, nvidia-smi lists 1']);
   });
 });

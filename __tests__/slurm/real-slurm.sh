@@ -14,8 +14,9 @@ SLURM_CLUSTER_ENV=/nonexistent SLURM_CLUSTER_LOG="$dir/cluster.log" . "$here/../
 pids=()
 stop() {
   local p
-  # slurmd of the power checks is started by the resume stand-in: its pid file names it.
-  if [ -s "$dir/log/slurmd.pid" ]; then pids+=("$(cat "$dir/log/slurmd.pid")"); fi
+  # slurmd of the power checks is started by the resume stand-in: its pid file names it. It inherits slurmctld's
+  # blocked signals and ignores a TERM, so KILL.
+  if [ -s "$dir/log/slurmd.pid" ]; then kill -KILL "$(cat "$dir/log/slurmd.pid")" 2>/dev/null || true; fi
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 }
@@ -67,7 +68,14 @@ if [ "$mode" = power ]; then
     done
     printf '%s' "$s"
   }
+  # A drained worker (an administrator's reason: the health check lifts its own drains when the GPUs pass), drained
+  # under a job: once idle it is shelved all the same, and idle_on_node_suspend makes it idle again, drain and all.
+  job=$(sbatch --parsable -N 1 -o "$dir/log/slurm-%j.out" --wrap 'sleep 4')
+  for _ in $(seq 1 60); do [ "$(squeue -h -j "$job" -o %T)" = RUNNING ] && break; sleep 0.2; done
+  scontrol update NodeName="$worker" State=DRAIN Reason=maintenance
+  echo "DRAINED_BUSY=$(sinfo -N -h -n "$worker" -o '%t|%E')"
   echo "SUSPENDED=$(wait_state 'idle~')"
+  echo "DRAIN_AFTER_SHELVE=$(sinfo -N -h -n "$worker" -o '%t|%E')|$(scontrol show node "$worker" | grep -o ' State=[^ ]*' | tr -d ' ')"
   echo "SUSPEND_CALLS=$(grep -c '^suspend ' "$dir/log/programs.log" || true)"
   echo "JOB=$(timeout 60 srun -N 1 --gres=gpu:1 printenv CUDA_VISIBLE_DEVICES 2>&1 | tr '\n' ' ')"
   echo "RESUME_CALLS=$(grep -c '^resume ' "$dir/log/programs.log" || true)"
@@ -102,39 +110,53 @@ echo "READY_RC=$?"
 set -e
 echo "READY=$ready"
 
-# The node's health check (cloud-init/bin/gpu-node-health) on this worker: a GPU lost drains it, the GPUs
-# back resume it, and an administrator's drain stays. Its recipe.env, status.json of this "boot" and an
-# nvidia-smi stand-in listing $h/gpus; slurmd's defaults name the node as slurm-worker-setup writes them.
+# HealthCheckProgram: the real slurmd runs our slurm-health-check (through the stand-in $dir/health/slurm-health-check,
+# which gives it the sandbox's environment: the node's recipe.env and status.json of this "boot", an nvidia-smi
+# listing $dir/health/gpus) every HealthCheckInterval (2 s here). slurmd names the node (SLURMD_NODENAME).
 h=$dir/health
-mkdir -p "$h/bin" "$h/state" "$h/log"
-printf '#!/bin/sh\ncat "%s/gpus"\n' "$h" >"$h/bin/nvidia-smi"
-chmod 0755 "$h/bin/nvidia-smi"
-# shellcheck source-path=SCRIPTDIR source=../../cloud-init/lib/gpu-node-contract.sh
-. "$here/../../cloud-init/lib/gpu-node-contract.sh"
-for v in $GPU_NODE_REQUIRED_VARS; do printf "%s=''\n" "$v"; done >"$h/recipe.env"
-printf '%s\n' GPU_NODE_RECIPE_NAME=slurm GPU_NODE_USER=root GPU_NODE_EXPECTED_GPUS=2 GPU_NODE_CONTAINER_TOOLKIT=0 \
-  GPU_NODE_FABRIC_MANAGER=0 GPU_NODE_BURN_SECONDS=0 GPU_NODE_LIFETIME_HOURS=0 GPU_NODE_WARN_HOURS=24 >>"$h/recipe.env"
-printf 'SLURMD_OPTIONS="-N %s"\n' "$worker" >"$h/slurmd"
-printf '{"state":"ready","recipe":"slurm","key":"k","gpus":2,"boot_id":"sim-boot","checked_at":"x","time":"x"}\n' >"$h/state/status.json"
-health() {
-  PATH="$h/bin:$PATH" GPU_NODE_CONFIG="$h/recipe.env" GPU_NODE_STATE_DIR="$h/state" GPU_NODE_LOG_DIR="$h/log" \
-    GPU_NODE_CONSOLE=/dev/null GPU_NODE_BOOT_ID=sim-boot GPU_NODE_SLURMD_DEFAULTS="$h/slurmd" \
-    bash "$here/../../cloud-init/bin/gpu-node-health" >>"$h/log/health.out" 2>&1 || echo "health exited $?" >>"$h/log/health.out"
+runs() { local n; n=$(grep -c '^health ' "$dir/log/health-runs.log" 2>/dev/null) || true; printf '%s' "${n:-0}"; }
+# wait_node PATTERN: until the worker's `sinfo -N -o '%t|%E'` matches (or 120 polls); prints the last one.
+wait_node() {
+  local s=''
+  for _ in $(seq 1 120); do
+    s=$(sinfo -N -h -n "$worker" -o '%t|%E' 2>/dev/null || true)
+    # shellcheck disable=SC2053  # a glob on purpose
+    [[ $s == $1 ]] && break
+    sleep 0.5
+  done
+  printf '%s' "$s"
+}
+# wait_runs N: until slurmd has run the program N more times (or 120 polls); prints how many it did.
+wait_runs() {
+  local from
+  from=$(runs)
+  for _ in $(seq 1 120); do
+    [ "$(runs)" -ge $((from + $1)) ] && break
+    sleep 0.5
+  done
+  printf '%s' $(($(runs) - from))
 }
 gpu='NVIDIA GeForce RTX 2080 Ti, 580.95.05'
+echo "HEALTH_FIRST=$(head -n 1 "$dir/log/health-runs.log" 2>/dev/null)"
+echo "HEALTH_STEADY=$(wait_runs 2)|$(sinfo -N -h -n "$worker" -o '%t|%E')"
 printf '%s\n' "$gpu" >"$h/gpus"
-health
-echo "HEALTH_LOST=$(sinfo -N -h -n "$worker" -o '%t|%E')"
+echo "HEALTH_LOST=$(wait_node 'drain|gpu-node health*')"
 printf '%s\n%s\n' "$gpu" "$gpu" >"$h/gpus"
-health
-# Resumed: slurmctld shows it not responding (idle*) until its next contact with slurmd.
-for _ in $(seq 1 60); do
-  back=$(sinfo -N -h -n "$worker" -o '%t|%E')
-  [[ $back == *'*|'* ]] || break
-  sleep 0.5
-done
-echo "HEALTH_BACK=$back"
+echo "HEALTH_BACK=$(wait_node 'idle|none')"
+# An administrator's drain: kept while the GPUs pass, and while they fail (its reason is not replaced).
 scontrol update NodeName="$worker" State=DRAIN Reason=maintenance
-health
-echo "HEALTH_ADMIN=$(sinfo -N -h -n "$worker" -o '%t|%E')"
+echo "HEALTH_ADMIN=$(wait_runs 2)|$(sinfo -N -h -n "$worker" -o '%t|%E')"
+printf '%s\n' "$gpu" >"$h/gpus"
+echo "HEALTH_ADMIN_FAILING=$(wait_runs 2)|$(sinfo -N -h -n "$worker" -o '%t|%E')"
 echo "HEALTH_STATUS=$(cat "$h/state/status.json")"
+# The GPUs back, checked (two runs: one may have started before), then the admin resumes the node.
+printf '%s\n%s\n' "$gpu" "$gpu" >"$h/gpus"
+wait_runs 2 >/dev/null
+scontrol update NodeName="$worker" State=RESUME
+echo "HEALTH_ADMIN_RESUMED=$(wait_node 'idle|none')"
+# An administrator's DOWN on a worker whose slurmd answers: slurmctld itself returns it to service at slurmd's
+# next answer (ReturnToService=2, which power saving needs), and only then, the GPUs failing, the check drains it.
+printf '%s\n' "$gpu" >"$h/gpus"
+scontrol update NodeName="$worker" State=DOWN Reason=hardware
+echo "HEALTH_DOWN=$(wait_node 'drain|gpu-node health*')"
+echo "HEALTH_DOWN_RETURNED=$(grep -c "node $worker returned to service" "$dir/log/slurmctld.log" || true)"

@@ -11,8 +11,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { addressPlaceholder, renderSlurmConfig, SlurmClusterModel } from '../../src/slurm/slurm-config';
+import { recipeEnv } from '../support/node-env';
 
 const HELPER = path.join(__dirname, 'real-slurm.sh');
+const setting = (conf: string, key: string) => conf.split('\n').find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1);
 const NEEDED = ['munged', 'slurmctld', 'slurmd', 'srun', 'sinfo'];
 
 function whyNot(): string | undefined {
@@ -69,6 +71,9 @@ function runSandbox(mode: '' | 'power', timeout: number): Sandbox {
       proctrackType: 'proctrack/linuxproc',
       taskPlugin: 'task/none',
       gpuDevicePrefix: path.join(dir, 'dev', 'nvidia'),
+      // slurmd runs our health check program through the stand-in below, every 2 s.
+      healthCheckProgram: path.join(dir, 'health', 'slurm-health-check'),
+      healthCheckIntervalSeconds: 2,
     },
   });
   const files = renderSlurmConfig(model(addressPlaceholder(head), addressPlaceholder('worker-1')));
@@ -85,6 +90,30 @@ function runSandbox(mode: '' | 'power', timeout: number): Sandbox {
   const smi = path.join(dir, 'fakebin', 'nvidia-smi');
   fs.writeFileSync(smi, '#!/bin/sh\nfor i in $(echo "$CUDA_VISIBLE_DEVICES" | tr , " "); do echo "GPU $i: stand-in"; done\n');
   fs.chmodSync(smi, 0o755);
+  // The worker's side of the health check: recipe.env, status.json of this "boot" (ready, 2 GPUs), an nvidia-smi
+  // stand-in listing health/gpus, and the HealthCheckProgram slurm.conf names: it gives our slurm-health-check
+  // the sandbox's environment (slurmd passes almost none), but not the node's name, which slurmd gives it.
+  const h = path.join(dir, 'health');
+  for (const d of ['bin', 'state', 'log']) fs.mkdirSync(path.join(h, d), { recursive: true });
+  const gpu = 'NVIDIA GeForce RTX 2080 Ti, 580.95.05\n';
+  fs.writeFileSync(path.join(h, 'gpus'), gpu + gpu);
+  fs.writeFileSync(path.join(h, 'bin', 'nvidia-smi'), `#!/bin/sh\ncat "${h}/gpus"\n`);
+  fs.chmodSync(path.join(h, 'bin', 'nvidia-smi'), 0o755);
+  const recipe = { ...recipeEnv({ GPU_NODE_RECIPE_NAME: 'slurm', GPU_NODE_USER: 'root', GPU_NODE_EXPECTED_GPUS: '2' }) };
+  fs.writeFileSync(path.join(h, 'recipe.env'), Object.entries(recipe).map(([k, v]) => `${k}='${v}'\n`).join(''));
+  fs.writeFileSync(path.join(h, 'state', 'status.json'), `${JSON.stringify({ state: 'ready', recipe: 'slurm', key: 'k', gpus: 2, boot_id: 'sim-boot' })}\n`);
+  const repo = path.resolve(__dirname, '../..');
+  fs.writeFileSync(path.join(h, 'slurm-health-check'), [
+    '#!/bin/bash',
+    `export PATH=${h}/bin:/usr/sbin:/usr/bin:/sbin:/bin SLURM_CONF=${dir}/etc/slurm.conf`,
+    `export GPU_NODE_CONFIG=${h}/recipe.env GPU_NODE_STATE_DIR=${h}/state GPU_NODE_LOG_DIR=${h}/log GPU_NODE_CONSOLE=/dev/null`,
+    `export GPU_NODE_BOOT_ID=sim-boot GPU_NODE_SLURMD_DEFAULTS=/nonexistent SLURM_CLUSTER_NODE_ENV=/nonexistent`,
+    `export SLURM_CLUSTER_ENV=${dir}/etc/cluster.env SLURM_CLUSTER_LOG=${dir}/log/health.log SLURM_CLUSTER_NODE_LIB=${repo}/cloud-init/lib/gpu-node-common.sh`,
+    `echo "health \${SLURMD_NODENAME:-unnamed} uid=$(id -u)" >>${dir}/log/health-runs.log`,
+    `exec bash ${repo}/cloud-init/slurm/slurm-health-check "$@"`,
+    '',
+  ].join('\n'));
+  fs.chmodSync(path.join(h, 'slurm-health-check'), 0o755);
   if (mode === 'power') {
     // slurmctld runs the programs with almost no environment: these give ours the sandbox's, and play
     // the server: the shelve stops slurmd, an unshelve that left the node up starts it with -b.
@@ -108,7 +137,9 @@ function runSandbox(mode: '' | 'power', timeout: number): Sandbox {
       fs.writeFileSync(f, `#!/bin/bash\n${envReal}\necho "${name.replace('slurm-', '')} $*" >>${dir}/log/programs.log\nbash ${scripts}/${name} "$@"\n${after}\n`);
       fs.chmodSync(f, 0o755);
     };
-    wrapper('slurm-suspend', `kill "$(cat ${dir}/log/slurmd.pid)" 2>/dev/null || true`);
+    // KILL, as a power cut: the slurmd that the resume stand-in started inherits slurmctld's blocked signals and
+    // stays on a TERM (it outlived the test before).
+    wrapper('slurm-suspend', `kill -KILL "$(cat ${dir}/log/slurmd.pid)" 2>/dev/null || true`);
     // The server came back when slurm-resume set no node down.
     // slurmctld starts the programs with stdin, stdout and stderr closed; slurmd must not inherit that.
     wrapper('slurm-resume', `grep -qs ": down: " ${dir}/log/power.log || slurmd -b -N worker-1 -f ${dir}/etc/slurm.conf </dev/null >/dev/null 2>&1`);
@@ -122,7 +153,7 @@ function runSandbox(mode: '' | 'power', timeout: number): Sandbox {
     if (i > 0) result[line.slice(0, i)] = line.slice(i + 1);
   }
   if (r.status !== 0) {
-    const logs = ['slurmctld.log', 'slurmd.log', 'ready.err', 'power.log', 'programs.log'].map((f) => {
+    const logs = ['slurmctld.log', 'slurmd.log', 'ready.err', 'power.log', 'programs.log', 'health.log', 'health-runs.log'].map((f) => {
       const p = path.join(dir, 'log', f);
       return fs.existsSync(p) ? `--- ${f}\n${fs.readFileSync(p, 'utf8').slice(-3000)}` : '';
     });
@@ -179,11 +210,28 @@ describe('real Slurm 22.05 daemons', () => {
     expect(result.READY).toBe('GPU-CLUSTER-READY cluster=sandbox workers=1 gpus=2 partitions="gpu=1:2"');
   });
 
-  it('the node\'s health check drains the worker when a GPU is lost and resumes it when both are back; an admin\'s drain stays', () => {
+  it('slurmd runs our HealthCheckProgram as root, naming the node, at its start and every HealthCheckInterval; a healthy node stays idle', () => {
+    expect(setting(literal.slurmConf, 'HealthCheckProgram')).toBe(path.join(dir, 'health', 'slurm-health-check'));
+    expect(result.HEALTH_FIRST).toBe('health worker-1 uid=0');
+    expect(result.HEALTH_STEADY).toBe('2|idle|none');
+  });
+
+  it('a GPU lost: real slurmd\'s run of the program drains the node with our reason (sinfo -R); the GPU back: resumed', () => {
     expect(result.HEALTH_LOST).toBe('drain|gpu-node health: expected 2 GPUs, nvidia-smi lists 1');
     expect(result.HEALTH_BACK).toBe('idle|none');
-    expect(result.HEALTH_ADMIN).toBe('drain|maintenance');
-    expect(JSON.parse(result.HEALTH_STATUS)).toMatchObject({ state: 'ready', gpus: 2, boot_id: 'sim-boot' });
+  });
+
+  it('an administrator\'s drain stays, while the GPUs pass and while they fail; the node comes back when the admin resumes it', () => {
+    expect(result.HEALTH_ADMIN).toBe('2|drain|maintenance');
+    expect(result.HEALTH_ADMIN_FAILING).toBe('2|drain|maintenance');
+    expect(JSON.parse(result.HEALTH_STATUS)).toMatchObject({ state: 'failed', step: 'health', reason: 'expected 2 GPUs, nvidia-smi lists 1', boot_id: 'sim-boot' });
+    expect(result.HEALTH_ADMIN_RESUMED).toBe('idle|none');
+  });
+
+  it('an administrator\'s DOWN lasts only until slurmd answers (ReturnToService=2, Slurm\'s doing): then the failing GPUs drain it', () => {
+    // The README tells administrators to drain, not down, a worker they want out.
+    expect(result.HEALTH_DOWN_RETURNED).toBe('1');
+    expect(result.HEALTH_DOWN).toBe('drain|gpu-node health: expected 2 GPUs, nvidia-smi lists 1');
   });
 });
 
@@ -202,6 +250,12 @@ describe('real Slurm 22.05 power saving: slurmctld runs slurm-suspend and slurm-
     expect(fs.readFileSync(path.join(box!.dir, 'etc', 'slurm.conf'), 'utf8')).toMatch(/^SuspendProgram=.*\/slurm-suspend$/m);
     expect(r().SUSPENDED).toBe('idle~');
     expect(Number(r().SUSPEND_CALLS)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a drained worker is shelved when idle, and Slurm (idle_on_node_suspend) makes it idle again: the drain is gone, its reason stays', () => {
+    expect(r().DRAINED_BUSY).toBe('drng|maintenance');
+    expect(r().DRAIN_AFTER_SHELVE).toBe('idle~|maintenance|State=IDLE+POWERED_DOWN');
+    // ... and the next job unshelves it and runs there (below).
   });
 
   it('a job on the shelved worker makes slurmctld run slurm-resume; the job runs once the node is back', () => {

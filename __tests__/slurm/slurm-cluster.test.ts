@@ -50,8 +50,12 @@ test('the head gets the Slurm files and its setup; the workers share one recipe 
   expect(head).toContain('SlurmctldHost=lab-head(10.42.0.252)');
   expect(head).toContain('NodeName=lab-gpu-1');
   expect(head).toContain('/opt/gpu-cluster/bin/slurm-head-setup');
+  // Every cluster: slurmd runs the workers' GPU check (the program is in the workers' user_data, not the head's).
+  expect(head).toMatch(/\n *HealthCheckProgram=\/opt\/gpu-cluster\/bin\/slurm-health-check\n *HealthCheckInterval=300\n *HealthCheckNodeState=ANY\n/);
+  expect(head).not.toContain('path: /opt/gpu-cluster/bin/slurm-health-check');
   const worker = byName.get('lab-gpu-1')!;
   expect(worker).not.toContain('/etc/slurm/slurm.conf');
+  expect(worker).toContain('path: /opt/gpu-cluster/bin/slurm-health-check\n');
   expect(worker).toContain('SLURM_NODE_NAME="$(hostname -s)" /opt/gpu-cluster/bin/slurm-worker-setup');
   expect(byName.get('lab-gpu-2')).toBe(worker);
   const workerServers = servers(json).filter((s) => s.name !== 'lab-head');

@@ -33,6 +33,27 @@ describe('renderSlurmConfig', () => {
     expect(new Set(keys).size).toBe(keys.length);
   });
 
+  test('slurm.conf: slurmd runs the workers\' GPU check every 5 minutes on nodes in any state (drained ones too, to resume them)', () => {
+    const c = files.slurmConf;
+    expect(setting(c, 'HealthCheckProgram')).toEqual(['/opt/gpu-cluster/bin/slurm-health-check']);
+    expect(setting(c, 'HealthCheckInterval')).toEqual(['300']);
+    expect(setting(c, 'HealthCheckNodeState')).toEqual(['ANY']);
+    // With or without power saving, on every Slurm release the renderer knows.
+    for (const slurmVersion of ['21.08', '22.05', '23.11']) {
+      expect(setting(renderSlurmConfig({ ...MODEL, slurmVersion }).slurmConf, 'HealthCheckInterval')).toEqual(['300']);
+    }
+  });
+
+  test('slurm.conf: a sandbox moves the health check program and its interval; a bad one is refused', () => {
+    const c = renderSlurmConfig({ ...MODEL, site: { healthCheckProgram: '/tmp/box/health', healthCheckIntervalSeconds: 2 } }).slurmConf;
+    expect(setting(c, 'HealthCheckProgram')).toEqual(['/tmp/box/health']);
+    expect(setting(c, 'HealthCheckInterval')).toEqual(['2']);
+    expect(() => renderSlurmConfig({ ...MODEL, site: { healthCheckIntervalSeconds: 0 } }))
+      .toThrow('SlurmCluster lab: site.healthCheckIntervalSeconds must be a whole number above 0, got 0');
+    expect(() => renderSlurmConfig({ ...MODEL, site: { healthCheckProgram: 'health' } }))
+      .toThrow("SlurmCluster lab: site.healthCheckProgram must be an absolute path, got 'health'");
+  });
+
   test('nodes.conf.in: every worker with its address and Gres=gpu:<type>:<n>, no hardware yet', () => {
     expect(lines(files.nodesConfTemplate)).toEqual([
       'NodeName=lab-w1 NodeAddr=10.42.0.11 Gres=gpu:rtx_2080_ti:2 State=UNKNOWN',

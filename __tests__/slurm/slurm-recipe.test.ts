@@ -39,7 +39,7 @@ test('worker: no Slurm configuration at synth (it copies the head\'s), and its c
   expect(() => slurmRecipeParts(MODEL, 'lab-w9')).toThrow(/'lab-w9' is neither the head nor a worker/);
 });
 
-test('each role gets only its scripts: the head the power programs when power saving is on, every worker the GPU gate', () => {
+test('each role gets only its scripts: the head the power programs when power saving is on, every worker the GPU gate and the HealthCheckProgram', () => {
   const scripts = (model: SlurmClusterModel, node: string) =>
     slurmRecipeParts(model, node).files.map((f) => f.path).filter((p) => p.startsWith('/opt/gpu-cluster/bin/')).sort();
   const power: SlurmClusterModel = {
@@ -49,7 +49,7 @@ test('each role gets only its scripts: the head the power programs when power sa
   expect(scripts(power, 'lab-head')).toEqual(['slurm-cluster-lib.sh', 'slurm-cluster-ready', 'slurm-head-setup', 'slurm-resume', 'slurm-suspend']
     .map((s) => `/opt/gpu-cluster/bin/${s}`));
   for (const model of [MODEL, power]) {
-    expect(scripts(model, 'lab-w1')).toEqual(['slurm-cluster-lib.sh', 'slurm-worker-gate', 'slurm-worker-setup'].map((s) => `/opt/gpu-cluster/bin/${s}`));
+    expect(scripts(model, 'lab-w1')).toEqual(['slurm-cluster-lib.sh', 'slurm-health-check', 'slurm-worker-gate', 'slurm-worker-setup'].map((s) => `/opt/gpu-cluster/bin/${s}`));
   }
   // The head with power saving fits Nova's user_data limit too (what Nova gets: gzip, then base64).
   const recipe = new GpuRecipe({ name: 'slurm', packages: ['nfs-common'], ...slurmRecipeParts(power, 'lab-head') });

@@ -341,3 +341,31 @@ gpu_check_containers() {
 gpu_xid_codes() { dmesg 2>/dev/null | sed -n 's/.*NVRM: Xid ([^)]*): \([0-9]\{1,4\}\),.*/\1/p' || true; }
 # The CUDA version when its toolkit is installed, else empty.
 gpu_cuda_installed() { if [ -n "$GPU_NODE_CUDA_VERSION" ] && [ -x "$(gpu_cuda_home)/bin/nvcc" ]; then printf '%s' "$GPU_NODE_CUDA_VERSION"; fi; }
+
+# A Slurm worker's drain by the health check (bin/gpu-node-health; its timer, and slurmd's HealthCheckProgram
+# slurm/slurm-health-check). The reason prefix marks our drains: only those are resumed. scontrol is bounded:
+# slurmd kills its HealthCheckProgram after 60 s.
+: "${GPU_NODE_DRAIN_REASON:=gpu-node health}" "${GPU_NODE_SCONTROL_TIMEOUT:=10}"
+# gpu_slurm_state NODE: sets slurm_state (e.g. IDLE+DRAIN) and slurm_reason (without scontrol's [user@time]).
+gpu_slurm_state() {
+  local out
+  out=$(timeout "$GPU_NODE_SCONTROL_TIMEOUT" scontrol show node "$1" 2>/dev/null) || return 1
+  slurm_state=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^State=/) { print substr($i, 7); exit } }' <<<"$out")
+  slurm_reason=$(sed -n 's/^ *Reason=\(.*\) \[[^]]*\]$/\1/p' <<<"$out")
+  [ -n "$slurm_state" ]
+}
+# gpu_slurm_drain NODE REASON: drains NODE with "<prefix>: REASON", unless already drained (an admin's reason
+# stays) or DOWN/FAIL for another reason (power saving, the worker gate, an admin).
+gpu_slurm_drain() {
+  gpu_slurm_state "$1" || { gpu_log "Slurm node $1: scontrol show node failed; not drained ($2)"; return 0; }
+  case $slurm_state in *DRAIN* | *DOWN* | *FAIL*) return 0 ;; esac
+  if timeout "$GPU_NODE_SCONTROL_TIMEOUT" scontrol update NodeName="$1" State=DRAIN Reason="$GPU_NODE_DRAIN_REASON: ${2:0:200}"; then
+    gpu_log "drained Slurm node $1: $2"
+  else gpu_log "Slurm node $1: scontrol could not drain it ($2)"; fi
+}
+# gpu_slurm_resume NODE: resumes NODE from a drain (not DOWN/FAIL) whose reason is ours.
+gpu_slurm_resume() {
+  gpu_slurm_state "$1" && [[ $slurm_state == *DRAIN* && $slurm_state != *DOWN* && $slurm_state != *FAIL* ]] || return 0
+  [[ $slurm_reason == "$GPU_NODE_DRAIN_REASON:"* ]] || return 0
+  if timeout "$GPU_NODE_SCONTROL_TIMEOUT" scontrol update NodeName="$1" State=RESUME; then gpu_log "resumed Slurm node $1"; fi
+}

@@ -10,6 +10,16 @@
 /** Slurm releases the renderer knows; Ubuntu 22.04 ships 21.08, Debian 12 22.05, Ubuntu 24.04 23.11. */
 export const SLURM_VERSIONS = ['21.08', '22.05', '23.11'] as const;
 
+/** Where the node-side scripts of cloud-init/slurm/ are installed on every node. */
+export const CLUSTER_BIN_DIR = '/opt/gpu-cluster/bin';
+/**
+ * The workers' HealthCheckProgram (cloud-init/slurm/slurm-health-check), and how often slurmd runs it: every
+ * 5 minutes, as the node's own gpu-node-health.timer; one nvidia-smi (and nvidia-container-cli) call each.
+ */
+export const HEALTH_CHECK_SCRIPT = 'slurm-health-check';
+export const HEALTH_CHECK_PROGRAM = `${CLUSTER_BIN_DIR}/${HEALTH_CHECK_SCRIPT}`;
+export const HEALTH_CHECK_INTERVAL_SECONDS = 300;
+
 /** Where the head shares the cluster's plumbing (munge key, config, node reports) over NFS. */
 export const CLUSTER_SHARE_DIR = '/srv/gpu-cluster';
 /** The users' shared directory, exported by the head and mounted at the same path on every worker. */
@@ -71,6 +81,10 @@ export interface SlurmSiteOverrides {
   readonly taskPlugin?: string;
   /** Prefix of the GPU device files; gres.conf lists `<prefix><i>`. */
   readonly gpuDevicePrefix?: string;
+  /** HealthCheckProgram (default HEALTH_CHECK_PROGRAM). */
+  readonly healthCheckProgram?: string;
+  /** HealthCheckInterval in seconds (default HEALTH_CHECK_INTERVAL_SECONDS). */
+  readonly healthCheckIntervalSeconds?: number;
 }
 
 /**
@@ -200,6 +214,10 @@ function validate(m: SlurmClusterModel): void {
   if (m.maxTimeMinutes !== undefined && !(Number.isInteger(m.maxTimeMinutes) && m.maxTimeMinutes > 0)) {
     throw new Error(`${where}: maxTimeMinutes must be a whole number above 0, got ${m.maxTimeMinutes}`);
   }
+  const h = m.site?.healthCheckIntervalSeconds;
+  if (h !== undefined && !(Number.isInteger(h) && h > 0)) throw new Error(`${where}: site.healthCheckIntervalSeconds must be a whole number above 0, got ${h}`);
+  const hp = m.site?.healthCheckProgram;
+  if (hp !== undefined && !/^\/[A-Za-z0-9_./-]*$/.test(hp)) throw new Error(`${where}: site.healthCheckProgram must be an absolute path, got '${hp}'`);
   const t = m.readyTimeoutSeconds;
   if (t !== undefined && !(Number.isInteger(t) && t > 0)) {
     throw new Error(`${where}: readyTimeoutSeconds must be a whole number above 0, got ${t}`);
@@ -224,6 +242,26 @@ function powerSavingLines(p: SlurmPowerSavingModel | undefined): string[] {
     'SlurmctldParameters=idle_on_node_suspend',
     // Every shelve and unshelve, and why, in slurmctld.log.
     'DebugFlags=Power',
+  ];
+}
+
+/**
+ * slurm.conf's health check lines, on every cluster. slurm.conf(5) of Slurm 22.05 (Debian's 22.05.8 man page):
+ * slurmd runs HealthCheckProgram as root on the compute nodes that are not NOT_RESPONDING, every
+ * HealthCheckInterval seconds (0, the default, disables it) and once when slurmd starts, before it registers;
+ * it kills a program that runs over 60 s; "any action to be taken must be explicitly performed by the program"
+ * (the drain is ours: gpu_slurm_drain in cloud-init/lib/gpu-node-common.sh). HealthCheckNodeState=ANY (the
+ * default, written out): allocated nodes too, so a GPU lost under a job keeps new jobs off the node, and
+ * drained ones, so a node drained by the check is resumed when it passes again. No CYCLE: all nodes at once,
+ * which the man page says disturbs parallel jobs least.
+ */
+function healthCheckLines(s: SlurmSiteOverrides): string[] {
+  const interval = s.healthCheckIntervalSeconds ?? HEALTH_CHECK_INTERVAL_SECONDS;
+  return [
+    "# Health: each worker's GPU check; a failure drains the node (sinfo -R: gpu-node health: <reason>).",
+    `HealthCheckProgram=${s.healthCheckProgram ?? HEALTH_CHECK_PROGRAM}`,
+    `HealthCheckInterval=${interval}`,
+    'HealthCheckNodeState=ANY',
   ];
 }
 
@@ -272,6 +310,7 @@ export function renderSlurmConfig(m: SlurmClusterModel): SlurmConfigFiles {
     // A worker that rebooted (a shelve and unshelve) comes back into service on its own.
     'ReturnToService=2',
     'SlurmdTimeout=300',
+    ...healthCheckLines(s),
     ...(nonePlugins ? ['JobAcctGatherType=jobacct_gather/none', 'AccountingStorageType=accounting_storage/none'] : []),
     ...powerSavingLines(m.powerSaving),
     `Include ${confDir}/nodes.conf`,

@@ -2,16 +2,16 @@
 // node-side scripts of cloud-init/slurm/, and the one command that runs the head's or a worker's setup.
 import { RecipeFile } from '../recipe/recipe-options';
 import { readPackageFile } from '../core/package-files';
-import { renderSlurmConfig, SlurmClusterModel } from './slurm-config';
+import { CLUSTER_BIN_DIR, HEALTH_CHECK_SCRIPT, renderSlurmConfig, SlurmClusterModel } from './slurm-config';
 
-/** Where the node-side scripts are installed. */
-export const CLUSTER_BIN_DIR = '/opt/gpu-cluster/bin';
+export { CLUSTER_BIN_DIR };
 /** Where cluster.env is read from (SLURM_CLUSTER_ENV's default in slurm-cluster-lib.sh). */
 export const CLUSTER_ENV_PATH = '/etc/gpu-cluster/cluster.env';
 // Each role gets only its scripts: every byte counts against Nova's 64 KiB user_data.
 const HEAD_SCRIPTS = ['slurm-cluster-lib.sh', 'slurm-cluster-ready', 'slurm-head-setup'];
 const POWER_SCRIPTS = ['slurm-suspend', 'slurm-resume'];
-const WORKER_SCRIPTS = ['slurm-cluster-lib.sh', 'slurm-worker-setup', 'slurm-worker-gate'];
+// The workers' HealthCheckProgram is the file slurm.conf names.
+const WORKER_SCRIPTS = ['slurm-cluster-lib.sh', 'slurm-worker-setup', 'slurm-worker-gate', HEALTH_CHECK_SCRIPT];
 
 export interface SlurmRecipeParts {
   /** For GpuRecipeProps.files. */
