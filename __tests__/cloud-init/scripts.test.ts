@@ -169,8 +169,9 @@ describe('shellcheck and size', () => {
     // They travel in every node's user_data (Nova: 65,535 bytes after base64, with everything else);
     // gzip takes them to about a third (see the recipe's size check). The contract file added 2 KB,
     // telling apt's failures apart (dpkg interrupted, network, disk full: issue 20) 4 KB, the periodic
-    // health check (bin/gpu-node-health, issue 20) 6 KB.
-    expect(total).toBeLessThan(50000);
+    // health check (bin/gpu-node-health, issue 20) 6 KB, its Slurm drain and resume shared with the cluster's
+    // HealthCheckProgram (issue 24) 1 KB. What Nova counts is asserted on the rendered user_data (gpu-recipe.test.ts).
+    expect(total).toBeLessThan(52000);
   });
 });
 
