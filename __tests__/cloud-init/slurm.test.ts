@@ -443,6 +443,16 @@ describe('power saving: slurm-resume, slurm-suspend (the head) and slurm-worker-
   };
   const downs = (box: Box) => calls(box, 'scontrol').filter((c) => c.startsWith('scontrol update'));
   const os = (box: Box) => calls(box, 'openstack').filter((c) => !c.includes(' server show ')).map((c) => c.replace(/ config=.*/, ''));
+  // `scontrol show node w1` as Slurm 22.05 prints it (State=, Reason= with [user@time]).
+  const slurmNode = (state: string, reason?: string) =>
+    `NodeName=w1 Arch=x86_64 CoresPerSocket=4\n   State=${state} ThreadsPerCore=1 TmpDisk=0 Weight=1\n` +
+    (reason ? `   Reason=${reason} [slurm@2026-12-07T09:00:00]\n` : '');
+  // What slurmctld holds of a node whose unshelve failed: DOWN while powering up, then (ResumeTimeout) powered down.
+  const FAILED_RESUME = {
+    'slurm-node.w1': slurmNode('DOWN+NOT_RESPONDING+POWERING_UP', 'resume: unshelve failed'),
+    'slurm-node.w1.then': slurmNode('DOWN+POWERED_DOWN+NOT_RESPONDING', 'ResumeTimeout reached'),
+  };
+  const updates = (box: Box) => calls(box, 'scontrol').filter((c) => c.startsWith('scontrol update')).map((c) => c.replace(/ reason=.*/, ''));
 
   test('resume: unshelves every worker of the hostlist with the cluster\'s credential and waits for ACTIVE; no node set down', () => {
     const { box, r } = power(RESUME, 'w1,w2', {
@@ -459,11 +469,31 @@ describe('power saving: slurm-resume, slurm-suspend (the head) and slurm-worker-
   test('resume with no free GPU host: Nova leaves the server shelved (unshelve action "Error", no API error): the node DOWN with the reason', () => {
     const { box, r } = power(RESUME, 'w1', {
       'server.w1': 'SHELVED_OFFLOADED none\nSHELVED_OFFLOADED unshelving\nSHELVED_OFFLOADED none\n',
-      'events.w1': 'req-2 unshelve\nreq-1 shelve\n', 'event.req-2': 'Error\n',
+      'events.w1': 'req-2 unshelve\nreq-1 shelve\n', 'event.req-2': 'Error\n', ...FAILED_RESUME,
     });
     expect(r.status).toBe(0);
     expect(downs(box)).toEqual(['scontrol update nodename=w1 state=down reason=resume: unshelve failed (Nova: unshelve Error); ' +
-      'no host with a free GPU of its flavor, the server stays shelved']);
+      'no host with a free GPU of its flavor, the server stays shelved', 'scontrol update nodename=w1 state=resume']);
+  });
+
+  test('a failed unshelve is tried again: once slurmctld has the node DOWN and powered down (its ResumeTimeout), State=RESUME makes it idle~ for the next job', () => {
+    const { box, r } = power(RESUME, 'w1', {
+      'server.w1': 'SHELVED_OFFLOADED none\nSHELVED_OFFLOADED unshelving\nSHELVED_OFFLOADED none\n', ...FAILED_RESUME,
+    });
+    expect(r.status).toBe(0);
+    // Not while it is powering up (RESUME would not make it available then), only once powered down.
+    expect(updates(box)).toEqual(['scontrol update nodename=w1 state=down', 'scontrol update nodename=w1 state=resume']);
+    expect(calls(box, 'scontrol').filter((c) => c.startsWith('scontrol show node')).length).toBe(2);
+    expect(fs.readFileSync(box.env.SLURM_CLUSTER_LOG, 'utf8')).toContain('w1: idle and shelved again; the next job that needs it unshelves it');
+  });
+
+  test('a failed unshelve that an administrator drained meanwhile is not tried again: the drain stays', () => {
+    const { box } = power(RESUME, 'w1', {
+      'server.w1': 'SHELVED_OFFLOADED none\nSHELVED_OFFLOADED unshelving\nSHELVED_OFFLOADED none\n',
+      'slurm-node.w1': slurmNode('DOWN+DRAIN+POWERED_DOWN+NOT_RESPONDING', 'maintenance'),
+    });
+    expect(updates(box)).toEqual(['scontrol update nodename=w1 state=down']);
+    expect(fs.readFileSync(box.env.SLURM_CLUSTER_LOG, 'utf8')).toContain('w1: not retried, it is DOWN+DRAIN+POWERED_DOWN+NOT_RESPONDING: maintenance');
   });
 
   test('resume while the shelve still runs: waits for it to end, then unshelves', () => {
@@ -476,9 +506,10 @@ describe('power saving: slurm-resume, slurm-suspend (the head) and slurm-worker-
   test('resume refused by the API (e.g. the credential expired): the node DOWN with the CLI\'s message', () => {
     const { box } = power(RESUME, 'w1', {
       'server.w1': 'SHELVED_OFFLOADED none\n', 'unshelve.w1.rc': '1',
-      'unshelve.w1.out': 'The request you have made requires authentication. (HTTP 401)\n',
+      'unshelve.w1.out': 'The request you have made requires authentication. (HTTP 401)\n', ...FAILED_RESUME,
     });
-    expect(downs(box)).toEqual(['scontrol update nodename=w1 state=down reason=resume: unshelve refused: The request you have made requires authentication. (HTTP 401)']);
+    expect(downs(box)).toEqual(['scontrol update nodename=w1 state=down reason=resume: unshelve refused: The request you have made requires authentication. (HTTP 401)',
+      'scontrol update nodename=w1 state=resume']);
   });
 
   test('resume of a server that never leaves unshelving: DOWN after the resume timeout, naming the last state', () => {
@@ -501,6 +532,45 @@ describe('power saving: slurm-resume, slurm-suspend (the head) and slurm-worker-
     expect(os(box)).toEqual(['openstack --os-cloud lab-power server shelve w1']);
     expect(downs(box)).toEqual([]);
     expect(fs.readFileSync(box.env.SLURM_CLUSTER_LOG, 'utf8')).toContain('w1: SHELVED_OFFLOADED');
+  });
+
+  test('suspend of a worker an administrator drained: shelved, and left drained (no scontrol update): drained~ until they resume it', () => {
+    const { box, r } = power(SUSPEND, 'w1', {
+      'server.w1': 'ACTIVE none\nSHELVED_OFFLOADED none\n', 'slurm-node.w1': slurmNode('IDLE+DRAIN+POWERING_DOWN', 'maintenance'),
+    });
+    expect(r.status).toBe(0);
+    expect(os(box)).toEqual(['openstack --os-cloud lab-power server shelve w1']);
+    expect(updates(box)).toEqual([]);
+  });
+
+  test.each([
+    ['drained by our health check', slurmNode('IDLE+DRAIN+POWERING_DOWN', 'gpu-node health: expected 2 GPUs, nvidia-smi lists 1')],
+    ['DOWN (not responding)', slurmNode('DOWN+POWERING_DOWN', 'Not responding')],
+  ])('suspend of a worker %s: once shelved, State=RESUME (idle~: its next boot checks it again)', (_what, node) => {
+    const { box } = power(SUSPEND, 'w1', { 'server.w1': 'ACTIVE none\nSHELVED_OFFLOADED none\n', 'slurm-node.w1': node });
+    expect(os(box)).toEqual(['openstack --os-cloud lab-power server shelve w1']);
+    expect(updates(box)).toEqual(['scontrol update nodename=w1 state=resume']);
+  });
+
+  test('suspend of a DOWN worker the cloud had shelved already (its weekly shelve): State=RESUME, no shelve', () => {
+    const { box } = power(SUSPEND, 'w1', { 'server.w1': 'SHELVED_OFFLOADED none\n', 'slurm-node.w1': slurmNode('DOWN+POWERING_DOWN', 'Not responding') });
+    expect(os(box)).toEqual([]);
+    expect(updates(box)).toEqual(['scontrol update nodename=w1 state=resume']);
+  });
+
+  test('suspend: a health drain that an administrator replaced during the shelve stays; a FAIL stays; a failed shelve is not resumed', () => {
+    const swapped = power(SUSPEND, 'w1', {
+      'server.w1': 'ACTIVE none\nSHELVED_OFFLOADED none\n',
+      'slurm-node.w1': slurmNode('IDLE+DRAIN+POWERING_DOWN', 'gpu-node health: Xid 79'),
+      'slurm-node.w1.then': slurmNode('IDLE+DRAIN+POWERING_DOWN', 'maintenance'),
+    });
+    expect(updates(swapped.box)).toEqual([]);
+    const failed = power(SUSPEND, 'w1', { 'server.w1': 'ACTIVE none\nSHELVED_OFFLOADED none\n', 'slurm-node.w1': slurmNode('IDLE+FAIL+POWERING_DOWN', 'bad board') });
+    expect(updates(failed.box)).toEqual([]);
+    const refused = power(SUSPEND, 'w1', {
+      'server.w1': 'ACTIVE none\n', 'shelve.w1.rc': '1', 'shelve.w1.out': 'HTTP 409\n', 'slurm-node.w1': slurmNode('DOWN+POWERING_DOWN', 'Not responding'),
+    });
+    expect(updates(refused.box)).toEqual(['scontrol update nodename=w1 state=down']);
   });
 
   test('suspend refused (409 of a server in a task): the node DOWN with the reason, so sinfo -R shows it', () => {

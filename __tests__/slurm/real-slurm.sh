@@ -52,6 +52,19 @@ for _ in $(seq 1 60); do
 done
 echo "SINFO=$state"
 
+# wait_node PATTERN: until the worker's `sinfo -N -o '%t|%E'` matches (or 120 polls); prints the last one.
+wait_node() {
+  local s=''
+  for _ in $(seq 1 120); do
+    s=$(sinfo -N -h -n "$worker" -o '%t|%E' 2>/dev/null || true)
+    # shellcheck disable=SC2053  # a glob on purpose
+    [[ $s == $1 ]] && break
+    sleep 0.5
+  done
+  printf '%s' "$s"
+}
+gpu='NVIDIA GeForce RTX 2080 Ti, 580.95.05'
+
 if [ "$mode" = power ]; then
   # Power saving with the real slurmctld running our slurm-suspend/slurm-resume (through the stand-ins
   # in $dir/power, which give them the sandbox's environment, as slurmctld passes almost none): the
@@ -68,27 +81,67 @@ if [ "$mode" = power ]; then
     done
     printf '%s' "$s"
   }
-  # A drained worker (an administrator's reason: the health check lifts its own drains when the GPUs pass), drained
-  # under a job: once idle it is shelved all the same, and idle_on_node_suspend makes it idle again, drain and all.
+  # wait_for N CMD...: until CMD succeeds (or N polls); its status.
+  wait_for() {
+    local n=$1
+    shift
+    for _ in $(seq 1 "$n"); do "$@" && return 0; sleep 0.5; done
+    return 1
+  }
+  node() { sinfo -N -h -n "$worker" -o '%t|%E'; }
+  calls() { grep -c "^$1 " "$dir/log/programs.log" || true; }
+  # shellcheck disable=SC2317  # called through wait_for
+  suspends_ended() { [ "$(calls 'end suspend')" -ge "$(calls suspend)" ]; }
+  # shellcheck disable=SC2317  # called through wait_for
+  judged() { [ "$(squeue -h -j "$1" -o %r)" != None ]; }
+  # 1. An administrator's drain, set under a job: once idle the worker is shelved all the same (Slurm 22.05 suspends
+  # drained nodes), and stays drained: a job waits for it, runs only after the administrator resumes it.
   job=$(sbatch --parsable -N 1 -o "$dir/log/slurm-%j.out" --wrap 'sleep 4')
   for _ in $(seq 1 60); do [ "$(squeue -h -j "$job" -o %T)" = RUNNING ] && break; sleep 0.2; done
   scontrol update NodeName="$worker" State=DRAIN Reason=maintenance
-  echo "DRAINED_BUSY=$(sinfo -N -h -n "$worker" -o '%t|%E')"
+  echo "DRAINED_BUSY=$(node)"
+  echo "ADMIN_SHELVED=$(wait_state 'drain*~')"
+  wait_for 60 grep -qs "$worker: SHELVED_OFFLOADED" "$dir/log/power.log" || true
+  # ... and slurm-suspend has ended (its stand-in logs "end suspend").
+  wait_for 60 suspends_ended || true
+  echo "ADMIN_AFTER_SHELVE=$(node)|$(scontrol show node "$worker" | grep -o ' State=[^ ]*' | tr -d ' ')"
+  job=$(sbatch --parsable -N 1 --gres=gpu:1 -o "$dir/log/slurm-%j.out" --wrap 'printenv CUDA_VISIBLE_DEVICES')
+  # The scheduler's verdict on it: pending with a reason (not the first "None").
+  wait_for 60 judged "$job" || true
+  echo "ADMIN_JOB=$(squeue -h -j "$job" -o '%T %r')|$(node)"
+  echo "ADMIN_RESUME_CALLS=$(calls resume)"
+  scontrol update NodeName="$worker" State=RESUME
+  wait_for 120 test -s "$dir/log/slurm-$job.out" || true
+  echo "ADMIN_RESUMED_JOB=$(cat "$dir/log/slurm-$job.out" 2>/dev/null)|$(calls resume)"
+  # 2. Our health check's drain (one GPU lost under a job): lifted at the shelve; the next job unshelves the worker
+  # and (a new host, both GPUs) runs there.
+  job=$(sbatch --parsable -N 1 -o "$dir/log/slurm-%j.out" --wrap 'sleep 6')
+  for _ in $(seq 1 60); do [ "$(squeue -h -j "$job" -o %T)" = RUNNING ] && break; sleep 0.2; done
+  printf '%s\n' "$gpu" >"$dir/health/gpus"
+  echo "HEALTH_DRAINED=$(wait_node 'drng|gpu-node health*')"
   echo "SUSPENDED=$(wait_state 'idle~')"
-  echo "DRAIN_AFTER_SHELVE=$(sinfo -N -h -n "$worker" -o '%t|%E')|$(scontrol show node "$worker" | grep -o ' State=[^ ]*' | tr -d ' ')"
-  echo "SUSPEND_CALLS=$(grep -c '^suspend ' "$dir/log/programs.log" || true)"
+  echo "HEALTH_AFTER_SHELVE=$(node)|$(scontrol show node "$worker" | grep -o ' State=[^ ]*' | tr -d ' ')"
+  printf '%s\n%s\n' "$gpu" "$gpu" >"$dir/health/gpus"
+  echo "SUSPEND_CALLS=$(calls suspend)"
   echo "JOB=$(timeout 60 srun -N 1 --gres=gpu:1 printenv CUDA_VISIBLE_DEVICES 2>&1 | tr '\n' ' ')"
-  echo "RESUME_CALLS=$(grep -c '^resume ' "$dir/log/programs.log" || true)"
+  echo "RESUME_CALLS=$(calls resume)"
   echo "SHELVE_UNSHELVE=$(grep -o 'server [a-z]*shelve [a-z0-9-]*' "$dir/fake/calls.log" | tr '\n' ',')"
-  # No free GPU host the next time: Nova leaves the server shelved and records the unshelve as "Error".
+  # 3. No free GPU host the next time: Nova leaves the server shelved and records the unshelve as "Error".
   echo "SUSPENDED_AGAIN=$(wait_state 'idle~')"
   printf 'SHELVED_OFFLOADED unshelving\nSHELVED_OFFLOADED none\n' >"$dir/fake/server.$worker.after-unshelve"
   printf 'req-9 unshelve\n' >"$dir/fake/events.$worker"
   printf 'Error\n' >"$dir/fake/event.req-9"
-  job=$(sbatch --parsable -N 1 --gres=gpu:1 --wrap true)
+  job=$(sbatch --parsable -N 1 --gres=gpu:1 -o "$dir/log/slurm-%j.out" --wrap 'printenv CUDA_VISIBLE_DEVICES')
   echo "DOWN=$(wait_state 'down*')"
   echo "REASON=$(sinfo -h -N -n "$worker" -o '%E')"
   echo "JOB_STATE=$(squeue -h -j "$job" -o '%T %r')"
+  # A GPU free again: after slurmctld's ResumeTimeout (30 s here) slurm-resume makes the node idle and shelved, and
+  # a job that needs it unshelves it and runs there. (A new job: the requeued one waits for its BeginTime, which Slurm
+  # sets 2 minutes after a requeue.)
+  printf 'ACTIVE none\n' >"$dir/fake/server.$worker.after-unshelve"
+  echo "RETRY_IDLE=$(wait_for 240 grep -qs "$worker: idle and shelved again" "$dir/log/power.log" && echo yes)|$(node)"
+  echo "RETRIED_JOB=$(timeout 90 srun -N 1 --gres=gpu:1 printenv CUDA_VISIBLE_DEVICES 2>&1 | tr '\n' ' ')|$(calls resume)"
+  echo "RETRY_UNSHELVES=$(grep -c 'server unshelve' "$dir/fake/calls.log")"
   exit 0
 fi
 echo "CUDA=$(timeout 30 srun -N 1 --gres=gpu:2 printenv CUDA_VISIBLE_DEVICES 2>&1 | tail -n 1)"
@@ -115,17 +168,6 @@ echo "READY=$ready"
 # listing $dir/health/gpus) every HealthCheckInterval (2 s here). slurmd names the node (SLURMD_NODENAME).
 h=$dir/health
 runs() { local n; n=$(grep -c '^health ' "$dir/log/health-runs.log" 2>/dev/null) || true; printf '%s' "${n:-0}"; }
-# wait_node PATTERN: until the worker's `sinfo -N -o '%t|%E'` matches (or 120 polls); prints the last one.
-wait_node() {
-  local s=''
-  for _ in $(seq 1 120); do
-    s=$(sinfo -N -h -n "$worker" -o '%t|%E' 2>/dev/null || true)
-    # shellcheck disable=SC2053  # a glob on purpose
-    [[ $s == $1 ]] && break
-    sleep 0.5
-  done
-  printf '%s' "$s"
-}
 # wait_runs N: until slurmd has run the program N more times (or 120 polls); prints how many it did.
 wait_runs() {
   local from
@@ -136,7 +178,6 @@ wait_runs() {
   done
   printf '%s' $(($(runs) - from))
 }
-gpu='NVIDIA GeForce RTX 2080 Ti, 580.95.05'
 echo "HEALTH_FIRST=$(head -n 1 "$dir/log/health-runs.log" 2>/dev/null)"
 echo "HEALTH_STEADY=$(wait_runs 2)|$(sinfo -N -h -n "$worker" -o '%t|%E')"
 printf '%s\n' "$gpu" >"$h/gpus"

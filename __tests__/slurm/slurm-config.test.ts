@@ -54,6 +54,21 @@ describe('renderSlurmConfig', () => {
       .toThrow("SlurmCluster lab: site.healthCheckProgram must be an absolute path, got 'health'");
   });
 
+  test('slurm.conf power saving: our programs and times, and no SlurmctldParameters (idle_on_node_suspend would lift an admin\'s drain at the shelve)', () => {
+    const powerSaving = { suspendTimeSeconds: 1800, suspendTimeoutSeconds: 600, resumeTimeoutSeconds: 1200, programDir: '/opt/gpu-cluster/bin', cloud: 'gpu-cluster', cloudsYaml: '/etc/gpu-cluster/clouds.yaml' };
+    for (const slurmVersion of ['21.08', '22.05', '23.11']) {
+      const c = renderSlurmConfig({ ...MODEL, slurmVersion, powerSaving }).slurmConf;
+      expect(setting(c, 'SuspendProgram')).toEqual(['/opt/gpu-cluster/bin/slurm-suspend']);
+      expect(setting(c, 'ResumeProgram')).toEqual(['/opt/gpu-cluster/bin/slurm-resume']);
+      expect([setting(c, 'SuspendTime'), setting(c, 'SuspendTimeout'), setting(c, 'ResumeTimeout')]).toEqual([['1800'], ['600'], ['1200']]);
+      expect(setting(c, 'SlurmctldParameters')).toEqual([]);
+      // SuspendExcStates (23.02 and later) is no key of 22.05's slurmctld, which refuses a config with an unknown key.
+      expect(setting(c, 'SuspendExcStates')).toEqual([]);
+      expect(c).not.toContain('idle_on_node_suspend');
+    }
+    expect(setting(files.slurmConf, 'SuspendProgram')).toEqual([]);
+  });
+
   test('nodes.conf.in: every worker with its address and Gres=gpu:<type>:<n>, no hardware yet', () => {
     expect(lines(files.nodesConfTemplate)).toEqual([
       'NodeName=lab-w1 NodeAddr=10.42.0.11 Gres=gpu:rtx_2080_ti:2 State=UNKNOWN',

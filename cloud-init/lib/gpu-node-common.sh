@@ -345,7 +345,7 @@ gpu_cuda_installed() { if [ -n "$GPU_NODE_CUDA_VERSION" ] && [ -x "$(gpu_cuda_ho
 # A Slurm worker's drain by the health check (bin/gpu-node-health; its timer, and slurmd's HealthCheckProgram
 # slurm/slurm-health-check). The reason prefix marks our drains: only those are resumed. scontrol is bounded:
 # slurmd kills its HealthCheckProgram after 60 s.
-: "${GPU_NODE_DRAIN_REASON:=gpu-node health}" "${GPU_NODE_SCONTROL_TIMEOUT:=10}"
+: "${GPU_NODE_DRAIN_REASON:=$GPU_NODE_HEALTH_DRAIN_PREFIX}" "${GPU_NODE_SCONTROL_TIMEOUT:=10}"
 # gpu_slurm_state NODE: sets slurm_state (e.g. IDLE+DRAIN) and slurm_reason (without scontrol's [user@time]).
 gpu_slurm_state() {
   local out

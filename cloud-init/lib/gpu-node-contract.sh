@@ -20,6 +20,9 @@ GPU_NODE_MARK_REBOOTING="GPU-NODE-REBOOTING"
 GPU_NODE_MARK_IDLE_SHELVE="GPU-NODE-IDLE-SHELVE"
 GPU_NODE_MARK_SEALING="GPU-NODE-SEALING"
 GPU_NODE_MARK_SEALED="GPU-NODE-SEALED"
+# The reason prefix of the health check's Slurm drains (gpu_slurm_drain): only those are lifted by the check, and by
+# slurm-suspend at a power saving shelve.
+GPU_NODE_HEALTH_DRAIN_PREFIX="gpu-node health"
 GPU_CLUSTER_MARK_READY="GPU-CLUSTER-READY"
 GPU_CLUSTER_MARK_FAILED="GPU-CLUSTER-FAILED"
 

@@ -178,6 +178,16 @@ slurm_node_down() {
   scontrol update nodename="$1" state=down reason="${reason:0:200}" || slurm_log "$1: scontrol could not set it down"
 }
 
+# slurm_node_state NAME: "<State> <reason>" of the node (e.g. "IDLE+DRAIN+POWERING_DOWN maintenance"; the reason
+# without scontrol's [user@time], as gpu_slurm_state of the node library reads it), or 1.
+slurm_node_state() {
+  local out st
+  out=$(timeout 10 scontrol show node "$1" 2>/dev/null) || return 1
+  st=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^State=/) { print substr($i, 7); exit } }' <<<"$out")
+  [ -n "$st" ] || return 1
+  printf '%s %s\n' "$st" "$(sed -n 's/^ *Reason=\(.*\) \[[^]]*\]$/\1/p' <<<"$out")"
+}
+
 # slurm_write_clouds_yaml FILE OWNER: the OpenStack CLI's clouds.yaml for the application credential
 # that Terraform put into the head's server metadata (<prefix>auth_url, region, credential_id,
 # credential_secret), readable by OWNER only (SlurmUser runs the programs). Prints what is missing and

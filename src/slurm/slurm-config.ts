@@ -237,9 +237,9 @@ function powerSavingLines(p: SlurmPowerSavingModel | undefined): string[] {
     `SuspendTime=${p.suspendTimeSeconds}`,
     `SuspendTimeout=${p.suspendTimeoutSeconds}`,
     `ResumeTimeout=${p.resumeTimeoutSeconds}`,
-    // A worker whose resume failed (DOWN, its job requeued) is shelved after SuspendTime like an idle
-    // one and then counts as idle again, so a later job tries it once GPUs are free.
-    'SlurmctldParameters=idle_on_node_suspend',
+    // No SlurmctldParameters=idle_on_node_suspend: it clears DRAIN of every node it suspends, an administrator's
+    // drain too (power_save.c, Slurm 22.05), and never sees a failed resume (a powered down node is not suspended
+    // again). slurm-suspend lifts our own drains and DOWNs after the shelve, slurm-resume retries a failed unshelve.
     // Every shelve and unshelve, and why, in slurmctld.log.
     'DebugFlags=Power',
   ];
