@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { addressMetadataKey, addressPlaceholder, gresTypeOf, SlurmClusterModel } from './slurm-config';
 import { GPU_CLUSTER_OS_METADATA_PREFIX } from '../core/contract.generated';
 import { credentialMetadata } from '../core/node-contract';
+import { profileOrDefault } from '../cloud/default-profile';
 import { ApplicationCredential, POWER_ACCESS_RULES } from '../cloud/application-credential';
 import { sshConfig } from '../network/ssh-config';
 import { tfLiteral } from '../core/template';
@@ -216,7 +217,7 @@ export class SlurmCluster extends Construct implements IConnectable {
     this.slurmVersion = SLURM_OF_RELEASE[release];
     if (!this.slurmVersion) throw new Error(`${path}: release must be an UbuntuRelease, got '${release}'`);
     const timeout = readyTimeoutMinutes(path, props.readyTimeoutMinutes);
-    const profile = props.network ? nodeProfile(path, props.cloudProfile, props.network) : props.cloudProfile ?? CloudProfile.HFD_NETLAB;
+    const profile = props.network ? nodeProfile(path, props.cloudProfile, props.network) : profileOrDefault(props.cloudProfile);
     const power = props.powerSaving;
     const powerSaving = powerSavingSettings(path, power);
     // A job longer than the nodes' lifetime is cut by the cloud's shelve: no partition takes one.
