@@ -108,3 +108,16 @@ test('src/ names no gpu_node_* or gpu_cluster_* key itself: the generated consta
   walk(path.join(ROOT, 'src'));
   expect(found).toEqual([]);
 });
+
+test('the keys the bash side reads below a prefix are keys the contract lists', () => {
+  const read = (file: string, pattern: RegExp) => [...new Set([...fs.readFileSync(path.join(ROOT, file), 'utf8').matchAll(pattern)].map((m) => m[1]))].sort();
+  // The watcher's image properties (`${P}<key>`, P = GPU_NODE_PROPERTY_PREFIX).
+  const watcher = read('assets/gpu-node-watch.sh', /\$\{P\}([a-z_]+)/g);
+  expect(watcher).toEqual(['baked_at', 'recipe_key', 'recipe_name']);
+  for (const k of watcher) expect(C.GPU_NODE_IMAGE_PROPERTY_KEYS).toContain(k);
+  // The credential's keys, which idle-shelve.sh and slurm-head-setup write clouds.yaml from (prefix + "<key>").
+  for (const file of ['cloud-init/steps/idle-shelve.sh', 'cloud-init/slurm/slurm-cluster-lib.sh']) {
+    const keys = read(file, /prefix \+ "([a-z_]+)"/g);
+    expect([file, keys]).toEqual([file, [...C.GPU_NODE_CREDENTIAL_METADATA_KEYS].sort()]);
+  }
+});
