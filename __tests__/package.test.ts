@@ -23,8 +23,10 @@ test('the package has the compiled library, the bindings, the cloud-init scripts
     'lib/.gen/providers/openstack/compute-instance-v2/index.d.ts',
     'cloud-init/bin/gpu-node-run',
     'cloud-init/lib/gpu-node-common.sh',
-    // The node contract: parsed at synth (src/core/node-contract.ts), sourced on the node.
+    // The node contract: sourced on the node, and generated into the library (lib/src/core/contract.generated.js).
     'cloud-init/lib/gpu-node-contract.sh',
+    'cloud-init/lib/gpu-node-vars.sh',
+    'lib/src/core/contract.generated.js',
     'cloud-init/steps/ready-check.sh',
     'assets/gpu-node-watch.sh',
     'README.md',

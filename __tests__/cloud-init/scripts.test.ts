@@ -12,6 +12,7 @@ const CLOUD_INIT = path.resolve(__dirname, '../../cloud-init');
 const FAKEBIN = path.join(__dirname, 'fixtures', 'fakebin');
 const LIB = path.join(CLOUD_INIT, 'lib', 'gpu-node-common.sh');
 const CONTRACT = path.join(CLOUD_INIT, 'lib', 'gpu-node-contract.sh');
+const VARS_LIB = path.join(CLOUD_INIT, 'lib', 'gpu-node-vars.sh');
 const RUNNER = path.join(CLOUD_INIT, 'bin', 'gpu-node-run');
 const LIFETIME = path.join(CLOUD_INIT, 'bin', 'gpu-node-lifetime');
 const step = (name: string) => path.join(CLOUD_INIT, 'steps', `${name}.sh`);
@@ -158,20 +159,22 @@ describe('shellcheck and size', () => {
     for (const f of scriptFiles) {
       const text = fs.readFileSync(f, 'utf8');
       if (!idleOnly.includes(f)) total += Buffer.byteLength(text);
-      // The contract is data that bash sources and TypeScript parses (src/core/node-contract.ts).
-      if (f === CONTRACT) continue;
+      // The contract is data that bash sources and `npm run gen` turns into TypeScript; gpu-node-vars.sh
+      // only defines gpu_require_vars for the libraries that source it.
+      if (f === CONTRACT || f === VARS_LIB) continue;
       expect(text.startsWith('#!/usr/bin/env bash\n')).toBe(true);
       expect(text).toContain('set -euo pipefail');
     }
     expect(scriptFiles).toContain(CONTRACT);
-    expect(scriptFiles.length).toBe(16);
+    expect(scriptFiles.length).toBe(17);
     for (const f of idleOnly) expect(scriptFiles).toContain(f);
     // They travel in every node's user_data (Nova: 65,535 bytes after base64, with everything else);
     // gzip takes them to about a third (see the recipe's size check). The contract file added 2 KB,
     // telling apt's failures apart (dpkg interrupted, network, disk full: issue 20) 4 KB, the periodic
     // health check (bin/gpu-node-health, issue 20) 6 KB, its Slurm drain and resume shared with the cluster's
-    // HealthCheckProgram (issue 24) 1 KB. What Nova counts is asserted on the rendered user_data (gpu-recipe.test.ts).
-    expect(total).toBeLessThan(52000);
+    // HealthCheckProgram (issue 24) 1 KB, the contract's metadata keys, paths and cluster.env variables and
+    // gpu-node-vars.sh (issue 22) 3 KB. What Nova counts is asserted on the rendered user_data (gpu-recipe.test.ts).
+    expect(total).toBeLessThan(54000);
   });
 });
 
@@ -714,8 +717,25 @@ describe('steps/packages.sh', () => {
     expect(status(node)).toMatchObject({ state: 'failed', step: 'packages', reason: 'apt-get install -y htop failed 5 times: E: Unable to locate package htop' });
     const bad = makeNode({ env: { GPU_NODE_PACKAGES: 'htop;reboot' } });
     expect(run(bad, step('packages')).status).toBe(1);
-    expect(status(bad).reason).toBe("GPU_NODE_PACKAGES: 'htop;reboot' is not an apt package (name or name=version)");
+    expect(status(bad).reason).toBe("GPU_NODE_PACKAGES: 'htop;reboot' is not an apt package (name, name:arch or name=version)");
     expect(callsOf(bad, 'apt-get')).toEqual([]);
+  });
+
+  test('what the recipe accepts at synth the step installs (one pattern, the contract\'s): an architecture too', () => {
+    // Before the pattern joined the contract, the recipe accepted 'libc6:i386' and the node refused it.
+    const packages = ['libc6:i386', 'nvtop:amd64=3.0.2-1', 'g++-12'];
+    expect(() => new GpuRecipe({ packages })).not.toThrow();
+    const node = makeNode({ env: { GPU_NODE_PACKAGES: packages.join(' ') } });
+    expect(run(node, RUNNER, ['packages']).status).toBe(0);
+    expect(aptInstalls(node)).toEqual([`install -y ${packages.join(' ')}`]);
+    expect(callsOf(node, 'apt-mark')).toEqual(['apt-mark hold nvtop:amd64']);
+    // And what it refuses at synth the step refuses too.
+    for (const bad of ['Htop', 'htop:AMD64', 'htop=']) {
+      expect(() => new GpuRecipe({ packages: [bad] })).toThrow(/is not an apt package name/);
+      const n = makeNode({ env: { GPU_NODE_PACKAGES: bad } });
+      expect(run(n, step('packages')).status).toBe(1);
+      expect(status(n).reason).toBe(`GPU_NODE_PACKAGES: '${bad}' is not an apt package (name, name:arch or name=version)`);
+    }
   });
 
   test('no packages: nothing to do', () => {
@@ -1090,7 +1110,7 @@ describe('bin/gpu-node-run', () => {
   test('at every boot: steps done on an earlier boot are skipped, every-boot steps run again, steps come from recipe.env', () => {
     const node = makeNode();
     const count = (name: string) => `echo x >>${path.join(node.dir, name)}`;
-    // ready-check is an every-boot step of the contract (GPU_NODE_EVERY_BOOT); install and flaky are not.
+    // ready-check is an every-boot step of the contract (GPU_NODE_EVERY_BOOT_STEPS); install and flaky are not.
     const dir = stepsDir(node, { install: count('install-ran'), flaky: `${count('flaky-ran')}; [ -e ${path.join(node.dir, 'fixed')} ]`, 'ready-check': count('check-ran') });
     fs.writeFileSync(node.env.GPU_NODE_CONFIG, "GPU_NODE_STEPS='install flaky ready-check'\n");
     const env = { GPU_NODE_STEPS_DIR: dir };

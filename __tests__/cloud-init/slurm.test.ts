@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { GPU_CLUSTER_REQUIRED_VARS } from '../../src/core/contract.generated';
 import { CONTRACT_FILE } from '../../src/core/node-contract';
 import { recipeEnv } from '../support/node-env';
 import { addressPlaceholder, renderSlurmConfig, SlurmClusterModel } from '../../src/slurm/slurm-config';
@@ -167,6 +168,35 @@ describe('slurm-cluster-ready (the head readiness logic)', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('GPU-CLUSTER-READY cluster=lab workers=3 gpus=8 partitions="gpu=2:2 big=1:4"\n');
     expect(calls(box, 'srun')).toEqual(['srun -p gpu -N 2 --gres=gpu:2 nvidia-smi -L', 'srun -p big -N 1 --gres=gpu:4 nvidia-smi -L']);
+  });
+});
+
+describe('cluster.env: the variables the contract requires (GPU_CLUSTER_REQUIRED_VARS), no silent defaults', () => {
+  test.each([...GPU_CLUSTER_REQUIRED_VARS])('a cluster.env without %s fails the script loudly, naming it', (name) => {
+    const box = makeBox(MODEL, { sinfo: ALL_IDLE, 'srun.out': GPU_LINES + GPU_LINES });
+    const env = box.env.SLURM_CLUSTER_ENV;
+    fs.writeFileSync(env, fs.readFileSync(env, 'utf8').replace(new RegExp(`^${name}=.*\n`, 'm'), ''));
+    const r = run(box, READY);
+    expect(r.status).toBe(1);
+    const cluster = name === 'SLURM_CLUSTER_NAME' ? 'unknown' : 'lab';
+    expect(r.stdout).toBe(`GPU-CLUSTER-FAILED cluster=${cluster} reason="${env} lacks ${name} ` +
+      '(written by cdktf-openstack-gpu; see GPU_CLUSTER_REQUIRED_VARS in lib/gpu-node-contract.sh)"\n');
+    expect(consoleText(box)).toBe(r.stdout);
+    expect(calls(box, 'sinfo')).toEqual([]);
+  });
+
+  test('no cluster.env at all: every variable named at once; run by the node runner, the deploy gets the reason too', () => {
+    const box = makeBox();
+    const state = path.join(box.dir, 'state');
+    const r = run(box, READY, {
+      SLURM_CLUSTER_ENV: path.join(box.dir, 'missing.env'),
+      ...recipeEnv({ GPU_NODE_RECIPE_NAME: 'lab-head' }), GPU_NODE_FAIL_FLAG: path.join(box.dir, 'failed'),
+      GPU_NODE_CONFIG: path.join(box.dir, 'no-recipe.env'), GPU_NODE_STATE_DIR: state, GPU_NODE_LOG_DIR: path.join(box.dir, 'log'),
+      GPU_NODE_CONSOLE: box.console, GPU_NODE_STEP: 'user-commands',
+    });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain(`missing.env lacks ${GPU_CLUSTER_REQUIRED_VARS.join(' ')} (`);
+    expect(fs.readFileSync(path.join(state, 'status.json'), 'utf8')).toContain(`GPU-CLUSTER-FAILED cluster=unknown: ${path.join(box.dir, 'missing.env')} lacks SLURM_CLUSTER_NAME`);
   });
 });
 
@@ -783,8 +813,17 @@ describe('slurm-health-check (HealthCheckProgram: slurmd runs it as root on each
     fs.rmSync(path.join(w.box.fake, 'slurm-node.w1'));
     w.check();
     // The node's check missing: logged, exit 0.
-    const r = w.check({ SLURM_CLUSTER_NODE_LIB: path.join(w.box.dir, 'nowhere', 'gpu-node-common.sh') });
+    fs.mkdirSync(path.join(w.box.dir, 'lib'));
+    for (const f of ['gpu-node-contract.sh', 'gpu-node-vars.sh']) fs.copyFileSync(path.resolve(__dirname, '../../cloud-init/lib', f), path.join(w.box.dir, 'lib', f));
+    const r = w.check({ SLURM_CLUSTER_NODE_LIB: path.join(w.box.dir, 'lib', 'gpu-node-common.sh') });
     expect(r.stderr).toMatch(/gpu-node-health exited 127/);
+    // Its library and the node contract missing: said on stderr, exit 0 still.
+    expect(w.check({ SLURM_CLUSTER_NODE_LIB: path.join(w.box.dir, 'nowhere', 'gpu-node-common.sh') }).stderr)
+      .toMatch(/slurm-health-check: no node contract next to SLURM_CLUSTER_NODE_LIB=.*nowhere/);
+    // A cluster.env that lacks a variable: the console says which, exit 0 still.
+    fs.writeFileSync(path.join(w.box.dir, 'short.env'), fs.readFileSync(w.box.env.SLURM_CLUSTER_ENV, 'utf8').replace(/^SLURM_CLUSTER_WORKERS=.*\n/m, ''));
+    w.check({ SLURM_CLUSTER_ENV: path.join(w.box.dir, 'short.env') });
+    expect(consoleText(w.box)).toMatch(/^GPU-CLUSTER-FAILED cluster=lab reason=".*short\.env lacks SLURM_CLUSTER_WORKERS \(written by cdktf-openstack-gpu; see GPU_CLUSTER_REQUIRED_VARS in lib\/gpu-node-contract\.sh\)"$/m);
   });
 
   test('one check at a time: while another run holds the lock (the timer\'s), this one waits, then skips and touches nothing', () => {

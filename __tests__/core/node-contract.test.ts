@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { GpuModel, GpuRecipe } from '../../src';
-import { CONTRACT_FILE, nodeContract, parseContract } from '../../src/core/node-contract';
+import { CONTRACT_FILE, nodeContract } from '../../src/core/node-contract';
 import { recipeEnvEntries } from '../../src/recipe/recipe-render';
 
 // The one contract between TypeScript and the node's scripts (cloud-init/lib/gpu-node-contract.sh):
@@ -79,24 +79,5 @@ describe('markers and prefixes', () => {
     const keys = Object.keys(new GpuRecipe()._describe());
     expect(keys.length).toBeGreaterThan(0);
     for (const k of keys) expect(k.startsWith(contract.propertyPrefix)).toBe(true);
-  });
-});
-
-describe('parseContract', () => {
-  test('reads NAME="value" and NAME=value lines between comments', () => {
-    expect(parseContract('# c\n\nA="x y"\nB=z\n')).toEqual({ A: 'x y', B: 'z' });
-  });
-
-  test.each([
-    ['an expansion', 'A="$HOME"'],
-    ['a command', 'echo hi'],
-    ['a backslash', 'A="a\\b"'],
-    ['an unquoted space', 'A=x y'],
-  ])('refuses %s, which bash would run differently than TypeScript reads it', (_what, line) => {
-    expect(() => parseContract(`# x\n${line}\n`, 'c.sh')).toThrow(/^c\.sh:2: expected NAME="value"/);
-  });
-
-  test('refuses a name declared twice', () => {
-    expect(() => parseContract('A=1\nA=2\n', 'c.sh')).toThrow('c.sh:2: A is declared twice');
   });
 });

@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # The runner's library of this checkout, next to the node contract the Slurm scripts read their markers from.
 export SLURM_CLUSTER_NODE_LIB="$here/../../cloud-init/lib/gpu-node-common.sh"
 # shellcheck source-path=SCRIPTDIR source=../../cloud-init/slurm/slurm-cluster-lib.sh
-SLURM_CLUSTER_ENV=/nonexistent SLURM_CLUSTER_LOG="$dir/cluster.log" . "$here/../../cloud-init/slurm/slurm-cluster-lib.sh"
+SLURM_CLUSTER_ENV="$dir/etc/cluster.env" SLURM_CLUSTER_LOG="$dir/cluster.log" . "$here/../../cloud-init/slurm/slurm-cluster-lib.sh"
 
 pids=()
 stop() {

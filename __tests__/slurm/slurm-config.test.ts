@@ -1,4 +1,5 @@
-import { gresTypeOf, renderSlurmConfig, slurmHasCgroupV2, slurmHasNonePlugins, SlurmClusterModel } from '../../src/slurm/slurm-config';
+import { GPU_CLUSTER_REQUIRED_VARS } from '../../src/core/contract.generated';
+import { gresTypeOf, renderClusterEnv, renderSlurmConfig, slurmHasCgroupV2, slurmHasNonePlugins, SlurmClusterModel } from '../../src/slurm/slurm-config';
 
 const MODEL: SlurmClusterModel = {
   clusterName: 'lab',
@@ -128,9 +129,32 @@ describe('renderSlurmConfig', () => {
       "SLURM_CLUSTER_WORKER_ADDRESSES='10.42.0.11 10.42.0.12 10.42.0.21'",
       "SLURM_CLUSTER_PARTITIONS='rtx2080=2:2 rtx2060=1:1'",
       'SLURM_CLUSTER_READY_TIMEOUT=1800',
-      "SLURM_CLUSTER_ADDRESS_METADATA_PREFIX='gpu_cluster_address_'",
       'SLURM_CLUSTER_POWER_SAVING=0',
+      // Power saving's settings: empty without it, but written, as the contract requires every variable.
+      "SLURM_CLUSTER_OS_CLOUD=''",
+      "SLURM_CLUSTER_OS_CONFIG=''",
+      "SLURM_CLUSTER_RESUME_TIMEOUT=''",
+      "SLURM_CLUSTER_SUSPEND_TIMEOUT=''",
     ]);
+  });
+
+  test('cluster.env holds exactly the contract\'s GPU_CLUSTER_REQUIRED_VARS, in its order, with power saving or without', () => {
+    const names = (text: string) => lines(text).map((l) => l.split('=')[0]);
+    expect(names(files.clusterEnv)).toEqual([...GPU_CLUSTER_REQUIRED_VARS]);
+    const power = renderSlurmConfig({ ...MODEL, powerSaving: {
+      suspendTimeSeconds: 1800, suspendTimeoutSeconds: 600, resumeTimeoutSeconds: 1200, programDir: '/opt/gpu-cluster/bin', cloud: 'gpu-cluster', cloudsYaml: '/etc/gpu-cluster/clouds.yaml',
+    } }).clusterEnv;
+    expect(names(power)).toEqual([...GPU_CLUSTER_REQUIRED_VARS]);
+    expect(lines(power)).toEqual(expect.arrayContaining(['SLURM_CLUSTER_POWER_SAVING=1', "SLURM_CLUSTER_OS_CLOUD='gpu-cluster'", 'SLURM_CLUSTER_RESUME_TIMEOUT=1200']));
+  });
+
+  test('the cluster.env renderer refuses a variable the contract does not list, and a contract variable it does not write', () => {
+    const all = Object.fromEntries(GPU_CLUSTER_REQUIRED_VARS.map((v) => [v, '']));
+    expect(lines(renderClusterEnv(all)).map((l) => l.split('=')[0])).toEqual([...GPU_CLUSTER_REQUIRED_VARS]);
+    expect(() => renderClusterEnv({ ...all, SLURM_CLUSTER_NEW: 1 }))
+      .toThrow(/cluster\.env and GPU_CLUSTER_REQUIRED_VARS in cloud-init\/lib\/gpu-node-contract\.sh differ \(not in the contract: SLURM_CLUSTER_NEW; not written: none\)/);
+    const { SLURM_CLUSTER_WORKERS: _workers, ...withoutWorkers } = all;
+    expect(() => renderClusterEnv(withoutWorkers)).toThrow(/not in the contract: none; not written: SLURM_CLUSTER_WORKERS/);
   });
 
   test('no munge key or other secret in any rendered file', () => {

@@ -2,16 +2,18 @@
 # Sourced by bin/* and steps/*: contract, config, defaults, logging, apt, markers, status.
 set -euo pipefail
 
-# The names both sides use: GPU_NODE_REQUIRED_VARS, the console markers, the step lists.
+# The names both sides use: GPU_NODE_REQUIRED_VARS, the console markers, the step lists, the paths.
 # shellcheck source=../lib/gpu-node-contract.sh
 . "$(dirname "${BASH_SOURCE[0]}")/gpu-node-contract.sh"
-GPU_NODE_CONFIG="${GPU_NODE_CONFIG:-/etc/gpu-node/recipe.env}"
+# shellcheck source=../lib/gpu-node-vars.sh
+. "$(dirname "${BASH_SOURCE[0]}")/gpu-node-vars.sh"
+GPU_NODE_CONFIG="${GPU_NODE_CONFIG:-$GPU_NODE_CONFIG_FILE}"
 # shellcheck source=/dev/null
 if [ -r "$GPU_NODE_CONFIG" ]; then . "$GPU_NODE_CONFIG"; fi
 
 # Defaults only for what the recipe does not write: the paths (overridable so tests run
 # unprivileged in a temp dir) and tunables of the scripts themselves. The recipe's own
-# variables (GPU_NODE_REQUIRED_VARS) have no defaults: gpu_require_vars below refuses to run without them.
+# variables (GPU_NODE_REQUIRED_VARS) have no defaults: gpu_require_vars refuses to run without them.
 : "${GPU_NODE_ROOT:=}" "${GPU_NODE_STATE_DIR:=/var/lib/gpu-node}" "${GPU_NODE_LOG_DIR:=/var/log/gpu-node}"
 : "${GPU_NODE_CONSOLE:=/dev/console}" "${GPU_NODE_OS_RELEASE:=/etc/os-release}"
 : "${GPU_NODE_STEPS_DIR:=/opt/gpu-node/steps}" "${GPU_NODE_BIN_DIR:=/opt/gpu-node/bin}"
@@ -29,19 +31,17 @@ if [ -r "$GPU_NODE_CONFIG" ]; then . "$GPU_NODE_CONFIG"; fi
 # The idle shelve's credential (steps/idle-shelve.sh, bin/gpu-node-idle).
 : "${GPU_NODE_OS_CONFIG:=$GPU_NODE_ROOT/etc/gpu-node/clouds.yaml}" "${GPU_NODE_OS_CLOUD:=gpu-node-idle}"
 
-# gpu_require_vars: every variable of GPU_NODE_REQUIRED_VARS is set (it may be empty, e.g. no
-# CUDA), or the script stops here with a console line naming the missing ones: a recipe.env
-# from another library version, or a script run by hand without it, must not run on defaults.
-gpu_require_vars() {
-  local v missing='' line
-  for v in $GPU_NODE_REQUIRED_VARS; do [ -n "${!v+set}" ] || missing+=" $v"; done
-  [ -n "$missing" ] || return 0
-  line="$GPU_NODE_MARK_FAILED recipe=${GPU_NODE_RECIPE_NAME:-unknown} step=${GPU_NODE_STEP:-$(basename "$0" .sh)} reason=\"$GPU_NODE_CONFIG lacks${missing} (written by the cdktf-openstack-gpu recipe; see GPU_NODE_REQUIRED_VARS in lib/gpu-node-contract.sh)\""
+# Every variable of GPU_NODE_REQUIRED_VARS is set (it may be empty), or the script stops here
+# (exit 2) with a console line naming the missing ones (gpu_require_vars, lib/gpu-node-vars.sh).
+gpu_require_recipe_env() {
+  local problem line
+  problem=$(gpu_require_vars GPU_NODE_REQUIRED_VARS "$GPU_NODE_CONFIG") && return 0
+  line="$GPU_NODE_MARK_FAILED recipe=${GPU_NODE_RECIPE_NAME:-unknown} step=${GPU_NODE_STEP:-$(basename "$0" .sh)} reason=\"$problem\""
   printf '%s\n' "$line" >&2
   if [ -w "$GPU_NODE_CONSOLE" ]; then printf '%s\n' "$line" >>"$GPU_NODE_CONSOLE" 2>/dev/null || true; fi
   exit 2
 }
-gpu_require_vars
+gpu_require_recipe_env
 : "${GPU_NODE_HOME:=/home/$GPU_NODE_USER}"
 GPU_NODE_REBOOT_FLAG="$GPU_NODE_STATE_DIR/reboot-requested"
 GPU_NODE_STEP="${GPU_NODE_STEP:-$(basename "$0" .sh)}"

@@ -3,26 +3,29 @@
 # console lines, apt, and the nodes.conf composition.
 set -euo pipefail
 
-SLURM_CLUSTER_ENV="${SLURM_CLUSTER_ENV:-/etc/gpu-cluster/cluster.env}"
+# The node runner's library (cloud-init/lib/gpu-node-common.sh), for slurm_fail's GPU-NODE-FAILED line.
+: "${SLURM_CLUSTER_NODE_LIB:=/opt/gpu-node/lib/gpu-node-common.sh}"
+# The node contract next to that library: GPU_CLUSTER_REQUIRED_VARS, the console markers
+# (GPU_CLUSTER_MARK_*), the metadata prefixes, the paths; and its check of the required variables.
+# Without them no line of this library means anything: stop, naming where they were looked for.
+slurm_no_contract() { printf '%s\n' "${0##*/}: no node contract next to SLURM_CLUSTER_NODE_LIB=$SLURM_CLUSTER_NODE_LIB" >&2; exit 1; }
+# shellcheck source=../lib/gpu-node-contract.sh
+. "$(dirname "$SLURM_CLUSTER_NODE_LIB")/gpu-node-contract.sh" || slurm_no_contract
+# shellcheck source=../lib/gpu-node-vars.sh
+. "$(dirname "$SLURM_CLUSTER_NODE_LIB")/gpu-node-vars.sh" || slurm_no_contract
+
+SLURM_CLUSTER_ENV="${SLURM_CLUSTER_ENV:-$GPU_CLUSTER_ENV_FILE}"
 # shellcheck source=/dev/null
 if [ -r "$SLURM_CLUSTER_ENV" ]; then . "$SLURM_CLUSTER_ENV"; fi
-# Overridable so tests run unprivileged in a temp dir.
-: "${SLURM_CLUSTER_NAME:=gpu}" "${SLURM_CLUSTER_HEAD:=head}" "${SLURM_CLUSTER_HEAD_ADDRESS:=}"
-: "${SLURM_CLUSTER_CONF_DIR:=/etc/slurm}" "${SLURM_CLUSTER_SHARE_DIR:=/srv/gpu-cluster}"
-: "${SLURM_CLUSTER_SHARED_DIR:=/shared}" "${SLURM_CLUSTER_WORKERS:=}" "${SLURM_CLUSTER_PARTITIONS:=}"
-: "${SLURM_CLUSTER_WORKER_ADDRESSES:=}" "${SLURM_CLUSTER_READY_TIMEOUT:=1800}"
+# cluster.env's own variables (GPU_CLUSTER_REQUIRED_VARS) have no defaults: checked below, after
+# slurm_fail. Defaults only for the scripts' paths (overridable so tests run unprivileged in a temp
+# dir) and tunables.
 : "${SLURM_CLUSTER_POLL:=10}" "${SLURM_CLUSTER_SRUN_TIMEOUT:=300}"
 : "${SLURM_CLUSTER_CONSOLE:=/dev/console}" "${SLURM_CLUSTER_LOG:=/var/log/gpu-cluster.log}"
 : "${SLURM_CLUSTER_ROOT:=}" "${SLURM_CLUSTER_APT_RETRIES:=5}" "${SLURM_CLUSTER_APT_RETRY_SLEEP:=10}"
-: "${SLURM_CLUSTER_ADDRESS_METADATA_PREFIX:=gpu_cluster_address_}"
 # Where the server's metadata is read: cloud-init's copy (metadata service or config drive), else the service.
 : "${SLURM_CLUSTER_INSTANCE_DATA:=/run/cloud-init/instance-data.json}"
 : "${SLURM_CLUSTER_METADATA_URL:=http://169.254.169.254/openstack/latest/meta_data.json}"
-# The node runner's library (cloud-init/lib/gpu-node-common.sh), for slurm_fail's GPU-NODE-FAILED line.
-: "${SLURM_CLUSTER_NODE_LIB:=/opt/gpu-node/lib/gpu-node-common.sh}"
-# The console markers (GPU_CLUSTER_MARK_*), from the node contract next to that library.
-# shellcheck source=../lib/gpu-node-contract.sh
-. "$(dirname "$SLURM_CLUSTER_NODE_LIB")/gpu-node-contract.sh"
 
 slurm_log() {
   local line
@@ -46,14 +49,18 @@ slurm_console() {
 # (GPU-NODE-FAILED ... reason="GPU-CLUSTER-FAILED ...: REASON"), the line that `waitForReady`
 # (assets/gpu-node-watch.sh) puts into the deploy's error; the runner then prints no line of its own.
 slurm_fail() {
-  local reason=${1//\"/\'}
-  slurm_console "$GPU_CLUSTER_MARK_FAILED cluster=$SLURM_CLUSTER_NAME reason=\"$reason\""
+  local reason=${1//\"/\'} cluster=${SLURM_CLUSTER_NAME:-unknown}
+  slurm_console "$GPU_CLUSTER_MARK_FAILED cluster=$cluster reason=\"$reason\""
   if [ -n "${GPU_NODE_FAIL_FLAG:-}" ] && [ -r "$SLURM_CLUSTER_NODE_LIB" ]; then
     # shellcheck source=/dev/null
-    (. "$SLURM_CLUSTER_NODE_LIB" && gpu_fail "$GPU_CLUSTER_MARK_FAILED cluster=$SLURM_CLUSTER_NAME: $reason") || true
+    (. "$SLURM_CLUSTER_NODE_LIB" && gpu_fail "$GPU_CLUSTER_MARK_FAILED cluster=$cluster: $reason") || true
   fi
   exit 1
 }
+
+# Every variable of GPU_CLUSTER_REQUIRED_VARS is set (it may be empty), or the script fails here, loudly.
+if ! problem=$(gpu_require_vars GPU_CLUSTER_REQUIRED_VARS "$SLURM_CLUSTER_ENV"); then slurm_fail "$problem"; fi
+unset problem
 
 slurm_apt_install() {
   local try=1
@@ -127,25 +134,22 @@ for k, v in (meta or {}).items():
 # Prints the first placeholder left without an address and returns 1; idempotent.
 slurm_resolve_addresses() {
   local f meta key value left
-  grep -qs "@$SLURM_CLUSTER_ADDRESS_METADATA_PREFIX" "$@" || return 0
+  grep -qs "@$GPU_CLUSTER_ADDRESS_METADATA_PREFIX" "$@" || return 0
   meta=$(slurm_metadata) || { printf '%s' "cannot read the server metadata (the nodes' addresses)"; return 1; }
   while IFS= read -r key; do
     value=${key#*=} key=${key%%=*}
-    case $key in "$SLURM_CLUSTER_ADDRESS_METADATA_PREFIX"*) ;; *) continue ;; esac
+    case $key in "$GPU_CLUSTER_ADDRESS_METADATA_PREFIX"*) ;; *) continue ;; esac
     [[ $value =~ ^[0-9A-Fa-f.:]+$ ]] || { printf 'metadata %s is not an IP address: %s' "$key" "$value"; return 1; }
     for f in "$@"; do
       if grep -qsF "@$key@" "$f"; then sed -i "s|@$key@|$value|g" "$f"; fi
     done
   done <<<"$meta"
-  left=$(grep -hso "@${SLURM_CLUSTER_ADDRESS_METADATA_PREFIX}[^@ ]*@" "$@" | head -n 1 || true)
+  left=$(grep -hso "@${GPU_CLUSTER_ADDRESS_METADATA_PREFIX}[^@ ]*@" "$@" | head -n 1 || true)
   if [ -n "$left" ]; then printf 'no address for %s in the server metadata' "${left//@/}"; return 1; fi
 }
 
 # Power saving (slurm-suspend, slurm-resume): the OpenStack CLI with the cluster's application
 # credential (clouds.yaml written by slurm-head-setup), and each node's state as Slurm sees it.
-: "${SLURM_CLUSTER_OS_CLOUD:=gpu-cluster}" "${SLURM_CLUSTER_OS_CONFIG:=/etc/gpu-cluster/clouds.yaml}"
-: "${SLURM_CLUSTER_POWER_SAVING:=0}" "${SLURM_CLUSTER_OS_METADATA_PREFIX:=gpu_cluster_os_}"
-: "${SLURM_CLUSTER_RESUME_TIMEOUT:=1200}" "${SLURM_CLUSTER_SUSPEND_TIMEOUT:=600}"
 slurm_os() { OS_CLIENT_CONFIG_FILE=$SLURM_CLUSTER_OS_CONFIG openstack --os-cloud "$SLURM_CLUSTER_OS_CLOUD" "$@"; }
 
 # slurm_server_state NAME: "<status> <task_state>" of the server (task_state "none" when Nova runs no
@@ -211,7 +215,7 @@ lines = ["# Written by slurm-head-setup (cdktf-openstack-gpu): the cluster'"'"'s
          "      application_credential_secret: " + q(meta[prefix + "credential_secret"])]
 if meta.get(prefix + "region"): lines.append("    region_name: " + q(meta[prefix + "region"]))
 with open(out + ".tmp", "w") as f: f.write("\n".join(lines) + "\n")
-' "$SLURM_CLUSTER_OS_METADATA_PREFIX" "$SLURM_CLUSTER_OS_CLOUD" "$file") || return 1
+' "$GPU_CLUSTER_OS_METADATA_PREFIX" "$SLURM_CLUSTER_OS_CLOUD" "$file") || return 1
   chown "$owner" "$file.tmp" 2>/dev/null || slurm_log "no user $owner to own $file"
   mv "$file.tmp" "$file"
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The recipe's extra Ubuntu packages (GPU_NODE_PACKAGES, `name` or pinned `name=version`),
+# The recipe's extra Ubuntu packages (GPU_NODE_PACKAGES, `name`, `name:arch`, pinned `name=version`),
 # installed once by the runner with the same apt lock wait as the other steps; its done
 # marker skips it at later boots and on nodes booted from a baked image.
 set -euo pipefail
@@ -12,8 +12,10 @@ if [ ${#pkgs[@]} -eq 0 ]; then
   exit 0
 fi
 pinned=()
+# The contract's pattern, which the recipe checks at synth too.
+package_re="^(${GPU_NODE_PACKAGE_PATTERN})\$"
 for p in "${pkgs[@]}"; do
-  [[ $p =~ ^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+:~-]+)?$ ]] || gpu_fail "GPU_NODE_PACKAGES: '$p' is not an apt package (name or name=version)"
+  [[ $p =~ $package_re ]] || gpu_fail "GPU_NODE_PACKAGES: '$p' is not an apt package (name, name:arch or name=version)"
   [[ $p != *=* ]] || pinned+=("${p%%=*}")
 done
 gpu_log "installing ${pkgs[*]}"

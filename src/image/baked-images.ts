@@ -4,7 +4,7 @@ import { nodeContract } from '../core/node-contract';
 
 /**
  * The Glance tag that marks a bake of a recipe key. Lookups use the tag, not the
- * `gpu_node_recipe_key` property: Nova copies image properties into every snapshot of a node
+ * recipe_key property (GPU_NODE_IMAGE_PROPERTY_KEYS): Nova copies image properties into every snapshot of a node
  * booted from the image (also the one the cloud makes when it shelves a node), but not tags.
  * assets/gpu-node-watch.sh (bake) sets the same tag; the prefix is GPU_NODE_IMAGE_TAG_PREFIX of the node contract.
  */

@@ -5,6 +5,7 @@ import { lookupBakedImages } from './baked-images';
 import { gpuSummary } from '../cloud/gpus';
 import { validateName } from '../core/names';
 import { tfLiteral } from '../core/validation';
+import { builderMetadataKey, imagePropertyKey } from '../core/node-contract';
 import { checkSoftware } from '../recipe/recipe-rules';
 import { validateSnapshotImage } from './snapshot-image-validation';
 import { TerraformData } from '../core/terraform-data';
@@ -85,7 +86,7 @@ export interface SnapshotImageProps {
  * a deploy changes nothing in the cloud. Nodes use the image with `NodeImage.fromRecipe()`.
  */
 export class SnapshotImage extends Construct {
-  /** The recipe's content key, recorded as the image property `gpu_node_recipe_key`. */
+  /** The recipe's content key, recorded as the image property `recipe_key` (below the contract's GPU_NODE_PROPERTY_PREFIX). */
   public readonly recipeKey: string;
   /** The name the baked image gets: the recipe's name and key. */
   public readonly imageName: string;
@@ -152,13 +153,17 @@ export class SnapshotImage extends Construct {
       network: [{ uuid: props.network.networkId }],
       // The subnet reference makes the builder wait for the subnet and its router interface
       // (a port would do too, but Nova leaves a given port behind when the bake deletes the server).
-      metadata: { gpu_node_recipe_key: this.recipeKey, gpu_node_role: 'snapshot-builder', gpu_node_subnet: props.network.subnetId },
+      metadata: {
+        [builderMetadataKey('recipe_key')]: this.recipeKey,
+        [builderMetadataKey('role')]: 'snapshot-builder',
+        [builderMetadataKey('subnet')]: props.network.subnetId,
+      },
       tags: ['gpu-node-builder'],
     });
 
     const properties = {
-      gpu_node_base_image: base.baseImageKey,
-      gpu_node_gpus: gpuSummary(this.flavor),
+      [imagePropertyKey('base_image')]: base.baseImageKey,
+      [imagePropertyKey('gpus')]: gpuSummary(this.flavor),
       ...props.recipe._describe(),
     };
     const builderId = `\${${this.builder.terraformResourceType}.${this.builder.friendlyUniqueId}[count.index].id}`;
@@ -181,7 +186,7 @@ export class SnapshotImage extends Construct {
     });
 
     new TerraformOutput(this, 'ImageName', { value: tfLiteral(this.imageName), description: tfLiteral(`Image baked from recipe ${props.recipe.name}`) });
-    new TerraformOutput(this, 'RecipeKey', { value: this.recipeKey, description: 'gpu_node_recipe_key of the baked image' });
+    new TerraformOutput(this, 'RecipeKey', { value: this.recipeKey, description: `${imagePropertyKey('recipe_key')} of the baked image` });
     new TerraformOutput(this, 'UserDataBytes', { value: userData.base64Bytes, description: 'Builder user_data size after base64 (Nova limit 65535)' });
   }
 }

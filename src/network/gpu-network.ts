@@ -15,6 +15,7 @@ import { validateGpuNetwork } from './network-validation';
 import { checkProps } from '../core/validation-props';
 import { EXISTING_NETWORK_OPTIONS } from '../core/validation-schemas';
 import { CloudProfile } from '../cloud/cloud-profile';
+import { profileOrDefault } from '../cloud/default-profile';
 import { IngressRule, SecurityGroup } from './security-group';
 import { Peer } from './peer';
 import { guardRetainedVolumes } from '../core/retained-volumes';
@@ -123,12 +124,13 @@ export class GpuNetwork extends Construct implements INetwork, IConnectable {
    * The per-user project network of a cloud, e.g. `alice-net` on HFD NetLab. Nodes on it take `profile`
    * when they name none. `options.subnetName` picks the subnet where the network has several.
    */
-  public static forUser(scope: Construct, id: string, user: string, profile: CloudProfile = CloudProfile.HFD_NETLAB,
+  public static forUser(scope: Construct, id: string, user: string, profile?: CloudProfile,
     options: ExistingNetworkOptions = {}): INetwork {
     if (!Token.isUnresolved(user) && !/^[\w.@-]+$/.test(user)) {
       throw new Error(`${scope.node.path}/${id}: user must be an OpenStack user name (letters, digits, '.', '_', '-', '@'), got '${user}'`);
     }
-    return new ExistingNetwork(scope, id, profile.userNetworkName(user), options, profile);
+    const cloud = profileOrDefault(profile);
+    return new ExistingNetwork(scope, id, cloud.userNetworkName(user), options, cloud);
   }
 
   public readonly networkId: string;
@@ -158,7 +160,7 @@ export class GpuNetwork extends Construct implements INetwork, IConnectable {
     guardRetainedVolumes(this);
     const path = this.node.path;
     validateGpuNetwork(path, props);
-    const profile = props.cloudProfile ?? CloudProfile.HFD_NETLAB;
+    const profile = profileOrDefault(props.cloudProfile);
     this.cloudProfile = profile;
     this.routesToExternalNetwork = props.router ?? true;
     const cidr = props.cidr ?? '10.42.0.0/24';

@@ -1,6 +1,6 @@
 // The checks of GpuNode props, beside it (a type-only import of its props).
 import type { GpuNodeProps } from './gpu-node-options';
-import { nodeContract } from '../core/node-contract';
+import { nodeContract, ownMetadataItems } from '../core/node-contract';
 import { check, checkEnum, checkTags, checkZone, NOVA_METADATA, requireKnown } from '../core/validation';
 import { checkProps } from '../core/validation-props';
 import { GPU_NODE_PROPS } from '../core/validation-schemas';
@@ -25,8 +25,8 @@ export function validateGpuNode(path: string, props: GpuNodeProps, members: { re
   }
   const metadata = props.metadata ?? {};
   const keys = Object.keys(metadata);
-  // The library adds up to 6 keys of its own (gpu_node_*), 4 more with idleShelve (its credential).
-  const own = props.idleShelve ? 10 : 6;
+  // The library's own keys (GPU_NODE_METADATA_KEYS), and with idleShelve its credential's: counted from the contract.
+  const own = ownMetadataItems(!!props.idleShelve);
   check(keys.length + own <= NOVA_METADATA.maxItems, path, 'metadata', `at most ${NOVA_METADATA.maxItems - own} items (Nova's default quota is 128, the library uses ${own})`,
     keys.length, 'Move bulk data into a file of the recipe');
   for (const key of keys) {

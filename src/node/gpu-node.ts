@@ -12,6 +12,7 @@ import { blockDevices, createDataVolume, existingVolumeId } from './data-volume-
 import { gpuSummary } from '../cloud/gpus';
 import { addNodeOutputs } from './node-map-output';
 import { nameOrDefault } from '../core/names';
+import { nodeMetadataKey } from '../core/node-contract';
 import { tfLiteral, tfLiteralMap } from '../core/validation';
 import { checkSoftware } from '../recipe/recipe-rules';
 import { validateGpuNode } from './gpu-node-validation';
@@ -140,7 +141,7 @@ export class GpuNode extends Construct implements IConnectable {
     this.sshCommand = `ssh -i ${props.keyPair?.privateKeyHint ?? '<no keypair>'} ${jump ? `-J ${jump} ` : ''}${this.loginUser}@${this.address}`;
     addNodeOutputs(this, props.outputs ?? NodeOutputs.PER_NODE, {
       nodeName: this.nodeName, id: this.resource.id, fixedIp, floatingIp: this.floatingIp ? this.refs.floatingIpAddress : undefined,
-      ssh: this.sshCommand, shelveAt: triggers.metadata.gpu_node_shelve_at,
+      ssh: this.sshCommand, shelveAt: triggers.metadata[nodeMetadataKey('shelve_at')],
     });
   }
 
@@ -287,14 +288,14 @@ export class GpuNode extends Construct implements IConnectable {
     const started = `${startedAt.terraformResourceType}.${startedAt.friendlyUniqueId}.output.time`;
     const startTime = `\${${started}}`;
     const metadata: { [key: string]: string } = {
-      gpu_node_recipe_name: this.recipe.name,
-      gpu_node_recipe_key: this.recipeKey,
-      gpu_node_gpus: gpuSummary(this.flavor),
-      gpu_node_started_at: startTime,
+      [nodeMetadataKey('recipe_name')]: this.recipe.name,
+      [nodeMetadataKey('recipe_key')]: this.recipeKey,
+      [nodeMetadataKey('gpus')]: gpuSummary(this.flavor),
+      [nodeMetadataKey('started_at')]: startTime,
     };
     if (this.lifetimeHours !== undefined) {
-      metadata.gpu_node_lifetime_hours = `${this.lifetimeHours}`;
-      metadata.gpu_node_shelve_at = `\${timeadd(${started}, "${this.lifetimeHours}h")}`;
+      metadata[nodeMetadataKey('lifetime_hours')] = `${this.lifetimeHours}`;
+      metadata[nodeMetadataKey('shelve_at')] = `\${timeadd(${started}, "${this.lifetimeHours}h")}`;
     }
     return { rollout, metadata };
   }

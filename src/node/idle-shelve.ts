@@ -2,7 +2,8 @@
 import { Construct } from 'constructs';
 import { ApplicationCredential, checkCredentialTarget, IDLE_SHELVE_ACCESS_RULES } from '../cloud/application-credential';
 import { requireResolved } from '../core/names';
-import { nodeContract } from '../core/node-contract';
+import { GPU_NODE_IDLE_METADATA_PREFIX } from '../core/contract.generated';
+import { credentialMetadata } from '../core/node-contract';
 import { tfLiteral } from '../core/template';
 import type { IdleShelveOptions } from './gpu-node-options';
 
@@ -34,14 +35,13 @@ export function addIdleShelveCredential(node: Construct, nodeName: string, lifet
     roles: idle.roles ?? ['member'],
     accessRules: IDLE_SHELVE_ACCESS_RULES,
   });
-  const prefix = nodeContract().idleMetadataPrefix;
   return {
     credential,
-    metadata: {
-      [`${prefix}auth_url`]: tfLiteral(idle.authUrl),
-      ...(idle.region ? { [`${prefix}region`]: tfLiteral(idle.region) } : {}),
-      [`${prefix}credential_id`]: credential.id,
-      [`${prefix}credential_secret`]: credential.secret,
-    },
+    metadata: credentialMetadata(GPU_NODE_IDLE_METADATA_PREFIX, {
+      auth_url: tfLiteral(idle.authUrl),
+      region: idle.region ? tfLiteral(idle.region) : undefined,
+      credential_id: credential.id,
+      credential_secret: credential.secret,
+    }),
   };
 }

@@ -1,5 +1,7 @@
 import { Token } from 'cdktf';
 import { requireResolved } from '../core/names';
+import { GPU_NODE_PACKAGE_PATTERN } from '../core/contract.generated';
+import { imagePropertyKey } from '../core/node-contract';
 import { recipeContentKey } from './recipe-key';
 import { checkUserDataSize, renderRecipeText } from './recipe-render';
 import { checkKernelModules } from './recipe-rules';
@@ -28,7 +30,8 @@ const STEPS = {
 
 
 // name[:arch][=version]: apt-get takes an architecture-qualified name such as libc6:amd64 or zlib1g:i386=1:1.2.11.dfsg-2.
-const PACKAGE_PATTERN = /^[a-z0-9][a-z0-9+.-]+(:[a-z0-9][a-z0-9-]*)?(=[A-Za-z0-9.+:~-]+)?$/;
+// The contract's pattern, which steps/packages.sh checks again on the node.
+const PACKAGE_PATTERN = new RegExp(`^(?:${GPU_NODE_PACKAGE_PATTERN})$`);
 
 /**
  * A cloud-init recipe for GPU nodes: NVIDIA driver and CUDA from NVIDIA's apt repository,
@@ -159,10 +162,10 @@ export class GpuRecipe {
    */
   public _describe(): { [key: string]: string } {
     return {
-      gpu_node_recipe_name: this.name,
-      gpu_node_driver: this.nvidiaDriver.toString(),
-      gpu_node_cuda: this.cuda?.versionString ?? 'none',
-      gpu_node_container_toolkit: this.containerToolkit ? this.containerToolkitVersion ?? 'latest' : 'none',
+      [imagePropertyKey('recipe_name')]: this.name,
+      [imagePropertyKey('driver')]: this.nvidiaDriver.toString(),
+      [imagePropertyKey('cuda')]: this.cuda?.versionString ?? 'none',
+      [imagePropertyKey('container_toolkit')]: this.containerToolkit ? this.containerToolkitVersion ?? 'latest' : 'none',
     };
   }
 

@@ -3,15 +3,20 @@
 import * as zlib from 'zlib';
 import * as YAML from 'yaml';
 import type { RecipeFile, RecipeSpec, RecipeRenderOptions, RecipeStep, RenderedUserData } from './recipe-options';
-import { CONTRACT_FILE, nodeContract } from '../core/node-contract';
+import { GPU_NODE_CONFIG_FILE, GPU_NODE_INSTALL_DIR, GPU_NODE_RECIPE_LOG, GPU_NODE_REQUIRED_VARS } from '../core/contract.generated';
+import { CONTRACT_FILE, contractEntries } from '../core/node-contract';
 import { burnComputeCapability } from '../cloud/gpu-software-matrix';
 import { readPackageFile } from '../core/package-files';
 
 // Where the shipped scripts go on the node.
-const NODE_ROOT = '/opt/gpu-node';
-const CONFIG_PATH = '/etc/gpu-node/recipe.env';
-/** The contract, the runner and its library, on every node (below the package's cloud-init/). */
-export const SHARED_FILES: readonly string[] = [CONTRACT_FILE.replace(/^cloud-init\//, ''), 'lib/gpu-node-common.sh', 'bin/gpu-node-run', 'bin/gpu-node-health'];
+const NODE_ROOT = GPU_NODE_INSTALL_DIR;
+const CONFIG_PATH = GPU_NODE_CONFIG_FILE;
+/**
+ * The contract, its variable check, the runner and its library, on every node (below the package's
+ * cloud-init/), each ahead of the files that source it.
+ */
+export const SHARED_FILES: readonly string[] = [CONTRACT_FILE.replace(/^cloud-init\//, ''), 'lib/gpu-node-vars.sh', 'lib/gpu-node-common.sh',
+  'bin/gpu-node-run', 'bin/gpu-node-health'];
 // The unit that runs the steps at every boot (cloud-init runs `runcmd` only once per instance).
 const UNIT_NAME = 'gpu-node.service';
 /** The unit's file below the package's cloud-init/. */
@@ -56,7 +61,7 @@ export function renderRecipeText(recipe: RecipeSpec, options: RecipeRenderOption
     GPU_NODE_STEPS: steps.map((s) => s.name).join(' '),
   };
   const env = recipeEnvEntries(values);
-  const envText = '# Written by cdktf-openstack-gpu; read by /opt/gpu-node/lib/gpu-node-common.sh\n' +
+  const envText = `# Written by cdktf-openstack-gpu; read by ${NODE_ROOT}/lib/gpu-node-common.sh\n` +
     '# shellcheck disable=SC2034  # the variables are used by the scripts that source this file\n' +
     env.map(([k, v]) => `${k}=${shellQuote(String(v))}`).join('\n') + '\n';
 
@@ -96,7 +101,7 @@ export function renderRecipeText(recipe: RecipeSpec, options: RecipeRenderOption
   // the unit runs after cloud-final.service, which is running this very command.
   config.runcmd = [['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', '--no-block', UNIT_NAME, HEALTH_TIMER]];
 
-  const header = `#cloud-config\n# GPU node recipe '${recipe.name}' (cdktf-openstack-gpu); progress: ${'/var/log/gpu-node/recipe.log'}\n`;
+  const header = `#cloud-config\n# GPU node recipe '${recipe.name}' (cdktf-openstack-gpu); progress: ${GPU_NODE_RECIPE_LOG}\n`;
   return sizes(header + YAML.stringify(config, { lineWidth: 0, blockQuote: 'literal' }));
 }
 
@@ -105,14 +110,7 @@ export function renderRecipeText(recipe: RecipeSpec, options: RecipeRenderOption
  * so the renderer and GPU_NODE_REQUIRED_VARS cannot drift apart.
  */
 export function recipeEnvEntries(values: { [name: string]: string | number }): [string, string | number][] {
-  const required = nodeContract().requiredVars;
-  const extra = Object.keys(values).filter((k) => !required.includes(k));
-  const missing = required.filter((k) => !(k in values));
-  if (extra.length > 0 || missing.length > 0) {
-    throw new Error(`cdktf-openstack-gpu: recipe.env and GPU_NODE_REQUIRED_VARS in ${CONTRACT_FILE} differ ` +
-      `(not in the contract: ${extra.join(' ') || 'none'}; not written: ${missing.join(' ') || 'none'})`);
-  }
-  return required.map((k) => [k, values[k]]);
+  return contractEntries('recipe.env', 'GPU_NODE_REQUIRED_VARS', GPU_NODE_REQUIRED_VARS, values);
 }
 
 /**

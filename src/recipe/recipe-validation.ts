@@ -1,13 +1,15 @@
 // The checks of GpuRecipe props, beside it, and whether bash runs here (for `bash -n` of the commands).
 import { spawnSync } from 'child_process';
+import * as path from 'path';
 import { Token } from 'cdktf';
 import type { GpuRecipeProps } from './recipe-options';
 import { check, duplicates, fail } from '../core/validation';
 import { checkProps } from '../core/validation-props';
 import { GPU_RECIPE_PROPS } from '../core/validation-schemas';
+import { GPU_NODE_CONFIG_FILE, GPU_NODE_INSTALL_DIR } from '../core/contract.generated';
 
 // Files the recipe ships itself; a user file there would replace the library's scripts.
-const OWN_PREFIXES = ['/opt/gpu-node/', '/etc/gpu-node/'];
+const OWN_PREFIXES = [`${GPU_NODE_INSTALL_DIR}/`, `${path.posix.dirname(GPU_NODE_CONFIG_FILE)}/`];
 
 // Packages that install a driver of their own next to the pinned one.
 const DRIVER_PACKAGE = /^(nvidia-driver-|nvidia-dkms-|nvidia-kernel-|nvidia-headless-|nvidia-open|cuda-drivers|libnvidia-compute-|xserver-xorg-video-nvidia|nvidia-utils-|linux-modules-nvidia-)/;

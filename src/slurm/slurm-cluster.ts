@@ -1,6 +1,9 @@
 import { Fn, Lazy, TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
-import { addressMetadataKey, addressPlaceholder, gresTypeOf, OS_METADATA_PREFIX, SlurmClusterModel } from './slurm-config';
+import { addressMetadataKey, addressPlaceholder, gresTypeOf, SlurmClusterModel } from './slurm-config';
+import { GPU_CLUSTER_OS_METADATA_PREFIX } from '../core/contract.generated';
+import { credentialMetadata } from '../core/node-contract';
+import { profileOrDefault } from '../cloud/default-profile';
 import { ApplicationCredential, POWER_ACCESS_RULES } from '../cloud/application-credential';
 import { sshConfig } from '../network/ssh-config';
 import { tfLiteral } from '../core/template';
@@ -105,7 +108,7 @@ export interface SlurmClusterProps {
   /**
    * An existing network for every node instead of a new one (`GpuNetwork.fromName`, `GpuNetwork.forUser`).
    * Neutron then picks each node's address; every node's server metadata carries all nodes' addresses
-   * (`gpu_cluster_address_<node>`: Terraform references to the nodes' ports, which exist before any
+   * (the node contract's `GPU_CLUSTER_ADDRESS_METADATA_PREFIX` and the node's name: Terraform references to the nodes' ports, which exist before any
    * server), and the setup scripts write them into the Slurm files at boot.
    * @default - a new `GpuNetwork` with fixed addresses for the nodes
    */
@@ -214,7 +217,7 @@ export class SlurmCluster extends Construct implements IConnectable {
     this.slurmVersion = SLURM_OF_RELEASE[release];
     if (!this.slurmVersion) throw new Error(`${path}: release must be an UbuntuRelease, got '${release}'`);
     const timeout = readyTimeoutMinutes(path, props.readyTimeoutMinutes);
-    const profile = props.network ? nodeProfile(path, props.cloudProfile, props.network) : props.cloudProfile ?? CloudProfile.HFD_NETLAB;
+    const profile = props.network ? nodeProfile(path, props.cloudProfile, props.network) : profileOrDefault(props.cloudProfile);
     const power = props.powerSaving;
     const powerSaving = powerSavingSettings(path, power);
     // A job longer than the nodes' lifetime is cut by the cloud's shelve: no partition takes one.
@@ -312,10 +315,9 @@ export class SlurmCluster extends Construct implements IConnectable {
       });
       headMetadata = {
         ...addressMetadata,
-        [`${OS_METADATA_PREFIX}auth_url`]: power.authUrl,
-        ...(power.region ? { [`${OS_METADATA_PREFIX}region`]: power.region } : {}),
-        [`${OS_METADATA_PREFIX}credential_id`]: credential.id,
-        [`${OS_METADATA_PREFIX}credential_secret`]: credential.secret,
+        ...credentialMetadata(GPU_CLUSTER_OS_METADATA_PREFIX, {
+          auth_url: power.authUrl, region: power.region, credential_id: credential.id, credential_secret: credential.secret,
+        }),
       };
     }
 

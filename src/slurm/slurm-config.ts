@@ -7,11 +7,14 @@
 // cgroup.conf options in src/common/cgroup.c resp. src/interfaces/cgroup.c), and run against real
 // Slurm 22.05 daemons in __tests__/slurm/real-slurm.test.ts.
 
+import { GPU_CLUSTER_ADDRESS_METADATA_PREFIX, GPU_CLUSTER_BIN_DIR, GPU_CLUSTER_OS_METADATA_PREFIX, GPU_CLUSTER_REQUIRED_VARS } from '../core/contract.generated';
+import { contractEntries } from '../core/node-contract';
+
 /** Slurm releases the renderer knows; Ubuntu 22.04 ships 21.08, Debian 12 22.05, Ubuntu 24.04 23.11. */
 export const SLURM_VERSIONS = ['21.08', '22.05', '23.11'] as const;
 
 /** Where the node-side scripts of cloud-init/slurm/ are installed on every node. */
-export const CLUSTER_BIN_DIR = '/opt/gpu-cluster/bin';
+export const CLUSTER_BIN_DIR = GPU_CLUSTER_BIN_DIR;
 /**
  * The workers' HealthCheckProgram (cloud-init/slurm/slurm-health-check), and how often slurmd runs it: every
  * 5 minutes, as the node's own gpu-node-health.timer; one nvidia-smi (and nvidia-container-cli) call each.
@@ -28,15 +31,15 @@ export const SHARED_DATA_DIR = '/shared';
  * On an existing network: the server metadata key prefix of each node's address (`<prefix><node name>`,
  * a Terraform reference to the node's port), and `@<key>@` is its placeholder in the rendered files,
  * which the setup scripts replace at boot (slurm_resolve_addresses in cloud-init/slurm/slurm-cluster-lib.sh,
- * which takes the prefix from cluster.env).
+ * which takes the prefix from the node contract).
  */
-export const ADDRESS_METADATA_PREFIX = 'gpu_cluster_address_';
+export const ADDRESS_METADATA_PREFIX = GPU_CLUSTER_ADDRESS_METADATA_PREFIX;
 
 /**
  * Power saving: the head's server metadata keys (`<prefix>auth_url`, `region`, `credential_id`,
  * `credential_secret`) from which slurm-head-setup writes the OpenStack CLI's clouds.yaml.
  */
-export const OS_METADATA_PREFIX = 'gpu_cluster_os_';
+export const OS_METADATA_PREFIX = GPU_CLUSTER_OS_METADATA_PREFIX;
 
 /** The metadata key of a node's address. */
 export function addressMetadataKey(nodeName: string): string {
@@ -353,33 +356,40 @@ export function renderSlurmConfig(m: SlurmClusterModel): SlurmConfigFiles {
       '',
     ].join('\n');
 
-  const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
-  const clusterEnv = [
-    '# Read by cloud-init/slurm/* (bash); rendered by cdktf-openstack-gpu.',
-    `SLURM_CLUSTER_NAME=${q(m.clusterName)}`,
-    `SLURM_CLUSTER_HEAD=${q(m.head.name)}`,
-    `SLURM_CLUSTER_HEAD_ADDRESS=${q(m.head.address)}`,
-    `SLURM_CLUSTER_CONF_DIR=${q(confDir)}`,
-    `SLURM_CLUSTER_SHARE_DIR=${q(CLUSTER_SHARE_DIR)}`,
-    `SLURM_CLUSTER_SHARED_DIR=${q(SHARED_DATA_DIR)}`,
+  const clusterEnv = renderClusterEnv({
+    SLURM_CLUSTER_NAME: m.clusterName,
+    SLURM_CLUSTER_HEAD: m.head.name,
+    SLURM_CLUSTER_HEAD_ADDRESS: m.head.address,
+    SLURM_CLUSTER_CONF_DIR: confDir,
+    SLURM_CLUSTER_SHARE_DIR: CLUSTER_SHARE_DIR,
+    SLURM_CLUSTER_SHARED_DIR: SHARED_DATA_DIR,
     // name=gres pairs: what the head's readiness check expects `sinfo` to show for each worker.
-    `SLURM_CLUSTER_WORKERS=${q(m.groups.flatMap((g) => g.nodes.map((n) => `${n.name}=gpu:${g.gpuType}:${g.gpusPerNode}`)).join(' '))}`,
-    `SLURM_CLUSTER_WORKER_ADDRESSES=${q(allWorkers.map((n) => n.address).join(' '))}`,
+    SLURM_CLUSTER_WORKERS: m.groups.flatMap((g) => g.nodes.map((n) => `${n.name}=gpu:${g.gpuType}:${g.gpusPerNode}`)).join(' '),
+    SLURM_CLUSTER_WORKER_ADDRESSES: allWorkers.map((n) => n.address).join(' '),
     // partition=nodes:gpusPerNode: one test job per partition (a job runs in one partition).
-    `SLURM_CLUSTER_PARTITIONS=${q(m.groups.map((g) => `${g.partition}=${g.nodes.length}:${g.gpusPerNode}`).join(' '))}`,
-    `SLURM_CLUSTER_READY_TIMEOUT=${m.readyTimeoutSeconds ?? 1800}`,
-    `SLURM_CLUSTER_ADDRESS_METADATA_PREFIX=${q(ADDRESS_METADATA_PREFIX)}`,
-    // slurm-suspend/slurm-resume: the OpenStack CLI's cloud and config, and how long an unshelve may take.
-    `SLURM_CLUSTER_POWER_SAVING=${m.powerSaving ? 1 : 0}`,
-    ...(m.powerSaving ? [
-      `SLURM_CLUSTER_OS_CLOUD=${q(m.powerSaving.cloud)}`,
-      `SLURM_CLUSTER_OS_CONFIG=${q(m.powerSaving.cloudsYaml)}`,
-      `SLURM_CLUSTER_OS_METADATA_PREFIX=${q(OS_METADATA_PREFIX)}`,
-      `SLURM_CLUSTER_RESUME_TIMEOUT=${m.powerSaving.resumeTimeoutSeconds}`,
-      `SLURM_CLUSTER_SUSPEND_TIMEOUT=${m.powerSaving.suspendTimeoutSeconds}`,
-    ] : []),
-    '',
-  ].join('\n');
+    SLURM_CLUSTER_PARTITIONS: m.groups.map((g) => `${g.partition}=${g.nodes.length}:${g.gpusPerNode}`).join(' '),
+    SLURM_CLUSTER_READY_TIMEOUT: m.readyTimeoutSeconds ?? 1800,
+    // slurm-suspend/slurm-resume: the OpenStack CLI's cloud and config, and how long a shelve or an
+    // unshelve may take; empty without power saving (no script reads them then).
+    SLURM_CLUSTER_POWER_SAVING: m.powerSaving ? 1 : 0,
+    SLURM_CLUSTER_OS_CLOUD: m.powerSaving?.cloud ?? '',
+    SLURM_CLUSTER_OS_CONFIG: m.powerSaving?.cloudsYaml ?? '',
+    SLURM_CLUSTER_RESUME_TIMEOUT: m.powerSaving?.resumeTimeoutSeconds ?? '',
+    SLURM_CLUSTER_SUSPEND_TIMEOUT: m.powerSaving?.suspendTimeoutSeconds ?? '',
+  });
 
   return { slurmConf, nodesConfTemplate, gresConf, cgroupConf, clusterEnv };
+}
+
+/**
+ * cluster.env from `values`: exactly the contract's GPU_CLUSTER_REQUIRED_VARS, in its order, quoted for
+ * bash (slurm-cluster-lib.sh refuses a cluster.env that lacks one); a name missing from either side throws.
+ */
+export function renderClusterEnv(values: { [name: string]: string | number }): string {
+  const q = (v: string | number) => (typeof v === 'number' ? `${v}` : `'${v.replace(/'/g, `'\\''`)}'`);
+  return [
+    '# Read by cloud-init/slurm/* (bash); rendered by cdktf-openstack-gpu.',
+    ...contractEntries('cluster.env', 'GPU_CLUSTER_REQUIRED_VARS', GPU_CLUSTER_REQUIRED_VARS, values).map(([k, v]) => `${k}=${q(v)}`),
+    '',
+  ].join('\n');
 }

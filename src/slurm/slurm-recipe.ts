@@ -2,11 +2,12 @@
 // node-side scripts of cloud-init/slurm/, and the one command that runs the head's or a worker's setup.
 import { RecipeFile } from '../recipe/recipe-options';
 import { readPackageFile } from '../core/package-files';
+import { GPU_CLUSTER_ENV_FILE } from '../core/contract.generated';
 import { CLUSTER_BIN_DIR, HEALTH_CHECK_SCRIPT, renderSlurmConfig, SlurmClusterModel } from './slurm-config';
 
 export { CLUSTER_BIN_DIR };
 /** Where cluster.env is read from (SLURM_CLUSTER_ENV's default in slurm-cluster-lib.sh). */
-export const CLUSTER_ENV_PATH = '/etc/gpu-cluster/cluster.env';
+export const CLUSTER_ENV_PATH = GPU_CLUSTER_ENV_FILE;
 // Each role gets only its scripts: every byte counts against Nova's 64 KiB user_data.
 const HEAD_SCRIPTS = ['slurm-cluster-lib.sh', 'slurm-cluster-ready', 'slurm-head-setup'];
 const POWER_SCRIPTS = ['slurm-suspend', 'slurm-resume'];
