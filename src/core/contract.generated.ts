@@ -50,6 +50,12 @@ export const GPU_NODE_MARK_SEALING = 'GPU-NODE-SEALING';
 
 export const GPU_NODE_MARK_SEALED = 'GPU-NODE-SEALED';
 
+/**
+ * The reason prefix of the health check's Slurm drains (gpu_slurm_drain): only those are lifted by the check, and by
+ * slurm-suspend at a power saving shelve.
+ */
+export const GPU_NODE_HEALTH_DRAIN_PREFIX = 'gpu-node health';
+
 export const GPU_CLUSTER_MARK_READY = 'GPU-CLUSTER-READY';
 
 export const GPU_CLUSTER_MARK_FAILED = 'GPU-CLUSTER-FAILED';

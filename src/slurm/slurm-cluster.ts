@@ -10,7 +10,7 @@ import { tfLiteral } from '../core/template';
 import { requireKnown } from '../core/validation';
 import { checkProps } from '../core/validation-props';
 import { SLURM_CLUSTER_PROPS } from '../core/validation-schemas';
-import { slurmRecipeParts, slurmWorkerRecipeParts, SlurmRecipeParts } from './slurm-recipe';
+import { slurmRecipeParts, slurmWorkerRecipeParts, withParts } from './slurm-recipe';
 import { CloudProfile, UbuntuRelease } from '../cloud/cloud-profile';
 import { GpuFlavor } from '../cloud/gpu-flavor';
 import { GpuFleet } from '../fleet/gpu-fleet';
@@ -20,13 +20,12 @@ import { GpuNode } from '../node/gpu-node';
 import { GpuRecipe } from '../recipe/gpu-recipe';
 import { IKeyPair } from '../network/key-pair';
 import { NodeImage } from '../image/node-image';
-import { Peer } from '../network/peer';
 import { SecurityGroup } from '../network/security-group';
 import { guardRetainedVolumes } from '../core/retained-volumes';
 import { checkedScope } from '../core/construct-id';
 import { checkClusterName, checkWorkerGroups, mergedMetadata, powerSavingSettings, readyTimeoutMinutes } from './slurm-props';
 import { GpuNodeOptions } from '../node/gpu-node-options';
-import { Connections, IConnectable } from '../network/peer';
+import { Connections, IConnectable, Peer } from '../network/peer';
 import { nodeProfile } from '../network/node-profile';
 
 /**
@@ -382,20 +381,4 @@ export class SlurmCluster extends Construct implements IConnectable {
       description: 'an example job, run on the head',
     });
   }
-}
-
-/** The base recipe with the cluster's files and setup command added. */
-function withParts(base: GpuRecipe, name: string, parts: SlurmRecipeParts): GpuRecipe {
-  return new GpuRecipe({
-    name: name.length <= 63 ? name : name.slice(0, 63),
-    nvidiaDriver: base.nvidiaDriver,
-    cuda: base.cuda,
-    installCuda: base.cuda !== undefined,
-    containerToolkit: base.containerToolkit,
-    containerToolkitVersion: base.containerToolkitVersion,
-    burnInSeconds: base.burnInSeconds,
-    packages: base.packages,
-    files: [...base.files, ...parts.files],
-    commands: [...base.commands, ...parts.commands],
-  });
 }

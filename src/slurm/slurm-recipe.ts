@@ -1,5 +1,6 @@
 // What a SlurmCluster adds to each node's GpuRecipe: the rendered Slurm files, cluster.env, the
 // node-side scripts of cloud-init/slurm/, and the one command that runs the head's or a worker's setup.
+import { GpuRecipe } from '../recipe/gpu-recipe';
 import { RecipeFile } from '../recipe/recipe-options';
 import { readPackageFile } from '../core/package-files';
 import { GPU_CLUSTER_ENV_FILE } from '../core/contract.generated';
@@ -65,3 +66,18 @@ export function slurmWorkerRecipeParts(model: SlurmClusterModel): SlurmRecipePar
   return { files: parts.files, commands: [`SLURM_NODE_NAME="$(hostname -s)" ${CLUSTER_BIN_DIR}/slurm-worker-setup`] };
 }
 
+/** The base recipe with the cluster's files and setup command added. */
+export function withParts(base: GpuRecipe, name: string, parts: SlurmRecipeParts): GpuRecipe {
+  return new GpuRecipe({
+    name: name.length <= 63 ? name : name.slice(0, 63),
+    nvidiaDriver: base.nvidiaDriver,
+    cuda: base.cuda,
+    installCuda: base.cuda !== undefined,
+    containerToolkit: base.containerToolkit,
+    containerToolkitVersion: base.containerToolkitVersion,
+    burnInSeconds: base.burnInSeconds,
+    packages: base.packages,
+    files: [...base.files, ...parts.files],
+    commands: [...base.commands, ...parts.commands],
+  });
+}
