@@ -114,13 +114,18 @@ describe('SlurmCluster powerSaving on the mini-cloud (real Keystone access rules
     console.log(`slurm-resume to ACTIVE: ${(Date.now() - t0) / 1000} s`);
   });
 
-  cloudTest('with every GPU taken, slurm-resume sets the node DOWN with Nova\'s reason; the server stays shelved', () => {
+  cloudTest('with every GPU taken, slurm-resume sets the node DOWN with Nova\'s reason, the server stays shelved, and at slurmctld\'s ResumeTimeout mark it is idle and shelved again', () => {
     expect(program('slurm-suspend', worker).status).toBe(0);
     const filled = inspect(t, 'fill-gpus', `g1-1x2080.medium|${FILLERS}`);
     expect(filled.fillers.length).toBeGreaterThan(0);
+    // slurmctld as the stand-in scontrol plays it (real-slurm.test.ts shows the real one): the node DOWN with our
+    // reason while the resume runs, then marked down and powered down at ResumeTimeout; slurm-resume waits for that
+    // mark to make the node idle and shelved again, so that a later job tries the unshelve again.
+    const reason = 'resume: unshelve failed (Nova: unshelve Error); no host with a free GPU of its flavor, the server stays shelved';
+    fs.writeFileSync(path.join(work, `slurm-node.${worker}`), `   State=DOWN+POWERING_UP ThreadsPerCore=1\n   Reason=${reason} [slurm@2026-12-07T10:00:00]\n`);
+    fs.writeFileSync(path.join(work, `slurm-node.${worker}.then`), '   State=DOWN+POWERED_DOWN ThreadsPerCore=1\n   Reason=ResumeTimeout reached [slurm@2026-12-07T10:20:00]\n');
     expect(program('slurm-resume', worker).status).toBe(0);
-    expect(downs()).toEqual([`scontrol update nodename=${worker} state=down reason=resume: unshelve failed (Nova: unshelve Error); ` +
-      'no host with a free GPU of its flavor, the server stays shelved']);
+    expect(downs()).toEqual([`scontrol update nodename=${worker} state=down reason=${reason}`, `scontrol update nodename=${worker} state=resume`]);
     expect(inspect(t, 'server', worker).status).toBe('SHELVED_OFFLOADED');
   });
 });
