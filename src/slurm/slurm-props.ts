@@ -2,6 +2,7 @@
 // reads them), so the constructs' types stay out.
 import { checkCredentialTarget } from '../cloud/application-credential';
 import { requireKnown } from '../core/validation';
+import type { SlurmPowerSavingOptions } from './slurm-cluster';
 import type { SlurmClusterModel } from './slurm-config';
 import { CLUSTER_BIN_DIR } from './slurm-recipe';
 
@@ -9,16 +10,6 @@ import { CLUSTER_BIN_DIR } from './slurm-recipe';
 export interface WorkerGroupSpec {
   readonly partition: string;
   readonly count: number;
-}
-
-/** `SlurmPowerSavingOptions`, as this module reads it. */
-export interface PowerSavingSpec {
-  readonly authUrl: string;
-  readonly region?: string;
-  readonly suspendAfterMinutes?: number;
-  readonly resumeTimeoutMinutes?: number;
-  readonly suspendTimeoutMinutes?: number;
-  readonly roles?: string[];
 }
 
 /** Throws naming `path` for a bad partition name, a partition twice, or a count out of range. */
@@ -44,7 +35,7 @@ export function checkWorkerGroups(path: string, groups: readonly WorkerGroupSpec
 }
 
 /** The power-saving settings of the cluster's model (undefined: off); throws naming `path` for bad options. */
-export function powerSavingSettings(path: string, power: PowerSavingSpec | undefined): SlurmClusterModel['powerSaving'] {
+export function powerSavingSettings(path: string, power: SlurmPowerSavingOptions | undefined): SlurmClusterModel['powerSaving'] {
   const powerMinutes = (name: 'suspendAfterMinutes' | 'resumeTimeoutMinutes' | 'suspendTimeoutMinutes', fallback: number, max: number): number => {
     const v = power?.[name] ?? fallback;
     requireKnown(path, `powerSaving.${name}`, v, 'written into slurm.conf at synth');
