@@ -258,7 +258,11 @@ describe('real Slurm 22.05 power saving: slurmctld runs slurm-suspend and slurm-
     expect(r().DRAINED_BUSY).toBe('drng|maintenance');
     expect(r().ADMIN_SHELVED).toBe('drained~');
     expect(r().ADMIN_AFTER_SHELVE).toMatch(/^drain~\|maintenance\|State=IDLE\+DRAIN\+POWERED_DOWN/);
-    expect(r().ADMIN_JOB).toBe('PENDING ReqNodeNotAvail, UnavailableNodes:worker-1|drain~|maintenance');
+    // Slurm gives either verdict, whichever scheduling pass judged the job first: the main scheduler's
+    // ReqNodeNotAvail, or select_nodes' WAIT_RESOURCES text "Nodes required for job are DOWN, DRAINED ..." (node_scheduler.c;
+    // the clean-clone CI of stop 27 saw this one on a loaded machine). Both say the drained node is not given.
+    expect(r().ADMIN_JOB).toMatch(
+      /^PENDING (ReqNodeNotAvail, UnavailableNodes:worker-1|Nodes required for job are DOWN, DRAINED or reserved for jobs in higher priority partitions)\|drain~\|maintenance$/);
     expect(r().ADMIN_RESUME_CALLS).toBe('0');
   });
 
