@@ -94,12 +94,16 @@ if [ "$mode" = power ]; then
   suspends_ended() { [ "$(calls 'end suspend')" -ge "$(calls suspend)" ]; }
   # shellcheck disable=SC2317  # called through wait_for
   judged() { [ "$(squeue -h -j "$1" -o %r)" != None ]; }
+  # shellcheck disable=SC2317  # called through wait_for
+  running() { [ "$(squeue -h -j "$1" -o %T)" = RUNNING ]; }
   # 1. An administrator's drain, set under a job: once idle the worker is shelved all the same (Slurm 22.05 suspends
   # drained nodes), and stays drained: a job waits for it, runs only after the administrator resumes it.
-  job=$(sbatch --parsable -N 1 -o "$dir/log/slurm-%j.out" --wrap 'sleep 4')
-  for _ in $(seq 1 60); do [ "$(squeue -h -j "$job" -o %T)" = RUNNING ] && break; sleep 0.2; done
+  # The job runs until we release it, so the drain is set under it however slow the machine is.
+  job=$(sbatch --parsable -N 1 -o "$dir/log/slurm-%j.out" --wrap "until [ -e '$dir/release.1' ]; do sleep 0.2; done")
+  wait_for 120 running "$job" || true
   scontrol update NodeName="$worker" State=DRAIN Reason=maintenance
   echo "DRAINED_BUSY=$(node)"
+  touch "$dir/release.1"
   echo "ADMIN_SHELVED=$(wait_state 'drain*~')"
   wait_for 60 grep -qs "$worker: SHELVED_OFFLOADED" "$dir/log/power.log" || true
   # ... and slurm-suspend has ended (its stand-in logs "end suspend").
@@ -115,10 +119,11 @@ if [ "$mode" = power ]; then
   echo "ADMIN_RESUMED_JOB=$(cat "$dir/log/slurm-$job.out" 2>/dev/null)|$(calls resume)"
   # 2. Our health check's drain (one GPU lost under a job): lifted at the shelve; the next job unshelves the worker
   # and (a new host, both GPUs) runs there.
-  job=$(sbatch --parsable -N 1 -o "$dir/log/slurm-%j.out" --wrap 'sleep 6')
-  for _ in $(seq 1 60); do [ "$(squeue -h -j "$job" -o %T)" = RUNNING ] && break; sleep 0.2; done
+  job=$(sbatch --parsable -N 1 -o "$dir/log/slurm-%j.out" --wrap "until [ -e '$dir/release.2' ]; do sleep 0.2; done")
+  wait_for 120 running "$job" || true
   printf '%s\n' "$gpu" >"$dir/health/gpus"
   echo "HEALTH_DRAINED=$(wait_node 'drng|gpu-node health*')"
+  touch "$dir/release.2"
   echo "SUSPENDED=$(wait_state 'idle~')"
   echo "HEALTH_AFTER_SHELVE=$(node)|$(scontrol show node "$worker" | grep -o ' State=[^ ]*' | tr -d ' ')"
   printf '%s\n%s\n' "$gpu" "$gpu" >"$dir/health/gpus"
