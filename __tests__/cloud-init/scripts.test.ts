@@ -154,8 +154,9 @@ describe('shellcheck and size', () => {
 
   test('scripts are bash with strict mode and stay small enough for Nova user_data', () => {
     let total = 0;
-    // Only a node with idleShelve carries these (the recipe adds them with its idle-shelve step).
-    const idleOnly = [path.join(CLOUD_INIT, 'bin', 'gpu-node-idle'), step('idle-shelve')];
+    // Only a node with idleShelve carries these (the recipe adds them with its idle-shelve step); the
+    // server-metadata library also every Slurm node.
+    const idleOnly = [path.join(CLOUD_INIT, 'bin', 'gpu-node-idle'), step('idle-shelve'), path.join(CLOUD_INIT, 'lib', 'gpu-node-openstack.sh')];
     for (const f of scriptFiles) {
       const text = fs.readFileSync(f, 'utf8');
       if (!idleOnly.includes(f)) total += Buffer.byteLength(text);
@@ -166,7 +167,7 @@ describe('shellcheck and size', () => {
       expect(text).toContain('set -euo pipefail');
     }
     expect(scriptFiles).toContain(CONTRACT);
-    expect(scriptFiles.length).toBe(17);
+    expect(scriptFiles.length).toBe(18);
     for (const f of idleOnly) expect(scriptFiles).toContain(f);
     // They travel in every node's user_data (Nova: 65,535 bytes after base64, with everything else);
     // gzip takes them to about a third (see the recipe's size check). The contract file added 2 KB,

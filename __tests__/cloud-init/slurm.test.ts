@@ -814,7 +814,7 @@ describe('slurm-health-check (HealthCheckProgram: slurmd runs it as root on each
     w.check();
     // The node's check missing: logged, exit 0.
     fs.mkdirSync(path.join(w.box.dir, 'lib'));
-    for (const f of ['gpu-node-contract.sh', 'gpu-node-vars.sh']) fs.copyFileSync(path.resolve(__dirname, '../../cloud-init/lib', f), path.join(w.box.dir, 'lib', f));
+    for (const f of ['gpu-node-contract.sh', 'gpu-node-vars.sh', 'gpu-node-openstack.sh']) fs.copyFileSync(path.resolve(__dirname, '../../cloud-init/lib', f), path.join(w.box.dir, 'lib', f));
     const r = w.check({ SLURM_CLUSTER_NODE_LIB: path.join(w.box.dir, 'lib', 'gpu-node-common.sh') });
     expect(r.stderr).toMatch(/gpu-node-health exited 127/);
     // Its library and the node contract missing: said on stderr, exit 0 still.

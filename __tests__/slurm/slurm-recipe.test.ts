@@ -1,9 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import * as YAML from 'yaml';
 import { GpuModel } from '../../src/cloud/gpu-model';
 import { GpuRecipe } from '../../src/recipe/gpu-recipe';
 import { renderSlurmConfig, SlurmClusterModel } from '../../src/slurm/slurm-config';
-import { CLUSTER_ENV_PATH, slurmRecipeParts } from '../../src/slurm/slurm-recipe';
+import { CLUSTER_ENV_PATH, slurmRecipeParts, withParts } from '../../src/slurm/slurm-recipe';
 
 const MODEL: SlurmClusterModel = {
   clusterName: 'lab',
@@ -52,16 +53,28 @@ test('each role gets only its scripts: the head the power programs when power sa
     expect(scripts(model, 'lab-w1')).toEqual(['slurm-cluster-lib.sh', 'slurm-health-check', 'slurm-worker-gate', 'slurm-worker-setup'].map((s) => `/opt/gpu-cluster/bin/${s}`));
   }
   // The head with power saving fits Nova's user_data limit too (what Nova gets: gzip, then base64).
-  const recipe = new GpuRecipe({ name: 'slurm', packages: ['nfs-common'], ...slurmRecipeParts(power, 'lab-head') });
+  const recipe = withParts(new GpuRecipe({ name: 'slurm', packages: ['nfs-common'] }), 'slurm', slurmRecipeParts(power, 'lab-head'));
   expect(recipe._render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI }).base64Bytes).toBeLessThan(GpuRecipe.NOVA_USER_DATA_LIMIT);
 });
 
 test('the parts fit a GpuRecipe: its checks pass and the user_data stays under Nova\'s limit, with no key in it', () => {
   for (const name of ['lab-head', 'lab-w1']) {
-    const recipe = new GpuRecipe({ name: 'slurm', packages: ['nfs-common'], ...slurmRecipeParts(MODEL, name) });
+    const recipe = withParts(new GpuRecipe({ name: 'slurm', packages: ['nfs-common'] }), 'slurm', slurmRecipeParts(MODEL, name));
     const data = recipe._render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI });
+    // slurm-cluster-lib.sh sources the server-metadata library from the node's lib/ (where a user file may not go).
+    expect(writtenPaths(data.text)).toContain('/opt/gpu-node/lib/gpu-node-openstack.sh');
     // Nova counts the gzip+base64 form (README, "user_data"); the plain text may be larger.
     expect(data.base64Bytes).toBeLessThan(GpuRecipe.NOVA_USER_DATA_LIMIT / 2);
     expect(data.text).not.toMatch(/BEGIN .*PRIVATE KEY/);
   }
 });
+
+test('a plain recipe ships no server-metadata library (only Slurm nodes and idle-shelve nodes read it)', () => {
+  const data = new GpuRecipe({ name: 'plain' })._render({ expectedGpus: 1 });
+  expect(writtenPaths(data.text)).not.toContain('/opt/gpu-node/lib/gpu-node-openstack.sh');
+  expect(writtenPaths(data.text)).toContain('/opt/gpu-node/lib/gpu-node-common.sh');
+});
+
+function writtenPaths(cloudConfig: string): string[] {
+  return (YAML.parse(cloudConfig.replace(/^#cloud-config\n/, '')).write_files as { path: string }[]).map((f) => f.path);
+}

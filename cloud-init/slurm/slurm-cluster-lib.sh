@@ -13,6 +13,9 @@ slurm_no_contract() { printf '%s\n' "${0##*/}: no node contract next to SLURM_CL
 . "$(dirname "$SLURM_CLUSTER_NODE_LIB")/gpu-node-contract.sh" || slurm_no_contract
 # shellcheck source=../lib/gpu-node-vars.sh
 . "$(dirname "$SLURM_CLUSTER_NODE_LIB")/gpu-node-vars.sh" || slurm_no_contract
+# The server metadata and the clouds.yaml of an application credential, as the nodes' idle shelve reads them.
+# shellcheck source=../lib/gpu-node-openstack.sh
+. "$(dirname "$SLURM_CLUSTER_NODE_LIB")/gpu-node-openstack.sh" || slurm_no_contract
 
 SLURM_CLUSTER_ENV="${SLURM_CLUSTER_ENV:-$GPU_CLUSTER_ENV_FILE}"
 # shellcheck source=/dev/null
@@ -119,13 +122,8 @@ slurm_worker_names() {
 # (cloudinit/sources/__init__.py) writes the OpenStack and ConfigDrive datasources' meta_data.json as
 # ds.meta_data, keys unchanged (it rewrites '-' to '_' only for jinja templates).
 slurm_metadata() {
-  local pick='import json, sys
-d = json.load(sys.stdin)
-meta = d.get("ds", {}).get("meta_data", {}).get("meta") if "ds" in d else d.get("meta")
-for k, v in (meta or {}).items():
-    print(f"{k}={v}")'
-  if [ -r "$SLURM_CLUSTER_INSTANCE_DATA" ] && python3 -c "$pick" <"$SLURM_CLUSTER_INSTANCE_DATA" 2>/dev/null; then return 0; fi
-  curl -fsS --retry 10 --retry-delay 3 "$SLURM_CLUSTER_METADATA_URL" | python3 -c "$pick"
+  gpu_server_metadata "$SLURM_CLUSTER_INSTANCE_DATA" "$SLURM_CLUSTER_METADATA_URL" |
+    python3 -c 'import json, sys; [print(f"{k}={v}") for k, v in json.load(sys.stdin).items()]'
 }
 
 # slurm_resolve_addresses FILE...: on an existing network the rendered files hold @<prefix><node>@
@@ -198,24 +196,9 @@ slurm_node_state() {
 # returns 1.
 slurm_write_clouds_yaml() {
   local file=$1 owner=$2 meta
-  meta=$(slurm_metadata) || { printf '%s' "cannot read the server metadata (the application credential)"; return 1; }
-  (umask 077 && mkdir -p "${file%/*}" && printf '%s\n' "$meta" | python3 -c '
-import json, sys
-prefix, cloud, out = sys.argv[1:4]
-meta = dict(line.split("=", 1) for line in sys.stdin.read().splitlines() if "=" in line)
-need = ["auth_url", "credential_id", "credential_secret"]
-missing = [prefix + k for k in need if not meta.get(prefix + k)]
-if missing:
-    print("no " + ", ".join(missing) + " in the server metadata", end=""); sys.exit(1)
-q = json.dumps  # a JSON string is a YAML string
-lines = ["# Written by slurm-head-setup (cdktf-openstack-gpu): the cluster'"'"'s application credential.",
-         "clouds:", "  " + cloud + ":", "    auth_type: v3applicationcredential", "    auth:",
-         "      auth_url: " + q(meta[prefix + "auth_url"]),
-         "      application_credential_id: " + q(meta[prefix + "credential_id"]),
-         "      application_credential_secret: " + q(meta[prefix + "credential_secret"])]
-if meta.get(prefix + "region"): lines.append("    region_name: " + q(meta[prefix + "region"]))
-with open(out + ".tmp", "w") as f: f.write("\n".join(lines) + "\n")
-' "$GPU_CLUSTER_OS_METADATA_PREFIX" "$SLURM_CLUSTER_OS_CLOUD" "$file") || return 1
+  meta=$(gpu_server_metadata "$SLURM_CLUSTER_INSTANCE_DATA" "$SLURM_CLUSTER_METADATA_URL") ||
+    { printf '%s' "cannot read the server metadata (the application credential)"; return 1; }
+  gpu_write_clouds_yaml "$file" "$GPU_CLUSTER_OS_METADATA_PREFIX" "$SLURM_CLUSTER_OS_CLOUD" slurm-head-setup <<<"$meta" || return 1
   chown "$owner" "$file.tmp" 2>/dev/null || slurm_log "no user $owner to own $file"
   mv "$file.tmp" "$file"
 }

@@ -3,7 +3,7 @@ import { requireResolved } from '../core/names';
 import { GPU_NODE_PACKAGE_PATTERN } from '../core/contract.generated';
 import { imagePropertyKey } from '../core/node-contract';
 import { recipeContentKey } from './recipe-key';
-import { checkUserDataSize, renderRecipeText } from './recipe-render';
+import { checkUserDataSize, OPENSTACK_LIB, renderRecipeText } from './recipe-render';
 import { checkKernelModules } from './recipe-rules';
 import { validateGpuRecipe } from './recipe-validation';
 import { NvidiaDriver, CudaToolkit, RecipeFile, GpuRecipeProps, RecipeStepOptions, RecipeRenderOptions, RenderedUserData, RecipeStep } from './recipe-options';
@@ -23,7 +23,7 @@ const STEPS = {
   burnIn: step('burn-in'),
   lifetime: step('lifetime', ['bin/gpu-node-lifetime']),
   // Per instance (its credential), so not part of the content key.
-  idleShelve: step('idle-shelve', ['bin/gpu-node-idle'], false),
+  idleShelve: step('idle-shelve', ['bin/gpu-node-idle', OPENSTACK_LIB], false),
   readyCheck: step('ready-check', [], false),
   sealSnapshot: step('seal-snapshot'),
 };
@@ -63,6 +63,8 @@ export class GpuRecipe {
   public readonly commands: string[];
   private readonly keys = new Map<string, string>();
   private readonly rendered = new Map<string, RenderedUserData>();
+  // Libraries below the package's cloud-init/ that the recipe's own files source (_shipLibrary).
+  private readonly libraries: string[] = [];
 
   constructor(props: GpuRecipeProps = {}) {
     const where = `GpuRecipe ${typeof props?.name === 'string' && !Token.isUnresolved(props.name) ? props.name : 'gpu-base'}`;
@@ -141,6 +143,18 @@ export class GpuRecipe {
   }
 
   /**
+   * Ships `file` (below the package's cloud-init/, e.g. `lib/gpu-node-openstack.sh`) with the node's
+   * scripts, for files of this recipe that source it (a SlurmCluster's scripts). Before any render.
+   * @internal
+   */
+  public _shipLibrary(file: string): this {
+    if (!this.libraries.includes(file)) this.libraries.push(file);
+    this.keys.clear();
+    this.rendered.clear();
+    return this;
+  }
+
+  /**
    * A stable content key of what this recipe installs on `baseImage`: the shipped scripts,
    * the pinned versions, packages, files and commands. Equal recipes give equal keys everywhere.
    * Users read it as `GpuNode.recipeKey` and `SnapshotImage.recipeKey`.
@@ -151,7 +165,7 @@ export class GpuRecipe {
     if (known) return known;
     // The install steps, and the seal step that shapes every baked image; not the per-boot checks.
     // The node's markers record this key: an image baked from another recipe never skips new work.
-    const key = recipeContentKey(this, baseImage, this._steps({ seal: true, fabricManager: true }));
+    const key = recipeContentKey(this, baseImage, this._steps({ seal: true, fabricManager: true }), this.libraries);
     this.keys.set(baseImage, key);
     return key;
   }
@@ -192,7 +206,7 @@ export class GpuRecipe {
         'got both; leave idleShelve off the builder and turn it on for the nodes booted from the image');
     }
     const steps = this._steps({ lifetime, seal: options.sealForSnapshot, fabricManager, idleShelve });
-    const rendered = renderRecipeText(this, { ...options, recipeKey: options.recipeKey ?? this._key('') }, steps);
+    const rendered = renderRecipeText(this, { ...options, recipeKey: options.recipeKey ?? this._key('') }, steps, this.libraries);
     checkUserDataSize(path, this.name, rendered, GpuRecipe.NOVA_USER_DATA_LIMIT);
     this.rendered.set(memoKey, rendered);
     return rendered;

@@ -6,15 +6,15 @@ import { HEALTH_UNIT_FILES, SHARED_FILES, UNIT_FILE } from './recipe-render';
 
 /**
  * A stable key of what `recipe` installs on `baseImage`: the shipped scripts of the keyed
- * `steps` (with the runner, its library and the unit), the pinned versions, packages, files and
+ * `steps` (with the runner, its libraries and the unit), the pinned versions, packages, files and
  * commands. Equal recipes give equal keys everywhere.
  */
-export function recipeContentKey(recipe: RecipeSpec, baseImage: string, steps: readonly RecipeStep[]): string {
+export function recipeContentKey(recipe: RecipeSpec, baseImage: string, steps: readonly RecipeStep[], libraries: readonly string[] = []): string {
   const scripts = steps.filter((s) => s.keyed && s.script !== undefined).map((s) => s.script!);
   const content = {
     format: 1,
     baseImage,
-    scripts: Object.fromEntries([...SHARED_FILES, UNIT_FILE, ...HEALTH_UNIT_FILES, ...scripts].map((f) => [f, sha256(readPackageFile(`cloud-init/${f}`))])),
+    scripts: Object.fromEntries([...SHARED_FILES, ...libraries, UNIT_FILE, ...HEALTH_UNIT_FILES, ...scripts].map((f) => [f, sha256(readPackageFile(`cloud-init/${f}`))])),
     nvidiaDriver: recipe.nvidiaDriver.toString(),
     cuda: recipe.cuda?.versionString ?? null,
     containerToolkit: recipe.containerToolkit ? recipe.containerToolkitVersion ?? 'latest' : null,

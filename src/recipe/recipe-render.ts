@@ -17,6 +17,11 @@ const CONFIG_PATH = GPU_NODE_CONFIG_FILE;
  */
 export const SHARED_FILES: readonly string[] = [CONTRACT_FILE.replace(/^cloud-init\//, ''), 'lib/gpu-node-vars.sh', 'lib/gpu-node-common.sh',
   'bin/gpu-node-run', 'bin/gpu-node-health'];
+/**
+ * The server metadata and an application credential's clouds.yaml, below the package's cloud-init/: only on
+ * the nodes that read them (the idle shelve's step, every Slurm node), as every byte counts against Nova's limit.
+ */
+export const OPENSTACK_LIB = 'lib/gpu-node-openstack.sh';
 // The unit that runs the steps at every boot (cloud-init runs `runcmd` only once per instance).
 const UNIT_NAME = 'gpu-node.service';
 /** The unit's file below the package's cloud-init/. */
@@ -30,8 +35,12 @@ export const IDLE_UNIT_FILES: readonly string[] = ['systemd/gpu-node-idle.servic
 // Bytes kept free below Nova's limit for the difference between Node's and Go's gzip output.
 const GZIP_SIZE_MARGIN = 1024;
 
-/** The `#cloud-config` text of `recipe` for a node running `steps`, and its sizes. */
-export function renderRecipeText(recipe: RecipeSpec, options: RecipeRenderOptions, steps: readonly RecipeStep[]): RenderedUserData {
+/**
+ * The `#cloud-config` text of `recipe` for a node running `steps` (with their tools and the extra `libraries`
+ * below the package's cloud-init/), and its sizes.
+ */
+export function renderRecipeText(recipe: RecipeSpec, options: RecipeRenderOptions, steps: readonly RecipeStep[],
+  libraries: readonly string[] = []): RenderedUserData {
   const loginUser = options.loginUser ?? 'ubuntu';
   const lifetime = options.lifetimeHours !== undefined && options.lifetimeHours > 0;
   const fabricManager = steps.some((s) => s.name === 'fabric-manager');
@@ -65,7 +74,8 @@ export function renderRecipeText(recipe: RecipeSpec, options: RecipeRenderOption
     '# shellcheck disable=SC2034  # the variables are used by the scripts that source this file\n' +
     env.map(([k, v]) => `${k}=${shellQuote(String(v))}`).join('\n') + '\n';
 
-  const scriptFiles = [...SHARED_FILES, ...steps.flatMap((s) => s.tools), ...steps.flatMap((s) => s.script ? [s.script] : [])];
+  const tools = [...new Set([...libraries, ...steps.flatMap((s) => s.tools)])];
+  const scriptFiles = [...SHARED_FILES, ...tools, ...steps.flatMap((s) => s.script ? [s.script] : [])];
   const files: RecipeFile[] = [
     ...scriptFiles.map((f) => ({
       path: `${NODE_ROOT}/${f}`,

@@ -1,6 +1,7 @@
 // What a SlurmCluster adds to each node's GpuRecipe: the rendered Slurm files, cluster.env, the
 // node-side scripts of cloud-init/slurm/, and the one command that runs the head's or a worker's setup.
 import { GpuRecipe } from '../recipe/gpu-recipe';
+import { OPENSTACK_LIB } from '../recipe/recipe-render';
 import { RecipeFile } from '../recipe/recipe-options';
 import { readPackageFile } from '../core/package-files';
 import { GPU_CLUSTER_ENV_FILE } from '../core/contract.generated';
@@ -79,5 +80,6 @@ export function withParts(base: GpuRecipe, name: string, parts: SlurmRecipeParts
     packages: base.packages,
     files: [...base.files, ...parts.files],
     commands: [...base.commands, ...parts.commands],
-  });
+  // slurm-cluster-lib.sh reads the server metadata (the nodes' addresses, the head's credential) with it.
+  })._shipLibrary(OPENSTACK_LIB);
 }
