@@ -42,10 +42,10 @@ esac
 
 # Markers, image tag and property prefix: the node's own contract file (watch-script.ts passes it;
 # run by hand from the package, the one beside this script).
-if [[ -z ${WATCH_CONTRACT:-} && -r "$(dirname "$0")/../cloud-init/lib/gpu-node-contract.sh" ]]; then
-  WATCH_CONTRACT="$(dirname "$0")/../cloud-init/lib/gpu-node-contract.sh"
+if [[ -z ${WATCH_CONTRACT:-} && -r "$(dirname "$0")/../cloud-init/node/lib/gpu-node-contract.sh" ]]; then
+  WATCH_CONTRACT="$(dirname "$0")/../cloud-init/node/lib/gpu-node-contract.sh"
 fi
-[[ -r ${WATCH_CONTRACT:-} ]] || die "WATCH_CONTRACT must name cloud-init/lib/gpu-node-contract.sh, got '${WATCH_CONTRACT:-}'" 2
+[[ -r ${WATCH_CONTRACT:-} ]] || die "WATCH_CONTRACT must name cloud-init/node/lib/gpu-node-contract.sh, got '${WATCH_CONTRACT:-}'" 2
 # shellcheck source=/dev/null  # an asset of its own at run time
 . "$WATCH_CONTRACT"
 M_READY=$GPU_NODE_MARK_READY M_FAILED=$GPU_NODE_MARK_FAILED M_SEALED=$GPU_NODE_MARK_SEALED P=$GPU_NODE_PROPERTY_PREFIX

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Writes the TypeScript side of the node contract (src/core/contract.generated.ts) from the bash side
-// (cloud-init/lib/gpu-node-contract.sh), so the names TypeScript and the scripts share are declared once.
+// (cloud-init/node/lib/gpu-node-contract.sh), so the names TypeScript and the scripts share are declared once.
 // Run by `npm run gen`; __tests__/core/contract-generated.test.ts fails when the committed file is stale.
 //
 //   node scripts/gen-contract.cjs [--contract FILE] [--out FILE] [--check]
@@ -11,7 +11,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
-const CONTRACT = 'cloud-init/lib/gpu-node-contract.sh';
+const CONTRACT = 'cloud-init/node/lib/gpu-node-contract.sh';
 const OUT = 'src/core/contract.generated.ts';
 /** Names with these endings hold a space-separated list. */
 const LIST = /_(VARS|KEYS|STEPS|RELEASES)$/;

@@ -1,4 +1,4 @@
-// The node side of the contract (cloud-init/lib/gpu-node-contract.sh): the scripts refuse to run
+// The node side of the contract (cloud-init/node/lib/gpu-node-contract.sh): the scripts refuse to run
 // without a variable the recipe always writes, naming it, instead of defaulting silently.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -7,7 +7,7 @@ import * as path from 'path';
 import { nodeContract } from '../../src/core/node-contract';
 import { recipeEnv } from '../support/node-env';
 
-const CLOUD_INIT = path.resolve(__dirname, '../../cloud-init');
+const CLOUD_INIT = path.resolve(__dirname, '../../cloud-init/node');
 let dir: string;
 beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpu-node-contract-')); });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

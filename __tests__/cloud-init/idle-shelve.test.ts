@@ -8,7 +8,7 @@ import * as path from 'path';
 import { nodeContract } from '../../src/core/node-contract';
 import { recipeEnv } from '../support/node-env';
 
-const CLOUD_INIT = path.resolve(__dirname, '../../cloud-init');
+const CLOUD_INIT = path.resolve(__dirname, '../../cloud-init/node');
 const FAKEBIN = path.join(__dirname, 'fixtures', 'fakebin');
 const IDLE = path.join(CLOUD_INIT, 'bin', 'gpu-node-idle');
 const STEP = path.join(CLOUD_INIT, 'steps', 'idle-shelve.sh');

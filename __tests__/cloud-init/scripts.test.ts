@@ -8,7 +8,7 @@ import * as YAML from 'yaml';
 import { GpuRecipe } from '../../src';
 import { recipeEnv } from '../support/node-env';
 
-const CLOUD_INIT = path.resolve(__dirname, '../../cloud-init');
+const CLOUD_INIT = path.resolve(__dirname, '../../cloud-init/node');
 const FAKEBIN = path.join(__dirname, 'fixtures', 'fakebin');
 const LIB = path.join(CLOUD_INIT, 'lib', 'gpu-node-common.sh');
 const CONTRACT = path.join(CLOUD_INIT, 'lib', 'gpu-node-contract.sh');

@@ -47,7 +47,7 @@ function makeBox(model: SlurmClusterModel = MODEL, files: Record<string, string>
       FAKE_DIR: fake,
       SLURM_CLUSTER_ENV: path.join(dir, 'cluster.env'),
       // The runner's library and the node contract (console markers) next to it, as on a node.
-      SLURM_CLUSTER_NODE_LIB: path.resolve(__dirname, '../../cloud-init/lib/gpu-node-common.sh'),
+      SLURM_CLUSTER_NODE_LIB: path.resolve(__dirname, '../../cloud-init/node/lib/gpu-node-common.sh'),
       SLURM_CLUSTER_CONSOLE: path.join(dir, 'console'),
       SLURM_CLUSTER_LOG: path.join(dir, 'cluster.log'),
       SLURM_CLUSTER_POLL: '0.2',
@@ -376,7 +376,7 @@ describe('on an existing network: addresses from the server metadata at boot', (
 });
 
 describe('waitForReady: the head\'s cluster verdict reaches the deploy', () => {
-  const RUNNER = path.resolve(__dirname, '../../cloud-init/bin/gpu-node-run');
+  const RUNNER = path.resolve(__dirname, '../../cloud-init/node/bin/gpu-node-run');
   const WATCH = path.resolve(__dirname, '../../assets/gpu-node-watch.sh');
   const FAKE_OPENSTACK = path.resolve(__dirname, '../assets/fixtures/fake-openstack.sh');
   const RECIPE = 'gpu-base-slurm-head';
@@ -395,7 +395,7 @@ describe('waitForReady: the head\'s cluster verdict reaches the deploy', () => {
       encoding: 'utf8', timeout: 20000,
       env: {
         // Every variable the recipe writes to recipe.env (the runner refuses to run without them).
-        ...recipeEnv(), ...box.env, SLURM_CLUSTER_CONSOLE: nodeConsole, SLURM_CLUSTER_NODE_LIB: path.resolve(__dirname, '../../cloud-init/lib/gpu-node-common.sh'),
+        ...recipeEnv(), ...box.env, SLURM_CLUSTER_CONSOLE: nodeConsole, SLURM_CLUSTER_NODE_LIB: path.resolve(__dirname, '../../cloud-init/node/lib/gpu-node-common.sh'),
         GPU_NODE_CONFIG: '/nonexistent', GPU_NODE_RECIPE_NAME: RECIPE, GPU_NODE_STEPS_DIR: steps,
         GPU_NODE_STATE_DIR: path.join(node, 'state'), GPU_NODE_LOG_DIR: path.join(node, 'log'), GPU_NODE_CONSOLE: nodeConsole,
       },
@@ -814,7 +814,7 @@ describe('slurm-health-check (HealthCheckProgram: slurmd runs it as root on each
     w.check();
     // The node's check missing: logged, exit 0.
     fs.mkdirSync(path.join(w.box.dir, 'lib'));
-    for (const f of ['gpu-node-contract.sh', 'gpu-node-vars.sh', 'gpu-node-openstack.sh']) fs.copyFileSync(path.resolve(__dirname, '../../cloud-init/lib', f), path.join(w.box.dir, 'lib', f));
+    for (const f of ['gpu-node-contract.sh', 'gpu-node-vars.sh', 'gpu-node-openstack.sh']) fs.copyFileSync(path.resolve(__dirname, '../../cloud-init/node/lib', f), path.join(w.box.dir, 'lib', f));
     const r = w.check({ SLURM_CLUSTER_NODE_LIB: path.join(w.box.dir, 'lib', 'gpu-node-common.sh') });
     expect(r.stderr).toMatch(/gpu-node-health exited 127/);
     // Its library and the node contract missing: said on stderr, exit 0 still.

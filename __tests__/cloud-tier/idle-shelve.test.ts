@@ -16,7 +16,7 @@ import { CLOUDS_YAML, Deployment, inspect, tier } from './support';
 const t = tier();
 if (t.skipped) console.log(`skipped: ${t.skipped}`);
 const cloudTest = t.skipped ? test.skip : test;
-const CLOUD_INIT = path.resolve(__dirname, '../../cloud-init');
+const CLOUD_INIT = path.resolve(__dirname, '../../cloud-init/node');
 const FAKEBIN = path.resolve(__dirname, '../cloud-init/fixtures/fakebin');
 const T0 = 1_800_000_000;
 

@@ -83,7 +83,7 @@ describe('SlurmCluster powerSaving on the mini-cloud (real Keystone access rules
       // The stand-in scontrol first; the tier's openstack CLI from this machine's PATH.
       PATH: `${path.join(work, 'bin')}:${process.env.PATH}`, HOME: work, FAKE_DIR: work, SLURM_CLUSTER_ENV: path.join(work, 'cluster.env'),
       SLURM_CLUSTER_LOG: path.join(work, 'power.log'), SLURM_CLUSTER_POLL: '3',
-      SLURM_CLUSTER_NODE_LIB: path.join(ROOT, 'cloud-init', 'lib', 'gpu-node-common.sh'),
+      SLURM_CLUSTER_NODE_LIB: path.join(ROOT, 'cloud-init', 'node', 'lib', 'gpu-node-common.sh'),
     };
   });
 

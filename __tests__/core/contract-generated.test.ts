@@ -117,10 +117,10 @@ test('the keys the bash side reads below a prefix are keys the contract lists', 
   for (const k of watcher) expect(C.GPU_NODE_IMAGE_PROPERTY_KEYS).toContain(k);
   // The credential's keys, which idle-shelve.sh and slurm-head-setup write clouds.yaml from with the one
   // gpu_write_clouds_yaml (prefix + "<key>", the optional region apart).
-  const cloudsYaml = 'cloud-init/lib/gpu-node-openstack.sh';
+  const cloudsYaml = 'cloud-init/node/lib/gpu-node-openstack.sh';
   const keys = [...new Set([...read(cloudsYaml, /prefix \+ "([a-z_]+)"/g), ...read(cloudsYaml, /"(auth_url|credential_[a-z]+)"/g)])].sort();
   expect([cloudsYaml, keys]).toEqual([cloudsYaml, [...C.GPU_NODE_CREDENTIAL_METADATA_KEYS].sort()]);
-  for (const file of ['cloud-init/steps/idle-shelve.sh', 'cloud-init/slurm/slurm-cluster-lib.sh']) {
+  for (const file of ['cloud-init/node/steps/idle-shelve.sh', 'cloud-init/slurm/slurm-cluster-lib.sh']) {
     expect([file, fs.readFileSync(path.join(ROOT, file), 'utf8')]).toEqual([file, expect.stringMatching(/gpu_write_clouds_yaml "/)]);
   }
 });

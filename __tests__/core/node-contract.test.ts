@@ -5,7 +5,7 @@ import { GpuModel, GpuRecipe } from '../../src';
 import { CONTRACT_FILE, nodeContract } from '../../src/core/node-contract';
 import { recipeEnvEntries } from '../../src/recipe/recipe-render';
 
-// The one contract between TypeScript and the node's scripts (cloud-init/lib/gpu-node-contract.sh):
+// The one contract between TypeScript and the node's scripts (cloud-init/node/lib/gpu-node-contract.sh):
 // the renderer writes exactly its variables, and its step lists name steps the recipe knows.
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -59,9 +59,9 @@ describe('steps', () => {
   });
 
   test('every shipped step script is a step of the recipe, and every step\'s files exist', () => {
-    const shipped = fs.readdirSync(path.join(ROOT, 'cloud-init', 'steps')).map((f) => `steps/${f}`).sort();
+    const shipped = fs.readdirSync(path.join(ROOT, 'cloud-init', 'node', 'steps')).map((f) => `steps/${f}`).sort();
     expect(all.flatMap((s) => (s.script ? [s.script] : [])).sort()).toEqual(shipped);
-    for (const f of all.flatMap((s) => s.tools)) expect(fs.existsSync(path.join(ROOT, 'cloud-init', f))).toBe(true);
+    for (const f of all.flatMap((s) => s.tools)) expect(fs.existsSync(path.join(ROOT, 'cloud-init', 'node', f))).toBe(true);
     // user-commands is rendered from the recipe's commands, not shipped.
     expect(all.find((s) => s.name === 'user-commands')?.script).toBeUndefined();
   });

@@ -51,7 +51,7 @@ describe('GpuNode idleShelve', () => {
     ]));
     const f = files(userDataOf(json, server(json)));
     expect(f.find((x) => x.path === '/opt/gpu-node/bin/gpu-node-idle')!.content)
-      .toBe(fs.readFileSync(path.resolve(__dirname, '../../cloud-init/bin/gpu-node-idle'), 'utf8').replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{'));
+      .toBe(fs.readFileSync(path.resolve(__dirname, '../../cloud-init/node/bin/gpu-node-idle'), 'utf8').replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{'));
     expect(recipeEnvOf(json)).toContain("GPU_NODE_IDLE_SHELVE_HOURS='4'\n");
     expect(recipeEnvOf(json)).toMatch(/GPU_NODE_STEPS='[^']* idle-shelve ready-check'/);
     // The step enables the timer once the credential is in place: cloud-init does not.

@@ -73,7 +73,7 @@ describe('rendered user_data', () => {
     expect(fileContent(minimal, '/etc/gpu-node/recipe.env')).toContain("GPU_NODE_STEPS='nvidia-driver ready-check'");
     const unit = config.write_files.find((f: any) => f.path === '/etc/systemd/system/gpu-node.service');
     expect(unit.permissions).toBe('0644');
-    expect(unit.content).toBe(require('fs').readFileSync(require('path').join(__dirname, '../../cloud-init/systemd/gpu-node.service'), 'utf8'));
+    expect(unit.content).toBe(require('fs').readFileSync(require('path').join(__dirname, '../../cloud-init/node/systemd/gpu-node.service'), 'utf8'));
   });
 
   test('burn-in without the CUDA toolkit is a synth-time error', () => {
@@ -91,7 +91,7 @@ describe('rendered user_data', () => {
       '/opt/gpu-node/bin/gpu-node-lifetime', '/etc/gpu-node/recipe.env']));
     const runner = config.write_files.find((f: any) => f.path === '/opt/gpu-node/bin/gpu-node-run');
     expect(runner.permissions).toBe('0755');
-    expect(runner.content).toBe(require('fs').readFileSync(require('path').join(__dirname, '../../cloud-init/bin/gpu-node-run'), 'utf8'));
+    expect(runner.content).toBe(require('fs').readFileSync(require('path').join(__dirname, '../../cloud-init/node/bin/gpu-node-run'), 'utf8'));
   });
 
   test('passes the pinned versions and the node facts in recipe.env, shell-quoted', () => {
@@ -274,7 +274,12 @@ describe('content key', () => {
     jest.isolateModules(() => {
       jest.doMock('../../src/core/package-files', () => {
         const actual = jest.requireActual('../../src/core/package-files');
-        return { ...actual, readPackageFile: (f: string) => actual.readPackageFile(f) + (f === edited ? '# edited\n' : '') };
+        const mark = (f: string) => (f === edited ? '# edited\n' : '');
+        return {
+          ...actual,
+          readPackageFile: (f: string) => actual.readPackageFile(f) + mark(f),
+          readNodeScript: (f: string) => actual.readNodeScript(f) + mark(`${actual.NODE_SCRIPTS_DIR}/${f}`),
+        };
       });
       const { GpuRecipe: IsolatedRecipe } = require('../../src/recipe/gpu-recipe');
       key = new IsolatedRecipe(props())._key(BASE);
@@ -283,8 +288,8 @@ describe('content key', () => {
   };
 
   // A baked image keeps the install steps' done markers, which record this key: an edit must change it.
-  test.each(['cloud-init/steps/nvidia-driver.sh', 'cloud-init/lib/gpu-node-common.sh', 'cloud-init/lib/gpu-node-contract.sh', 'cloud-init/steps/seal-snapshot.sh',
-    'cloud-init/steps/packages.sh', 'cloud-init/steps/fabric-manager.sh', 'cloud-init/bin/gpu-node-run'])(
+  test.each(['cloud-init/node/steps/nvidia-driver.sh', 'cloud-init/node/lib/gpu-node-common.sh', 'cloud-init/node/lib/gpu-node-contract.sh', 'cloud-init/node/steps/seal-snapshot.sh',
+    'cloud-init/node/steps/packages.sh', 'cloud-init/node/steps/fabric-manager.sh', 'cloud-init/node/bin/gpu-node-run'])(
     'a change in the shipped %s changes the key', (file) => {
       const changed = keyWithEditedScript(file);
       expect(changed).toMatch(/^[0-9a-f]{16}$/);
@@ -292,7 +297,7 @@ describe('content key', () => {
     });
 
   test('the per-boot readiness check is not part of the key', () => {
-    expect(keyWithEditedScript('cloud-init/steps/ready-check.sh')).toBe(fullRecipe()._key(BASE));
+    expect(keyWithEditedScript('cloud-init/node/steps/ready-check.sh')).toBe(fullRecipe()._key(BASE));
   });
 
   test('is stable across runs and machines (snapshot of a known key)', () => {

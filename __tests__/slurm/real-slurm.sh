@@ -7,7 +7,7 @@ set -euo pipefail
 dir=$1 worker=$2 mode=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 # The runner's library of this checkout, next to the node contract the Slurm scripts read their markers from.
-export SLURM_CLUSTER_NODE_LIB="$here/../../cloud-init/lib/gpu-node-common.sh"
+export SLURM_CLUSTER_NODE_LIB="$here/../../cloud-init/node/lib/gpu-node-common.sh"
 # shellcheck source-path=SCRIPTDIR source=../../cloud-init/slurm/slurm-cluster-lib.sh
 SLURM_CLUSTER_ENV="$dir/etc/cluster.env" SLURM_CLUSTER_LOG="$dir/cluster.log" . "$here/../../cloud-init/slurm/slurm-cluster-lib.sh"
 

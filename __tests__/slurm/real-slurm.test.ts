@@ -108,7 +108,7 @@ function runSandbox(mode: '' | 'power', timeout: number): Sandbox {
     `export PATH=${h}/bin:/usr/sbin:/usr/bin:/sbin:/bin SLURM_CONF=${dir}/etc/slurm.conf`,
     `export GPU_NODE_CONFIG=${h}/recipe.env GPU_NODE_STATE_DIR=${h}/state GPU_NODE_LOG_DIR=${h}/log GPU_NODE_CONSOLE=/dev/null`,
     `export GPU_NODE_BOOT_ID=sim-boot GPU_NODE_SLURMD_DEFAULTS=/nonexistent SLURM_CLUSTER_NODE_ENV=/nonexistent`,
-    `export SLURM_CLUSTER_ENV=${dir}/etc/cluster.env SLURM_CLUSTER_LOG=${dir}/log/health.log SLURM_CLUSTER_NODE_LIB=${repo}/cloud-init/lib/gpu-node-common.sh`,
+    `export SLURM_CLUSTER_ENV=${dir}/etc/cluster.env SLURM_CLUSTER_LOG=${dir}/log/health.log SLURM_CLUSTER_NODE_LIB=${repo}/cloud-init/node/lib/gpu-node-common.sh`,
     `echo "health \${SLURMD_NODENAME:-unnamed} uid=$(id -u)" >>${dir}/log/health-runs.log`,
     `exec bash ${repo}/cloud-init/slurm/slurm-health-check "$@"`,
     '',
@@ -125,7 +125,7 @@ function runSandbox(mode: '' | 'power', timeout: number): Sandbox {
     const envReal = [
       `export PATH=${fakeOs}:/usr/sbin:/usr/bin:/sbin:/bin`,
       `export FAKE_DIR=${dir}/fake SLURM_CONF=${dir}/etc/slurm.conf SLURM_CLUSTER_ENV=${dir}/etc/cluster.env`,
-      `export SLURM_CLUSTER_LOG=${dir}/log/power.log SLURM_CLUSTER_POLL=0.2 SLURM_CLUSTER_NODE_LIB=${path.resolve(__dirname, '../../cloud-init/lib/gpu-node-common.sh')}`,
+      `export SLURM_CLUSTER_LOG=${dir}/log/power.log SLURM_CLUSTER_POLL=0.2 SLURM_CLUSTER_NODE_LIB=${path.resolve(__dirname, '../../cloud-init/node/lib/gpu-node-common.sh')}`,
     ].join('\n');
     fs.writeFileSync(path.join(dir, 'fake', 'calls.log'), '');
     // Nova's answers to the first shelve and unshelve (server show: status and task).

@@ -152,7 +152,7 @@ describe('renderSlurmConfig', () => {
     const all = Object.fromEntries(GPU_CLUSTER_REQUIRED_VARS.map((v) => [v, '']));
     expect(lines(renderClusterEnv(all)).map((l) => l.split('=')[0])).toEqual([...GPU_CLUSTER_REQUIRED_VARS]);
     expect(() => renderClusterEnv({ ...all, SLURM_CLUSTER_NEW: 1 }))
-      .toThrow(/cluster\.env and GPU_CLUSTER_REQUIRED_VARS in cloud-init\/lib\/gpu-node-contract\.sh differ \(not in the contract: SLURM_CLUSTER_NEW; not written: none\)/);
+      .toThrow(/cluster\.env and GPU_CLUSTER_REQUIRED_VARS in cloud-init\/node\/lib\/gpu-node-contract\.sh differ \(not in the contract: SLURM_CLUSTER_NEW; not written: none\)/);
     const { SLURM_CLUSTER_WORKERS: _workers, ...withoutWorkers } = all;
     expect(() => renderClusterEnv(withoutWorkers)).toThrow(/not in the contract: none; not written: SLURM_CLUSTER_WORKERS/);
   });

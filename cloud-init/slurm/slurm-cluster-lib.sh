@@ -3,18 +3,18 @@
 # console lines, apt, and the nodes.conf composition.
 set -euo pipefail
 
-# The node runner's library (cloud-init/lib/gpu-node-common.sh), for slurm_fail's GPU-NODE-FAILED line.
+# The node runner's library (cloud-init/node/lib/gpu-node-common.sh), for slurm_fail's GPU-NODE-FAILED line.
 : "${SLURM_CLUSTER_NODE_LIB:=/opt/gpu-node/lib/gpu-node-common.sh}"
 # The node contract next to that library: GPU_CLUSTER_REQUIRED_VARS, the console markers
 # (GPU_CLUSTER_MARK_*), the metadata prefixes, the paths; and its check of the required variables.
 # Without them no line of this library means anything: stop, naming where they were looked for.
 slurm_no_contract() { printf '%s\n' "${0##*/}: no node contract next to SLURM_CLUSTER_NODE_LIB=$SLURM_CLUSTER_NODE_LIB" >&2; exit 1; }
-# shellcheck source=../lib/gpu-node-contract.sh
+# shellcheck source=../node/lib/gpu-node-contract.sh
 . "$(dirname "$SLURM_CLUSTER_NODE_LIB")/gpu-node-contract.sh" || slurm_no_contract
-# shellcheck source=../lib/gpu-node-vars.sh
+# shellcheck source=../node/lib/gpu-node-vars.sh
 . "$(dirname "$SLURM_CLUSTER_NODE_LIB")/gpu-node-vars.sh" || slurm_no_contract
 # The server metadata and the clouds.yaml of an application credential, as the nodes' idle shelve reads them.
-# shellcheck source=../lib/gpu-node-openstack.sh
+# shellcheck source=../node/lib/gpu-node-openstack.sh
 . "$(dirname "$SLURM_CLUSTER_NODE_LIB")/gpu-node-openstack.sh" || slurm_no_contract
 
 SLURM_CLUSTER_ENV="${SLURM_CLUSTER_ENV:-$GPU_CLUSTER_ENV_FILE}"

@@ -1,10 +1,10 @@
-// The contract between the library and the node's scripts (cloud-init/lib/gpu-node-contract.sh). Its
+// The contract between the library and the node's scripts (cloud-init/node/lib/gpu-node-contract.sh). Its
 // values reach TypeScript through contract.generated.ts, which `npm run gen` writes from that file, so
 // both sides read the same names, keys and markers.
 import * as C from './contract.generated';
 
 /** The contract file, below the package root; shipped to the node next to gpu-node-common.sh. */
-export const CONTRACT_FILE = 'cloud-init/lib/gpu-node-contract.sh';
+export const CONTRACT_FILE = 'cloud-init/node/lib/gpu-node-contract.sh';
 
 /** The contract's values, by name. */
 export interface NodeContract {

@@ -11,7 +11,7 @@ export function packageRoot(): string {
   if (cachedRoot) return cachedRoot;
   let dir = __dirname;
   for (;;) {
-    if (fs.existsSync(path.join(dir, 'cloud-init', 'bin', 'gpu-node-run'))) {
+    if (fs.existsSync(path.join(dir, NODE_SCRIPTS_DIR, 'bin', 'gpu-node-run'))) {
       cachedRoot = dir;
       return dir;
     }
@@ -20,6 +20,12 @@ export function packageRoot(): string {
     dir = parent;
   }
 }
+
+/**
+ * The node's scripts below the package root: below it, `bin/`, `lib/`, `steps/` and `systemd/` as they are
+ * installed on the node (cloud-init/slurm/ holds a SlurmCluster's).
+ */
+export const NODE_SCRIPTS_DIR = 'cloud-init/node';
 
 const fileCache = new Map<string, string>();
 
@@ -34,4 +40,9 @@ export function readPackageFile(relative: string): string {
     fileCache.set(relative, text);
   }
   return text;
+}
+
+/** A file of the node's scripts, by its path below NODE_SCRIPTS_DIR (e.g. `lib/gpu-node-common.sh`). */
+export function readNodeScript(relative: string): string {
+  return readPackageFile(`${NODE_SCRIPTS_DIR}/${relative}`);
 }

@@ -26,7 +26,7 @@ export function watchScript(scope: Construct): TerraformAsset {
 
 /**
  * The watcher's environment from the node contract: `WATCH_CONTRACT`, the path of
- * cloud-init/lib/gpu-node-contract.sh as an asset of the stack (the same file the node's scripts
+ * cloud-init/node/lib/gpu-node-contract.sh as an asset of the stack (the same file the node's scripts
  * source), from which the watcher takes the console markers, the image tag and the property prefix.
  */
 export function watchEnvironment(scope: Construct): { [name: string]: string } {

@@ -37,7 +37,7 @@ const PACKAGE_PATTERN = new RegExp(`^(?:${GPU_NODE_PACKAGE_PATTERN})$`);
  * A cloud-init recipe for GPU nodes: NVIDIA driver and CUDA from NVIDIA's apt repository,
  * Docker with the NVIDIA container toolkit, an optional burn-in, user additions and a
  * readiness check that prints `GPU-NODE-READY` or `GPU-NODE-FAILED` to the console.
- * The scripts are the files in the package's `cloud-init/` folder.
+ * The scripts are the files in the package's `cloud-init/node/` folder.
  */
 export class GpuRecipe {
   /** Nova's limit for user_data, in bytes after base64. */
@@ -63,7 +63,7 @@ export class GpuRecipe {
   public readonly commands: string[];
   private readonly keys = new Map<string, string>();
   private readonly rendered = new Map<string, RenderedUserData>();
-  // Libraries below the package's cloud-init/ that the recipe's own files source (_shipLibrary).
+  // Libraries below the package's cloud-init/node/ that the recipe's own files source (_shipLibrary).
   private readonly libraries: string[] = [];
 
   constructor(props: GpuRecipeProps = {}) {
@@ -143,7 +143,7 @@ export class GpuRecipe {
   }
 
   /**
-   * Ships `file` (below the package's cloud-init/, e.g. `lib/gpu-node-openstack.sh`) with the node's
+   * Ships `file` (below the package's cloud-init/node/, e.g. `lib/gpu-node-openstack.sh`) with the node's
    * scripts, for files of this recipe that source it (a SlurmCluster's scripts). Before any render.
    * @internal
    */

@@ -1,7 +1,7 @@
 // The content key of a recipe on a base image: what a baked image's done markers and tag record.
 import { createHash } from 'crypto';
 import type { RecipeSpec, RecipeStep } from './recipe-options';
-import { readPackageFile } from '../core/package-files';
+import { readNodeScript } from '../core/package-files';
 import { HEALTH_UNIT_FILES, SHARED_FILES, UNIT_FILE } from './recipe-render';
 
 /**
@@ -14,7 +14,7 @@ export function recipeContentKey(recipe: RecipeSpec, baseImage: string, steps: r
   const content = {
     format: 1,
     baseImage,
-    scripts: Object.fromEntries([...SHARED_FILES, ...libraries, UNIT_FILE, ...HEALTH_UNIT_FILES, ...scripts].map((f) => [f, sha256(readPackageFile(`cloud-init/${f}`))])),
+    scripts: Object.fromEntries([...SHARED_FILES, ...libraries, UNIT_FILE, ...HEALTH_UNIT_FILES, ...scripts].map((f) => [f, sha256(readNodeScript(f))])),
     nvidiaDriver: recipe.nvidiaDriver.toString(),
     cuda: recipe.cuda?.versionString ?? null,
     containerToolkit: recipe.containerToolkit ? recipe.containerToolkitVersion ?? 'latest' : null,

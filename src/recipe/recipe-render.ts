@@ -6,29 +6,29 @@ import type { RecipeFile, RecipeSpec, RecipeRenderOptions, RecipeStep, RenderedU
 import { GPU_NODE_CONFIG_FILE, GPU_NODE_INSTALL_DIR, GPU_NODE_RECIPE_LOG, GPU_NODE_REQUIRED_VARS } from '../core/contract.generated';
 import { CONTRACT_FILE, contractEntries } from '../core/node-contract';
 import { burnComputeCapability } from '../cloud/gpu-software-matrix';
-import { readPackageFile } from '../core/package-files';
+import { NODE_SCRIPTS_DIR, readNodeScript } from '../core/package-files';
 
 // Where the shipped scripts go on the node.
 const NODE_ROOT = GPU_NODE_INSTALL_DIR;
 const CONFIG_PATH = GPU_NODE_CONFIG_FILE;
 /**
  * The contract, its variable check, the runner and its library, on every node (below the package's
- * cloud-init/), each ahead of the files that source it.
+ * cloud-init/node/), each ahead of the files that source it.
  */
-export const SHARED_FILES: readonly string[] = [CONTRACT_FILE.replace(/^cloud-init\//, ''), 'lib/gpu-node-vars.sh', 'lib/gpu-node-common.sh',
+export const SHARED_FILES: readonly string[] = [CONTRACT_FILE.slice(NODE_SCRIPTS_DIR.length + 1), 'lib/gpu-node-vars.sh', 'lib/gpu-node-common.sh',
   'bin/gpu-node-run', 'bin/gpu-node-health'];
 /**
- * The server metadata and an application credential's clouds.yaml, below the package's cloud-init/: only on
+ * The server metadata and an application credential's clouds.yaml, below the package's cloud-init/node/: only on
  * the nodes that read them (the idle shelve's step, every Slurm node), as every byte counts against Nova's limit.
  */
 export const OPENSTACK_LIB = 'lib/gpu-node-openstack.sh';
 // The unit that runs the steps at every boot (cloud-init runs `runcmd` only once per instance).
 const UNIT_NAME = 'gpu-node.service';
-/** The unit's file below the package's cloud-init/. */
+/** The unit's file below the package's cloud-init/node/. */
 export const UNIT_FILE = `systemd/${UNIT_NAME}`;
 // The health check between boots (bin/gpu-node-health) and the timer that runs it every 5 minutes.
 const HEALTH_TIMER = 'gpu-node-health.timer';
-/** The health check's units below the package's cloud-init/. */
+/** The health check's units below the package's cloud-init/node/. */
 export const HEALTH_UNIT_FILES: readonly string[] = ['systemd/gpu-node-health.service', `systemd/${HEALTH_TIMER}`];
 /** The idle shelve's units (bin/gpu-node-idle), only on a node with idleShelve; steps/idle-shelve.sh enables the timer. */
 export const IDLE_UNIT_FILES: readonly string[] = ['systemd/gpu-node-idle.service', 'systemd/gpu-node-idle.timer'];
@@ -37,7 +37,7 @@ const GZIP_SIZE_MARGIN = 1024;
 
 /**
  * The `#cloud-config` text of `recipe` for a node running `steps` (with their tools and the extra `libraries`
- * below the package's cloud-init/), and its sizes.
+ * below the package's cloud-init/node/), and its sizes.
  */
 export function renderRecipeText(recipe: RecipeSpec, options: RecipeRenderOptions, steps: readonly RecipeStep[],
   libraries: readonly string[] = []): RenderedUserData {
@@ -79,7 +79,7 @@ export function renderRecipeText(recipe: RecipeSpec, options: RecipeRenderOption
   const files: RecipeFile[] = [
     ...scriptFiles.map((f) => ({
       path: `${NODE_ROOT}/${f}`,
-      content: readPackageFile(`cloud-init/${f}`),
+      content: readNodeScript(f),
       permissions: f.startsWith('lib/') ? '0644' : '0755',
     })),
     ...(recipe.commands.length > 0 ? [{
@@ -89,7 +89,7 @@ export function renderRecipeText(recipe: RecipeSpec, options: RecipeRenderOption
     }] : []),
     { path: CONFIG_PATH, content: envText, permissions: '0644' },
     ...[UNIT_FILE, ...HEALTH_UNIT_FILES, ...(steps.some((s) => s.name === 'idle-shelve') ? IDLE_UNIT_FILES : [])].map((f) => ({
-      path: `/etc/systemd/system/${f.replace(/^systemd\//, '')}`, content: readPackageFile(`cloud-init/${f}`), permissions: '0644',
+      path: `/etc/systemd/system/${f.replace(/^systemd\//, '')}`, content: readNodeScript(f), permissions: '0644',
     })),
     ...recipe.files,
   ];

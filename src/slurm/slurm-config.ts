@@ -253,7 +253,7 @@ function powerSavingLines(p: SlurmPowerSavingModel | undefined): string[] {
  * slurmd runs HealthCheckProgram as root on the compute nodes that are not NOT_RESPONDING, every
  * HealthCheckInterval seconds (0, the default, disables it) and once when slurmd starts, before it registers;
  * it kills a program that runs over 60 s; "any action to be taken must be explicitly performed by the program"
- * (the drain is ours: gpu_slurm_drain in cloud-init/lib/gpu-node-common.sh). HealthCheckNodeState=ANY (the
+ * (the drain is ours: gpu_slurm_drain in cloud-init/node/lib/gpu-node-common.sh). HealthCheckNodeState=ANY (the
  * default, written out): allocated nodes too, so a GPU lost under a job keeps new jobs off the node, and
  * drained ones, so a node drained by the check is resumed when it passes again. No CYCLE: all nodes at once,
  * which the man page says disturbs parallel jobs least.
