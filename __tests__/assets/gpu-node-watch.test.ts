@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { CONTRACT_FILE, nodeContract } from '../../src/core/node-contract';
+import { testUnless, toolGap } from '../support/skip';
 
 // Drives assets/gpu-node-watch.sh (bake and ready modes) against a stand-in `openstack` CLI
 // (fixtures/fake-openstack.sh) whose behaviour comes from files in a temp dir
@@ -426,14 +427,8 @@ describe('gpu-node-watch.sh: the file itself', () => {
     expect(r.stderr).toContain('usage: gpu-node-watch.sh ready|bake');
   });
 
-  test('passes shellcheck', () => {
-    const shellcheck = findOnPath('shellcheck');
-    if (!shellcheck) {
-      if (process.env.CI) throw new Error('shellcheck is not installed (apt-get install shellcheck)');
-      console.warn('skipping shellcheck check: shellcheck is not installed (apt-get install shellcheck)');
-      return;
-    }
-    const r = spawnSync(shellcheck, [SCRIPT], { encoding: 'utf8' });
+  testUnless(toolGap('shellcheck', 'apt-get install shellcheck'), 'passes shellcheck', () => {
+    const r = spawnSync('shellcheck', [SCRIPT], { encoding: 'utf8' });
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
   });

@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { nodeContract } from '../../src/core/node-contract';
 import { recipeEnv } from '../support/node-env';
+import { testUnless, toolGap } from '../support/skip';
 
 const CLOUD_INIT = path.resolve(__dirname, '../../cloud-init/node');
 const FAKEBIN = path.join(__dirname, 'fixtures', 'fakebin');
@@ -241,19 +242,18 @@ describe('steps/idle-shelve.sh', () => {
 });
 
 describe('systemd/gpu-node-idle.{service,timer}', () => {
-  test('every 5 minutes, after this boot\'s recipe run and health check; systemd-analyze verify passes', () => {
+  test('every 5 minutes, after this boot\'s recipe run and health check', () => {
     const timer = fs.readFileSync(path.join(CLOUD_INIT, 'systemd', 'gpu-node-idle.timer'), 'utf8');
     expect(timer).toMatch(/^OnBootSec=5min$/m);
     expect(timer).toMatch(/^OnUnitInactiveSec=5min$/m);
     const service = fs.readFileSync(path.join(CLOUD_INIT, 'systemd', 'gpu-node-idle.service'), 'utf8');
     expect(service).toMatch(/^After=gpu-node\.service gpu-node-health\.service$/m);
     expect(service).toContain('\nExecStart=/opt/gpu-node/bin/gpu-node-idle\n');
-    const probe = spawnSync('systemd-analyze', ['--version']);
-    if (probe.error) {
-      if (process.env.CI) throw new Error('systemd-analyze is not installed (apt-get install systemd)');
-      console.warn('skipping systemd-analyze verify: systemd-analyze is not installed');
-      return;
-    }
+  });
+
+  testUnless(toolGap('systemd-analyze', 'apt-get install systemd'), 'systemd-analyze verify passes on both units', () => {
+    const timer = fs.readFileSync(path.join(CLOUD_INIT, 'systemd', 'gpu-node-idle.timer'), 'utf8');
+    const service = fs.readFileSync(path.join(CLOUD_INIT, 'systemd', 'gpu-node-idle.service'), 'utf8');
     const dir = fs.mkdtempSync(path.join(tmpRoot, 'idle-units-'));
     fs.writeFileSync(path.join(dir, 'gpu-node-idle.service'), service.replace('/opt/gpu-node/bin/gpu-node-idle', IDLE));
     fs.writeFileSync(path.join(dir, 'gpu-node-idle.timer'), timer);

@@ -8,6 +8,7 @@ import { GPU_CLUSTER_REQUIRED_VARS } from '../../src/core/contract.generated';
 import { CONTRACT_FILE } from '../../src/core/node-contract';
 import { recipeEnv } from '../support/node-env';
 import { addressPlaceholder, renderSlurmConfig, SlurmClusterModel } from '../../src/slurm/slurm-config';
+import { testUnless, toolGap } from '../support/skip';
 
 const DIR = path.resolve(__dirname, '../../cloud-init/slurm');
 const FAKEBIN = path.join(__dirname, 'fixtures', 'slurm-fakebin');
@@ -66,13 +67,7 @@ const consoleText = (box: Box) => fs.readFileSync(box.console, 'utf8');
 const GPU_LINES = 'GPU 0: NVIDIA GeForce RTX 2080 Ti (UUID: GPU-a)\nGPU 1: NVIDIA GeForce RTX 2080 Ti (UUID: GPU-b)\n';
 const ALL_IDLE = 'w1 idle gpu:rtx_2080_ti:2(S:0)\nw2 idle gpu:rtx_2080_ti:2(S:0)\n';
 
-test('shellcheck -x passes on every Slurm script', () => {
-  const probe = spawnSync('shellcheck', ['--version']);
-  if (probe.error) {
-    if (process.env.CI) throw new Error('shellcheck is not installed (apt-get install shellcheck)');
-    console.warn('skipping shellcheck test: shellcheck is not installed');
-    return;
-  }
+testUnless(toolGap('shellcheck', 'apt-get install shellcheck'), 'shellcheck -x passes on every Slurm script', () => {
   const files = fs.readdirSync(DIR).map((f) => path.join(DIR, f));
   expect(files.length).toBe(9);
   const r = spawnSync('shellcheck', ['-x', ...files], { encoding: 'utf8', cwd: DIR });

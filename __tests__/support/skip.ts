@@ -1,5 +1,6 @@
 // A test that cannot run here is a skipped test in jest's summary, with its reason in its name;
 // never a test that returns early and counts as passed.
+import { spawnSync } from 'child_process';
 
 /**
  * Why the shared offline checks (../shared/tools, terraform) cannot run, or undefined. CI sets
@@ -19,4 +20,15 @@ export function testUnless(why: string | undefined, title: string, fn: jest.Prov
     return;
   }
   test(title, fn, timeout);
+}
+
+/**
+ * Why a test that runs `command` cannot run here (`command --version` fails), or undefined. Where CI is set, a
+ * missing tool is an error, not a skip: .ci/run installs it (`install` says how).
+ */
+export function toolGap(command: string, install: string): string | undefined {
+  if (!spawnSync(command, ['--version']).error) return undefined;
+  const why = `${command} is not installed (${install})`;
+  if (process.env.CI) throw new Error(why);
+  return why;
 }
