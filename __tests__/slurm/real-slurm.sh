@@ -19,6 +19,8 @@ stop() {
   if [ -s "$dir/log/slurmd.pid" ]; then kill -KILL "$(cat "$dir/log/slurmd.pid")" 2>/dev/null || true; fi
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  # What the daemons started and may still run (a health check, a power program): their stand-ins live in the sandbox.
+  pkill -KILL -f "$dir/(health|power)/" 2>/dev/null || true
 }
 trap stop EXIT
 
