@@ -1032,6 +1032,25 @@ describe('bin/gpu-node-health: the periodic check keeps status.json true (issue 
     expect(calls(node).slice(n).filter((c) => c.startsWith('scontrol update'))).toEqual([]);
   });
 
+  test('a Slurm worker that runs while Slurm counts it powered down (its shelve failed) restarts slurmd so it registers; not while a power change runs, nor in slurmd\'s own run', () => {
+    const slurmd = path.join(node0Dir(), 'slurmd');
+    fs.writeFileSync(slurmd, 'SLURMD_OPTIONS="-N gpu-w1"\n');
+    const node = readyNode({ env: { GPU_NODE_SLURMD_DEFAULTS: slurmd } });
+    const slurmNode = path.join(node.fake, 'slurm-node');
+    const restarts = () => callsOf(node, 'systemctl').filter((c) => c === 'systemctl restart slurmd').length;
+    fs.writeFileSync(slurmNode, 'NodeName=gpu-w1 State=DOWN+POWERED_DOWN\n   Reason=suspend: shelve refused: Conflict (HTTP 409) [slurm@2026-12-07T08:00:00]\n');
+    check(node);
+    expect(restarts()).toBe(1);
+    expect(fs.readFileSync(path.join(node.logs, 'recipe.log'), 'utf8'))
+      .toContain('Slurm counts node gpu-w1 powered down (DOWN+POWERED_DOWN: suspend: shelve refused: Conflict (HTTP 409)) while it runs: restarting slurmd');
+    check(node, { SLURMD_NODENAME: 'gpu-w1' }); // slurmd's HealthCheckProgram run
+    for (const state of ['IDLE+POWERING_DOWN', 'MIXED+NOT_RESPONDING+POWERING_UP', 'IDLE', 'DOWN']) {
+      fs.writeFileSync(slurmNode, `NodeName=gpu-w1 State=${state}\n`);
+      check(node);
+    }
+    expect(restarts()).toBe(1);
+  });
+
   test('the timer runs it every 5 minutes, after this boot\'s recipe run', () => {
     const timer = fs.readFileSync(path.join(CLOUD_INIT, 'systemd', 'gpu-node-health.timer'), 'utf8');
     expect(timer).toMatch(/^OnBootSec=5min$/m);

@@ -102,8 +102,9 @@ describe('GpuNode idleShelve', () => {
     const on = recipe._render({ expectedGpus: 2, lifetimeHours: 168, idleShelveHours: 4 });
     expect(on.base64Bytes - off.base64Bytes).toBeGreaterThan(1024);
     expect(on.base64Bytes - off.base64Bytes).toBeLessThan(5 * 1024);
-    // 27 KiB since the contract declares the metadata keys, paths and cluster.env's variables (issue 22): 0.6 KiB.
-    expect(on.base64Bytes).toBeLessThanOrEqual(27 * 1024);
+    // 27 KiB since the contract declares the metadata keys, paths and cluster.env's variables (issue 22): 0.6 KiB;
+    // 28 KiB since a Slurm worker re-registers after a refused shelve (gpu_slurm_reregister, on every node): 0.4 KiB.
+    expect(on.base64Bytes).toBeLessThanOrEqual(28 * 1024);
   });
 
   test.each<[string, Options, string]>([

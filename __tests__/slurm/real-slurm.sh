@@ -149,6 +149,22 @@ if [ "$mode" = power ]; then
   echo "RETRY_IDLE=$(wait_for 240 grep -qs "$worker: idle and shelved again" "$dir/log/power.log" && echo yes)|$(node)"
   echo "RETRIED_JOB=$(timeout 90 srun -N 1 --gres=gpu:1 printenv CUDA_VISIBLE_DEVICES 2>&1 | tr '\n' ' ')|$(calls resume)"
   echo "RETRY_UNSHELVES=$(grep -c 'server unshelve' "$dir/fake/calls.log")"
+  # 4. A shelve that Nova refuses (409: e.g. a snapshot of the server running): the server and its slurmd keep running;
+  # slurm-suspend sets the node DOWN with the cloud's answer and slurmctld counts it powered down, so no job gets it.
+  printf '1\n' >"$dir/fake/shelve.$worker.rc"
+  printf 'Conflict: Cannot shelve instance while it is in task_state image_uploading (HTTP 409)\n' >"$dir/fake/shelve.$worker.out"
+  # more FILE PATTERN N: FILE has more than N lines matching PATTERN.
+  # shellcheck disable=SC2317  # called through wait_for
+  more() { [ "$(grep -c "$2" "$1" 2>/dev/null)" -gt "$3" ]; }
+  shelves=$(grep -c 'server shelve' "$dir/fake/calls.log")
+  echo "REFUSED=$(wait_state 'down~')|$(sinfo -h -N -n "$worker" -o '%E')"
+  rm -f "$dir/fake/shelve.$worker.rc" "$dir/fake/shelve.$worker.out"
+  # The worker's health timer (bin/gpu-node-health) finds itself running while counted powered down and restarts
+  # slurmd; its registration brings the node back, and its next idle spell shelves it, the cloud agreeing this time.
+  responding=$(grep -c "Node $worker now responding" "$dir/log/slurmctld.log" || true)
+  bash "$dir/health/timer-run" || true
+  echo "REREGISTERED=$(wait_for 60 more "$dir/log/slurmctld.log" "Node $worker now responding" "$responding" && echo yes)|$(tr '\n' ',' <"$dir/log/timer-systemctl.log" 2>/dev/null)"
+  echo "SHELVED_AGAIN=$(wait_for 120 more "$dir/fake/calls.log" 'server shelve' "$((shelves + 1))" && wait_state 'idle~')|$(node)"
   exit 0
 fi
 echo "CUDA=$(timeout 30 srun -N 1 --gres=gpu:2 printenv CUDA_VISIBLE_DEVICES 2>&1 | tail -n 1)"

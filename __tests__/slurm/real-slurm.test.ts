@@ -140,10 +140,27 @@ function runSandbox(mode: '' | 'power', timeout: number): Sandbox {
     };
     // The shelve stops the server before slurm-suspend sees it shelved. KILL, as a power cut: the slurmd that the
     // resume stand-in started inherits slurmctld's blocked signals and stays on a TERM (it outlived the test before).
-    wrapper('slurm-suspend', `kill -KILL "$(cat ${dir}/log/slurmd.pid)" 2>/dev/null || true`, '');
+    wrapper('slurm-suspend', `[ -s ${dir}/fake/shelve.worker-1.rc ] || kill -KILL "$(cat ${dir}/log/slurmd.pid)" 2>/dev/null || true`, '');
     // The server came back when the stand-in Nova has it ACTIVE after slurm-resume's unshelve.
     // slurmctld starts the programs with stdin, stdout and stderr closed; slurmd must not inherit that.
     wrapper('slurm-resume', '', `head -n 1 ${dir}/fake/server.worker-1 | grep -q '^ACTIVE' && slurmd -b -N worker-1 -f ${dir}/etc/slurm.conf </dev/null >/dev/null 2>&1`);
+    // The worker's health timer (gpu-node-health.timer runs bin/gpu-node-health): slurmd named in its defaults, no
+    // SLURMD_NODENAME; its systemctl restarts the sandbox's slurmd (a KILL, as above; -b: a new boot time).
+    const timerBin = path.join(h, 'timerbin');
+    fs.mkdirSync(timerBin);
+    fs.writeFileSync(path.join(timerBin, 'systemctl'), [
+      '#!/bin/bash', `echo "systemctl $*" >>${dir}/log/timer-systemctl.log`, '[ "$*" = "restart slurmd" ] || exit 0',
+      `kill -KILL "$(cat ${dir}/log/slurmd.pid)" 2>/dev/null || true`, 'sleep 1',
+      `slurmd -b -N worker-1 -f ${dir}/etc/slurm.conf </dev/null >/dev/null 2>&1`, '',
+    ].join('\n'));
+    fs.chmodSync(path.join(timerBin, 'systemctl'), 0o755);
+    fs.writeFileSync(path.join(h, 'slurmd-defaults'), 'SLURMD_OPTIONS="-N worker-1"\n');
+    fs.writeFileSync(path.join(h, 'timer-run'), fs.readFileSync(path.join(h, 'slurm-health-check'), 'utf8')
+      .replace(`export PATH=${h}/bin:`, `export PATH=${timerBin}:${h}/bin:`)
+      .replace('GPU_NODE_SLURMD_DEFAULTS=/nonexistent', `GPU_NODE_SLURMD_DEFAULTS=${h}/slurmd-defaults`)
+      .replace(/^echo "health .*$/m, '')
+      .replace(`exec bash ${repo}/cloud-init/slurm/slurm-health-check "$@"`, `exec bash ${repo}/cloud-init/node/bin/gpu-node-health`));
+
   }
   const r = spawnSync('bash', [HELPER, dir, 'worker-1', mode], {
     encoding: 'utf8', timeout, env: { ...process.env, SLURM_CLUSTER_INSTANCE_DATA: instanceData },
@@ -242,9 +259,9 @@ describe('real Slurm 22.05 power saving: slurmctld runs slurm-suspend and slurm-
   let box: Sandbox | undefined;
   beforeAll(() => {
     if (skip) return;
-    box = runSandbox('power', 300_000);
+    box = runSandbox('power', 360_000);
     if (process.env.KEEP) console.log(box.result);
-  }, 310_000);
+  }, 370_000);
   afterAll(() => {
     if (box && !process.env.KEEP) fs.rmSync(box.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 300 });
   });
@@ -292,6 +309,15 @@ describe('real Slurm 22.05 power saving: slurmctld runs slurm-suspend and slurm-
     expect(r().RETRY_IDLE).toBe('yes|idle~|none');
     expect(r().RETRIED_JOB).toBe('0 |4');
     expect(r().RETRY_UNSHELVES).toBe('4');
+  });
+
+  it('a shelve that Nova refuses: the node DOWN with the cloud\'s answer and powered down in Slurm\'s eyes, though it runs', () => {
+    expect(r().REFUSED).toBe('down~|suspend: shelve refused: Conflict: Cannot shelve instance while it is in task_state image_uploading (HTTP 409)');
+  });
+
+  it('... the worker\'s health timer restarts slurmd, whose registration brings it back; its next idle spell shelves it', () => {
+    expect(r().REREGISTERED).toBe('yes|systemctl restart slurmd,');
+    expect(r().SHELVED_AGAIN).toBe('idle~|idle~|none');
   });
 
   it('partitions have the MaxTime of the nodes\' lifetime', () => {

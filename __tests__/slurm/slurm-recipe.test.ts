@@ -63,8 +63,9 @@ test('the parts fit a GpuRecipe: its checks pass and the user_data stays under N
     const data = recipe._render({ expectedGpus: 2, expectedModel: GpuModel.RTX_2080_TI });
     // slurm-cluster-lib.sh sources the server-metadata library from the node's lib/ (where a user file may not go).
     expect(writtenPaths(data.text)).toContain('/opt/gpu-node/lib/gpu-node-openstack.sh');
-    // Nova counts the gzip+base64 form (README, "user_data"); the plain text may be larger.
-    expect(data.base64Bytes).toBeLessThan(GpuRecipe.NOVA_USER_DATA_LIMIT / 2);
+    // Nova counts the gzip+base64 form (README, "user_data"); the plain text may be larger. About half the limit:
+    // under 32 KiB until a worker learned to re-register after a refused shelve (gpu_slurm_reregister, 0.4 KiB).
+    expect(data.base64Bytes).toBeLessThan(34 * 1024);
     expect(data.text).not.toMatch(/BEGIN .*PRIVATE KEY/);
   }
 });

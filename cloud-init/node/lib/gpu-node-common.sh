@@ -363,6 +363,15 @@ gpu_slurm_drain() {
     gpu_log "drained Slurm node $1: $2"
   else gpu_log "Slurm node $1: scontrol could not drain it ($2)"; fi
 }
+# gpu_slurm_reregister NODE: the node runs, but Slurm counts it powered down (its shelve failed). slurmctld never
+# pings a powered-down node (22.05 ping_nodes.c), so restart slurmd: its registration clears that and the DOWN
+# (node_mgr.c validate_node_specs, ReturnToService=2); the next idle spell shelves it again.
+gpu_slurm_reregister() {
+  gpu_slurm_state "$1" || return 0
+  case $slurm_state in *POWERING_UP* | *POWERING_DOWN*) return 0 ;; *POWERED_DOWN*) ;; *) return 0 ;; esac
+  gpu_log "Slurm counts node $1 powered down ($slurm_state${slurm_reason:+: $slurm_reason}) while it runs: restarting slurmd"
+  systemctl restart slurmd || gpu_log "Slurm node $1: systemctl could not restart slurmd"
+}
 # gpu_slurm_resume NODE: resumes NODE from a drain (not DOWN/FAIL) whose reason is ours.
 gpu_slurm_resume() {
   gpu_slurm_state "$1" && [[ $slurm_state == *DRAIN* && $slurm_state != *DOWN* && $slurm_state != *FAIL* ]] || return 0
